@@ -1,0 +1,46 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from portal.auth.forms import PASSWORD_MIN_LENGTH, language_choices
+from portal.labels import choices
+from portal.models import PARTNER_ROLES, PartnerStatus, PartnerTier, Role
+
+
+class PartnerForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    code = StringField(
+        _l("Partner code"),
+        description=_l("Short unique code, letters, digits and hyphens, e.g. SAKURA-01."),
+        validators=[
+            DataRequired(),
+            Length(max=40),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", message=_l("Use only letters, digits, hyphens and underscores.")),
+        ],
+    )
+    tier = SelectField(_l("Tier"), choices=choices(PartnerTier))
+    status = SelectField(_l("Status"), choices=choices(PartnerStatus))
+    manager_ids = SelectMultipleField(
+        _l("Partner managers"), coerce=int, description=_l("Vendor staff who own this partner.")
+    )
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(message=_l("Enter a valid email address.")), Length(max=254)])
+    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"))
+    partner_id = SelectField(_l("Partner"), coerce=int)
+    language = SelectField(_l("Language"), choices=language_choices())
+    active = BooleanField(_l("Active (can log in)"), default=True)
+    password = PasswordField(
+        _l("Password"),
+        validators=[Optional(), Length(min=PASSWORD_MIN_LENGTH, max=200, message=_l("Use at least %(min)d characters.", min=PASSWORD_MIN_LENGTH))],
+    )
+
+    def validate_partner_id(self, field):
+        role = Role(self.role.data) if self.role.data in Role._value2member_map_ else None
+        if role in PARTNER_ROLES and not field.data:
+            raise ValidationError(_l("Choose the partner this person works for."))
+        if role is not None and role.is_vendor and field.data:
+            raise ValidationError(_l("Vendor staff do not belong to a partner; leave this empty."))

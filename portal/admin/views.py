@@ -1,0 +1,270 @@
+"""Partners (vendor side) and user management (vendor admin for everyone, partner admin for its own staff)."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.admin import bp
+from portal.admin.forms import PartnerForm, UserForm
+from portal.models import (
+    VENDOR_ROLES,
+    Account,
+    LifecycleStatus,
+    Partner,
+    PartnerStatus,
+    PartnerTier,
+    Role,
+    Segment,
+    User,
+)
+from portal.scoping import one_or_404, partners_visible_to, roles_assignable_by, users_manageable_by
+from portal.labels import choices
+from portal.web import get_session, paginate, roles_required
+
+
+def _account_totals():
+    """Per-partner account count and ARR of live (not churned) accounts, as a subquery to join."""
+    live = Account.status != LifecycleStatus.CHURNED
+    return (
+        select(
+            Account.partner_id,
+            func.count().label("accounts"),
+            func.coalesce(func.sum(case((live, Account.arr_jpy), else_=0)), 0).label("arr"),
+            func.count().filter(live).label("live_accounts"),
+        )
+        .group_by(Account.partner_id)
+        .subquery()
+    )
+
+
+@bp.get("/partners")
+@roles_required(*VENDOR_ROLES)
+def partners():
+    db = get_session()
+    mine = request.args.get("mine") == "1"
+    q = request.args.get("q", "").strip()
+    tier = request.args.get("tier", "")
+    status = request.args.get("status", "")
+    totals = _account_totals()
+    stmt = (
+        partners_visible_to(current_user, mine=mine)
+        .add_columns(
+            func.coalesce(totals.c.live_accounts, 0).label("live_accounts"),
+            func.coalesce(totals.c.arr, 0).label("arr"),
+        )
+        .outerjoin(totals, totals.c.partner_id == Partner.id)
+        .options(selectinload(Partner.managers))
+        .order_by(Partner.name)
+    )
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Partner.name.ilike(like), Partner.code.ilike(like)))
+    if tier in PartnerTier._value2member_map_:
+        stmt = stmt.where(Partner.tier == PartnerTier(tier))
+    if status in PartnerStatus._value2member_map_:
+        stmt = stmt.where(Partner.status == PartnerStatus(status))
+    page = paginate(db, stmt, rows=True)
+    return render_template(
+        "admin/partners.html",
+        page=page,
+        q=q,
+        mine=mine,
+        tier=tier,
+        status=status,
+        tier_choices=choices(PartnerTier),
+        status_choices=choices(PartnerStatus),
+    )
+
+
+@bp.get("/partners/<int:partner_id>")
+@login_required
+def partner_detail(partner_id: int):
+    db = get_session()
+    partner = one_or_404(
+        db,
+        partners_visible_to(current_user).options(selectinload(Partner.managers), selectinload(Partner.users)),
+        partner_id,
+    )
+    by_segment = db.execute(
+        select(
+            Account.segment,
+            Account.status,
+            func.count().label("accounts"),
+            func.coalesce(func.sum(Account.arr_jpy), 0).label("arr"),
+        )
+        .where(Account.partner_id == partner.id)
+        .group_by(Account.segment, Account.status)
+    ).all()
+    table = {(row.segment, row.status): row for row in by_segment}
+    return render_template(
+        "admin/partner_detail.html",
+        partner=partner,
+        table=table,
+        segments=list(Segment),
+        statuses=list(LifecycleStatus),
+        users=sorted(partner.users, key=lambda u: (u.role.value, u.display_name)),
+    )
+
+
+def _manager_choices(db):
+    managers = db.scalars(
+        select(User).where(User.role.in_(VENDOR_ROLES), User.active.is_(True)).order_by(User.display_name)
+    )
+    return [(u.id, f"{u.display_name} <{u.email}>") for u in managers]
+
+
+def _save_partner(db, form: PartnerForm, partner: Partner) -> bool:
+    """Copy the form onto the partner; False (with the error on the field) if the code is taken."""
+    code = form.code.data.strip().upper()
+    clash = db.scalar(select(Partner.id).where(Partner.code == code, Partner.id != (partner.id or 0)))
+    if clash:
+        form.code.errors.append(_("Another partner already uses this code."))
+        return False
+    partner.name = form.name.data.strip()
+    partner.code = code
+    partner.tier = PartnerTier(form.tier.data)
+    partner.status = PartnerStatus(form.status.data)
+    partner.managers = list(db.scalars(select(User).where(User.id.in_(form.manager_ids.data or []), User.role.in_(VENDOR_ROLES))))
+    db.add(partner)
+    db.commit()
+    return True
+
+
+@bp.route("/partners/new", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN)
+def partner_new():
+    db = get_session()
+    form = PartnerForm()
+    form.manager_ids.choices = _manager_choices(db)
+    if form.validate_on_submit():
+        partner = Partner()
+        if _save_partner(db, form, partner):
+            flash(_("Partner %(name)s has been created.", name=partner.name), "success")
+            return redirect(url_for("admin.partner_detail", partner_id=partner.id))
+    return render_template("admin/partner_form.html", form=form, partner=None), 400 if form.errors else 200
+
+
+@bp.route("/partners/<int:partner_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN)
+def partner_edit(partner_id: int):
+    db = get_session()
+    partner = one_or_404(db, partners_visible_to(current_user), partner_id)
+    form = PartnerForm(obj=partner)
+    form.manager_ids.choices = _manager_choices(db)
+    if request.method == "GET":
+        form.tier.data = partner.tier.value
+        form.status.data = partner.status.value
+        form.manager_ids.data = [u.id for u in partner.managers]
+    if form.validate_on_submit() and _save_partner(db, form, partner):
+        flash(_("Partner %(name)s has been saved.", name=partner.name), "success")
+        return redirect(url_for("admin.partner_detail", partner_id=partner.id))
+    return render_template("admin/partner_form.html", form=form, partner=partner), 400 if form.errors else 200
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+@roles_required(Role.VENDOR_ADMIN, Role.PARTNER_ADMIN)
+def users():
+    db = get_session()
+    q = request.args.get("q", "").strip()
+    role = request.args.get("role", "")
+    partner_id = request.args.get("partner_id", type=int)
+    stmt = users_manageable_by(current_user).options(selectinload(User.partner)).order_by(User.display_name)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(User.display_name.ilike(like), User.email.ilike(like)))
+    if role in Role._value2member_map_:
+        stmt = stmt.where(User.role == Role(role))
+    if partner_id and current_user.is_vendor:
+        stmt = stmt.where(User.partner_id == partner_id)
+    page = paginate(db, stmt)
+    partners = db.execute(partners_visible_to(current_user).order_by(Partner.name)).scalars().all() if current_user.is_vendor else []
+    return render_template(
+        "admin/users.html",
+        page=page,
+        q=q,
+        role=role,
+        partner_id=partner_id,
+        partners=partners,
+        role_choices=choices(Role, roles_assignable_by(current_user)),
+    )
+
+
+def _prepare_user_form(db, form: UserForm) -> None:
+    form.role.choices = choices(Role, roles_assignable_by(current_user))
+    if current_user.is_vendor:
+        partners = db.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all()
+        form.partner_id.choices = [(0, _("— none (vendor staff) —"))] + [(p.id, p.name) for p in partners]
+    else:
+        # A partner admin only ever adds staff to its own partner.
+        form.partner_id.choices = [(current_user.partner_id, current_user.partner.name)]
+        if request.method == "GET" or form.partner_id.data != current_user.partner_id:
+            form.partner_id.data = current_user.partner_id
+
+
+def _save_user(db, form: UserForm, user: User) -> bool:
+    from portal.models import normalise_email
+
+    email = normalise_email(form.email.data)
+    clash = db.scalar(select(User.id).where(User.email == email, User.id != (user.id or 0)))
+    if clash:
+        form.email.errors.append(_("A user with this email already exists."))
+        return False
+    if user.id is None and not form.password.data:
+        form.password.errors.append(_("Set a first password; the user can change it in their profile."))
+        return False
+    if user.id == current_user.id and (not form.active.data or Role(form.role.data) != current_user.role):
+        form.role.errors.append(_("You cannot change your own role or deactivate yourself."))
+        return False
+    user.email = email
+    user.display_name = form.display_name.data.strip()
+    user.role = Role(form.role.data)
+    user.partner_id = form.partner_id.data or None
+    user.language = form.language.data or None
+    user.active = form.active.data
+    if form.password.data:
+        user.set_password(form.password.data, current_app.config["PORTAL"].password_hash_method)
+    db.add(user)
+    db.commit()
+    return True
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN, Role.PARTNER_ADMIN)
+def user_new():
+    db = get_session()
+    form = UserForm()
+    _prepare_user_form(db, form)
+    if request.method == "GET":
+        form.partner_id.data = request.args.get("partner_id", type=int) or form.partner_id.data or 0
+        form.role.data = Role.PARTNER_USER.value
+    if form.validate_on_submit():
+        user = User()
+        if _save_user(db, form, user):
+            flash(_("%(name)s can now log in as %(email)s.", name=user.display_name, email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None), 400 if form.errors else 200
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN, Role.PARTNER_ADMIN)
+def user_edit(user_id: int):
+    db = get_session()
+    user = one_or_404(db, users_manageable_by(current_user), user_id)
+    if user.role not in roles_assignable_by(current_user):
+        abort(404)
+    form = UserForm(obj=user)
+    _prepare_user_form(db, form)
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.partner_id.data = user.partner_id or 0
+        form.language.data = user.language or ""
+    if form.validate_on_submit() and _save_user(db, form, user):
+        flash(_("%(name)s has been saved.", name=user.display_name), "success")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user), 400 if form.errors else 200

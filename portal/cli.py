@@ -1,0 +1,126 @@
+"""Operator commands: `portal …` (or `flask --app app …`): database, users, demo data."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+
+from portal.models import PARTNER_ROLES, Partner, Role, User, normalise_email
+
+
+def _session():
+    return current_app.extensions["portal.sessionmaker"]()
+
+
+def _config():
+    return current_app.config["PORTAL"]
+
+
+@click.group("db")
+def db_group():
+    """Create and upgrade the database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str):
+    """Apply migrations up to REVISION (default: the latest)."""
+    from portal import migrate
+
+    migrate.upgrade(_config().database_url, revision)
+    click.echo(f"Database at {_redacted(_config().database_url)} is at revision {revision}.")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str):
+    """Revert migrations down to REVISION ('base' empties the database)."""
+    from portal import migrate
+
+    migrate.downgrade(_config().database_url, revision)
+    click.echo(f"Database downgraded to {revision}.")
+
+
+@click.group("users")
+def users_group():
+    """Manage logins."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True, help="Display name.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--partner", "partner_code", help="Partner code (required for partner roles).")
+@click.option("--language", type=click.Choice(["en", "ja"]), default=None)
+@click.password_option(help="Password (prompted if not given).")
+def users_create(email, display_name, role, partner_code, language, password):
+    """Create a user who can log in."""
+    role = Role(role)
+    with _session() as session:
+        partner = None
+        if role in PARTNER_ROLES:
+            if not partner_code:
+                raise click.UsageError("--partner is required for partner roles.")
+            partner = session.scalar(select(Partner).where(Partner.code == partner_code.strip().upper()))
+            if partner is None:
+                raise click.UsageError(f"No partner with code {partner_code!r}.")
+        elif partner_code:
+            raise click.UsageError("Vendor roles do not belong to a partner; drop --partner.")
+        if session.scalar(select(User.id).where(User.email == normalise_email(email))):
+            raise click.UsageError(f"A user with email {email} already exists.")
+        if len(password) < 10:
+            raise click.UsageError("The password must have at least 10 characters.")
+        user = User(email=email, display_name=display_name, role=role, partner=partner, language=language)
+        user.set_password(password, _config().password_hash_method)
+        session.add(user)
+        session.commit()
+        click.echo(f"Created {user.email} ({role.value}{', ' + partner.code if partner else ''}).")
+
+
+@click.command("demo")
+@click.option("--serve", is_flag=True, help="Start the development server afterwards.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo(serve: bool, host: str, port: int):
+    """Migrate the database, load the demo data (once) and print the demo logins."""
+    from portal import demo as demo_data, migrate
+
+    config = _config()
+    migrate.upgrade(config.database_url)
+    with _session() as session:
+        if demo_data.has_data(session):
+            click.echo("The database already has data; demo data not loaded again.")
+        else:
+            demo_data.load_demo(session, password_method=config.password_hash_method)
+            click.echo("Demo data loaded.")
+    url = f"http://{host}:{port}/"
+    click.echo("")
+    click.echo(f"  Channel success portal: {url}")
+    click.echo(f"  Password for every demo login: {demo_data.DEMO_PASSWORD}")
+    for login in demo_data.demo_logins():
+        click.echo(f"    {login.role.value:<16} {login.email}{'  (' + login.partner + ')' if login.partner else ''}")
+    click.echo("")
+    if serve:
+        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(demo)
+
+
+def _create_app():
+    from portal import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, help="Channel success portal operator commands.")

@@ -1,0 +1,32 @@
+"""Money and dates the way each user's language writes them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import format_date, format_datetime, get_locale
+
+
+def yen(amount: int | None) -> str:
+    if amount is None:
+        return "—"
+    return f"¥{amount:,}"
+
+
+def local_date(value: date | None, fmt: str = "medium") -> str:
+    if value is None:
+        return "—"
+    return format_date(value, fmt)
+
+
+def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return "—"
+    # Stored naive in UTC; flask-babel converts to the configured time zone.
+    return format_datetime(value, fmt)
+
+
+def language_name(code: str) -> str:
+    return {"en": "English", "ja": "日本語"}.get(code, code)
+
+
+__all__ = ["yen", "local_date", "local_datetime", "language_name", "get_locale"]

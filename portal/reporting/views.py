@@ -1,0 +1,143 @@
+"""End-customer accounts: the reseller's list, detail and edit pages (vendor staff see all)."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from portal.labels import choices
+from portal.models import Account, LifecycleStatus, Partner, Segment
+from portal.reporting import bp
+from portal.reporting.forms import AccountForm
+from portal.scoping import accounts_visible_to, can_edit_accounts, one_or_404, partners_visible_to
+from portal.web import get_session, paginate
+
+SORTS = {
+    "name": (Account.name, Account.id),
+    "reference": (Account.reference, Account.id),
+    "renewal": (Account.renewal_date.is_(None), Account.renewal_date, Account.id),
+    "arr": (Account.arr_jpy.desc(), Account.id),
+}
+
+
+@bp.get("/accounts")
+@login_required
+def accounts():
+    db = get_session()
+    q = request.args.get("q", "").strip()
+    segment = request.args.get("segment", "")
+    status = request.args.get("status", "")
+    partner_id = request.args.get("partner_id", type=int)
+    mine = request.args.get("mine") == "1"
+    sort = request.args.get("sort", "name")
+    stmt = accounts_visible_to(current_user, mine=mine).options(joinedload(Account.partner))
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Account.name.ilike(like), Account.reference.ilike(like)))
+    if segment in Segment._value2member_map_:
+        stmt = stmt.where(Account.segment == Segment(segment))
+    if status in LifecycleStatus._value2member_map_:
+        stmt = stmt.where(Account.status == LifecycleStatus(status))
+    if partner_id and current_user.is_vendor:
+        stmt = stmt.where(Account.partner_id == partner_id)
+    stmt = stmt.order_by(*SORTS.get(sort, SORTS["name"]))
+    page = paginate(db, stmt)
+    partners = db.scalars(partners_visible_to(current_user, mine=mine).order_by(Partner.name)).all() if current_user.is_vendor else []
+    return render_template(
+        "reporting/accounts.html",
+        page=page,
+        q=q,
+        segment=segment,
+        status=status,
+        partner_id=partner_id,
+        mine=mine,
+        sort=sort,
+        partners=partners,
+        segment_choices=choices(Segment),
+        status_choices=choices(LifecycleStatus),
+        can_edit=can_edit_accounts(current_user),
+    )
+
+
+@bp.get("/accounts/<int:account_id>")
+@login_required
+def account_detail(account_id: int):
+    db = get_session()
+    account = one_or_404(db, accounts_visible_to(current_user).options(joinedload(Account.partner)), account_id)
+    return render_template("reporting/account_detail.html", account=account, can_edit=can_edit_accounts(current_user))
+
+
+def _prepare_account_form(db, form: AccountForm) -> None:
+    if current_user.is_vendor:
+        partners = db.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all()
+        form.partner_id.choices = [(p.id, p.name) for p in partners]
+    else:
+        form.partner_id.choices = [(current_user.partner_id, current_user.partner.name)]
+        form.partner_id.data = current_user.partner_id
+
+
+def _save_account(db, form: AccountForm, account: Account) -> bool:
+    partner_id = form.partner_id.data if current_user.is_vendor else current_user.partner_id
+    reference = form.reference.data.strip()
+    clash = db.scalar(
+        select(Account.id).where(Account.partner_id == partner_id, Account.reference == reference, Account.id != (account.id or 0))
+    )
+    if clash:
+        form.reference.errors.append(_("This partner already has an account with reference %(ref)s.", ref=reference))
+        return False
+    account.partner_id = partner_id
+    account.reference = reference
+    account.name = form.name.data.strip()
+    account.industry = (form.industry.data or "").strip() or None
+    account.segment = Segment(form.segment.data)
+    account.plan = (form.plan.data or "").strip() or None
+    account.seats = form.seats.data or 0
+    account.arr_jpy = form.arr_jpy.data or 0
+    account.contract_start = form.contract_start.data
+    account.renewal_date = form.renewal_date.data
+    account.desired_outcome = (form.desired_outcome.data or "").strip() or None
+    account.status = LifecycleStatus(form.status.data)
+    churned = account.status == LifecycleStatus.CHURNED
+    account.churned_on = form.churned_on.data if churned else None
+    account.churn_reason = ((form.churn_reason.data or "").strip() or None) if churned else None
+    db.add(account)
+    db.commit()
+    return True
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@login_required
+def account_new():
+    if not can_edit_accounts(current_user):
+        abort(403)
+    db = get_session()
+    form = AccountForm()
+    _prepare_account_form(db, form)
+    if request.method == "GET" and current_user.is_vendor:
+        form.partner_id.data = request.args.get("partner_id", type=int)
+    if form.validate_on_submit():
+        account = Account()
+        if _save_account(db, form, account):
+            flash(_("Account %(name)s has been created.", name=account.name), "success")
+            return redirect(url_for("reporting.account_detail", account_id=account.id))
+    return render_template("reporting/account_form.html", form=form, account=None), 400 if form.errors else 200
+
+
+@bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
+@login_required
+def account_edit(account_id: int):
+    db = get_session()
+    account = one_or_404(db, accounts_visible_to(current_user), account_id)
+    if not can_edit_accounts(current_user):
+        abort(403)
+    form = AccountForm(obj=account)
+    _prepare_account_form(db, form)
+    if request.method == "GET":
+        form.segment.data = account.segment.value
+        form.status.data = account.status.value
+    if form.validate_on_submit() and _save_account(db, form, account):
+        flash(_("Account %(name)s has been saved.", name=account.name), "success")
+        return redirect(url_for("reporting.account_detail", account_id=account.id))
+    return render_template("reporting/account_form.html", form=form, account=account), 400 if form.errors else 200

@@ -1,0 +1,78 @@
+"""Small helpers every view uses: the request's database session, role checks, paging."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from math import ceil
+from typing import Any
+
+from flask import abort, current_app, g, request
+from flask_login import current_user, login_required
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from portal.models import Role
+
+
+def get_session() -> Session:
+    """One session per request, closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["portal.sessionmaker"]()
+    return g.db_session
+
+
+def roles_required(*roles: Role):
+    """Log-in required; a role outside ``roles`` gets 403 (the page exists, but not for you)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = roles
+        return wrapped
+
+    return decorator
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: int | None = None) -> Page:
+    """Page a statement in SQL: one COUNT and one LIMIT/OFFSET query, whatever the table size.
+
+    ``rows=True`` for statements that select an entity plus extra columns (items are rows).
+    """
+    per_page = per_page or current_app.config["PORTAL"].page_size
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    window = stmt.limit(per_page).offset((page - 1) * per_page)
+    items = list(session.execute(window).unique().all() if rows else session.scalars(window).unique())
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def query_args(**changes: Any) -> dict[str, Any]:
+    """The current query string with some values changed, for paging and sort links."""
+    args = request.args.to_dict()
+    args.update({k: v for k, v in changes.items() if v is not None})
+    return {k: v for k, v in args.items() if v not in ("", None)}
