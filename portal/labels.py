@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 
 from portal.models import LifecycleStatus, PartnerStatus, PartnerTier, Role, Segment
 
@@ -35,6 +36,6 @@ def label(value: enum.Enum | None) -> str:
     return str(LABELS.get(value, value.value))
 
 
-def choices(enum_cls: type[enum.Enum], members=None) -> list[tuple[str, str]]:
-    """(value, label) pairs for a select field, labels resolved lazily per request."""
-    return [(m.value, LABELS[m]) for m in (members or enum_cls)]
+def choices(enum_cls: type[enum.Enum], members=None) -> list[SelectChoice]:
+    """Options for a select field or filter; labels are resolved lazily, per request language."""
+    return [SelectChoice(m.value, LABELS[m]) for m in (members or enum_cls)]

@@ -56,8 +56,11 @@ def roles_assignable_by(user: User) -> list[Role]:
     return []
 
 
+ACCOUNT_EDITORS = (Role.VENDOR_ADMIN, Role.PARTNER_ADMIN)
+
+
 def can_edit_accounts(user: User) -> bool:
-    return user.role in (Role.VENDOR_ADMIN, Role.PARTNER_ADMIN)
+    return user.role in ACCOUNT_EDITORS
 
 
 def one_or_404(session: Session, stmt: Select[tuple[T]], object_id: int) -> T:

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from portal.admin import bp
 from portal.admin.forms import PartnerForm, UserForm
@@ -113,7 +114,7 @@ def _manager_choices(db):
     managers = db.scalars(
         select(User).where(User.role.in_(VENDOR_ROLES), User.active.is_(True)).order_by(User.display_name)
     )
-    return [(u.id, f"{u.display_name} <{u.email}>") for u in managers]
+    return [SelectChoice(u.id, f"{u.display_name} <{u.email}>") for u in managers]
 
 
 def _save_partner(db, form: PartnerForm, partner: Partner) -> bool:
@@ -199,10 +200,10 @@ def _prepare_user_form(db, form: UserForm) -> None:
     form.role.choices = choices(Role, roles_assignable_by(current_user))
     if current_user.is_vendor:
         partners = db.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all()
-        form.partner_id.choices = [(0, _("— none (vendor staff) —"))] + [(p.id, p.name) for p in partners]
+        form.partner_id.choices = [SelectChoice(0, _("— none (vendor staff) —"))] + [SelectChoice(p.id, p.name) for p in partners]
     else:
         # A partner admin only ever adds staff to its own partner.
-        form.partner_id.choices = [(current_user.partner_id, current_user.partner.name)]
+        form.partner_id.choices = [SelectChoice(current_user.partner_id, current_user.partner.name)]
         if request.method == "GET" or form.partner_id.data != current_user.partner_id:
             form.partner_id.data = current_user.partner_id
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 PASSWORD_MIN_LENGTH = 10
@@ -13,7 +13,7 @@ class LoginForm(FlaskForm):
 
 
 def language_choices():
-    return [("", _l("Same as my browser")), ("en", "English"), ("ja", "日本語")]
+    return [SelectChoice("", _l("Same as my browser")), SelectChoice("en", "English"), SelectChoice("ja", "日本語")]
 
 
 class ProfileForm(FlaskForm):

@@ -1,18 +1,19 @@
 """End-customer accounts: the reseller's list, detail and edit pages (vendor staff see all)."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
+from wtforms import SelectChoice
 
 from portal.labels import choices
 from portal.models import Account, LifecycleStatus, Partner, Segment
 from portal.reporting import bp
 from portal.reporting.forms import AccountForm
-from portal.scoping import accounts_visible_to, can_edit_accounts, one_or_404, partners_visible_to
-from portal.web import get_session, paginate
+from portal.scoping import ACCOUNT_EDITORS, accounts_visible_to, can_edit_accounts, one_or_404, partners_visible_to
+from portal.web import get_session, paginate, roles_required
 
 SORTS = {
     "name": (Account.name, Account.id),
@@ -72,9 +73,9 @@ def account_detail(account_id: int):
 def _prepare_account_form(db, form: AccountForm) -> None:
     if current_user.is_vendor:
         partners = db.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all()
-        form.partner_id.choices = [(p.id, p.name) for p in partners]
+        form.partner_id.choices = [SelectChoice(p.id, p.name) for p in partners]
     else:
-        form.partner_id.choices = [(current_user.partner_id, current_user.partner.name)]
+        form.partner_id.choices = [SelectChoice(current_user.partner_id, current_user.partner.name)]
         form.partner_id.data = current_user.partner_id
 
 
@@ -108,10 +109,8 @@ def _save_account(db, form: AccountForm, account: Account) -> bool:
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
-@login_required
+@roles_required(*ACCOUNT_EDITORS)
 def account_new():
-    if not can_edit_accounts(current_user):
-        abort(403)
     db = get_session()
     form = AccountForm()
     _prepare_account_form(db, form)
@@ -126,12 +125,10 @@ def account_new():
 
 
 @bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
-@login_required
+@roles_required(*ACCOUNT_EDITORS)
 def account_edit(account_id: int):
     db = get_session()
     account = one_or_404(db, accounts_visible_to(current_user), account_id)
-    if not can_edit_accounts(current_user):
-        abort(403)
     form = AccountForm(obj=account)
     _prepare_account_form(db, form)
     if request.method == "GET":
