@@ -33,6 +33,10 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch mode rebuilds a table to alter it on SQLite; with foreign keys on, dropping the
+        # old copy of a referenced table would fail. SQLite only honours this outside a transaction.
+        connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
     # Batch mode lets the same migration alter tables on SQLite.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
