@@ -79,12 +79,16 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
+    from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
     from portal.reporting import bp as reporting_bp
+    from portal.web import IdConverter
 
+    app.url_map.converters["int"] = IdConverter
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(reporting_bp)
+    app.register_blueprint(api_bp)
 
     @app.get("/")
     def index():
@@ -92,7 +96,7 @@ def register_blueprints(app: Flask) -> None:
             return redirect(url_for("auth.login"))
         if current_user.is_vendor:
             return redirect(url_for("admin.partners"))
-        return redirect(url_for("reporting.accounts"))
+        return redirect(url_for("reporting.home"))
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from portal.models import PARTNER_ROLES, Partner, Role, User, normalise_email
@@ -24,16 +24,20 @@ def db_group():
 
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
+@with_appcontext
 def db_upgrade(revision: str):
     """Apply migrations up to REVISION (default: the latest)."""
     from portal import migrate
 
     migrate.upgrade(_config().database_url, revision)
+    if revision == "head":
+        _ensure_reference_data()
     click.echo(f"Database at {_redacted(_config().database_url)} is at revision {revision}.")
 
 
 @db_group.command("downgrade")
 @click.argument("revision")
+@with_appcontext
 def db_downgrade(revision: str):
     """Revert migrations down to REVISION ('base' empties the database)."""
     from portal import migrate
@@ -54,6 +58,7 @@ def users_group():
 @click.option("--partner", "partner_code", help="Partner code (required for partner roles).")
 @click.option("--language", type=click.Choice(["en", "ja"]), default=None)
 @click.password_option(help="Password (prompted if not given).")
+@with_appcontext
 def users_create(email, display_name, role, partner_code, language, password):
     """Create a user who can log in."""
     role = Role(role)
@@ -82,12 +87,14 @@ def users_create(email, display_name, role, partner_code, language, password):
 @click.option("--serve", is_flag=True, help="Start the development server afterwards.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
 def demo(serve: bool, host: str, port: int):
     """Migrate the database, load the demo data (once) and print the demo logins."""
     from portal import demo as demo_data, migrate
 
     config = _config()
     migrate.upgrade(config.database_url)
+    _ensure_reference_data()
     with _session() as session:
         if demo_data.has_data(session):
             click.echo("The database already has data; demo data not loaded again.")
@@ -103,6 +110,14 @@ def demo(serve: bool, host: str, port: int):
     click.echo("")
     if serve:
         current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def _ensure_reference_data() -> None:
+    """Default milestones, features and cadences for a new portal; leaves edited ones alone."""
+    from portal.reference_data import ensure_defaults
+
+    with _session() as session:
+        ensure_defaults(session)
 
 
 def _redacted(url: str) -> str:

@@ -35,6 +35,8 @@ class Config:
     default_language: str = "en"
     default_timezone: str = "Asia/Tokyo"
     page_size: int = 25
+    import_max_bytes: int = 5 * 1024 * 1024
+    import_max_rows: int = 5000
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -51,6 +53,8 @@ class Config:
             default_language=env.get("PORTAL_DEFAULT_LANGUAGE", "en"),
             default_timezone=env.get("PORTAL_DEFAULT_TIMEZONE", "Asia/Tokyo"),
             page_size=int(env.get("PORTAL_PAGE_SIZE", "25")),
+            import_max_bytes=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
+            import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "5000")),
         )
         return config.resolved()
 

@@ -6,36 +6,91 @@ import enum
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
-from portal.models import LifecycleStatus, PartnerStatus, PartnerTier, Role, Segment
+from portal.models import (
+    LifecycleStatus,
+    MilestoneStatus,
+    PartnerStatus,
+    PartnerTier,
+    RenewalLikelihood,
+    ReportSource,
+    RiskType,
+    Role,
+    Segment,
+    Sentiment,
+    Severity,
+    StakeholderRole,
+    VocKind,
+)
 
-LABELS: dict[enum.Enum, str] = {
-    Role.VENDOR_ADMIN: _l("Vendor admin"),
-    Role.PARTNER_MANAGER: _l("Partner manager"),
-    Role.PARTNER_ADMIN: _l("Partner admin"),
-    Role.PARTNER_USER: _l("Partner user"),
-    PartnerTier.PLATINUM: _l("Platinum"),
-    PartnerTier.GOLD: _l("Gold"),
-    PartnerTier.SILVER: _l("Silver"),
-    PartnerTier.REGISTERED: _l("Registered"),
-    PartnerStatus.ACTIVE: _l("Active"),
-    PartnerStatus.PROSPECT: _l("Prospect"),
-    PartnerStatus.SUSPENDED: _l("Suspended"),
-    PartnerStatus.TERMINATED: _l("Terminated"),
-    Segment.HIGH_TOUCH: _l("High touch"),
-    Segment.LOW_TOUCH: _l("Low touch"),
-    Segment.TECH_TOUCH: _l("Tech touch"),
-    LifecycleStatus.ONBOARDING: _l("Onboarding"),
-    LifecycleStatus.ACTIVE: _l("Adopted"),
-    LifecycleStatus.CHURNED: _l("Churned"),
+# One table per enum: the enums are str-based, so members of two enums can compare equal.
+LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
+    Role: {
+        Role.VENDOR_ADMIN: _l("Vendor admin"),
+        Role.PARTNER_MANAGER: _l("Partner manager"),
+        Role.PARTNER_ADMIN: _l("Partner admin"),
+        Role.PARTNER_USER: _l("Partner user"),
+    },
+    PartnerTier: {
+        PartnerTier.PLATINUM: _l("Platinum"),
+        PartnerTier.GOLD: _l("Gold"),
+        PartnerTier.SILVER: _l("Silver"),
+        PartnerTier.REGISTERED: _l("Registered"),
+    },
+    PartnerStatus: {
+        PartnerStatus.ACTIVE: _l("Active"),
+        PartnerStatus.PROSPECT: _l("Prospect"),
+        PartnerStatus.SUSPENDED: _l("Suspended"),
+        PartnerStatus.TERMINATED: _l("Terminated"),
+    },
+    Segment: {
+        Segment.HIGH_TOUCH: _l("High touch"),
+        Segment.LOW_TOUCH: _l("Low touch"),
+        Segment.TECH_TOUCH: _l("Tech touch"),
+    },
+    LifecycleStatus: {
+        LifecycleStatus.ONBOARDING: _l("Onboarding"),
+        LifecycleStatus.ACTIVE: _l("Adopted"),
+        LifecycleStatus.CHURNED: _l("Churned"),
+    },
+    Sentiment: {Sentiment.GREEN: _l("Green"), Sentiment.YELLOW: _l("Yellow"), Sentiment.RED: _l("Red")},
+    RenewalLikelihood: {
+        RenewalLikelihood.LIKELY: _l("Likely to renew"),
+        RenewalLikelihood.UNSURE: _l("Unsure"),
+        RenewalLikelihood.UNLIKELY: _l("Unlikely to renew"),
+    },
+    RiskType: {
+        RiskType.BUDGET_CUT: _l("Budget cut"),
+        RiskType.CHAMPION_LEFT: _l("Champion left"),
+        RiskType.COMPETITOR: _l("Competitor"),
+        RiskType.LOW_USAGE: _l("Low usage"),
+        RiskType.PRODUCT_GAP: _l("Product gap"),
+        RiskType.OTHER: _l("Other"),
+    },
+    Severity: {Severity.LOW: _l("Low"), Severity.MEDIUM: _l("Medium"), Severity.HIGH: _l("High")},
+    VocKind: {VocKind.REQUEST: _l("Request"), VocKind.COMPLAINT: _l("Complaint"), VocKind.PRAISE: _l("Praise")},
+    StakeholderRole: {
+        StakeholderRole.DECISION_MAKER: _l("Decision maker"),
+        StakeholderRole.ADMINISTRATOR: _l("Administrator"),
+        StakeholderRole.END_USER: _l("End user"),
+        StakeholderRole.OTHER: _l("Other"),
+    },
+    MilestoneStatus: {
+        MilestoneStatus.PLANNED: _l("Planned"),
+        MilestoneStatus.IN_PROGRESS: _l("In progress"),
+        MilestoneStatus.DONE: _l("Done"),
+        MilestoneStatus.BLOCKED: _l("Blocked"),
+        MilestoneStatus.SKIPPED: _l("Skipped"),
+    },
+    ReportSource: {ReportSource.FORM: _l("Web form"), ReportSource.FILE: _l("File upload"), ReportSource.API: _l("API")},
 }
 
 
 def label(value: enum.Enum | None) -> str:
     if value is None:
         return "—"
-    return str(LABELS.get(value, value.value))
+    return str(LABELS.get(type(value), {}).get(value, value.value))
 
 
 def choices(enum_cls: type[enum.Enum], members=None) -> list[SelectChoice]:
     """Options for a select field or filter; labels are resolved lazily, per request language."""
-    return [SelectChoice(m.value, LABELS[m]) for m in (members or enum_cls)]
+    return [SelectChoice(m.value, LABELS[enum_cls][m]) for m in (members or enum_cls)]

@@ -29,13 +29,19 @@ def partners_visible_to(user: User, *, mine: bool = False) -> Select[tuple[Partn
     return stmt
 
 
-def accounts_visible_to(user: User, *, mine: bool = False) -> Select[tuple[Account]]:
-    stmt = select(Account)
+def visible_to(user: User, model: type[T], *, mine: bool = False) -> Select[tuple[T]]:
+    """Rows of a partner-owned model (accounts, check-ins, stakeholders... anything with a
+    partner_id) that the user may see."""
+    stmt = select(model)
     if not user.is_vendor:
-        return stmt.where(Account.partner_id == user.partner_id)
+        return stmt.where(model.partner_id == user.partner_id)
     if mine:
-        stmt = stmt.where(Account.partner_id.in_(_managed_partner_ids(user)))
+        stmt = stmt.where(model.partner_id.in_(_managed_partner_ids(user)))
     return stmt
+
+
+def accounts_visible_to(user: User, *, mine: bool = False) -> Select[tuple[Account]]:
+    return visible_to(user, Account, mine=mine)
 
 
 def users_manageable_by(user: User) -> Select[tuple[User]]:

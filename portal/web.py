@@ -10,8 +10,29 @@ from flask import abort, current_app, g, request
 from flask_login import current_user, login_required
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from portal.models import Role
+
+
+# Ids are INTEGER columns: a larger number cannot match a row, and overflows the database's integer.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in routes: a number no row can have does not match the route (404, not a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def db_id(value: str) -> int:
+    """``type=`` for an id in the query string: a number no row can have counts as absent."""
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(value)
+    return number
 
 
 def get_session() -> Session:
@@ -66,8 +87,11 @@ def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: in
     per_page = per_page or current_app.config["PORTAL"].page_size
     page = max(1, request.args.get("page", 1, type=int) or 1)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    window = stmt.limit(per_page).offset((page - 1) * per_page)
-    items = list(session.execute(window).unique().all() if rows else session.scalars(window).unique())
+    offset = (page - 1) * per_page
+    items = []
+    if offset < total:  # past the last page there is nothing to fetch (and a huge offset overflows)
+        window = stmt.limit(per_page).offset(offset)
+        items = list(session.execute(window).unique().all() if rows else session.scalars(window).unique())
     return Page(items=items, page=page, per_page=per_page, total=total)
 
 
@@ -76,3 +100,33 @@ def query_args(**changes: Any) -> dict[str, Any]:
     args = request.args.to_dict()
     args.update({k: v for k, v in changes.items() if v is not None})
     return {k: v for k, v in args.items() if v not in ("", None)}
+
+
+def today():
+    """Today's date where the vendor works (Asia/Tokyo by default), not the server's UTC date."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(current_app.config["PORTAL"].default_timezone)).date()
+
+
+def attach_errors(form, errors) -> None:
+    """Put domain validation errors (portal.checkins.FieldError) next to the form fields they name.
+
+    Names like ``risks[1].type`` address a field inside a FieldList of FormFields.
+    """
+    import re
+
+    for error in errors:
+        target = form
+        for part in re.findall(r"[A-Za-z_]+|\[\d+\]", error.field):
+            if part.startswith("["):
+                entries = getattr(target, "entries", [])
+                index = int(part[1:-1])
+                target = entries[index].form if index < len(entries) else None
+            else:
+                target = getattr(target, part, None) if target is not None else None
+        if target is not None and hasattr(target, "errors") and isinstance(target.errors, list):
+            target.errors.append(str(error.message))
+        else:
+            form.form_errors.append(f"{error.field}: {error.message}")

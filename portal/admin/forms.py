@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.auth.forms import PASSWORD_MIN_LENGTH, language_choices
 from portal.labels import choices
@@ -44,3 +44,44 @@ class UserForm(FlaskForm):
             raise ValidationError(_l("Choose the partner this person works for."))
         if role is not None and role.is_vendor and field.data:
             raise ValidationError(_l("Vendor staff do not belong to a partner; leave this empty."))
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(
+        _l("Token name"),
+        description=_l("What will use it, e.g. “CRM nightly sync”."),
+        validators=[DataRequired(), Length(max=100)],
+    )
+
+
+class PartnerSettingsForm(FlaskForm):
+    imports_create_accounts = BooleanField(
+        _l("Files and the API may create accounts"),
+        description=_l("A row with a reference we do not know yet becomes a new account (customer name and segment needed). Off: such rows are errors."),
+    )
+
+
+class CadenceForm(FlaskForm):
+    """Reporting cadence per segment: one months + grace pair per segment."""
+
+    high_touch_months = SelectField(_l("High touch: report every"), coerce=int)
+    high_touch_grace = IntegerField(_l("High touch: grace days"), validators=[NumberRange(min=0, max=60)])
+    low_touch_months = SelectField(_l("Low touch: report every"), coerce=int)
+    low_touch_grace = IntegerField(_l("Low touch: grace days"), validators=[NumberRange(min=0, max=60)])
+    tech_touch_months = SelectField(_l("Tech touch: report every"), coerce=int)
+    tech_touch_grace = IntegerField(_l("Tech touch: grace days"), validators=[NumberRange(min=0, max=60)])
+
+
+class FeatureForm(FlaskForm):
+    key = StringField(_l("Key"), description=_l("Used in files and the API; letters, digits and underscores."),
+                      validators=[DataRequired(), Length(max=40), Regexp(r"^[a-z0-9_]+$", message=_l("Use lower-case letters, digits and underscores."))])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=100)])
+    name_ja = StringField(_l("Name in Japanese"), validators=[DataRequired(), Length(max=100)])
+    position = IntegerField(_l("Order"), default=0, validators=[NumberRange(min=0, max=999)])
+    active = BooleanField(_l("Asked in check-ins"), default=True)
+
+
+class MilestoneTemplateForm(FeatureForm):
+    due_after_days = IntegerField(_l("Planned days after contract start"), default=0, validators=[NumberRange(min=0, max=730)])
+    marks_first_value = BooleanField(_l("Reaching it is the customer's first value"))
+    active = BooleanField(_l("Part of onboarding"), default=True)

@@ -2,17 +2,32 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.admin import bp
-from portal.admin.forms import PartnerForm, UserForm
+from portal.admin.forms import (
+    ApiTokenForm,
+    CadenceForm,
+    FeatureForm,
+    MilestoneTemplateForm,
+    PartnerForm,
+    PartnerSettingsForm,
+    UserForm,
+)
+from portal.cadence import cadence_rules
+from portal.api.tokens import issue_token
+from portal.db import utcnow
 from portal.models import (
     VENDOR_ROLES,
     Account,
+    ApiToken,
+    Feature,
+    MilestoneTemplate,
+    ReportingCadence,
     LifecycleStatus,
     Partner,
     PartnerStatus,
@@ -21,9 +36,9 @@ from portal.models import (
     Segment,
     User,
 )
-from portal.scoping import one_or_404, partners_visible_to, roles_assignable_by, users_manageable_by
+from portal.scoping import one_or_404, partners_visible_to, roles_assignable_by, users_manageable_by, visible_to
 from portal.labels import choices
-from portal.web import get_session, paginate, roles_required
+from portal.web import db_id, get_session, paginate, roles_required
 
 
 def _account_totals():
@@ -174,7 +189,7 @@ def users():
     db = get_session()
     q = request.args.get("q", "").strip()
     role = request.args.get("role", "")
-    partner_id = request.args.get("partner_id", type=int)
+    partner_id = request.args.get("partner_id", type=db_id)
     stmt = users_manageable_by(current_user).options(selectinload(User.partner)).order_by(User.display_name)
     if q:
         like = f"%{q}%"
@@ -269,3 +284,114 @@ def user_edit(user_id: int):
         flash(_("%(name)s has been saved.", name=user.display_name), "success")
         return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user), 400 if form.errors else 200
+
+
+# --- the reseller's own settings and API tokens (partner admin) -----------------------------
+
+
+@bp.route("/company/settings", methods=["GET", "POST"])
+@roles_required(Role.PARTNER_ADMIN)
+def partner_settings():
+    db = get_session()
+    partner = db.get(Partner, current_user.partner_id)
+    form = PartnerSettingsForm(obj=partner)
+    if form.validate_on_submit():
+        partner.imports_create_accounts = form.imports_create_accounts.data
+        db.commit()
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("admin.partner_settings"))
+    tokens = db.scalars(visible_to(current_user, ApiToken).options(selectinload(ApiToken.created_by)).order_by(ApiToken.created_at.desc())).all()
+    return render_template("admin/partner_settings.html", form=form, token_form=ApiTokenForm(formdata=None), tokens=tokens, new_secret=None)
+
+
+@bp.post("/company/tokens")
+@roles_required(Role.PARTNER_ADMIN)
+def api_token_new():
+    db = get_session()
+    form = ApiTokenForm()
+    new_secret = None
+    if form.validate_on_submit():
+        _token, new_secret = issue_token(db, current_user, form.name.data.strip())
+        db.commit()
+    partner = db.get(Partner, current_user.partner_id)
+    tokens = db.scalars(visible_to(current_user, ApiToken).options(selectinload(ApiToken.created_by)).order_by(ApiToken.created_at.desc())).all()
+    # The secret is shown on this response only; it is stored as a hash.
+    return render_template("admin/partner_settings.html", form=PartnerSettingsForm(obj=partner, formdata=None), token_form=form,
+                           tokens=tokens, new_secret=new_secret), (400 if form.errors else 200)
+
+
+@bp.post("/company/tokens/<int:token_id>/revoke")
+@roles_required(Role.PARTNER_ADMIN)
+def api_token_revoke(token_id: int):
+    db = get_session()
+    token = one_or_404(db, visible_to(current_user, ApiToken), token_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.commit()
+        flash(_("Token “%(name)s” revoked: it no longer works.", name=token.name), "success")
+    return redirect(url_for("admin.partner_settings"))
+
+
+# --- reporting rules (vendor admin) ---------------------------------------------------------
+
+CADENCE_MONTHS = (1, 2, 3, 4, 6, 12)
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN)
+def reporting_rules():
+    db = get_session()
+    rules = cadence_rules(db)
+    form = CadenceForm()
+    month_choices = [SelectChoice(m, ngettext("every month", "every %(num)d months", m)) for m in CADENCE_MONTHS]
+    for segment in Segment:
+        getattr(form, f"{segment.value}_months").choices = month_choices
+        if request.method == "GET":
+            getattr(form, f"{segment.value}_months").data = rules[segment].months
+            getattr(form, f"{segment.value}_grace").data = rules[segment].grace_days
+    if form.validate_on_submit():
+        for segment in Segment:
+            row = db.get(ReportingCadence, segment) or ReportingCadence(segment=segment)
+            row.months = getattr(form, f"{segment.value}_months").data
+            row.grace_days = getattr(form, f"{segment.value}_grace").data
+            db.add(row)
+        db.commit()
+        flash(_("Reporting cadences saved; what is due follows them from now on."), "success")
+        return redirect(url_for("admin.reporting_rules"))
+    features = db.scalars(select(Feature).order_by(Feature.position, Feature.id)).all()
+    templates = db.scalars(select(MilestoneTemplate).order_by(MilestoneTemplate.position, MilestoneTemplate.id)).all()
+    return render_template("admin/reporting_rules.html", form=form, features=features, templates=templates,
+                           segments=list(Segment)), (400 if form.errors else 200)
+
+
+def _edit_rule_item(model, form_class, item_id, template_name):
+    """Create or edit a feature or milestone template: same form shape, same key uniqueness rule."""
+    db = get_session()
+    item = one_or_404(db, select(model), item_id) if item_id is not None else None
+    form = form_class(obj=item)
+    if form.validate_on_submit():
+        clash = db.scalar(select(model.id).where(model.key == form.key.data, model.id != (item.id if item else 0)))
+        if clash:
+            form.key.errors.append(_("This key is already used."))
+        else:
+            item = item or model()
+            form.populate_obj(item)
+            db.add(item)
+            db.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.reporting_rules"))
+    return render_template(template_name, form=form, item=item), (400 if form.errors else 200)
+
+
+@bp.route("/rules/features/new", methods=["GET", "POST"], defaults={"feature_id": None})
+@bp.route("/rules/features/<int:feature_id>", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN)
+def feature_edit(feature_id: int | None):
+    return _edit_rule_item(Feature, FeatureForm, feature_id, "admin/feature_form.html")
+
+
+@bp.route("/rules/milestones/new", methods=["GET", "POST"], defaults={"template_id": None})
+@bp.route("/rules/milestones/<int:template_id>", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN)
+def milestone_template_edit(template_id: int | None):
+    return _edit_rule_item(MilestoneTemplate, MilestoneTemplateForm, template_id, "admin/milestone_template_form.html")

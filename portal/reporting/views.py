@@ -5,15 +5,17 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
 from portal.labels import choices
-from portal.models import Account, LifecycleStatus, Partner, Segment
+from portal.cadence import cadence_rules, obligations
+from portal.models import PARTNER_ROLES, Account, ChangeLog, CheckIn, LifecycleStatus, Partner, Segment, Stakeholder
+from portal.onboarding import milestone_views, summarise
 from portal.reporting import bp
 from portal.reporting.forms import AccountForm
 from portal.scoping import ACCOUNT_EDITORS, accounts_visible_to, can_edit_accounts, one_or_404, partners_visible_to
-from portal.web import get_session, paginate, roles_required
+from portal.web import db_id, get_session, paginate, roles_required, today
 
 SORTS = {
     "name": (Account.name, Account.id),
@@ -30,7 +32,7 @@ def accounts():
     q = request.args.get("q", "").strip()
     segment = request.args.get("segment", "")
     status = request.args.get("status", "")
-    partner_id = request.args.get("partner_id", type=int)
+    partner_id = request.args.get("partner_id", type=db_id)
     mine = request.args.get("mine") == "1"
     sort = request.args.get("sort", "name")
     stmt = accounts_visible_to(current_user, mine=mine).options(joinedload(Account.partner))
@@ -67,13 +69,42 @@ def accounts():
 def account_detail(account_id: int):
     db = get_session()
     account = one_or_404(db, accounts_visible_to(current_user).options(joinedload(Account.partner)), account_id)
-    return render_template("reporting/account_detail.html", account=account, can_edit=can_edit_accounts(current_user))
+    now = today()
+    check_ins = list(db.scalars(
+        select(CheckIn)
+        .where(CheckIn.account_id == account.id)
+        .options(joinedload(CheckIn.submitted_by), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+        .order_by(CheckIn.period_start.desc(), CheckIn.version.desc())
+    ))
+    # The version in force per period is the first of each period in this order.
+    in_force = [c for i, c in enumerate(check_ins) if i == 0 or check_ins[i - 1].period_start != c.period_start]
+    versions = {c.period_start: sum(1 for x in check_ins if x.period_start == c.period_start) for c in in_force}
+    milestones = milestone_views(db, account, now)
+    stakeholders = db.scalars(select(Stakeholder).where(Stakeholder.account_id == account.id)
+                              .order_by(Stakeholder.active.desc(), Stakeholder.name)).all()
+    changes = db.scalars(select(ChangeLog).where(ChangeLog.account_id == account.id).options(joinedload(ChangeLog.user))
+                         .order_by(ChangeLog.changed_at.desc(), ChangeLog.id.desc()).limit(15)).all()
+    return render_template(
+        "reporting/account_detail.html",
+        account=account,
+        can_edit=can_edit_accounts(current_user),
+        can_report=current_user.role in PARTNER_ROLES,
+        in_force=in_force,
+        versions=versions,
+        latest=in_force[0] if in_force else None,
+        milestones=milestones,
+        onboarding=summarise(account, milestones),
+        stakeholders=stakeholders,
+        changes=changes,
+        owed=obligations(db, now, account_id=account.id),
+        rule=cadence_rules(db)[account.segment],
+    )
 
 
 def _prepare_account_form(db, form: AccountForm) -> None:
     if current_user.is_vendor:
         partners = db.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all()
-        form.partner_id.choices = [SelectChoice(p.id, p.name) for p in partners]
+        form.partner_id.choices = [SelectChoice(0, _("Choose a partner"))] + [SelectChoice(p.id, p.name) for p in partners]
     else:
         form.partner_id.choices = [SelectChoice(current_user.partner_id, current_user.partner.name)]
         form.partner_id.data = current_user.partner_id
@@ -115,7 +146,7 @@ def account_new():
     form = AccountForm()
     _prepare_account_form(db, form)
     if request.method == "GET" and current_user.is_vendor:
-        form.partner_id.data = request.args.get("partner_id", type=int)
+        form.partner_id.data = request.args.get("partner_id", type=int) or 0
     if form.validate_on_submit():
         account = Account()
         if _save_account(db, form, account):

@@ -1,0 +1,39 @@
+"""API tokens: made by a partner admin, shown once, stored as a SHA-256 hash, revocable."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from portal.db import utcnow
+from portal.models import ApiToken, PartnerStatus, User
+
+PREFIX = "csp_"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token for the user's partner; the secret is returned once and never stored."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(partner_id=user.partner_id, name=name, prefix=secret[:12], token_hash=_hash(secret), created_by_id=user.id)
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def authenticate(session: Session, secret: str) -> ApiToken | None:
+    """The live token for this secret, if any; records when it was last used."""
+    if not secret.startswith(PREFIX):
+        return None
+    token = session.scalar(
+        select(ApiToken).options(joinedload(ApiToken.partner)).where(ApiToken.token_hash == _hash(secret), ApiToken.revoked_at.is_(None))
+    )
+    if token is None or token.partner.status in (PartnerStatus.SUSPENDED, PartnerStatus.TERMINATED):
+        return None
+    token.last_used_at = utcnow()
+    return token

@@ -1,0 +1,300 @@
+"""The /api/v1 endpoints. A token sees and changes only its own partner's accounts.
+
+Writes run through `write`, which commits the change and the Idempotency-Key record in one
+transaction, so a retried request with the same key replays the first answer instead of
+reporting twice.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import wraps
+
+from flask import Response, g, jsonify, request
+from flask_babel import force_locale
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal.accounts import parse_account, upsert_account, valid_reference
+from portal.api import bp
+from portal.api.openapi import openapi_document
+from portal.api.serializers import account_json, check_in_json, milestone_json, stakeholder_json
+from portal.api.tokens import authenticate
+from portal.cadence import cadence_rules
+from portal.checkins import Outcome, parse_check_in, submit_check_in
+from portal.models import (
+    Account,
+    CheckIn,
+    Feature,
+    IdempotencyRecord,
+    LifecycleStatus,
+    MilestoneTemplate,
+    ReportSource,
+    Stakeholder,
+)
+from portal.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
+from portal.web import get_session, today
+
+MAX_PER_PAGE = 200
+
+
+def problem(status: int, title: str, detail: str | None = None, errors=None) -> Response:
+    """RFC 9457 problem details; `errors` names each bad field."""
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = [{"field": e.field, "message": str(e.message)} for e in errors]
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+class ApiError(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    return error.response
+
+
+@bp.errorhandler(404)
+def _not_found(_error):
+    return problem(404, "Not Found", "No such resource for this token's partner.")
+
+
+@bp.errorhandler(405)
+def _method_not_allowed(_error):
+    return problem(405, "Method Not Allowed")
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, secret = header.partition(" ")
+        token = authenticate(get_session(), secret.strip()) if scheme.lower() == "bearer" else None
+        if token is None:
+            return problem(401, "Unauthorized", "Send a live API token: Authorization: Bearer csp_…")
+        g.api_token = token
+        # Error messages in English, whatever the caller's browser says.
+        with force_locale("en"):
+            return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(problem(400, "Bad Request", "The body must be a JSON object (Content-Type: application/json)."))
+    return data
+
+
+def write(view):
+    """Commit a write with its Idempotency-Key record; replay the stored answer on a retry."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        db = get_session()
+        token = g.api_token
+        key = request.headers.get("Idempotency-Key")
+        fingerprint = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
+        if key is not None:
+            if not 0 < len(key) <= 200:
+                return problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 characters.")
+            earlier = db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.partner_id == token.partner_id, IdempotencyRecord.key == key))
+            if earlier is not None:
+                return _replay(earlier, fingerprint)
+        response = view(*args, **kwargs)
+        if response.status_code >= 400:
+            db.rollback()
+            return response
+        if key is not None:
+            db.add(IdempotencyRecord(partner_id=token.partner_id, key=key, request_hash=fingerprint,
+                                     status_code=response.status_code, response_body=response.get_data(as_text=True)))
+        try:
+            db.commit()
+        except IntegrityError:
+            # The same key was committed by a concurrent request a moment ago: answer as it did.
+            db.rollback()
+            earlier = db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.partner_id == token.partner_id, IdempotencyRecord.key == key))
+            if earlier is None:
+                raise
+            return _replay(earlier, fingerprint)
+        return response
+
+    return wrapped
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.request_hash != fingerprint:
+        return problem(422, "Unprocessable Content", "This Idempotency-Key was already used for a different request.")
+    response = Response(record.response_body, status=record.status_code, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _account(reference: str) -> Account:
+    account = get_session().scalar(
+        select(Account).where(Account.partner_id == g.api_token.partner_id, Account.reference == reference)
+    )
+    if account is None:
+        raise ApiError(problem(404, "Not Found", f"No account with reference {reference!r} for this partner."))
+    return account
+
+
+def _invalid(errors) -> Response:
+    return problem(422, "Unprocessable Content", "Some fields are not valid; see errors.", errors)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/accounts")
+@token_required
+def list_accounts():
+    db = get_session()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    per_page = min(MAX_PER_PAGE, max(1, request.args.get("per_page", 50, type=int) or 50))
+    stmt = select(Account).where(Account.partner_id == g.api_token.partner_id)
+    if request.args.get("status"):
+        stmt = stmt.where(Account.status == request.args["status"])
+    total = db.scalar(select(func.count()).select_from(stmt.subquery()))
+    items = db.scalars(stmt.order_by(Account.reference).limit(per_page).offset((page - 1) * per_page))
+    db.commit()
+    return jsonify({"items": [account_json(a) for a in items], "page": page, "per_page": per_page, "total": total})
+
+
+@bp.get("/accounts/<reference>")
+@token_required
+def get_account(reference: str):
+    account = _account(reference)
+    get_session().commit()
+    return jsonify(account_json(account))
+
+
+@bp.put("/accounts/<reference>")
+@token_required
+@write
+def put_account(reference: str):
+    if not valid_reference(reference):
+        return problem(422, "Unprocessable Content", "The reference must be 1 to 64 characters without surrounding spaces.")
+    db = get_session()
+    token = g.api_token
+    existing = db.scalar(select(Account).where(Account.partner_id == token.partner_id, Account.reference == reference))
+    values, errors = parse_account(_body(), existing)
+    if errors:
+        return _invalid(errors)
+    account, created = upsert_account(db, token.partner, reference, values, source=ReportSource.API, token=token)
+    response = jsonify(account_json(account))
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.get("/accounts/<reference>/check-ins")
+@token_required
+def list_check_ins(reference: str):
+    db = get_session()
+    account = _account(reference)
+    rows = list(db.scalars(
+        select(CheckIn).where(CheckIn.account_id == account.id)
+        .options(selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+        .order_by(CheckIn.period_start.desc(), CheckIn.version.desc())
+    ))
+    db.commit()
+    items = [check_in_json(c, in_force=(i == 0 or rows[i - 1].period_start != c.period_start)) for i, c in enumerate(rows)]
+    return jsonify({"items": items})
+
+
+@bp.post("/accounts/<reference>/check-ins")
+@token_required
+@write
+def post_check_in(reference: str):
+    db = get_session()
+    account = _account(reference)
+    if account.status == LifecycleStatus.CHURNED:
+        return problem(409, "Conflict", "This account has churned; it takes no more check-ins.")
+    features = list(db.scalars(select(Feature).where(Feature.active.is_(True))))
+    data, errors = parse_check_in(_body(), rule=cadence_rules(db)[account.segment], today=today(), seats=account.seats,
+                                  contract_start=account.contract_start, features=features)
+    if errors:
+        return _invalid(errors)
+    result = submit_check_in(db, account, data, source=ReportSource.API, token=g.api_token)
+    body = check_in_json(result.check_in, in_force=True) | {"outcome": result.outcome.value, "changed_fields": result.changed_fields}
+    response = jsonify(body)
+    response.status_code = 201 if result.outcome != Outcome.UNCHANGED else 200
+    return response
+
+
+@bp.get("/accounts/<reference>/milestones")
+@token_required
+def list_milestones(reference: str):
+    db = get_session()
+    account = _account(reference)
+    views = milestone_views(db, account, today())
+    db.commit()
+    return jsonify({"items": [milestone_json(v) for v in views]})
+
+
+@bp.put("/accounts/<reference>/milestones/<key>")
+@token_required
+@write
+def put_milestone(reference: str, key: str):
+    db = get_session()
+    account = _account(reference)
+    template = db.scalar(select(MilestoneTemplate).where(MilestoneTemplate.key == key, MilestoneTemplate.active.is_(True)))
+    if template is None:
+        return problem(404, "Not Found", f"No milestone {key!r}; GET the account's milestones for the keys.")
+    values, errors = parse_milestone(_body(), today())
+    if errors:
+        return _invalid(errors)
+    save_milestone(db, account, template, values, source=ReportSource.API, token=g.api_token)
+    view = next(v for v in milestone_views(db, account, today()) if v.template.id == template.id)
+    return jsonify(milestone_json(view))
+
+
+@bp.get("/accounts/<reference>/stakeholders")
+@token_required
+def list_stakeholders(reference: str):
+    db = get_session()
+    account = _account(reference)
+    people = db.scalars(select(Stakeholder).where(Stakeholder.account_id == account.id).order_by(Stakeholder.id))
+    db.commit()
+    return jsonify({"items": [stakeholder_json(p) for p in people]})
+
+
+@bp.post("/accounts/<reference>/stakeholders")
+@token_required
+@write
+def post_stakeholder(reference: str):
+    return _save_stakeholder(reference, None)
+
+
+@bp.put("/accounts/<reference>/stakeholders/<int:stakeholder_id>")
+@token_required
+@write
+def put_stakeholder(reference: str, stakeholder_id: int):
+    return _save_stakeholder(reference, stakeholder_id)
+
+
+def _save_stakeholder(reference: str, stakeholder_id: int | None):
+    db = get_session()
+    account = _account(reference)
+    person = None
+    if stakeholder_id is not None:
+        person = db.scalar(select(Stakeholder).where(Stakeholder.account_id == account.id, Stakeholder.id == stakeholder_id))
+        if person is None:
+            return problem(404, "Not Found", f"No stakeholder {stakeholder_id} on account {reference!r}.")
+    values, errors = parse_stakeholder(_body(), today())
+    if errors:
+        return _invalid(errors)
+    person = save_stakeholder(db, account, person, values, source=ReportSource.API, token=g.api_token)
+    response = jsonify(stakeholder_json(person))
+    response.status_code = 201 if stakeholder_id is None else 200
+    return response

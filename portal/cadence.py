@@ -1,0 +1,136 @@
+"""Reporting periods and what is due or overdue.
+
+Periods are calendar-aligned to the Japanese fiscal year (April) by default: monthly periods
+are months, quarterly ones start in April, July, October and January, half-years in April and
+October. Because periods depend only on the segment's cadence and the day, the boundaries
+are computed here once per segment, and SQL does the per-account work.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from portal.models import Account, CheckIn, LifecycleStatus, ReportingCadence, Segment
+
+DEFAULT_CADENCES = {Segment.HIGH_TOUCH: 1, Segment.LOW_TOUCH: 3, Segment.TECH_TOUCH: 6}
+DEFAULT_GRACE_DAYS = 10
+# A current period's check-in is listed as due once its due date is this close.
+DUE_SOON_DAYS = 31
+FISCAL_YEAR_START_MONTH = 4
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    months: int
+
+    @property
+    def key(self) -> str:
+        """How people write the period: 2026-10 for a month, 2026-10/3 for a quarter from October."""
+        return f"{self.start:%Y-%m}" if self.months == 1 else f"{self.start:%Y-%m}/{self.months}"
+
+    def due_on(self, grace_days: int) -> date:
+        return self.end + timedelta(days=grace_days)
+
+    def previous(self) -> "Period":
+        return period_containing(self.start - timedelta(days=1), self.months)
+
+    def next(self) -> "Period":
+        return period_containing(self.end + timedelta(days=1), self.months)
+
+
+def period_containing(day: date, months: int, fiscal_start: int = FISCAL_YEAR_START_MONTH) -> Period:
+    offset = (day.month - fiscal_start) % 12
+    start_offset = offset - offset % months
+    month_index = fiscal_start - 1 + start_offset
+    year = day.year - (1 if day.month < fiscal_start and fiscal_start != 1 else 0)
+    start = date(year + month_index // 12, month_index % 12 + 1, 1)
+    end_index = month_index + months
+    end = date(year + end_index // 12, end_index % 12 + 1, 1) - timedelta(days=1)
+    return Period(start=start, end=end, months=months)
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    segment: Segment
+    months: int
+    grace_days: int
+
+
+def cadence_rules(session: Session) -> dict[Segment, SegmentRule]:
+    """The vendor's cadences, with the defaults for segments it has not set."""
+    rules = {s: SegmentRule(s, DEFAULT_CADENCES[s], DEFAULT_GRACE_DAYS) for s in Segment}
+    for row in session.scalars(select(ReportingCadence)):
+        rules[row.segment] = SegmentRule(row.segment, row.months, row.grace_days)
+    return rules
+
+
+def default_period(rule: SegmentRule, today: date) -> Period:
+    """The period a report sent today is for, unless it says: the last one while still in grace, else the current one."""
+    current = period_containing(today, rule.months)
+    previous = current.previous()
+    return previous if today <= previous.due_on(rule.grace_days) else current
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One check-in an account owes: for which period, due when, and how late it is."""
+
+    account_id: int
+    account_name: str
+    reference: str
+    partner_id: int
+    segment: Segment
+    period: Period
+    due_on: date
+    days_overdue: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_overdue > 0
+
+
+def obligations(session: Session, today: date, *, partner_id: int | None = None, account_id: int | None = None) -> list[Obligation]:
+    """Check-ins owed by live accounts, most urgent first (overdue by days late, then due soonest).
+
+    For each segment two periods matter: the last closed one (owed, overdue once its grace
+    days have passed) and the current one (due at its end plus grace). An account owes a
+    period only if its contract had started by the period's end.
+    """
+    rules = cadence_rules(session)
+    found: list[Obligation] = []
+    for which in ("closed", "current"):
+        periods = {}
+        for segment, rule in rules.items():
+            current = period_containing(today, rule.months)
+            periods[segment] = (current.previous() if which == "closed" else current, rule)
+        period_start = case(*[(Account.segment == s, literal(p.start)) for s, (p, _) in periods.items()])
+        period_end = case(*[(Account.segment == s, literal(p.end)) for s, (p, _) in periods.items()])
+        reported = (
+            select(CheckIn.id)
+            .where(CheckIn.account_id == Account.id, CheckIn.period_start == period_start)
+            .exists()
+        )
+        stmt = select(Account.id, Account.name, Account.reference, Account.partner_id, Account.segment).where(
+            Account.status != LifecycleStatus.CHURNED,
+            or_(Account.contract_start.is_(None), Account.contract_start <= period_end),
+            ~reported,
+        )
+        if partner_id is not None:
+            stmt = stmt.where(Account.partner_id == partner_id)
+        if account_id is not None:
+            stmt = stmt.where(Account.id == account_id)
+        for row in session.execute(stmt):
+            period, rule = periods[row.segment]
+            due = period.due_on(rule.grace_days)
+            if which == "current" and (due - today).days > DUE_SOON_DAYS:
+                continue
+            found.append(
+                Obligation(row.id, row.name, row.reference, row.partner_id, row.segment, period, due, max(0, (today - due).days))
+            )
+    found.sort(key=lambda o: (-o.days_overdue, o.due_on, o.account_name))
+    return found
