@@ -16,6 +16,7 @@ from portal import create_app
 from portal.config import Config
 from portal.db import Base, make_engine
 from portal.migrate import upgrade
+from portal.reference_data import ensure_defaults
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
@@ -62,6 +63,8 @@ def database_url(tmp_path_factory):
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(Config.for_testing(database_url, instance_path=tmp_path))
+    with app.extensions["portal.sessionmaker"]() as session:
+        ensure_defaults(session)  # reference data lives in code, not in migrations
     yield app
     engine = app.extensions["portal.engine"]
     with engine.begin() as conn:

@@ -5,7 +5,11 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 
-from portal.models import Account, LifecycleStatus, Partner, PartnerTier, Role, Segment, User
+from portal.api.tokens import issue_token
+from portal.models import (
+    Account, CheckIn, ImportBatch, LifecycleStatus, Partner, PartnerTier, ReportSource, Role, Segment, Sentiment,
+    Stakeholder, StakeholderRole, User,
+)
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
@@ -54,6 +58,41 @@ def account(session, partner: Partner, **kw) -> Account:
     return obj
 
 
+def check_in(session, account: Account, **kw) -> CheckIn:
+    obj = CheckIn(
+        account_id=account.id, partner_id=account.partner_id, period_start=kw.pop("period_start", date(2026, 10, 1)),
+        source=kw.pop("source", ReportSource.FORM), sentiment=kw.pop("sentiment", Sentiment.GREEN), **kw,
+    )
+    session.add(obj)
+    session.commit()
+    return obj
+
+
+def stakeholder(session, account: Account, **kw) -> Stakeholder:
+    obj = Stakeholder(account_id=account.id, partner_id=account.partner_id, name=kw.pop("name", "Hanako Sato"),
+                      role=kw.pop("role", StakeholderRole.DECISION_MAKER), **kw)
+    session.add(obj)
+    session.commit()
+    return obj
+
+
+def import_batch(session, partner: Partner, content: bytes = "Reference,Sentiment (green/yellow/red)\nX-1,green\n".encode(), **kw) -> ImportBatch:
+    import hashlib
+
+    obj = ImportBatch(partner_id=partner.id, filename=kw.pop("filename", "report.csv"), content=content,
+                      content_sha256=hashlib.sha256(content).hexdigest(), **kw)
+    session.add(obj)
+    session.commit()
+    return obj
+
+
+def api_token(session, admin: User, name: str = "CRM sync"):
+    """(token, secret) for the admin's partner."""
+    token, secret = issue_token(session, admin, name)
+    session.commit()
+    return token, secret
+
+
 @dataclass
 class Tenants:
     vendor_admin: User
@@ -66,6 +105,16 @@ class Tenants:
     admin_b: User
     user_b: User
     account_b: Account
+    check_in_a: CheckIn
+    check_in_b: CheckIn
+    stakeholder_a: Stakeholder
+    stakeholder_b: Stakeholder
+    batch_a: ImportBatch
+    batch_b: ImportBatch
+    token_a: object
+    token_b: object
+    secret_a: str
+    secret_b: str
 
     def by_role(self, role: Role) -> User:
         return {
@@ -80,15 +129,30 @@ def two_tenants(session) -> Tenants:
     manager = user(session, Role.PARTNER_MANAGER)
     a = partner(session, name="Alpha Systems", code="ALPHA", managers=[manager])
     b = partner(session, name="Bravo Networks", code="BRAVO")
+    admin_a, admin_b = user(session, Role.PARTNER_ADMIN, a), user(session, Role.PARTNER_ADMIN, b)
+    account_a = account(session, a, name="Alpha Customer KK", reference="A-001")
+    account_b = account(session, b, name="Bravo Secret Customer", reference="B-001")
+    token_a, secret_a = api_token(session, admin_a)
+    token_b, secret_b = api_token(session, admin_b)
     return Tenants(
         vendor_admin=user(session, Role.VENDOR_ADMIN),
         partner_manager=manager,
         partner_a=a,
-        admin_a=user(session, Role.PARTNER_ADMIN, a),
+        admin_a=admin_a,
         user_a=user(session, Role.PARTNER_USER, a),
-        account_a=account(session, a, name="Alpha Customer KK", reference="A-001"),
+        account_a=account_a,
         partner_b=b,
-        admin_b=user(session, Role.PARTNER_ADMIN, b),
+        admin_b=admin_b,
         user_b=user(session, Role.PARTNER_USER, b),
-        account_b=account(session, b, name="Bravo Secret Customer", reference="B-001"),
+        account_b=account_b,
+        check_in_a=check_in(session, account_a),
+        check_in_b=check_in(session, account_b),
+        stakeholder_a=stakeholder(session, account_a),
+        stakeholder_b=stakeholder(session, account_b, name="Bravo Secret Champion"),
+        batch_a=import_batch(session, a),
+        batch_b=import_batch(session, b),
+        token_a=token_a,
+        token_b=token_b,
+        secret_a=secret_a,
+        secret_b=secret_b,
     )

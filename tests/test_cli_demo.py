@@ -1,0 +1,167 @@
+"""Operator commands and the demo data: what a newcomer runs first."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from portal import demo
+from portal.db import Base
+from portal.models import Account, LifecycleStatus, Partner, Role, Segment, User
+from tests import factories
+from tests.readback import latest
+from tests.pages import parse
+
+FAST_HASH = "pbkdf2:sha256:1000"
+
+
+def counts(db) -> tuple[int, int, int]:
+    return tuple(latest(db).scalar(select(func.count()).select_from(m)) for m in (Partner, User, Account))
+
+
+# --- demo data ------------------------------------------------------------------------------
+
+
+def test_demo_data_covers_partners_segments_and_statuses(db):
+    assert not demo.has_data(db)
+    logins = demo.load_demo(db, password_method=FAST_HASH)
+    assert demo.has_data(db)
+
+    partners = latest(db).scalars(select(Partner)).all()
+    assert len(partners) == 12
+    accounts = latest(db).scalars(select(Account)).all()
+    assert 200 <= len(accounts) <= 500
+    per_partner = Counter(a.partner_id for a in accounts)
+    assert set(per_partner) == {p.id for p in partners}, "every partner has customers"
+    assert set(Counter(a.segment for a in accounts)) == set(Segment)
+    assert set(Counter(a.status for a in accounts)) == set(LifecycleStatus)
+    # The demo respects the model's own rules.
+    for a in accounts:
+        assert (a.status == LifecycleStatus.CHURNED) == (a.churned_on is not None)
+        assert a.renewal_date is None or a.contract_start is None or a.renewal_date >= a.contract_start
+    assert {login.role for login in logins} == set(Role)
+    assert sum(1 for p in partners if p.managers) == 12
+
+
+def test_demo_logins_work_through_the_login_form(db, browser):
+    logins = demo.load_demo(db, password_method=FAST_HASH)
+    seen_roles = set()
+    for login in logins:
+        user = latest(db).scalar(select(User).where(User.email == login.email))
+        assert user is not None, login.email
+        assert user.role == login.role
+        assert (user.partner.code if user.partner else None) == login.partner
+        b = browser()
+        response = b.login(login.email, demo.DEMO_PASSWORD)
+        assert response.status_code == 302, f"{login.email} cannot log in"
+        landing = b.get(b.get("/").location)
+        assert landing.status_code == 200
+        seen_roles.add(login.role)
+        # A partner's login sees only its own customers.
+        if login.partner:
+            rows = parse(b.get("/accounts")).rows
+            own = latest(db).scalars(select(Account.name).where(Account.partner_id == user.partner_id)).all()
+            assert rows and set(rows) <= set(own)
+    assert seen_roles == set(Role)
+    assert browser().login(logins[0].email, "wrong-password").status_code == 200
+
+
+def test_demo_is_deterministic(app, db):
+    demo.load_demo(db, password_method=FAST_HASH, seed=11)
+    first = sorted(latest(db).execute(select(Account.reference, Account.name, Account.arr_jpy, Account.status)).all())
+    assert first
+    latest(db)
+    with app.extensions["portal.engine"].begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    assert not demo.has_data(latest(db))
+    demo.load_demo(db, password_method=FAST_HASH, seed=11)
+    again = sorted(latest(db).execute(select(Account.reference, Account.name, Account.arr_jpy, Account.status)).all())
+    assert again == first
+
+
+def test_demo_command_loads_once_and_prints_the_logins(db, runner, browser):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Demo data loaded." in result.output
+    assert "http://127.0.0.1:5000/" in result.output
+    assert demo.DEMO_PASSWORD in result.output
+    for login in demo.demo_logins():
+        assert login.email in result.output
+    after_first = counts(db)
+    assert after_first[0] == 12 and after_first[2] >= 200
+
+    again = runner.invoke(args=["demo", "--port", "8080"])
+    assert again.exit_code == 0, again.output
+    assert "already has data" in again.output
+    assert "Demo data loaded." not in again.output
+    assert "http://127.0.0.1:8080/" in again.output
+    assert counts(db) == after_first
+
+    admin = next(login for login in demo.demo_logins() if login.role == Role.VENDOR_ADMIN)
+    assert browser().login(admin.email, demo.DEMO_PASSWORD).status_code == 302
+
+
+def test_demo_command_does_not_touch_existing_data(db, runner, tenants):
+    before = counts(db)
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "already has data" in result.output
+    assert counts(db) == before
+
+
+# --- users create ---------------------------------------------------------------------------
+
+
+def create(runner, *args):
+    return runner.invoke(args=["users", "create", *args])
+
+
+def test_users_create_makes_a_login(db, runner, browser):
+    partner = factories.partner(db, code="SAKURA")
+    result = create(runner, "--email", "Admin@Sakura.Example", "--name", "Kenichi Takahashi",
+                    "--role", "partner_admin", "--partner", "sakura", "--language", "ja",
+                    "--password", "sakura password 1")
+    assert result.exit_code == 0, result.output
+    assert "admin@sakura.example" in result.output
+    user = latest(db).scalar(select(User).where(User.email == "admin@sakura.example"))
+    assert (user.role, user.partner_id, user.language, user.display_name) == (
+        Role.PARTNER_ADMIN, partner.id, "ja", "Kenichi Takahashi",
+    )
+    assert browser().login("admin@sakura.example", "sakura password 1").status_code == 302
+    assert browser().login("admin@sakura.example", "other password 1").status_code == 200
+
+
+def test_users_create_vendor_admin_without_partner(db, runner, browser):
+    result = create(runner, "--email", "ops@vendor.example", "--name", "Ops", "--role", "vendor_admin",
+                    "--password", "vendor password 1")
+    assert result.exit_code == 0, result.output
+    assert latest(db).scalar(select(User).where(User.email == "ops@vendor.example")).partner_id is None
+    assert browser().login("ops@vendor.example", "vendor password 1").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--role", "partner_user"], "--partner is required for partner roles"),
+        (["--role", "partner_user", "--partner", "NOPE"], "No partner with code 'NOPE'"),
+        (["--role", "vendor_admin", "--partner", "ALPHA"], "Vendor roles do not belong to a partner"),
+        (["--role", "partner_user", "--partner", "ALPHA", "--email", "PARTNER_ADMIN@example.com"], "already exists"),
+        (["--role", "partner_user", "--partner", "ALPHA", "--password", "short"], "at least 10 characters"),
+    ],
+    ids=["partner-role-without-partner", "unknown-partner", "vendor-role-with-partner", "duplicate-email", "short-password"],
+)
+def test_users_create_rejects_bad_input_clearly(db, runner, args, message):
+    factories.partner(db, code="ALPHA")
+    existing = factories.user(db, Role.VENDOR_ADMIN, email="partner_admin@example.com")
+    options = {"--email": "new@example.com", "--name": "New Person", "--password": "long enough password"}
+    for i in range(0, len(args), 2):
+        options[args[i]] = args[i + 1]
+    before = counts(db)
+    result = create(runner, *[part for pair in options.items() for part in pair])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert counts(db) == before
+    assert latest(db).scalar(select(User).where(User.email == existing.email)).role == Role.VENDOR_ADMIN
