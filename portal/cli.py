@@ -109,7 +109,10 @@ def demo(serve: bool, host: str, port: int):
         click.echo(f"    {login.role.value:<16} {login.email}{'  (' + login.partner + ')' if login.partner else ''}")
     click.echo("")
     if serve:
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        # Flask's app.run() refuses to start from inside a CLI command; werkzeug's server is what it calls.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 def _ensure_reference_data() -> None:
