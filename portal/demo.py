@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from portal.models import Account, LifecycleStatus, Partner, PartnerStatus, PartnerTier, Role, Segment, User
+from portal.cadence import DEFAULT_CADENCES, period_containing
+from portal.models import (
+    Account, CheckIn, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
+    PartnerStatus, PartnerTier, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
+    StakeholderRole, User, VocItem, VocKind,
+)
 
 DEMO_PASSWORD = "portal-demo-2026"
 
@@ -80,6 +85,9 @@ def load_demo(
     seed: int = 2026,
 ) -> list[DemoLogin]:
     """Add the demo vendor staff, partners, their users and accounts; returns the demo logins."""
+    from portal.reference_data import ensure_defaults
+
+    ensure_defaults(session)
     rng = random.Random(seed)
     today = today or date.today()
 
@@ -107,6 +115,8 @@ def load_demo(
     person("user@blueharbor.example", "Liam Brooks", Role.PARTNER_USER, partners["BLUEHARBOR"])
     for code in ("HOKUTO", "KANSAI", "MINATO", "FUJISOL"):
         person(f"admin@{code.lower()}.example", f"{code.title()} Admin", Role.PARTNER_ADMIN, partners[code])
+    session.flush()
+    _add_reporting_history(session, rng, today)
     session.commit()
     return demo_logins()
 
@@ -150,3 +160,93 @@ def _add_accounts(session: Session, rng: random.Random, partner: Partner, japane
                 churn_reason=churn_reason,
             )
         )
+
+
+# Per partner: how reliably it reports (share of periods with a check-in) and how rosy its
+# own sentiment is compared with the customer's real state (the optimism check needs both kinds).
+DILIGENCE = {"SAKURA": 0.9, "BLUEHARBOR": 0.95, "HOKUTO": 0.6, "KANSAI": 0.85, "MINATO": 0.75, "PACRIM": 0.5,
+             "FUJISOL": 0.9, "TBN": 0.7, "KYUSHU": 0.55, "NLIT": 0.3, "AOBA": 0.0, "SETOUCHI": 0.8}
+OPTIMISM = {"HOKUTO": 0.3, "PACRIM": 0.25, "KYUSHU": 0.2}
+HISTORY_MONTHS = 12
+STAKEHOLDERS_JA = ["山田 太郎", "鈴木 花子", "伊藤 誠", "渡辺 直子", "中村 翔", "小林 愛"]
+STAKEHOLDERS_EN = ["Olivia Hart", "Noah Bennett", "Grace Kim", "Ethan Ross", "Mia Turner", "Lucas Gray"]
+VOC_JA = [(VocKind.REQUEST, "レポート", "月次レポートをExcelで出力したい"), (VocKind.COMPLAINT, "モバイル", "スマホ画面の表示が遅い"),
+          (VocKind.PRAISE, "ワークフロー", "承認フローで残業が減ったと好評")]
+VOC_EN = [(VocKind.REQUEST, "Reports", "Wants a monthly export to Excel"), (VocKind.COMPLAINT, "Mobile", "The phone app is slow"),
+          (VocKind.PRAISE, "Workflow", "Approvals cut overtime, users love it")]
+
+
+def _add_reporting_history(session: Session, rng: random.Random, today: date) -> None:
+    """A year of check-ins, milestones and stakeholders, so every page and scorecard has data.
+
+    Each account gets a hidden health that drifts month to month (falling before a churn); what
+    the reseller reports follows it, with each partner's own diligence and optimism.
+    """
+    templates = list(session.scalars(select(MilestoneTemplate).order_by(MilestoneTemplate.position)))
+    features = list(session.scalars(select(Feature).order_by(Feature.position)))
+    accounts = session.scalars(select(Account).options(joinedload(Account.partner)).order_by(Account.id)).all()
+    for account in accounts:
+        partner = account.partner
+        japanese = not partner.name.isascii()
+        _add_milestones(session, rng, account, templates, today)
+        names = STAKEHOLDERS_JA if japanese else STAKEHOLDERS_EN
+        for role in rng.sample(list(StakeholderRole)[:3], rng.randint(1, 3)):
+            session.add(Stakeholder(account_id=account.id, partner_id=partner.id, name=rng.choice(names), role=role,
+                                    last_contact_on=today - timedelta(days=rng.randint(3, 120))))
+        diligence, optimism = DILIGENCE.get(partner.code, 0.8), OPTIMISM.get(partner.code, 0.05)
+        months = DEFAULT_CADENCES[account.segment]
+        health = rng.uniform(0.35, 0.95)
+        end = account.churned_on or today
+        period = period_containing(max(account.contract_start, today - timedelta(days=30 * HISTORY_MONTHS)), months)
+        while period.end < end:
+            if account.churned_on:
+                health = max(0.05, health - rng.uniform(0.05, 0.2))
+            else:
+                health = min(1.0, max(0.05, health + rng.gauss(0, 0.08)))
+            if rng.random() < diligence:
+                session.add(_check_in(rng, account, period, health, optimism, features, japanese))
+            period = period.next()
+
+
+def _add_milestones(session: Session, rng: random.Random, account: Account, templates, today: date) -> None:
+    slip = rng.choice([0, 0, 0, 5, 12, 30])  # some onboardings run late
+    for template in templates:
+        planned = account.contract_start + timedelta(days=template.due_after_days)
+        done_on = planned + timedelta(days=slip + rng.randint(-3, 6))
+        if done_on <= today:
+            status, completed = MilestoneStatus.DONE, done_on
+        else:
+            status, completed = (MilestoneStatus.IN_PROGRESS if planned <= today + timedelta(days=14) else MilestoneStatus.PLANNED), None
+        session.add(Milestone(account_id=account.id, partner_id=account.partner_id, template_id=template.id,
+                              status=status, planned_on=planned, completed_on=completed))
+
+
+def _check_in(rng: random.Random, account: Account, period, health: float, optimism: float, features, japanese: bool) -> CheckIn:
+    seen = min(1.0, health + optimism)  # what the reseller believes
+    sentiment = Sentiment.GREEN if seen > 0.6 else Sentiment.YELLOW if seen > 0.35 else Sentiment.RED
+    low = health < 0.4
+    check_in = CheckIn(
+        account_id=account.id, partner_id=account.partner_id, period_start=period.start, version=1,
+        source=rng.choice([ReportSource.FORM, ReportSource.FILE, ReportSource.FILE, ReportSource.API]),
+        submitted_at=datetime.combine(period.end + timedelta(days=rng.randint(1, 12)), time(9, 30)),
+        active_users=max(0, min(account.seats, round(account.seats * (0.2 + 0.75 * health) + rng.randint(-2, 2)))),
+        nps=max(0, min(10, round(health * 10 + rng.gauss(0, 1.2)))) if rng.random() < 0.8 else None,
+        csat=max(1, min(5, round(1 + health * 4 + rng.gauss(0, 0.5)))) if rng.random() < 0.6 else None,
+        ces=max(1, min(7, round(7 - health * 5 + rng.gauss(0, 0.7)))) if rng.random() < 0.5 else None,
+        open_tickets=rng.randint(0, 3) + (rng.randint(1, 6) if low else 0),
+        open_escalations=(1 if low and rng.random() < 0.5 else 0),
+        sentiment=sentiment,
+        sentiment_reason=None if sentiment is Sentiment.GREEN else ("利用が伸び悩んでいる" if japanese else "Usage is flat"),
+        outcome_progress=min(100, round(health * 100 * rng.uniform(0.6, 1.0))),
+        renewal_likelihood=(RenewalLikelihood.LIKELY if seen > 0.6 else RenewalLikelihood.UNSURE if seen > 0.35
+                            else RenewalLikelihood.UNLIKELY),
+        expansion_jpy=rng.choice([0, 0, 0, 300_000, 1_200_000]) if health > 0.75 else 0,
+        features=[f for f in features if rng.random() < health],
+    )
+    if low:
+        check_in.risks = [CheckInRisk(type=rng.choice([RiskType.LOW_USAGE, RiskType.BUDGET_CUT, RiskType.CHAMPION_LEFT, RiskType.COMPETITOR]),
+                                      severity=Severity.HIGH if health < 0.2 else Severity.MEDIUM)]
+    if rng.random() < 0.15:
+        kind, area, text = rng.choice(VOC_JA if japanese else VOC_EN)
+        check_in.voc_items = [VocItem(account_id=account.id, partner_id=account.partner_id, kind=kind, product_area=area, text=text)]
+    return check_in

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from portal import demo
 from portal.db import Base
-from portal.models import Account, LifecycleStatus, Partner, Role, Segment, User
+from portal.models import Account, CheckIn, LifecycleStatus, Milestone, Partner, Role, Segment, Sentiment, User
 from tests import factories
 from tests.readback import latest
 from tests.pages import parse
@@ -42,6 +43,20 @@ def test_demo_data_covers_partners_segments_and_statuses(db):
         assert a.renewal_date is None or a.contract_start is None or a.renewal_date >= a.contract_start
     assert {login.role for login in logins} == set(Role)
     assert sum(1 for p in partners if p.managers) == 12
+
+
+def test_demo_data_has_a_year_of_reports_to_score(db):
+    demo.load_demo(db, password_method=FAST_HASH, today=date(2026, 11, 23))
+    db = latest(db)
+    reporting = db.scalars(select(CheckIn.partner_id).distinct()).all()
+    assert len(reporting) >= 10, "all but the prospect and the suspended partner report"
+    assert {s for s in db.scalars(select(CheckIn.sentiment).distinct())} == set(Sentiment)
+    # A report always belongs to the partner that owns the account: no cross-partner rows.
+    mismatched = db.scalar(select(func.count()).select_from(CheckIn).join(Account, Account.id == CheckIn.account_id)
+                           .where(Account.partner_id != CheckIn.partner_id))
+    assert mismatched == 0
+    assert db.scalar(select(func.count()).select_from(Milestone)) > 0
+    assert db.scalar(select(func.max(CheckIn.period_start))) < date(2026, 11, 23)
 
 
 def test_demo_logins_work_through_the_login_form(db, browser):
