@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Integer,
     JSON,
@@ -23,7 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.sql import false
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.db import Base, utcnow
@@ -528,3 +530,199 @@ class ImportBatch(Base):
     committed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User | None] = relationship()
+
+
+# --- health scoring and scorecards (computed by the aggregation job) ------------------------
+
+
+class Band(str, enum.Enum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class HealthModel(Base):
+    """Weights and band thresholds; every change is a new version, used from the next aggregation."""
+
+    __tablename__ = "health_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    # {"onboarding": {component: weight}, "adoption": {component: weight}}
+    weights: Mapped[dict] = mapped_column(JSON)
+    green_min: Mapped[int] = mapped_column(Integer)
+    yellow_min: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class AccountArr(Base):
+    """ARR from a date on: the history behind gross and net revenue retention."""
+
+    __tablename__ = "account_arr_history"
+    __table_args__ = (UniqueConstraint("account_id", "effective_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    effective_on: Mapped[date] = mapped_column(Date)
+    arr_jpy: Mapped[int] = mapped_column(BigInteger)
+
+    account: Mapped["Account"] = relationship()
+
+
+class AccountScore(Base):
+    """One account's health on one day: score, band, components and the inputs behind the reasons."""
+
+    __tablename__ = "account_scores"
+    __table_args__ = (UniqueConstraint("day", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    model_version: Mapped[int] = mapped_column(Integer)
+    onboarding_phase: Mapped[bool] = mapped_column(Boolean)
+    arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    score: Mapped[int | None] = mapped_column(Integer)
+    band: Mapped[Band | None] = mapped_column(_enum(Band, "score_band"))
+    # The band the objective components alone give (no reseller sentiment): the optimism check.
+    objective_band: Mapped[Band | None] = mapped_column(_enum(Band, "objective_band"))
+    capped: Mapped[bool] = mapped_column(Boolean, default=False)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Components, 0-100, NULL when there is no data for them.
+    usage: Mapped[int | None] = mapped_column(Integer)
+    onboarding: Mapped[int | None] = mapped_column(Integer)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    effort: Mapped[int | None] = mapped_column(Integer)
+    sentiment_score: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[int | None] = mapped_column(Integer)
+    freshness: Mapped[int | None] = mapped_column(Integer)
+    # Inputs, kept so every score can say why.
+    check_in_id: Mapped[int | None] = mapped_column(Integer)
+    seats: Mapped[int] = mapped_column(Integer, default=0)
+    active_users: Mapped[int | None] = mapped_column(Integer)
+    features_used: Mapped[int | None] = mapped_column(Integer)
+    features_total: Mapped[int | None] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    ces: Mapped[int | None] = mapped_column(Integer)
+    open_escalations: Mapped[int | None] = mapped_column(Integer)
+    open_tickets: Mapped[int | None] = mapped_column(Integer)
+    sentiment: Mapped[Sentiment | None] = mapped_column(_enum(Sentiment, "score_sentiment"))
+    outcome_progress: Mapped[int | None] = mapped_column(Integer)
+    days_since_report: Mapped[int | None] = mapped_column(Integer)
+    milestones_due: Mapped[int] = mapped_column(Integer, default=0)
+    milestones_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    days_late_max: Mapped[int | None] = mapped_column(Integer)
+    ttfv_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class PartnerScorecard(Base):
+    """A partner's figures on one day; partner_id NULL is the whole channel. See portal/figures.py."""
+
+    __tablename__ = "partner_scorecards"
+    __table_args__ = (UniqueConstraint("day", "partner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    accounts: Mapped[int] = mapped_column(Integer)
+    arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    green_accounts: Mapped[int] = mapped_column(Integer)
+    yellow_accounts: Mapped[int] = mapped_column(Integer)
+    red_accounts: Mapped[int] = mapped_column(Integer)
+    unscored_accounts: Mapped[int] = mapped_column(Integer)
+    green_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    yellow_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    red_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    average_health: Mapped[float | None] = mapped_column(Float)
+    median_health: Mapped[float | None] = mapped_column(Float)
+    onboarding_on_time_pct: Mapped[float | None] = mapped_column(Float)
+    median_ttfv_days: Mapped[float | None] = mapped_column(Float)
+    reporting_compliance_pct: Mapped[float | None] = mapped_column(Float)
+    nps: Mapped[float | None] = mapped_column(Float)
+    renewal_rate_pct: Mapped[float | None] = mapped_column(Float)
+    grr_pct: Mapped[float | None] = mapped_column(Float)
+    nrr_pct: Mapped[float | None] = mapped_column(Float)
+    churned_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    at_risk_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    renewals_90_green: Mapped[int] = mapped_column(Integer)
+    renewals_90_yellow: Mapped[int] = mapped_column(Integer)
+    renewals_90_red: Mapped[int] = mapped_column(Integer)
+
+
+class AggregationDay(Base):
+    """The claim: one row per day, taken before any work, so concurrent runs make one."""
+
+    __tablename__ = "aggregation_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # running | done | failed
+    claimed_at: Mapped[datetime] = mapped_column(DateTime)
+    claim_token: Mapped[str] = mapped_column(String(40))
+
+
+class AggregationRun(Base):
+    """Job history: every attempt, with what it did or why it failed."""
+
+    __tablename__ = "aggregation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule | cli | web
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))  # running | done | failed | skipped
+    account_rows: Mapped[int | None] = mapped_column(Integer)
+    alerts_raised: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertKind(str, enum.Enum):
+    TURNED_RED = "turned_red"
+    RENEWAL_AT_RISK = "renewal_at_risk"
+    CHECK_IN_OVERDUE = "check_in_overdue"
+
+
+class Alert(Base):
+    """Raised by the aggregation, once per occurrence: the subject says which occurrence."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("kind", "account_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind, "alert_kind"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    # Which occurrence: the day the account turned red, the renewal date, the overdue period.
+    subject: Mapped[str] = mapped_column(String(40))
+    raised_on: Mapped[date] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship()
+
+
+@event.listens_for(Session, "before_flush")
+def _record_arr_changes(session: Session, _context, _instances) -> None:
+    """Every ARR an account has had, from when: revenue retention needs the past, not just today."""
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, Account):
+            continue
+        if obj in session.new:
+            effective_on = obj.contract_start or date.today()
+        elif inspect(obj).attrs.arr_jpy.history.has_changes():
+            effective_on = date.today()
+        else:
+            continue
+        with session.no_autoflush:
+            row = None
+            if obj.id is not None:
+                row = session.scalar(select(AccountArr).where(AccountArr.account_id == obj.id, AccountArr.effective_on == effective_on))
+            if row is None:
+                row = AccountArr(account=obj, effective_on=effective_on)
+                session.add(row)
+            row.arr_jpy = obj.arr_jpy or 0
