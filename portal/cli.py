@@ -101,6 +101,8 @@ def demo(serve: bool, host: str, port: int):
         else:
             demo_data.load_demo(session, password_method=config.password_hash_method)
             click.echo("Demo data loaded.")
+            runs = demo_data.aggregate_history(session, _today())
+            click.echo(f"Scorecards computed for {runs} days of history.")
     url = f"http://{host}:{port}/"
     click.echo("")
     click.echo(f"  Channel success portal: {url}")
@@ -112,7 +114,72 @@ def demo(serve: bool, host: str, port: int):
         # Flask's app.run() refuses to start from inside a CLI command; werkzeug's server is what it calls.
         from werkzeug.serving import run_simple
 
+        from portal.scheduler import build_scheduler
+
+        # One process here, so the nightly jobs may run inside it.
+        build_scheduler(config, current_app.extensions["portal.sessionmaker"], blocking=False).start()
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+def _today():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(_config().default_timezone)).date()
+
+
+@click.command("aggregate")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day to compute (default: today).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day of a range (with --to).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of a range.")
+@click.option("--catch-up", is_flag=True, help="Every day missed since the last run, then today (what the scheduler does).")
+@with_appcontext
+def aggregate_command(day, start, end, catch_up):
+    """Compute health scores, scorecards and alerts; a day already done is recomputed and replaced."""
+    from datetime import timedelta
+
+    from portal import aggregation
+
+    if (start is None) != (end is None):
+        raise click.UsageError("--from and --to go together.")
+    if start and day:
+        raise click.UsageError("Give either --date or --from/--to, not both.")
+    with _session() as session:
+        if catch_up:
+            results = aggregation.catch_up(session, _today(), trigger="cli")
+        else:
+            first, last = (start.date(), end.date()) if start else ((day.date(),) * 2 if day else (_today(),) * 2)
+            if last < first:
+                raise click.UsageError("--to is before --from.")
+            days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+            results = [aggregation.aggregate(session, d, trigger="cli", force=True) for d in days]
+    failed = False
+    for result in results:
+        if result.status == "done":
+            click.echo(f"{result.day}: {result.account_rows} accounts scored, {result.alerts_raised} new alerts.")
+        elif result.status == "skipped":
+            click.echo(f"{result.day}: skipped, another run is working on this day.")
+        else:
+            failed = True
+            click.echo(f"{result.day}: FAILED: {result.error} (the previous scorecards are kept).", err=True)
+    if not results:
+        click.echo("Nothing to do: every day is up to date.")
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command():
+    """Run the scheduled jobs in this process (production: one such process, next to gunicorn)."""
+    from portal.scheduler import build_scheduler
+
+    scheduler = build_scheduler(_config(), current_app.extensions["portal.sessionmaker"], blocking=True)
+    click.echo(f"Scheduler started: aggregation at '{_config().aggregation_cron}' ({_config().default_timezone}). Ctrl+C stops it.")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
 
 
 def _ensure_reference_data() -> None:
@@ -133,6 +200,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(users_group)
     app.cli.add_command(demo)
+    app.cli.add_command(aggregate_command)
+    app.cli.add_command(scheduler_command)
 
 
 def _create_app():

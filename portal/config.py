@@ -37,6 +37,10 @@ class Config:
     page_size: int = 25
     import_max_bytes: int = 5 * 1024 * 1024
     import_max_rows: int = 5000
+    # When the nightly aggregation runs (crontab, in default_timezone), and whether the web
+    # process may run the scheduler itself (only the single-process development server).
+    aggregation_cron: str = "0 2 * * *"
+    embedded_scheduler: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -55,6 +59,8 @@ class Config:
             page_size=int(env.get("PORTAL_PAGE_SIZE", "25")),
             import_max_bytes=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
             import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "5000")),
+            aggregation_cron=env.get("PORTAL_AGGREGATION_CRON", "0 2 * * *"),
+            embedded_scheduler=_flag(env.get("PORTAL_EMBEDDED_SCHEDULER"), False),
         )
         return config.resolved()
 

@@ -230,7 +230,7 @@ def _check_in(rng: random.Random, account: Account, period, health: float, optim
         source=rng.choice([ReportSource.FORM, ReportSource.FILE, ReportSource.FILE, ReportSource.API]),
         submitted_at=datetime.combine(period.end + timedelta(days=rng.randint(1, 12)), time(9, 30)),
         active_users=max(0, min(account.seats, round(account.seats * (0.2 + 0.75 * health) + rng.randint(-2, 2)))),
-        nps=max(0, min(10, round(health * 10 + rng.gauss(0, 1.2)))) if rng.random() < 0.8 else None,
+        nps=max(0, min(10, round(3 + health * 7.5 + rng.gauss(0, 1.2)))) if rng.random() < 0.8 else None,
         csat=max(1, min(5, round(1 + health * 4 + rng.gauss(0, 0.5)))) if rng.random() < 0.6 else None,
         ces=max(1, min(7, round(7 - health * 5 + rng.gauss(0, 0.7)))) if rng.random() < 0.5 else None,
         open_tickets=rng.randint(0, 3) + (rng.randint(1, 6) if low else 0),
@@ -250,3 +250,13 @@ def _check_in(rng: random.Random, account: Account, period, health: float, optim
         kind, area, text = rng.choice(VOC_JA if japanese else VOC_EN)
         check_in.voc_items = [VocItem(account_id=account.id, partner_id=account.partner_id, kind=kind, product_area=area, text=text)]
     return check_in
+
+
+def aggregate_history(session: Session, today: date, weeks: int = 26) -> int:
+    """Scorecards for every week of the last half year and each of the last 7 days, so trends show."""
+    from portal.aggregation import aggregate
+
+    days = sorted({today - timedelta(weeks=w) for w in range(weeks, 0, -1)} | {today - timedelta(days=d) for d in range(7, -1, -1)})
+    for day in days:
+        aggregate(session, day, trigger="cli")
+    return len(days)

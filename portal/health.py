@@ -216,7 +216,7 @@ def components_select(session: Session, day: date):
     )
 
 
-def _weighted(subquery, model: ModelSpec, components: tuple[str, ...]):
+def weighted_score(subquery, model: ModelSpec, components: tuple[str, ...]):
     """Weighted mean of the components present, per the account's phase; stale reports count less."""
     c = subquery.c
     numerator, denominator = [], []
@@ -232,7 +232,7 @@ def _weighted(subquery, model: ModelSpec, components: tuple[str, ...]):
     return case((total_weight > 0, _round(sum(numerator[1:], numerator[0]) / func.nullif(total_weight, 0))), else_=null())
 
 
-def _band(score, model: ModelSpec):
+def band_of(score, model: ModelSpec):
     return case(
         (score.is_(None), null()),
         (score >= model.green_min, literal(Band.GREEN.value)),
@@ -241,23 +241,28 @@ def _band(score, model: ModelSpec):
     )
 
 
+def capped_band(rows, score, model: ModelSpec):
+    """The band, kept out of green by an open escalation or a red sentiment (negatives before delight)."""
+    negative = or_(rows.c.open_escalations > 0, rows.c.sentiment == Sentiment.RED)
+    raw = band_of(score, model)
+    capped = and_(negative, raw == Band.GREEN.value)
+    return case((capped, literal(Band.YELLOW.value)), else_=raw), capped
+
+
 def score_select(session: Session, day: date, model: ModelSpec):
     """Every live account's score, band and inputs for `day`, in the columns of AccountScore."""
     c = components_select(session, day).subquery("components")
-    score = _weighted(c, model, COMPONENTS)
-    objective = _weighted(c, model, tuple(n for n in COMPONENTS if n != "sentiment_score"))
-    scored = select(c, score.label("score"), _band(objective, model).label("objective_band")).subquery("scored")
-    # Negatives before delight: an open escalation or a red sentiment keeps an account out of green.
-    negative = or_(scored.c.open_escalations > 0, scored.c.sentiment == Sentiment.RED)
-    raw_band = _band(scored.c.score, model)
-    capped = and_(negative, raw_band == Band.GREEN.value)
+    score = weighted_score(c, model, COMPONENTS)
+    objective = weighted_score(c, model, tuple(n for n in COMPONENTS if n != "sentiment_score"))
+    scored = select(c, score.label("score"), band_of(objective, model).label("objective_band")).subquery("scored")
+    band, capped = capped_band(scored, scored.c.score, model)
     columns = [col for col in scored.c if col.name not in ("days_since", "allowed_days", "score", "objective_band")]
     return select(
         literal(day).label("day"),
         literal(model.version).label("model_version"),
         *columns,
         scored.c.score,
-        case((capped, literal(Band.YELLOW.value)), else_=raw_band).label("band"),
+        band.label("band"),
         scored.c.objective_band,
         case((capped, True), else_=False).label("capped"),
     )

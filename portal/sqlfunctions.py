@@ -45,3 +45,26 @@ def _greatest_default(element, compiler, **kw):
 @compiles(greatest, "sqlite")
 def _greatest_sqlite(element, compiler, **kw):
     return f"max({compiler.process(element.clauses, **kw)})"
+
+
+class add_days(FunctionElement):
+    """A date moved by a whole number of days (negative: earlier)."""
+
+    inherit_cache = True
+    name = "add_days"
+
+    @property
+    def type(self):
+        return self.clauses.clauses[0].type
+
+
+@compiles(add_days)
+def _add_days_default(element, compiler, **kw):
+    day, days = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(CAST({day} AS DATE) + CAST({days} AS INTEGER))"
+
+
+@compiles(add_days, "sqlite")
+def _add_days_sqlite(element, compiler, **kw):
+    day, days = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"date({day}, printf('%+d days', {days}))"

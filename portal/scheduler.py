@@ -1,0 +1,45 @@
+"""Scheduled jobs, defined in code with explicit ids.
+
+Production runs `portal scheduler` as its own process: APScheduler 3 keeps its jobs in the
+process that started it and cannot share a job store between gunicorn workers, so the web
+workers never start one. Double runs are harmless anyway: each run claims its day in the
+database (portal/aggregation.py). The development server may run the same jobs in a
+background thread (`portal demo --serve`, or PORTAL_EMBEDDED_SCHEDULER=1).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from portal.aggregation import catch_up
+
+log = logging.getLogger(__name__)
+
+
+def run_aggregation(sessionmaker, timezone: str) -> None:
+    """The nightly job: every day missed since the last run, then today."""
+    today = datetime.now(ZoneInfo(timezone)).date()
+    with sessionmaker() as session:
+        for result in catch_up(session, today, trigger="schedule"):
+            log.info("aggregation %s: %s", result.day, result.status)
+
+
+def build_scheduler(config, sessionmaker, *, blocking: bool):
+    scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = scheduler_class(
+        timezone=config.default_timezone,
+        # One run at a time; runs missed while the process was down collapse into one.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
+    )
+    args = (sessionmaker, config.default_timezone)
+    scheduler.add_job(run_aggregation, CronTrigger.from_crontab(config.aggregation_cron, timezone=config.default_timezone),
+                      args=args, id="aggregation", name="Nightly aggregation", replace_existing=True)
+    # Catch up at start too: after downtime the scorecards should not wait for the next night.
+    scheduler.add_job(run_aggregation, args=args, id="aggregation-catch-up", name="Catch-up at start",
+                      next_run_time=datetime.now(ZoneInfo(config.default_timezone)), replace_existing=True)
+    return scheduler
