@@ -82,12 +82,14 @@ def register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
     from portal.reporting import bp as reporting_bp
+    from portal.scorecards import bp as scorecards_bp
     from portal.web import IdConverter
 
     app.url_map.converters["int"] = IdConverter
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(reporting_bp)
+    app.register_blueprint(scorecards_bp)
     app.register_blueprint(api_bp)
 
     @app.get("/")
@@ -100,12 +102,17 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from portal.api.views import http_problem, is_api_request
+
     def render_error(error):
+        if is_api_request():
+            return http_problem(error)  # API clients get problem details, not a page
         code = getattr(error, "code", 500)
         return render_template(f"errors/{code}.html"), code
 
     for code in (403, 404, 500):
         app.register_error_handler(code, render_error)
+    app.register_error_handler(405, lambda error: http_problem(error) if is_api_request() else error)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -116,12 +123,13 @@ def register_template_helpers(app: Flask) -> None:
     from portal import formatting, labels
 
     app.jinja_env.filters.update(
-        yen=formatting.yen, date=formatting.local_date, datetime=formatting.local_datetime
+        yen=formatting.yen, date=formatting.local_date, datetime=formatting.local_datetime,
+        pct=formatting.pct, number=formatting.number,
     )
     from portal.web import query_args
 
     app.jinja_env.globals.update(
-        label=labels.label, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale
+        label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale
     )
 
 

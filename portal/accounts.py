@@ -1,6 +1,7 @@
 """Accounts by the reseller's reference: validation and upsert shared by the API (and the file import)."""
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
@@ -23,7 +24,9 @@ def parse_account(values: Mapping[str, Any], existing: Account | None) -> tuple[
         if name in values:
             merged[name] = values[name]
         elif existing is not None:
-            merged[name] = getattr(existing, name)
+            current = getattr(existing, name)
+            # As a client would send it: an enum member's str() is "Segment.LOW_TOUCH", which is no valid choice.
+            merged[name] = current.value if isinstance(current, Enum) else current
     result: dict[str, Any] = {}
     result["name"] = c.text(merged, "name", max_length=200, required=True)
     result["industry"] = c.text(merged, "industry", max_length=100)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import String, and_, cast, delete, exists, insert, literal, or_, select, update
+from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -124,12 +124,19 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
 def raise_alerts(session: Session, day: date) -> int:
     """New alerts for the day; each occurrence once (the unique subject makes a rerun add nothing)."""
     today_score = aliased(AccountScore)
-    yesterday = aliased(AccountScore)
+    # The account's previous snapshot, however long ago (days may have been skipped).
+    previous = (
+        select(AccountScore.account_id, AccountScore.band,
+               func.row_number().over(partition_by=AccountScore.account_id, order_by=AccountScore.day.desc()).label("rn"))
+        .where(AccountScore.day < day)
+        .subquery("previous")
+    )
     turned_red = (
         select(literal(AlertKind.TURNED_RED.value), today_score.account_id, today_score.partner_id,
                literal(day.isoformat()), literal(day))
-        .outerjoin(yesterday, and_(yesterday.account_id == today_score.account_id, yesterday.day == day - timedelta(days=1)))
-        .where(today_score.day == day, today_score.band == Band.RED, or_(yesterday.band.is_(None), yesterday.band != Band.RED))
+        .outerjoin(previous, and_(previous.c.account_id == today_score.account_id, previous.c.rn == 1))
+        .where(today_score.day == day, today_score.band == Band.RED,
+               or_(previous.c.band.is_(None), previous.c.band != Band.RED))
     )
     # Subject: the renewal date, so one alert per renewal however many nights it stays at risk.
     renewal = (

@@ -12,6 +12,14 @@ def yen(amount: int | None) -> str:
     return f"¥{amount:,}"
 
 
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}%"
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
 def local_date(value: date | None, fmt: str = "medium") -> str:
     if value is None:
         return "—"
@@ -29,4 +37,4 @@ def language_name(code: str) -> str:
     return {"en": "English", "ja": "日本語"}.get(code, code)
 
 
-__all__ = ["yen", "local_date", "local_datetime", "language_name", "get_locale"]
+__all__ = ["yen", "pct", "number", "local_date", "local_datetime", "language_name", "get_locale"]

@@ -1,13 +1,19 @@
 """The change log: who changed what and when, for records that are edited in place."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from portal.models import ApiToken, ChangeLog, ReportSource, User
+from portal.formatting import local_date, yen
+from portal.labels import label
+from portal.models import (
+    ApiToken, ChangeLog, LifecycleStatus, MilestoneStatus, ReportSource, Segment, StakeholderRole, User,
+)
 
 
 def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -47,3 +53,64 @@ def record_change(
     )
     session.add(entry)
     return entry
+
+
+# --- the log as people read it ----------------------------------------------------------------
+
+TEXT, NUMBER, YEN, DATE, FLAG = "text", "number", "yen", "date", "flag"
+
+# Per entity, in the order of its form: field -> (the form's label, how its stored value reads).
+FIELDS: dict[str, dict[str, tuple[Any, Any]]] = {
+    "milestone": {
+        "status": (_l("Status"), MilestoneStatus), "planned_on": (_l("Planned date"), DATE),
+        "completed_on": (_l("Actual date"), DATE), "note": (_l("Note"), TEXT),
+    },
+    "stakeholder": {
+        "name": (_l("Name"), TEXT), "role": (_l("Role"), StakeholderRole),
+        "success_note": (_l("Their own success, in a line"), TEXT), "last_contact_on": (_l("Last contact"), DATE),
+        "active": (_l("Still involved"), FLAG),
+    },
+    "account": {
+        "name": (_l("Customer name"), TEXT), "industry": (_l("Industry"), TEXT), "segment": (_l("Segment"), Segment),
+        "plan": (_l("Plan"), TEXT), "seats": (_l("Seats"), NUMBER), "arr_jpy": (_l("ARR"), YEN),
+        "contract_start": (_l("Contract start"), DATE), "renewal_date": (_l("Renewal date"), DATE),
+        "desired_outcome": (_l("Desired outcome"), TEXT), "status": (_l("Lifecycle status"), LifecycleStatus),
+        "churned_on": (_l("Churned on"), DATE), "churn_reason": (_l("Churn reason"), TEXT),
+    },
+}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    before: str
+    after: str
+
+
+def readable_changes(entry: ChangeLog) -> list[FieldChange]:
+    """The entry's changes with the forms' labels and values as the pages show them, in form order."""
+    fields = FIELDS.get(entry.entity, {})
+    order = list(fields)
+    names = sorted(entry.changes, key=lambda name: order.index(name) if name in order else len(order))
+    result = []
+    for name in names:
+        title, kind = fields.get(name, (name, TEXT))
+        before, after = entry.changes[name]
+        result.append(FieldChange(str(title), _shown(before, kind), _shown(after, kind)))
+    return result
+
+
+def _shown(value: Any, kind: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if kind == FLAG:
+        return "✓" if value else "✗"
+    if kind == DATE:
+        return local_date(date.fromisoformat(value))
+    if kind == YEN:
+        return yen(value)
+    if kind == NUMBER:
+        return f"{value:,}"
+    if isinstance(kind, type) and issubclass(kind, Enum) and value in kind._value2member_map_:
+        return label(kind(value))
+    return str(value)

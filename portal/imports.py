@@ -105,7 +105,7 @@ class Sheet:
 def read_file(content: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS) -> Sheet:
     if len(content) > max_bytes:
         raise FileProblem(_l("The file is %(size)s KB; the limit is %(limit)s KB. Split it into smaller files.",
-                             size=len(content) // 1024, limit=max_bytes // 1024))
+                             size=-(-len(content) // 1024), limit=max_bytes // 1024))  # rounded up: never "5120 KB; the limit is 5120 KB"
     if not content.strip():
         raise FileProblem(_l("The file is empty."))
     lower = filename.lower()
@@ -124,8 +124,12 @@ def read_file(content: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYT
 
 
 def _decode(content: bytes) -> tuple[str, str]:
+    unreadable = FileProblem(_l("The file is not readable text: save it as CSV in UTF-8 or Shift_JIS, or as .xlsx."))
     if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8", errors="strict"), "UTF-8 (BOM)"
+        try:
+            return content[3:].decode("utf-8"), "UTF-8 (BOM)"
+        except UnicodeDecodeError:
+            raise unreadable from None
     try:
         return content.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -133,7 +137,7 @@ def _decode(content: bytes) -> tuple[str, str]:
     try:
         return content.decode("cp932"), "Shift_JIS"
     except UnicodeDecodeError:
-        raise FileProblem(_l("The file is not readable text: save it as CSV in UTF-8 or Shift_JIS, or as .xlsx.")) from None
+        raise unreadable from None
 
 
 def _read_csv(content: bytes) -> Sheet:
@@ -241,6 +245,7 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
     }
     rules = cadence_rules(session)
     first_row_for: dict[tuple[str, date], int] = {}
+    new_accounts: dict[str, dict] = {}  # reference -> the account the file creates (several periods may name it)
 
     def error(row: int, key: str, message, value=None):
         plan.errors.append(RowError(row, header_for.get(key, COLUMNS.get(key, (key,))[0]), message, value))
@@ -257,14 +262,17 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
             error(row_number, "reference", _l("is empty: every row needs the customer's reference"))
             continue
         if account is None:
-            segment = _new_account_segment(record, partner, reference, error, row_number)
-            if segment is None:
-                continue
-            if not name:
-                error(row_number, "account_name", _l("is required to create the new account %(ref)s", ref=reference))
-                continue
-            row.new_account = {"reference": reference, "name": name, "segment": segment}
-            rule, seats, contract_start = rules[segment], None, None
+            if reference not in new_accounts:
+                segment = _new_account_segment(record, partner, reference, error, row_number)
+                if segment is None:
+                    continue
+                if not name:
+                    error(row_number, "account_name", _l("is required to create the new account %(ref)s", ref=reference))
+                    continue
+                new_accounts[reference] = {"reference": reference, "name": name, "segment": segment, "row": row_number}
+            row.new_account = new_accounts[reference]
+            row.account_name = row.new_account["name"]
+            rule, seats, contract_start = rules[row.new_account["segment"]], None, None
         else:
             if account.status == LifecycleStatus.CHURNED:
                 error(row_number, "reference", _l("%(ref)s has churned; churned accounts take no more check-ins", ref=reference))
@@ -284,7 +292,8 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
         if len(plan.errors) > before:
             continue
         if account is None:
-            row.action = "create_account"
+            # The first row naming a new reference creates the account; later rows (other periods) report on it.
+            row.action = "create_account" if row.new_account["row"] == row_number else "new_report"
         else:
             outcome, _ = plan_submission(session, account, data)
             row.action = {Outcome.CREATED: "new_report", Outcome.CORRECTED: "correction", Outcome.UNCHANGED: "unchanged"}[outcome]
@@ -321,16 +330,18 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     if not plan.ok:
         session.rollback()
         return plan
+    created: dict[str, Account] = {}
     try:
         for row in plan.rows:
             if row.action == "unchanged":
                 continue
-            account = row.account
+            account = row.account or created.get(row.reference)
             if account is None:
                 account = Account(partner_id=partner.id, reference=row.new_account["reference"], name=row.new_account["name"],
                                   segment=row.new_account["segment"], status=LifecycleStatus.ONBOARDING)
                 session.add(account)
                 session.flush()
+                created[row.reference] = account
             submit_check_in(session, account, row.data, source=ReportSource.FILE, user=user)
         session.commit()
     except Exception:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,14 @@ from portal.sqlfunctions import add_days, days_between
 # The main figures a reseller sees its channel percentile for; higher is better for all.
 BENCHMARK_FIGURES = ("average_health", "onboarding_on_time_pct", "reporting_compliance_pct", "nps",
                      "renewal_rate_pct", "nrr_pct")
+FIGURE_NAMES = {
+    "average_health": _l("Average health"),
+    "onboarding_on_time_pct": _l("Onboarding milestones on time"),
+    "reporting_compliance_pct": _l("Reporting compliance"),
+    "nps": "NPS",
+    "renewal_rate_pct": _l("Renewal rate (12 months)"),
+    "nrr_pct": _l("Net revenue retention"),
+}
 MODEL_CHECK_LEAD_DAYS = 90
 SNAPSHOT_TOLERANCE_DAYS = 30  # weekly or missed snapshots: take the newest within a month before
 

@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from portal.models import (
+    AlertKind,
+    Band,
     LifecycleStatus,
     MilestoneStatus,
     PartnerStatus,
@@ -53,6 +55,12 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         LifecycleStatus.CHURNED: _l("Churned"),
     },
     Sentiment: {Sentiment.GREEN: _l("Green"), Sentiment.YELLOW: _l("Yellow"), Sentiment.RED: _l("Red")},
+    Band: {Band.GREEN: _l("Healthy"), Band.YELLOW: _l("Needs attention"), Band.RED: _l("At risk")},
+    AlertKind: {
+        AlertKind.TURNED_RED: _l("Turned red"),
+        AlertKind.RENEWAL_AT_RISK: _l("Renewal at risk"),
+        AlertKind.CHECK_IN_OVERDUE: _l("Check-in overdue"),
+    },
     RenewalLikelihood: {
         RenewalLikelihood.LIKELY: _l("Likely to renew"),
         RenewalLikelihood.UNSURE: _l("Unsure"),
@@ -89,6 +97,11 @@ def label(value: enum.Enum | None) -> str:
     if value is None:
         return "—"
     return str(LABELS.get(type(value), {}).get(value, value.value))
+
+
+def label_band(value: str | None) -> str:
+    """A band stored or computed as plain text ('green'...)."""
+    return label(Band(value)) if value else "—"
 
 
 def choices(enum_cls: type[enum.Enum], members=None) -> list[SelectChoice]:

@@ -167,10 +167,11 @@ def parse_stakeholder(values: Mapping[str, Any], today: date) -> tuple[dict | No
         c.fail("last_contact_on", _l("must be a date like 2026-10-31"), raw)
     elif last_contact_on and last_contact_on > today:
         c.fail("last_contact_on", _l("is in the future"), raw)
-    active = values.get("active", True)
+    # Left out: active. Given: a real yes or no ("false" must not count as true).
+    active = True if values.get("active") is None else c.flag(values, "active")
     if c.errors:
         return None, c.errors
-    return {"name": name, "role": role, "success_note": success_note, "last_contact_on": last_contact_on, "active": bool(active)}, []
+    return {"name": name, "role": role, "success_note": success_note, "last_contact_on": last_contact_on, "active": active}, []
 
 
 def save_stakeholder(

@@ -119,14 +119,21 @@ def attach_errors(form, errors) -> None:
 
     for error in errors:
         target = form
+        lists = []  # the FieldLists on the way to the field
         for part in re.findall(r"[A-Za-z_]+|\[\d+\]", error.field):
             if part.startswith("["):
                 entries = getattr(target, "entries", [])
                 index = int(part[1:-1])
+                lists.append(target)
                 target = entries[index].form if index < len(entries) else None
             else:
                 target = getattr(target, part, None) if target is not None else None
         if target is not None and hasattr(target, "errors") and isinstance(target.errors, list):
             target.errors.append(str(error.message))
+            # A FieldList holds its entries' errors as they were when it was validated; without a
+            # refresh, form.errors misses this one (a 200 and no "please correct" notice).
+            for field_list in reversed(lists):
+                entry_errors = [entry.errors for entry in field_list.entries]
+                field_list.errors = entry_errors if any(entry_errors) else []
         else:
             form.form_errors.append(f"{error.field}: {error.message}")

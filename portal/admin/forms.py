@@ -85,3 +85,24 @@ class MilestoneTemplateForm(FeatureForm):
     due_after_days = IntegerField(_l("Planned days after contract start"), default=0, validators=[NumberRange(min=0, max=730)])
     marks_first_value = BooleanField(_l("Reaching it is the customer's first value"))
     active = BooleanField(_l("Part of onboarding"), default=True)
+
+
+def health_model_form_class():
+    """A weight field per phase and component, built from portal.health so the two never disagree."""
+    from portal.health import COMPONENT_LABELS, COMPONENTS, PHASES
+
+    attrs = {
+        "green_min": IntegerField(_l("Healthy (green) from score"), validators=[DataRequired(), NumberRange(1, 100)]),
+        "yellow_min": IntegerField(_l("Needs attention (yellow) from score"), validators=[DataRequired(), NumberRange(0, 99)]),
+        "note": StringField(_l("What changed and why"), validators=[Optional(), Length(max=300)]),
+    }
+    for phase in PHASES:
+        for name in COMPONENTS:
+            attrs[f"{phase}__{name}"] = IntegerField(COMPONENT_LABELS[name], validators=[Optional(), NumberRange(0, 100)])
+
+    def validate_yellow_min(form, field):
+        if form.green_min.data is not None and field.data is not None and field.data >= form.green_min.data:
+            raise ValidationError(_l("Must be below the green threshold."))
+
+    attrs["validate_yellow_min"] = validate_yellow_min
+    return type("HealthModelForm", (FlaskForm,), attrs)

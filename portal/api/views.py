@@ -14,6 +14,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
 
 from portal.accounts import parse_account, upsert_account, valid_reference
 from portal.api import bp
@@ -21,7 +22,7 @@ from portal.api.openapi import openapi_document
 from portal.api.serializers import account_json, check_in_json, milestone_json, stakeholder_json
 from portal.api.tokens import authenticate
 from portal.cadence import cadence_rules
-from portal.checkins import Outcome, parse_check_in, submit_check_in
+from portal.checkins import FieldError, Outcome, parse_check_in, submit_check_in
 from portal.models import (
     Account,
     CheckIn,
@@ -61,14 +62,22 @@ def _api_error(error: ApiError):
     return error.response
 
 
-@bp.errorhandler(404)
-def _not_found(_error):
-    return problem(404, "Not Found", "No such resource for this token's partner.")
+def is_api_request() -> bool:
+    return request.path.startswith(bp.url_prefix + "/")
 
 
-@bp.errorhandler(405)
-def _method_not_allowed(_error):
-    return problem(405, "Method Not Allowed")
+def http_problem(error: HTTPException) -> Response:
+    """Problem details for an HTTP error on an API URL. Routing errors (no such path, wrong method)
+    never reach the blueprint's handlers, so the app's handlers call this too (portal/__init__.py)."""
+    detail = "No such resource for this token's partner." if error.code == 404 else None
+    response = problem(error.code, error.name, detail)
+    if getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+bp.register_error_handler(404, http_problem)
+bp.register_error_handler(405, http_problem)
 
 
 def token_required(view):
@@ -78,7 +87,11 @@ def token_required(view):
         scheme, _, secret = header.partition(" ")
         token = authenticate(get_session(), secret.strip()) if scheme.lower() == "bearer" else None
         if token is None:
-            return problem(401, "Unauthorized", "Send a live API token: Authorization: Bearer csp_…")
+            response = problem(401, "Unauthorized", "Send a live API token: Authorization: Bearer csp_…")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        # Record the use now: a request that then fails (404, 422) rolls back its own work, not this.
+        get_session().commit()
         g.api_token = token
         # Error messages in English, whatever the caller's browser says.
         with force_locale("en"):
@@ -164,6 +177,9 @@ def list_accounts():
     per_page = min(MAX_PER_PAGE, max(1, request.args.get("per_page", 50, type=int) or 50))
     stmt = select(Account).where(Account.partner_id == g.api_token.partner_id)
     if request.args.get("status"):
+        statuses = [s.value for s in LifecycleStatus]
+        if request.args["status"] not in statuses:
+            return _invalid([FieldError("status", "must be one of: " + ", ".join(statuses))])
         stmt = stmt.where(Account.status == request.args["status"])
     total = db.scalar(select(func.count()).select_from(stmt.subquery()))
     items = db.scalars(stmt.order_by(Account.reference).limit(per_page).offset((page - 1) * per_page))
@@ -184,7 +200,7 @@ def get_account(reference: str):
 @write
 def put_account(reference: str):
     if not valid_reference(reference):
-        return problem(422, "Unprocessable Content", "The reference must be 1 to 64 characters without surrounding spaces.")
+        return _invalid([FieldError("reference", "must be 1 to 64 characters without surrounding spaces")])
     db = get_session()
     token = g.api_token
     existing = db.scalar(select(Account).where(Account.partner_id == token.partner_id, Account.reference == reference))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -128,9 +128,28 @@ def check_in_detail(check_in_id: int):
     period = period_containing(check_in.period_start, rule.months)
     changes = {}
     for older, newer in zip(versions, versions[1:]):
-        changes[newer.id] = changed_fields(as_input(older, period), as_input(newer, period))
+        changes[newer.id] = _change_labels(changed_fields(as_input(older, period), as_input(newer, period)))
     return render_template("reporting/check_in_detail.html", check_in=check_in, versions=versions, changes=changes,
                            period=period, latest=versions[-1])
+
+
+# What a changed value is called on the check-in page, in the page's order: its own row labels
+# (a reason or a note shows in the row of the value it explains).
+CHANGE_LABELS = {
+    "sentiment": _l("Sentiment"), "sentiment_reason": _l("Sentiment"),
+    "active_users": _l("Active users"), "feature_keys": _l("Key features in use"),
+    "nps": "NPS", "csat": "CSAT", "ces": "CES",
+    "open_tickets": _l("Open support tickets"), "open_escalations": _l("Open escalations"),
+    "outcome_progress": _l("Outcome progress"), "outcome_note": _l("Outcome progress"),
+    "renewal_likelihood": _l("Renewal likelihood"), "expansion_jpy": _l("Expansion opportunity"),
+    "note": _l("Other notes"), "risks": _l("Risks"), "voc": _l("Voice of the customer"),
+}
+
+
+def _change_labels(fields: list[str]) -> list[str]:
+    order = list(CHANGE_LABELS)
+    ranked = sorted(fields, key=lambda name: order.index(name) if name in order else len(order))
+    return list(dict.fromkeys(str(CHANGE_LABELS.get(name, name)) for name in ranked))
 
 
 @bp.route("/accounts/<int:account_id>/milestones/<int:template_id>", methods=["GET", "POST"])

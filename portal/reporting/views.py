@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 from portal.labels import choices
 from portal.cadence import cadence_rules, obligations
 from portal.models import PARTNER_ROLES, Account, ChangeLog, CheckIn, LifecycleStatus, Partner, Segment, Stakeholder
+from portal.history import readable_changes
 from portal.onboarding import milestone_views, summarise
 from portal.reporting import bp
 from portal.reporting.forms import AccountForm
@@ -95,10 +96,29 @@ def account_detail(account_id: int):
         milestones=milestones,
         onboarding=summarise(account, milestones),
         stakeholders=stakeholders,
-        changes=changes,
+        changes=[(c, readable_changes(c)) for c in changes],
+        # What a change log entry is about: the milestone or the person, by the record's id.
+        milestone_templates={m.record.id: m.template for m in milestones if m.record},
+        people={s.id: s for s in stakeholders},
         owed=obligations(db, now, account_id=account.id),
         rule=cadence_rules(db)[account.segment],
+        **_health(db, account, now),
     )
+
+
+def _health(db, account: Account, now) -> dict:
+    from datetime import timedelta
+
+    from portal import health, insights
+
+    score = insights.latest_account_score(db, account.id)
+    return {
+        "score": score,
+        "trend": insights.account_trend(db, account.id, now - timedelta(days=182)) if score else [],
+        "reasons": health.reasons(score) if score else [],
+        "components": health.COMPONENTS,
+        "component_labels": health.COMPONENT_LABELS,
+    }
 
 
 def _prepare_account_form(db, form: AccountForm) -> None:

@@ -1,0 +1,74 @@
+"""The vendor admin's health model (weights, thresholds, preview) and the aggregation job history."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from portal import insights
+from portal.admin import bp
+from portal.admin.forms import health_model_form_class
+from portal.aggregation import aggregate, latest_day
+from portal.health import COMPONENTS, PHASES, ModelSpec, current_model, preview, save_model
+from portal.models import AggregationRun, HealthModel, Role
+from portal.web import get_session, roles_required, today
+
+JOB_HISTORY_ROWS = 60
+
+
+@bp.route("/health-model", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN)
+def health_model():
+    db = get_session()
+    model = current_model(db)
+    form = health_model_form_class()()
+    if request.method == "GET":
+        form.green_min.data, form.yellow_min.data = model.green_min, model.yellow_min
+        for phase in PHASES:
+            for name in COMPONENTS:
+                form[f"{phase}__{name}"].data = model.weights[phase].get(name, 0)
+    result = check = None
+    if form.validate_on_submit():
+        weights = {phase: {name: form[f"{phase}__{name}"].data or 0 for name in COMPONENTS} for phase in PHASES}
+        empty = [phase for phase in PHASES if not sum(weights[phase].values())]
+        if empty:
+            form.form_errors.append(_("Each set needs at least one weight above zero."))
+        elif request.form.get("action") == "save":
+            row = save_model(db, weights, form.green_min.data, form.yellow_min.data, current_user.id, (form.note.data or "").strip() or None)
+            db.commit()
+            flash(_("Health model version %(version)d saved: the next aggregation uses it.", version=row.version), "success")
+            return redirect(url_for("admin.health_model"))
+        else:
+            proposed = ModelSpec(version=model.version + 1, weights=weights, green_min=form.green_min.data, yellow_min=form.yellow_min.data)
+            result = preview(db, today(), model, proposed)
+            day = latest_day(db)
+            if day:
+                check = {"current": insights.model_check(db, day, model), "proposed": insights.model_check(db, day, proposed)}
+    versions = db.scalars(select(HealthModel).options(joinedload(HealthModel.created_by)).order_by(HealthModel.version.desc()).limit(20)).all()
+    return render_template("admin/health_model.html", form=form, model=model, phases=PHASES, components=COMPONENTS,
+                           preview=result, check=check, versions=versions), (400 if form.errors or form.form_errors else 200)
+
+
+@bp.get("/jobs")
+@roles_required(Role.VENDOR_ADMIN)
+def jobs():
+    db = get_session()
+    runs = db.scalars(select(AggregationRun).order_by(AggregationRun.started_at.desc(), AggregationRun.id.desc()).limit(JOB_HISTORY_ROWS)).all()
+    return render_template("admin/jobs.html", runs=runs, latest=latest_day(db))
+
+
+@bp.post("/jobs/run")
+@roles_required(Role.VENDOR_ADMIN)
+def run_aggregation_now():
+    db = get_session()
+    result = aggregate(db, today(), trigger="web", force=True)
+    if result.status == "done":
+        flash(_("Aggregation for %(day)s done: %(rows)d accounts scored, %(alerts)d new alerts.",
+                day=result.day.isoformat(), rows=result.account_rows, alerts=result.alerts_raised), "success")
+    elif result.status == "skipped":
+        flash(_("Another run is working on today; try again in a minute."), "info")
+    else:
+        flash(_("The aggregation failed; the previous scorecards are kept. %(error)s", error=result.error), "error")
+    return redirect(url_for("admin.jobs"))
