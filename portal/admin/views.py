@@ -364,7 +364,7 @@ def reporting_rules():
                            segments=list(Segment)), (400 if form.errors else 200)
 
 
-def _edit_rule_item(model, form_class, item_id, template_name):
+def _edit_rule_item(model, form_class, item_id, heading):
     """Create or edit a feature or milestone template: same form shape, same key uniqueness rule."""
     db = get_session()
     item = one_or_404(db, select(model), item_id) if item_id is not None else None
@@ -380,18 +380,18 @@ def _edit_rule_item(model, form_class, item_id, template_name):
             db.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.reporting_rules"))
-    return render_template(template_name, form=form, item=item), (400 if form.errors else 200)
+    return render_template("admin/rule_item_form.html", form=form, item=item, heading=heading), (400 if form.errors else 200)
 
 
 @bp.route("/rules/features/new", methods=["GET", "POST"], defaults={"feature_id": None})
 @bp.route("/rules/features/<int:feature_id>", methods=["GET", "POST"])
 @roles_required(Role.VENDOR_ADMIN)
 def feature_edit(feature_id: int | None):
-    return _edit_rule_item(Feature, FeatureForm, feature_id, "admin/feature_form.html")
+    return _edit_rule_item(Feature, FeatureForm, feature_id, _("Key feature"))
 
 
 @bp.route("/rules/milestones/new", methods=["GET", "POST"], defaults={"template_id": None})
 @bp.route("/rules/milestones/<int:template_id>", methods=["GET", "POST"])
 @roles_required(Role.VENDOR_ADMIN)
 def milestone_template_edit(template_id: int | None):
-    return _edit_rule_item(MilestoneTemplate, MilestoneTemplateForm, template_id, "admin/milestone_template_form.html")
+    return _edit_rule_item(MilestoneTemplate, MilestoneTemplateForm, template_id, _("Onboarding milestone"))
