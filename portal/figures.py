@@ -39,7 +39,8 @@ def _median(value, key_column, source_where, by_partner: bool, name: str):
         .where(source_where, value.is_not(None))
         .subquery(f"{name}_ranked")
     )
-    middle = or_(ranked.c.rn == (ranked.c.n + 1) / 2, ranked.c.rn == (ranked.c.n + 2) / 2)
+    # Floor division: `/` is true division in SQLAlchemy 2, which would miss the lower middle of an even count.
+    middle = or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
     return (
         select(ranked.c.partner_id, func.avg(cast(ranked.c.value, Float)).label(name))
         .where(middle)

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from portal.cadence import cadence_rules
 from portal.models import (
-    Account, Band, CheckIn, Feature, HealthModel, LifecycleStatus, Milestone, MilestoneTemplate, Sentiment,
+    Account, Band, CheckIn, Feature, HealthModel, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Sentiment,
     check_in_features,
 )
-from portal.sqlfunctions import days_between, greatest
+from portal.sqlfunctions import days_between, greatest, round_half_up
 
 COMPONENTS = ("usage", "onboarding", "satisfaction", "effort", "sentiment_score", "outcome", "freshness")
 # Components read from the latest check-in: down-weighted when that check-in is stale.
@@ -79,7 +79,7 @@ def _pct(numerator, denominator):
 
 
 def _round(expr):
-    return cast(func.round(expr), Integer)
+    return cast(round_half_up(expr), Integer)
 
 
 def _avg_present(*exprs):
@@ -105,6 +105,8 @@ def inputs_select(session: Session, day: date):
     latest = select(ranked).where(ranked.c.rank == 1).subquery("latest")
     used = (
         select(check_in_features.c.check_in_id, func.count().label("used"))
+        .join(Feature, Feature.id == check_in_features.c.feature_id)
+        .where(Feature.active.is_(True))  # counted against the active ones only
         .group_by(check_in_features.c.check_in_id)
         .subquery("used")
     )
@@ -116,7 +118,8 @@ def inputs_select(session: Session, day: date):
         .group_by(Milestone.account_id)
         .subquery("first_value")
     )
-    due = and_(Milestone.planned_on <= day_param, MilestoneTemplate.active.is_(True))
+    # A skipped step is finished without a date: never due, never late (as on the account page).
+    due = and_(Milestone.planned_on <= day_param, MilestoneTemplate.active.is_(True), Milestone.status != MilestoneStatus.SKIPPED)
     done_by_day = and_(Milestone.completed_on.is_not(None), Milestone.completed_on <= day_param)
     late_days = days_between(day_param, Milestone.planned_on)
     milestones = (
@@ -199,6 +202,7 @@ def components_select(session: Session, day: date):
     sentiment = case(*[(i.c.sentiment == s, literal(p)) for s, p in SENTIMENT_POINTS.items()], else_=null())
     # No report yet: not judged until the first one is owed, then zero.
     freshness = case(
+        (i.c.days_since.is_(None), null()),  # no report and no contract start: nothing to measure from
         (i.c.days_since <= i.c.allowed_days, case((i.c.check_in_id.is_(None), null()), else_=100.0)),
         else_=greatest(0.0, 100.0 - 100.0 * (i.c.days_since - i.c.allowed_days) / i.c.allowed_days),
     )

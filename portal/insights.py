@@ -73,11 +73,14 @@ def benchmark(session: Session, partner_id: int, day: date | None = None) -> lis
     if day is None:
         return []
     s = PartnerScorecard
+    # Ranked among the partners that have the figure: partners without it (NULL) sort first on
+    # SQLite and last on PostgreSQL, and would otherwise shift or dilute everyone's rank.
     ranked = select(
         s.partner_id,
         *[getattr(s, f).label(f) for f in BENCHMARK_FIGURES],
         *[case((getattr(s, f).is_(None), None),
-               else_=func.percent_rank().over(order_by=getattr(s, f))).label(f"{f}_rank") for f in BENCHMARK_FIGURES],
+               else_=func.percent_rank().over(partition_by=getattr(s, f).is_(None), order_by=getattr(s, f)))
+          .label(f"{f}_rank") for f in BENCHMARK_FIGURES],
     ).where(s.day == day, s.partner_id.is_not(None)).subquery("ranked")
     mine = session.execute(select(ranked).where(ranked.c.partner_id == partner_id)).one_or_none()
     medians = {}

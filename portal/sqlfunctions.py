@@ -68,3 +68,28 @@ def _add_days_default(element, compiler, **kw):
 def _add_days_sqlite(element, compiler, **kw):
     day, days = (compiler.process(arg, **kw) for arg in element.clauses)
     return f"date({day}, printf('%+d days', {days}))"
+
+
+class round_half_up(FunctionElement):
+    """Rounded to a whole number, halves up (for the non-negative values scored here) on both databases.
+
+    PostgreSQL's round() on a double rounds halves to even (52.5 -> 52) where SQLite's rounds them
+    up (53), so the same data would score differently; FLOOR(x + 0.5) is what SQLite's round() does.
+    """
+
+    inherit_cache = True
+    name = "round_half_up"
+
+    @property
+    def type(self):
+        return self.clauses.clauses[0].type
+
+
+@compiles(round_half_up)
+def _round_half_up_default(element, compiler, **kw):
+    return f"FLOOR(({compiler.process(element.clauses, **kw)}) + 0.5)"
+
+
+@compiles(round_half_up, "sqlite")
+def _round_half_up_sqlite(element, compiler, **kw):
+    return f"round({compiler.process(element.clauses, **kw)})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -152,3 +153,28 @@ def browser(app):
 def tenants(db):
     """Two resellers with a full set of people and one account each, plus the vendor staff."""
     return factories.two_tenants(db)
+
+
+@pytest.fixture
+def today_is(app, monkeypatch):
+    """today_is(date(2026, 11, 20)) makes that date the app's today (portal.web.today) for this test.
+
+    Views import today() by name, so every portal module holding it (all imported by then: the
+    fixture needs the app) gets the stand-in; call again to move the clock.
+    """
+    from portal import web
+
+    day = {}
+
+    def fake_today():
+        return day["value"]
+
+    real_today = web.today
+    for name, module in list(sys.modules.items()):
+        if name.startswith("portal") and getattr(module, "today", None) is real_today:
+            monkeypatch.setattr(module, "today", fake_today)
+
+    def set_day(value):
+        day["value"] = value
+
+    return set_day

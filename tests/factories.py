@@ -5,10 +5,12 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
+
 from portal.api.tokens import issue_token
 from portal.models import (
-    Account, CheckIn, ImportBatch, LifecycleStatus, Partner, PartnerTier, ReportSource, Role, Segment, Sentiment,
-    Stakeholder, StakeholderRole, User,
+    Account, CheckIn, ImportBatch, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner, PartnerTier,
+    ReportSource, Role, Segment, Sentiment, Stakeholder, StakeholderRole, User,
 )
 
 PASSWORD = "correct horse battery"
@@ -63,6 +65,16 @@ def check_in(session, account: Account, **kw) -> CheckIn:
         account_id=account.id, partner_id=account.partner_id, period_start=kw.pop("period_start", date(2026, 10, 1)),
         source=kw.pop("source", ReportSource.FORM), sentiment=kw.pop("sentiment", Sentiment.GREEN), **kw,
     )
+    session.add(obj)
+    session.commit()
+    return obj
+
+
+def milestone(session, account: Account, template_key: str, **kw) -> Milestone:
+    """The account's record of one onboarding step (by template key); done when it has a completion date."""
+    template = session.scalar(select(MilestoneTemplate).where(MilestoneTemplate.key == template_key))
+    status = kw.pop("status", MilestoneStatus.DONE if kw.get("completed_on") else MilestoneStatus.PLANNED)
+    obj = Milestone(account_id=account.id, partner_id=account.partner_id, template_id=template.id, status=status, **kw)
     session.add(obj)
     session.commit()
     return obj

@@ -66,7 +66,7 @@ RULES: dict[str, tuple[str, dict]] = {
     "scorecards.model_check": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
 }
 
-# The JSON API authenticates by token, not by login: tests/test_api_access.py covers it.
+# The JSON API authenticates by token, not by login: tests/test_api.py covers it.
 IGNORED = {"static"} | {rule for rule in ("api.get_account", "api.list_accounts", "api.list_check_ins", "api.list_milestones",
                                           "api.list_stakeholders", "api.openapi", "api.post_check_in", "api.post_stakeholder",
                                           "api.put_account", "api.put_milestone", "api.put_stakeholder")}
