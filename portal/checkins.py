@@ -175,6 +175,9 @@ class _Collector:
             if required:
                 self.fail(name, _l("is required"))
             return None
+        if isinstance(raw, (dict, list, tuple, set, bool)):  # JSON structures: not text, however printed
+            self.fail(name, _l("must be text"), raw)
+            return None
         text = str(raw).strip()
         if len(text) > max_length:
             self.fail(name, _l("is too long: at most %(max)s characters", max=max_length), f"{text[:20]}…")
@@ -267,8 +270,9 @@ def parse_check_in(
     if "feature_keys" in values:
         known = {f.key for f in features}
         keys = values.get("feature_keys") or []
-        unknown = [k for k in keys if k not in known]
-        if not isinstance(keys, (list, tuple, set, frozenset)) or unknown:
+        well_formed = isinstance(keys, (list, tuple, set, frozenset)) and all(isinstance(k, str) for k in keys)
+        unknown = [k for k in keys if k not in known] if well_formed else []
+        if not well_formed or unknown:
             c.fail("feature_keys", _l("must list features from: %(options)s", options=", ".join(sorted(known))), unknown or keys)
             keys = []
         feature_keys = frozenset(keys)
