@@ -255,10 +255,12 @@ def capped_band(rows, score, model: ModelSpec):
 
 def score_select(session: Session, day: date, model: ModelSpec):
     """Every live account's score, band and inputs for `day`, in the columns of AccountScore."""
-    c = components_select(session, day).subquery("components")
+    # OFFSET 0 keeps PostgreSQL from inlining each layer into the next: otherwise every
+    # component expression is recomputed for each of its many uses in the weights and bands.
+    c = components_select(session, day).offset(0).subquery("components")
     score = weighted_score(c, model, COMPONENTS)
     objective = weighted_score(c, model, tuple(n for n in COMPONENTS if n != "sentiment_score"))
-    scored = select(c, score.label("score"), band_of(objective, model).label("objective_band")).subquery("scored")
+    scored = select(c, score.label("score"), band_of(objective, model).label("objective_band")).offset(0).subquery("scored")
     band, capped = capped_band(scored, scored.c.score, model)
     columns = [col for col in scored.c if col.name not in ("days_since", "allowed_days", "score", "objective_band")]
     return select(
