@@ -33,6 +33,11 @@ class Period:
         """How people write the period: 2026-10 for a month, 2026-10/3 for a quarter from October."""
         return f"{self.start:%Y-%m}" if self.months == 1 else f"{self.start:%Y-%m}/{self.months}"
 
+    @property
+    def label(self) -> str:
+        """How pages show it: 2026-10 for a month, 2026-10 – 2026-12 for a quarter."""
+        return self.key if self.months == 1 else f"{self.start:%Y-%m} – {self.end:%Y-%m}"
+
     def due_on(self, grace_days: int) -> date:
         return self.end + timedelta(days=grace_days)
 

@@ -284,10 +284,10 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
             error(row_number, _column_key(fe), fe.message, fe.value)
         if data is None:
             continue
-        row.data, row.period_key = data, data.period.key
+        row.data, row.period_key = data, data.period.label
         duplicate_of = first_row_for.setdefault((reference, data.period.start), row_number)
         if duplicate_of != row_number:
-            error(row_number, "reference", _l("repeats %(ref)s for period %(period)s, already in row %(row)s", ref=reference, period=data.period.key, row=duplicate_of))
+            error(row_number, "reference", _l("repeats %(ref)s for period %(period)s, already in row %(row)s", ref=reference, period=data.period.label, row=duplicate_of))
             continue
         if len(plan.errors) > before:
             continue

@@ -60,7 +60,7 @@ def test_a_full_check_in_is_saved_with_features_risks_and_voice_of_customer(db, 
     b = browser(tenants.user_a)
     response = b.post(f"/accounts/{account.id}/check-in", check_in_form())
     assert response.location == f"/accounts/{account.id}"
-    assert "Check-in for 2026-07/3 saved." in flashes_after(b, response)
+    assert "Check-in for 2026-07 – 2026-09 saved." in flashes_after(b, response)
 
     [saved] = check_ins(db, account)
     assert (saved.version, saved.source, saved.submitted_by_id, saved.partner_id) == (
@@ -205,7 +205,7 @@ def test_a_correction_is_version_2_and_version_1_stays(app, db, browser, tenants
 
     corrected = check_in_form(nps="6", sentiment="red", sentiment_reason="The sponsor has left", features=["workflow"])
     response = corrector.post(url, corrected)
-    assert "Check-in for 2026-07/3 corrected: version 2 now applies; the earlier one is kept." in flashes_after(corrector, response)
+    assert "Check-in for 2026-07 – 2026-09 corrected: version 2 now applies; the earlier one is kept." in flashes_after(corrector, response)
 
     first, second = check_ins(db, account)
     assert (first.version, first.nps, first.sentiment, first.submitted_by_id) == (1, 9, Sentiment.YELLOW, tenants.user_a.id)
@@ -237,7 +237,7 @@ def test_sending_the_same_check_in_again_creates_nothing(db, browser, tenants):
     url = f"/accounts/{tenants.account_a.id}/check-in"
     b.post(url, check_in_form())
     response = b.post(url, check_in_form())
-    assert "Nothing changed: the check-in for 2026-07/3 already says this." in flashes_after(b, response)
+    assert "Nothing changed: the check-in for 2026-07 – 2026-09 already says this." in flashes_after(b, response)
     assert [c.version for c in check_ins(db, tenants.account_a)] == [1]
 
 

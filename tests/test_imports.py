@@ -191,8 +191,8 @@ def test_good_file_is_previewed_without_saving_then_committed(db, browser, tenan
 
     assert page.errors == []
     assert page.rows == [
-        (2, "A-001", "Alpha Customer KK", "2026-04/3", "New check-in"),
-        (3, "A-001", "Alpha Customer KK", "2026-07/3", "New check-in"),
+        (2, "A-001", "Alpha Customer KK", "2026-04 – 2026-06", "New check-in"),
+        (3, "A-001", "Alpha Customer KK", "2026-07 – 2026-09", "New check-in"),
     ]
     assert "Read as UTF-8. Nothing has been saved yet." in page.html
     assert "Columns not used" not in page.html
@@ -244,8 +244,8 @@ BAD = [
     pytest.param({"Active users": "21"}, "Active users", "is more than the account's 20 seats", id="more-users-than-seats"),
     pytest.param({"Reference": "Z-999"}, "Reference", "Z-999 is not one of your accounts", id="unknown-reference"),
     pytest.param({"Reference": "  "}, "Reference", "is empty: every row needs the customer's reference", id="no-reference"),
-    pytest.param({"Period": "2026-04"}, "Reference", "repeats A-001 for period 2026-04/3, already in row 2", id="duplicate-row"),
-    pytest.param({"Period": "2026-05-20"}, "Reference", "repeats A-001 for period 2026-04/3, already in row 2", id="duplicate-same-quarter"),
+    pytest.param({"Period": "2026-04"}, "Reference", "repeats A-001 for period 2026-04 – 2026-06, already in row 2", id="duplicate-row"),
+    pytest.param({"Period": "2026-05-20"}, "Reference", "repeats A-001 for period 2026-04 – 2026-06, already in row 2", id="duplicate-same-quarter"),
 ]
 
 
@@ -356,7 +356,7 @@ def test_japanese_csv_in_any_encoding_is_read_without_asking(db, browser, tenant
     page = preview(b, content)
     assert f"Read as {shown}." in page.html
     assert page.errors == []
-    assert page.rows == [(2, "A-001", "Alpha Customer KK", "2026-07/3", "New check-in")]
+    assert page.rows == [(2, "A-001", "Alpha Customer KK", "2026-07 – 2026-09", "New check-in")]
     assert "Columns not used" not in page.html
 
     commit(b, page)
@@ -378,7 +378,7 @@ def test_excel_file_with_typed_cells_is_read(db, browser, tenants):
     assert "Read as Excel." in page.html
     assert "Columns not used: Scratch column" in page.html
     assert [(e[0], e[1]) for e in page.errors] == [(4, "NPS")]
-    assert page.rows[0] == (3, "A-001", "Alpha Customer KK", "2026-07/3", "New check-in")
+    assert page.rows[0] == (3, "A-001", "Alpha Customer KK", "2026-07 – 2026-09", "New check-in")
 
     fixed = xlsx_file(["Reference", "期間", "NPS", "CSAT", "Active users", "所感", "Expansion opportunity (yen)"],
                       ["A-001", datetime(2026, 7, 15), 9, 4.0, 12, "Green", 300000])

@@ -63,22 +63,22 @@ def portfolio(db, tenants, today_is):
 def test_home_lists_overdue_and_due_check_ins_most_urgent_first(browser, tenants, portfolio):
     html = browser(tenants.user_a).get("/home").get_data(as_text=True)
     assert owed(html, "overdue") == [
-        ("Tsubaki Cloud", "2026-04/6", "Oct 10, 2026 76 days late"),
-        ("Alpha Customer KK", "2026-07/3", "Oct 20, 2026 66 days late"),  # account_a reported Oct-Dec, not Jul-Sep
+        ("Tsubaki Cloud", "2026-04 – 2026-09", "Oct 10, 2026 76 days late"),
+        ("Alpha Customer KK", "2026-07 – 2026-09", "Oct 20, 2026 66 days late"),  # account_a reported Oct-Dec, not Jul-Sep
         ("Hikari Trading", "2026-11", "Dec 5, 2026 20 days late"),
     ]
     # Sakura Startup signed in December: it owes nothing for November. Churned customers owe nothing.
     assert owed(html, "due") == [
         ("Hikari Trading", "2026-12", "Jan 5, 2027"),
         ("Sakura Startup", "2026-12", "Jan 5, 2027"),
-        ("Kaede Clinic", "2026-10/3", "Jan 20, 2027"),
+        ("Kaede Clinic", "2026-10 – 2026-12", "Jan 20, 2027"),
     ]
     assert tenants.account_b.name not in html
 
 
 def test_each_reseller_sees_only_its_own_obligations(browser, tenants, portfolio):
     html = browser(tenants.admin_b).get("/home").get_data(as_text=True)
-    assert owed(html, "overdue") == [("Bravo Secret Customer", "2026-07/3", "Oct 20, 2026 66 days late")]
+    assert owed(html, "overdue") == [("Bravo Secret Customer", "2026-07 – 2026-09", "Oct 20, 2026 66 days late")]
     assert owed(html, "due") == []
     assert "Nothing due in the next month." in html
 
@@ -125,7 +125,7 @@ def test_a_cadence_change_changes_what_is_due(db, browser, tenants, today_is):
     today_is(TODAY)
     reseller = browser(tenants.user_a)
     before = reseller.get("/home").get_data(as_text=True)
-    assert owed(before, "overdue") == [("Alpha Customer KK", "2026-07/3", "Oct 10, 2026 41 days late")]
+    assert owed(before, "overdue") == [("Alpha Customer KK", "2026-07 – 2026-09", "Oct 10, 2026 41 days late")]
     assert owed(before, "due") == []
 
     vendor = browser(tenants.vendor_admin)

@@ -66,7 +66,7 @@ def check_in(account_id: int):
         chosen = next(p for p in periods if p.start.isoformat() == request.args["period"])
     features = _active_features(db)
     form = CheckInForm()
-    form.period.choices = [SelectChoice(p.start.isoformat(), p.key) for p in periods]
+    form.period.choices = [SelectChoice(p.start.isoformat(), p.label) for p in periods]
     existing = current_check_in(db, account.id, chosen.start)
     if request.method == "GET":
         form.period.data = chosen.start.isoformat()
@@ -86,10 +86,10 @@ def check_in(account_id: int):
             result = submit_check_in(db, account, data, source=ReportSource.FORM, user=current_user)
             db.commit()
             message = {
-                Outcome.CREATED: _("Check-in for %(period)s saved.", period=data.period.key),
+                Outcome.CREATED: _("Check-in for %(period)s saved.", period=data.period.label),
                 Outcome.CORRECTED: _("Check-in for %(period)s corrected: version %(version)s now applies; the earlier one is kept.",
-                                     period=data.period.key, version=result.check_in.version),
-                Outcome.UNCHANGED: _("Nothing changed: the check-in for %(period)s already says this.", period=data.period.key),
+                                     period=data.period.label, version=result.check_in.version),
+                Outcome.UNCHANGED: _("Nothing changed: the check-in for %(period)s already says this.", period=data.period.label),
             }[result.outcome]
             flash(message, "success" if result.outcome != Outcome.UNCHANGED else "info")
             return redirect(url_for("reporting.account_detail", account_id=account.id))
