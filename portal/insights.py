@@ -28,6 +28,9 @@ FIGURE_NAMES = {
     "renewal_rate_pct": _l("Renewal rate (12 months)"),
     "nrr_pct": _l("Net revenue retention"),
 }
+# Fewer partners than this with a figure and the channel median (or the channel-wide optimism
+# rate) would let a reseller work out the others' own figures: withheld then.
+BENCHMARK_MIN_PARTNERS = 5
 MODEL_CHECK_LEAD_DAYS = 90
 SNAPSHOT_TOLERANCE_DAYS = 30  # weekly or missed snapshots: take the newest within a month before
 
@@ -67,7 +70,8 @@ class Benchmark:
 def benchmark(session: Session, partner_id: int, day: date | None = None) -> list[Benchmark]:
     """The partner's percentile among all partners on each main figure, and the channel median.
 
-    Only figures and ranks leave this function, never another partner's name or values.
+    Only figures and ranks leave this function, never another partner's name or values; with
+    fewer than BENCHMARK_MIN_PARTNERS partners having a figure, its median and rank are withheld.
     """
     day = day or latest_day(session)
     if day is None:
@@ -90,11 +94,23 @@ def benchmark(session: Session, partner_id: int, day: date | None = None) -> lis
                                  .order_by(getattr(s, figure))).all()
         n = len(values)
         medians[figure] = None if not n else (values[(n - 1) // 2] + values[n // 2]) / 2
+        if n < BENCHMARK_MIN_PARTNERS:
+            medians[figure] = None
     return [
         Benchmark(f, getattr(mine, f) if mine else None, medians[f],
-                  round(100 * getattr(mine, f"{f}_rank")) if mine and getattr(mine, f"{f}_rank") is not None else None)
+                  round(100 * getattr(mine, f"{f}_rank"))
+                  if mine and getattr(mine, f"{f}_rank") is not None and medians[f] is not None else None)
         for f in BENCHMARK_FIGURES
     ]
+
+
+def enough_partners_to_compare(session: Session, day: date | None) -> bool:
+    """Whether channel-wide rates can be shown to a reseller without revealing another partner."""
+    if day is None:
+        return False
+    count = session.scalar(select(func.count()).select_from(PartnerScorecard)
+                           .where(PartnerScorecard.day == day, PartnerScorecard.partner_id.is_not(None)))
+    return count >= BENCHMARK_MIN_PARTNERS
 
 
 @dataclass(frozen=True)

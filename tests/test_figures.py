@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from portal.aggregation import aggregate
 from portal.figures import FIGURE_COLUMNS
 from portal.health import ModelSpec, save_model
+from portal import insights
 from portal.insights import benchmark, model_check, optimism_check
 from portal.models import AccountArr, LifecycleStatus, PartnerScorecard, Role, Segment, Sentiment
 from tests import factories
@@ -281,7 +282,9 @@ def test_a_partner_with_nothing_to_count_gets_none_not_zero(db, outcome_model):
 # --- the channel benchmark -----------------------------------------------------------------------
 
 
-def test_benchmark_percentiles_and_channel_medians_among_three_partners(db, outcome_model):
+def test_benchmark_percentiles_and_channel_medians_among_three_partners(db, outcome_model, monkeypatch):
+    # The arithmetic, with the anonymity threshold lowered to these three partners.
+    monkeypatch.setattr(insights, "BENCHMARK_MIN_PARTNERS", 2)
     a, b, c = (factories.partner(db, name=n) for n in ("Alpha Systems", "Bravo Networks", "Charlie Works"))
     build_a(db, a)
     build_b(db, b)
@@ -475,23 +478,24 @@ def test_the_scorecard_page_shows_a_reseller_its_own_numbers_and_nothing_of_anot
         ("Churned ARR (12 months)", ["¥1,000,000"]),
         ("Renewals in the next 90 days", ["1 1 1"]),
     ]
-    # The benchmark: A's value, the median of A and B, A's percentile (ahead of B or not).
+    # The benchmark: A's own values; with two partners the channel median (the mean of A and B)
+    # and the percentile would give B's figures away, so they are withheld.
     assert rows[12:18] == [
-        ("Average health", ["57.5", "52.9", "100"]),               # (57.5 + 48.33) / 2
-        ("Onboarding milestones on time", ["62.5", "64.6", "0"]),  # (62.5 + 66.67) / 2
-        ("Reporting compliance", ["60.0", "80.0", "0"]),
-        ("NPS", ["20.0", "26.7", "0"]),
-        ("Renewal rate (12 months)", ["66.7", "66.7", "0"]),
-        ("Net revenue retention", ["82.5", "68.2", "100"]),        # (82.5 + 53.85) / 2
+        ("Average health", ["57.5", "—", "—"]),
+        ("Onboarding milestones on time", ["62.5", "—", "—"]),
+        ("Reporting compliance", ["60.0", "—", "—"]),
+        ("NPS", ["20.0", "—", "—"]),
+        ("Renewal rate (12 months)", ["66.7", "—", "—"]),
+        ("Net revenue retention", ["82.5", "—", "—"]),
     ]
-    # The optimism check, A beside the channel: green reports A1 A2 A4 A6 (+ B1 in the channel);
-    # objectively not green A2, A4: 2 / 4 and 2 / 5; no snapshot before any churn.
+    # The optimism check, A alone (the channel column would be A plus B): green reports A1 A2 A4 A6;
+    # objectively not green A2, A4: 2 / 4; no snapshot before any churn.
     assert rows[18:23] == [
-        ("Accounts reported green", ["4", "5"]),
-        ("… of which the objective figures say yellow or red", ["50.0%", "40.0%"]),
-        ("… of which the objective figures say red", ["1", "1"]),
-        ("Churned in 12 months", ["0", "0"]),
-        ("… last reported green before churning", ["—", "—"]),
+        ("Accounts reported green", ["4"]),
+        ("… of which the objective figures say yellow or red", ["50.0%"]),
+        ("… of which the objective figures say red", ["1"]),
+        ("Churned in 12 months", ["0"]),
+        ("… last reported green before churning", ["—"]),
     ]
     # Nothing of B: not its name, its accounts' names (B has alerts too), nor its own figures.
     for other in ("Bravo", "¥42,000,000", "¥50,000,000", "¥12,000,000", "¥30,000,000", "23.1%", "53.8%", "48.3", "33.3"):

@@ -39,10 +39,13 @@ def partner_scorecard(partner_id: int):
         trend=insights.scorecard_trend(db, partner.id, day - timedelta(days=TREND_DAYS)) if day else [],
         benchmark=insights.benchmark(db, partner.id, day),
         optimism=insights.optimism_check(db, partner.id, day),
-        # The channel-wide rate only, never another partner's: the yardstick for the reseller's own.
-        channel_optimism=insights.optimism_check(db, None, day),
+        # The channel-wide rate only, never another partner's: the yardstick for the reseller's own,
+        # shown to a reseller only when there are enough partners to keep the others anonymous.
+        channel_optimism=(insights.optimism_check(db, None, day)
+                          if current_user.is_vendor or insights.enough_partners_to_compare(db, day) else None),
         alerts=alerts,
         figure_names=insights.FIGURE_NAMES,
+        min_partners=insights.BENCHMARK_MIN_PARTNERS,
     )
 
 
