@@ -19,6 +19,7 @@ from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from portal.actions import items_from_alerts
 from portal.cadence import cadence_rules, period_containing
 from portal.db import utcnow
 from portal.figures import scorecard_select
@@ -119,6 +120,7 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
         figures = scorecard_select(session, day, by_partner=by_partner)
         session.execute(insert(PartnerScorecard).from_select([c.name for c in figures.selected_columns], figures))
     alerts = raise_alerts(session, day)
+    items_from_alerts(session, day)
     return rows, alerts
 
 

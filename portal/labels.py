@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from portal.models import (
+    ActionStatus,
     AlertKind,
     Band,
     LifecycleStatus,
@@ -55,6 +56,12 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         LifecycleStatus.CHURNED: _l("Churned"),
     },
     Sentiment: {Sentiment.GREEN: _l("Green"), Sentiment.YELLOW: _l("Yellow"), Sentiment.RED: _l("Red")},
+    ActionStatus: {
+        ActionStatus.OPEN: _l("Open"),
+        ActionStatus.IN_PROGRESS: _l("In progress"),
+        ActionStatus.DONE: _l("Done"),
+        ActionStatus.CANCELLED: _l("Cancelled"),
+    },
     Band: {Band.GREEN: _l("Healthy"), Band.YELLOW: _l("Needs attention"), Band.RED: _l("At risk")},
     AlertKind: {
         AlertKind.TURNED_RED: _l("Turned red"),

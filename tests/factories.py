@@ -105,6 +105,17 @@ def api_token(session, admin: User, name: str = "CRM sync"):
     return token, secret
 
 
+def action_item(session, account: Account, **kw):
+    from portal.models import ActionComment, ActionItem
+
+    obj = ActionItem(account_id=account.id, partner_id=account.partner_id, title=kw.pop("title", "Follow up"), **kw)
+    session.add(obj)
+    session.flush()
+    session.add(ActionComment(item_id=obj.id, partner_id=account.partner_id, body=f"Comment on {obj.title}"))
+    session.commit()
+    return obj
+
+
 @dataclass
 class Tenants:
     vendor_admin: User
@@ -127,6 +138,8 @@ class Tenants:
     token_b: object
     secret_a: str
     secret_b: str
+    item_a: object
+    item_b: object
 
     def by_role(self, role: Role) -> User:
         return {
@@ -167,4 +180,6 @@ def two_tenants(session) -> Tenants:
         token_b=token_b,
         secret_a=secret_a,
         secret_b=secret_b,
+        item_a=action_item(session, account_a, title="Run a training session"),
+        item_b=action_item(session, account_b, title="Bravo Secret Plan"),
     )

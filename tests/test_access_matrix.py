@@ -64,6 +64,10 @@ RULES: dict[str, tuple[str, dict]] = {
     "scorecards.partner_scorecard": ("GET", {ANON: LOGIN, **everyone(200)}),
     "scorecards.channel": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
     "scorecards.model_check": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
+    "scorecards.action_items": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "scorecards.action_item": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "scorecards.action_item_new": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
+    "scorecards.action_item_status": ("POST", {ANON: LOGIN, **everyone(400)}),
 }
 
 # The JSON API authenticates by token, not by login: tests/test_api.py covers it.
@@ -108,7 +112,7 @@ def _objects(tenants, side):
     pick = lambda name: getattr(tenants, f"{name}_{s}")  # noqa: E731
     return {"partner_id": getattr(tenants, "partner_" + s).id, "account_id": pick("account").id, "user_id": pick("user").id,
             "check_in_id": pick("check_in").id, "stakeholder_id": pick("stakeholder").id, "batch_id": pick("batch").id,
-            "token_id": pick("token").id}
+            "token_id": pick("token").id, "item_id": pick("item").id}
 
 
 @pytest.mark.parametrize("caller", [ANON, VA, PM, PA, PU], ids=lambda c: getattr(c, "value", c))
@@ -136,6 +140,6 @@ def test_role_route_matrix(app, db, browser, tenants, caller):
                 failures.append(f"{getattr(caller, 'value', caller)} {method} {url}: expected {want}, got {got}")
             if caller in (PA, PU) and got == 200:
                 body = response.get_data(as_text=True)
-                if any(secret in body for secret in (tenants.account_b.name, tenants.partner_b.name, tenants.stakeholder_b.name)):
+                if any(secret in body for secret in (tenants.account_b.name, tenants.partner_b.name, tenants.stakeholder_b.name, "Bravo Secret Plan")):
                     failures.append(f"{caller} {url}: shows the other partner's data")
     assert failures == []

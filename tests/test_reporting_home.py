@@ -299,7 +299,7 @@ def data_shown(tenants, scene) -> list[str]:
     """Names people typed in, which no translation changes."""
     people = [tenants.user_a, tenants.admin_a, tenants.vendor_admin]
     return ([u.display_name for u in people] + [tenants.partner_a.name, tenants.account_a.name, scene["onboarding"].name,
-            tenants.stakeholder_a.name, tenants.token_a.name, scene["corrected"].sentiment_reason, milestone_form()["note"],
+            tenants.stakeholder_a.name, tenants.token_a.name, tenants.item_a.title, scene["corrected"].sentiment_reason, milestone_form()["note"],
             stakeholder_form()["name"], stakeholder_form()["success_note"]])
 
 

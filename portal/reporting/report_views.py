@@ -31,11 +31,22 @@ REPORTERS = PARTNER_ROLES
 @bp.get("/home")
 @roles_required(*PARTNER_ROLES)
 def home():
-    """A reseller's start page: check-ins overdue and due, most urgent first."""
-    owed = obligations(get_session(), today(), partner_id=current_user.partner_id)
+    """A reseller's start page: action items for me, then check-ins overdue and due, most urgent first."""
+    from sqlalchemy.orm import joinedload
+
+    from portal.models import OPEN_ACTION_STATUSES, ActionItem
+    from portal.scoping import visible_to
+
+    db = get_session()
+    owed = obligations(db, today(), partner_id=current_user.partner_id)
     overdue = [o for o in owed if o.overdue]
     due = [o for o in owed if not o.overdue]
-    return render_template("reporting/home.html", overdue=overdue, due=due, today=today())
+    items = db.scalars(
+        visible_to(current_user, ActionItem)
+        .where(ActionItem.status.in_(OPEN_ACTION_STATUSES), (ActionItem.owner_id == current_user.id) | ActionItem.owner_id.is_(None))
+        .options(joinedload(ActionItem.account)).order_by(ActionItem.due_on.is_(None), ActionItem.due_on).limit(20)
+    ).all()
+    return render_template("reporting/home.html", overdue=overdue, due=due, today=today(), items=items)
 
 
 def _reportable_account(account_id: int):

@@ -111,8 +111,14 @@ def _health(db, account: Account, now) -> dict:
 
     from portal import health, insights
 
+    from portal.models import OPEN_ACTION_STATUSES, ActionItem
+
     score = insights.latest_account_score(db, account.id)
+    open_items = db.scalars(select(ActionItem).where(ActionItem.account_id == account.id, ActionItem.status.in_(OPEN_ACTION_STATUSES))
+                            .options(joinedload(ActionItem.owner)).order_by(ActionItem.due_on.is_(None), ActionItem.due_on)).all()
     return {
+        "now": now,
+        "open_items": open_items,
         "score": score,
         "trend": insights.account_trend(db, account.id, now - timedelta(days=182)) if score else [],
         "reasons": health.reasons(score) if score else [],

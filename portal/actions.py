@@ -1,0 +1,124 @@
+"""Action items: alerts turned into work, items a partner manager asks for, and their threads.
+
+Plain functions of a session and data; the pages and the aggregation share them. Validation
+returns FieldErrors named after the form fields, so every bad value is reported where it was typed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, exists, insert, literal, select
+from sqlalchemy.orm import Session
+
+from portal.checkins import FieldError, parse_date
+from portal.db import utcnow
+from portal.models import (
+    Account, ActionComment, ActionItem, ActionStatus, Alert, AlertKind, OPEN_ACTION_STATUSES, Role, User,
+)
+
+ALERT_ITEM_DUE_DAYS = 7
+MAX_TITLE = 200
+MAX_TEXT = 4000
+# What an alert asks of the reseller, stored in the item's title (English: the thread's language
+# is the people's; the page shows the alert kind translated next to it).
+ALERT_TITLES = {
+    AlertKind.TURNED_RED: "Account turned red: agree a recovery plan",
+    AlertKind.RENEWAL_AT_RISK: "Renewal at risk: confirm the renewal plan",
+    AlertKind.CHECK_IN_OVERDUE: "Check-in overdue: please report",
+}
+
+
+def items_from_alerts(session: Session, day: date) -> None:
+    """One open item per new alert of the day, due a week later, for the reseller to pick up."""
+    title = case(*[(Alert.kind == kind, literal(text)) for kind, text in ALERT_TITLES.items()])
+    already = exists().where(ActionItem.alert_id == Alert.id)
+    new = select(Alert.account_id, Alert.partner_id, Alert.id, title, literal(day + timedelta(days=ALERT_ITEM_DUE_DAYS)),
+                 literal(ActionStatus.OPEN.value), literal(utcnow())).where(Alert.raised_on == day, ~already)
+    session.execute(insert(ActionItem).from_select(
+        ["account_id", "partner_id", "alert_id", "title", "due_on", "status", "created_at"], new))
+
+
+@dataclass
+class ItemInput:
+    title: str
+    details: str | None
+    owner_id: int | None
+    due_on: date | None
+
+
+def parse_item(values: dict, owners: set[int], today: date) -> tuple[ItemInput | None, list[FieldError]]:
+    """Title required; owner one of the people who may own it; due date not in the past."""
+    errors = []
+    title = (values.get("title") or "").strip()
+    if not title:
+        errors.append(FieldError("title", _l("is required")))
+    elif len(title) > MAX_TITLE:
+        errors.append(FieldError("title", _l("is too long: at most %(max)s characters", max=MAX_TITLE)))
+    details = (values.get("details") or "").strip() or None
+    if details and len(details) > MAX_TEXT:
+        errors.append(FieldError("details", _l("is too long: at most %(max)s characters", max=MAX_TEXT)))
+    raw_owner = values.get("owner_id")
+    owner_id = int(raw_owner) if str(raw_owner or "").isdigit() and int(raw_owner) else None
+    if owner_id is not None and owner_id not in owners or (raw_owner not in (None, "", 0, "0") and owner_id is None):
+        errors.append(FieldError("owner_id", _l("Choose someone from the list.")))
+    raw_due = values.get("due_on")
+    due_on = parse_date(raw_due) if raw_due not in (None, "") else None
+    if raw_due not in (None, "") and due_on is None:
+        errors.append(FieldError("due_on", _l("Enter a date like 2026-12-31.")))
+    elif due_on is not None and due_on < today:
+        errors.append(FieldError("due_on", _l("The due date is in the past.")))
+    return (None if errors else ItemInput(title, details, owner_id, due_on)), errors
+
+
+def possible_owners(session: Session, account: Account) -> list[User]:
+    """The account's reseller staff and the vendor staff: the two sides of the loop."""
+    return list(session.scalars(
+        select(User).where(User.active.is_(True),
+                           (User.partner_id == account.partner_id) | User.role.in_([Role.VENDOR_ADMIN, Role.PARTNER_MANAGER]))
+        .order_by(User.partner_id.is_(None), User.display_name)
+    ))
+
+
+def create_item(session: Session, account: Account, data: ItemInput, user: User) -> ActionItem:
+    item = ActionItem(account_id=account.id, partner_id=account.partner_id, title=data.title, details=data.details,
+                      owner_id=data.owner_id, due_on=data.due_on, created_by_id=user.id)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def add_comment(session: Session, item: ActionItem, body: str, user: User) -> tuple[ActionComment | None, list[FieldError]]:
+    body = (body or "").strip()
+    if not body:
+        return None, [FieldError("body", _l("is required"))]
+    if len(body) > MAX_TEXT:
+        return None, [FieldError("body", _l("is too long: at most %(max)s characters", max=MAX_TEXT))]
+    comment = ActionComment(item_id=item.id, partner_id=item.partner_id, author_id=user.id, body=body)
+    session.add(comment)
+    session.flush()
+    return comment, []
+
+
+def change_status(session: Session, item: ActionItem, status: ActionStatus, resolution: str | None) -> list[FieldError]:
+    """Closing (done or cancelled) needs a resolution note; reopening clears it."""
+    resolution = (resolution or "").strip() or None
+    if status in OPEN_ACTION_STATUSES:
+        item.status, item.resolution, item.closed_at = status, None, None
+        return []
+    if not resolution:
+        return [FieldError("resolution", _l("Say how it was resolved before closing the item."))]
+    item.status, item.resolution, item.closed_at = status, resolution, utcnow()
+    return []
+
+
+def is_overdue(item: ActionItem, today: date) -> bool:
+    return item.status in OPEN_ACTION_STATUSES and item.due_on is not None and item.due_on < today
+
+
+def open_items_filter(today: date | None = None, *, overdue_only: bool = False):
+    condition = ActionItem.status.in_(OPEN_ACTION_STATUSES)
+    if overdue_only and today is not None:
+        condition = and_(condition, ActionItem.due_on < today)
+    return condition
