@@ -68,6 +68,8 @@ RULES: dict[str, tuple[str, dict]] = {
     "scorecards.action_item": ("GET", {ANON: LOGIN, **everyone(200)}),
     "scorecards.action_item_new": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
     "scorecards.action_item_status": ("POST", {ANON: LOGIN, **everyone(400)}),
+    "scorecards.voc_inbox": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "scorecards.voc_export": ("GET", {ANON: LOGIN, **everyone(200)}),
 }
 
 # The JSON API authenticates by token, not by login: tests/test_api.py covers it.
