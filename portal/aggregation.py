@@ -87,6 +87,7 @@ def aggregate(session: Session, day: date, *, trigger: str = "cli", force: bool 
     session.add(run)
     session.commit()
     try:
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})  # reads, then writes: lock first
         rows, alerts = _write_snapshot(session, day)
         if fail_with:
             fail_with()

@@ -42,7 +42,10 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
-            connection.exec_driver_sql("BEGIN")
+            # A transaction that reads and then writes must take the write lock up front
+            # (execution option sqlite_begin="IMMEDIATE"): otherwise a writer that commits in
+            # between makes its first write fail at once with "database is locked".
+            connection.exec_driver_sql(f"BEGIN {connection.get_execution_options().get('sqlite_begin', '')}".strip())
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

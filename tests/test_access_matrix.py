@@ -69,6 +69,7 @@ RULES: dict[str, tuple[str, dict]] = {
     "scorecards.action_item_new": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
     "scorecards.action_item_status": ("POST", {ANON: LOGIN, **everyone(400)}),
     "scorecards.voc_inbox": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "scorecards.ranking_export": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
     "scorecards.voc_export": ("GET", {ANON: LOGIN, **everyone(200)}),
 }
 

@@ -1,17 +1,16 @@
 """Check-in files: upload, preview by row and column, commit all or nothing, and the template."""
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.cadence import cadence_rules, default_period
 from portal.db import utcnow
+from portal.exports import table_response
 from portal.imports import FileProblem, commit_import, plan_import, read_file, template_headers
 from portal.models import PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner
 from portal.reporting import bp
@@ -122,25 +121,4 @@ def import_template(fmt: str):
         .order_by(Account.reference)
     ).all()
     rows = [[a.reference, a.name, a.segment.value, default_period(rules[a.segment], now).start.strftime("%Y-%m")] for a in accounts]
-    name = f"check-ins-{now:%Y-%m}-{language}.{fmt}"
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(headers)
-        writer.writerows(rows)
-        # UTF-8 with BOM: Excel in Japan opens it without garbling the headers.
-        body = "\ufeff" + out.getvalue()
-        return Response(body.encode("utf-8"), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename={name}"})
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "check-ins"
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return table_response(headers, rows, f"check-ins-{now:%Y-%m}-{language}", fmt)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import render_template
+from flask import abort, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -11,7 +12,9 @@ from sqlalchemy.orm import joinedload
 from portal import insights
 from portal.aggregation import latest_day
 from portal.health import current_model
-from portal.models import VENDOR_ROLES, Alert, Partner, PartnerScorecard
+from portal.labels import choices, label
+from portal.models import VENDOR_ROLES, Alert, Band, Partner, PartnerScorecard, PartnerTier
+from portal.exports import table_response
 from portal.scorecards import bp
 from portal.scoping import one_or_404, partners_visible_to, visible_to
 from portal.web import get_session, roles_required
@@ -49,25 +52,89 @@ def partner_scorecard(partner_id: int):
     )
 
 
+# Sortable columns of the partner ranking: (scorecard column, largest first by default).
+RANKING_SORTS = {
+    "health": (PartnerScorecard.average_health, True),
+    "accounts": (PartnerScorecard.accounts, True),
+    "arr": (PartnerScorecard.arr_jpy, True),
+    "at_risk": (PartnerScorecard.at_risk_arr_jpy, True),
+    "compliance": (PartnerScorecard.reporting_compliance_pct, True),
+    "nrr": (PartnerScorecard.nrr_pct, True),
+    "renewal": (PartnerScorecard.renewal_rate_pct, True),
+    "name": (Partner.name, False),
+}
+RANKING_TREND_DAYS = 91
+
+
+def _ranking(db, day):
+    """The partners with their day's figures, filtered and sorted in SQL per the request."""
+    sort = request.args.get("sort", "health") if request.args.get("sort") in RANKING_SORTS else "health"
+    column, descending = RANKING_SORTS[sort]
+    if request.args.get("order") in ("asc", "desc"):
+        descending = request.args["order"] == "desc"
+    stmt = (partners_visible_to(current_user, mine=bool(request.args.get("mine")))
+            .add_columns(PartnerScorecard)
+            .join(PartnerScorecard, PartnerScorecard.partner_id == Partner.id)
+            .where(PartnerScorecard.day == day))
+    tier = request.args.get("tier", "")
+    if tier in {t.value for t in PartnerTier}:
+        stmt = stmt.where(Partner.tier == PartnerTier(tier))
+    band = request.args.get("band", "")
+    if band in {b.value for b in Band}:  # partners with accounts in that band
+        stmt = stmt.where(getattr(PartnerScorecard, f"{band}_accounts") > 0)
+    ordered = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    return db.execute(stmt.order_by(ordered, Partner.name)).all(), sort, descending
+
+
 @bp.get("/channel")
 @roles_required(*VENDOR_ROLES)
 def channel():
     db = get_session()
     day = latest_day(db)
-    partners = []
-    if day:
-        partners = db.execute(
-            select(Partner, PartnerScorecard).join(PartnerScorecard, PartnerScorecard.partner_id == Partner.id)
-            .where(PartnerScorecard.day == day).order_by(PartnerScorecard.average_health.desc().nulls_last(), Partner.name)
-        ).all()
+    partners, sort, descending = _ranking(db, day) if day else ([], "health", True)
+    trends = {}
+    if day:  # one query for every row's small trend
+        for partner_id, value in db.execute(
+            select(PartnerScorecard.partner_id, PartnerScorecard.average_health)
+            .where(PartnerScorecard.partner_id.is_not(None), PartnerScorecard.day > day - timedelta(days=RANKING_TREND_DAYS))
+            .order_by(PartnerScorecard.day)
+        ):
+            trends.setdefault(partner_id, []).append(value)
     return render_template(
         "scorecards/channel.html",
         day=day,
         card=insights.scorecard(db, None, day),
         trend=insights.scorecard_trend(db, None, day - timedelta(days=TREND_DAYS)) if day else [],
         partners=partners,
+        trends=trends,
+        sort=sort,
+        descending=descending,
+        tiers=choices(PartnerTier),
+        bands=choices(Band),
+        args=request.args,
         optimism=insights.optimism_check(db, None, day),
     )
+
+
+@bp.get("/channel/partners.<fmt>")
+@roles_required(*VENDOR_ROLES)
+def ranking_export(fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    db = get_session()
+    day = latest_day(db)
+    partners = _ranking(db, day)[0] if day else []
+    headers = [_("Partner"), _("Tier"), _("Live accounts"), "ARR", _("Average health"), _("Healthy"), _("Needs attention"),
+               _("At risk"), _("ARR needing attention or at risk"), _("Reporting compliance"), _("Renewal rate (12 months)"),
+               "GRR", "NRR", "NPS"]
+    rows = [[p.name, label(p.tier), s.accounts, s.arr_jpy, _round(s.average_health), s.green_accounts, s.yellow_accounts,
+             s.red_accounts, s.at_risk_arr_jpy, _round(s.reporting_compliance_pct), _round(s.renewal_rate_pct),
+             _round(s.grr_pct), _round(s.nrr_pct), _round(s.nps)] for p, s in partners]
+    return table_response(headers, rows, f"partners-{day or 'none'}", fmt)
+
+
+def _round(value):
+    return None if value is None else round(value, 1)
 
 
 @bp.get("/model-check")

@@ -2,9 +2,6 @@
 filtered by kind, product area, partner and segment, paged in SQL, exported as CSV or Excel."""
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,6 +11,7 @@ from portal.labels import choices, label
 from portal.models import Account, CheckIn, Partner, Segment, VocItem, VocKind
 from portal.scorecards import bp
 from portal.scoping import partners_visible_to, visible_to
+from portal.exports import table_response
 from portal.web import get_session, paginate
 
 EXPORT_LIMIT = 50_000
@@ -68,26 +66,4 @@ def voc_export(fmt: str):
     headers = [_("Submitted"), _("Partner"), _("Account"), _("Segment"), _("Kind"), _("Product area"), _("What the customer said")]
     data = [[r.submitted_at.strftime("%Y-%m-%d"), r.partner_name, r.account_name, label(r.segment), label(r.VocItem.kind),
              r.VocItem.product_area or "", r.VocItem.text] for r in rows]
-    return export(headers, data, "voice-of-customer", fmt)
-
-
-def export(headers: list[str], rows: list[list], name: str, fmt: str) -> Response:
-    """A table as CSV (UTF-8 with BOM, so Excel in Japan reads it) or as an .xlsx workbook."""
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(headers)
-        writer.writerows(rows)
-        return Response(("\ufeff" + out.getvalue()).encode("utf-8"), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+    return table_response(headers, data, "voice-of-customer", fmt)

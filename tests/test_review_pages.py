@@ -1,0 +1,116 @@
+"""The vendor's review pages: the partner ranking (sorted and filtered in SQL, exported), and
+a query count that does not grow with the data on every list page."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import event
+
+from portal.aggregation import aggregate
+from portal.models import PartnerTier, Sentiment, VocItem, VocKind
+from tests import factories
+
+DAY = date.today()
+
+
+def ranked_names(html: str) -> list[str]:
+    body = html.split('id="ranking"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    return re.findall(r'/scorecard">([^<]+)</a>', body)
+
+
+@pytest.fixture
+def channel(db, tenants):
+    """Three partners of different size and health, aggregated for today."""
+    c = factories.partner(db, name="Charlie Works", code="CHARLIE", tier=PartnerTier.GOLD)
+    for n in range(3):
+        factories.account(db, c, arr_jpy=10_000_000, name=f"Charlie {n}")
+    factories.check_in(db, tenants.account_b, sentiment=Sentiment.RED, sentiment_reason="Budget", nps=0, version=2)
+    assert aggregate(db, DAY).status == "done"
+    return c
+
+
+def test_the_ranking_sorts_in_both_directions_and_filters_by_tier(db, browser, tenants, channel):
+    vendor = browser(tenants.vendor_admin)
+    by_arr = ranked_names(vendor.get("/channel?sort=arr").get_data(as_text=True))
+    assert by_arr[0] == "Charlie Works"
+    by_name = ranked_names(vendor.get("/channel?sort=name").get_data(as_text=True))
+    assert by_name == sorted(by_name)
+    assert ranked_names(vendor.get("/channel?sort=name&order=desc").get_data(as_text=True)) == sorted(by_name, reverse=True)
+    assert ranked_names(vendor.get("/channel?tier=gold").get_data(as_text=True)) == ["Charlie Works"]
+    assert "Bravo Networks" in ranked_names(vendor.get("/channel?band=red").get_data(as_text=True))
+
+
+def test_my_partners_shows_only_the_partners_a_manager_owns(db, browser, tenants, channel):
+    names = ranked_names(browser(tenants.partner_manager).get("/channel?mine=1").get_data(as_text=True))
+    assert names == [tenants.partner_a.name]
+
+
+def test_the_ranking_exports_as_shown(db, browser, tenants, channel):
+    vendor = browser(tenants.vendor_admin)
+    rows = list(csv.reader(io.StringIO(vendor.get("/channel/partners.csv?sort=arr").get_data().decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Partner", "Tier", "Live accounts"]
+    assert [r[0] for r in rows[1:]] == ranked_names(vendor.get("/channel?sort=arr").get_data(as_text=True))
+    sheet = load_workbook(io.BytesIO(vendor.get("/channel/partners.xlsx?tier=gold").get_data())).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["Charlie Works"]
+    assert browser(tenants.admin_a).get("/channel/partners.csv").status_code == 403
+
+
+@contextmanager
+def counted(app):
+    engine = app.extensions["portal.engine"]
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def grow(db, tenants, n: int):
+    """n more accounts per partner, each with a check-in, a voice item and an action item."""
+    for partner in (tenants.partner_a, tenants.partner_b):
+        for _ in range(n):
+            account = factories.account(db, partner)
+            check_in = factories.check_in(db, account, sentiment=Sentiment.RED, sentiment_reason="Low use")
+            db.add(VocItem(check_in_id=check_in.id, account_id=account.id, partner_id=partner.id, kind=VocKind.REQUEST, text="More"))
+            factories.action_item(db, account, owner_id=tenants.user_a.id if partner is tenants.partner_a else None)
+    db.commit()
+    aggregate(db, DAY, force=True)
+
+
+PAGES = [
+    ("vendor_admin", "/channel"),
+    ("vendor_admin", "/actions?view=open"),
+    ("vendor_admin", "/voice-of-customer"),
+    ("vendor_admin", "/accounts"),
+    ("partner_manager", "/partners"),
+    ("user_a", "/home"),
+    ("user_a", "/actions?view=mine"),
+    ("user_a", "partner_scorecard"),
+    ("user_a", "account_detail"),
+]
+
+
+@pytest.mark.parametrize("who, url", PAGES, ids=[p[1].split("?")[0] for p in PAGES])
+def test_a_page_issues_as_many_queries_for_a_large_data_set_as_for_a_small_one(app, db, browser, tenants, who, url):
+    person = browser(getattr(tenants, who))
+    url = {"partner_scorecard": f"/partners/{tenants.partner_a.id}/scorecard",
+           "account_detail": f"/accounts/{tenants.account_a.id}"}.get(url, url)
+    counts = []
+    for n in (2, 12):
+        grow(db, tenants, n)
+        person.get(url)  # warm: caches, session
+        with counted(app) as statements:
+            assert person.get(url).status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], f"{url}: {counts[0]} queries with the small data set, {counts[1]} with the large one"
