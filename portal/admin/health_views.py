@@ -60,8 +60,9 @@ def jobs():
 
 
 @bp.post("/jobs/run")
-@roles_required(Role.VENDOR_ADMIN)
+@roles_required(Role.VENDOR_ADMIN, Role.PARTNER_MANAGER)
 def run_aggregation_now():
+    """Today's scorecards now (after a batch of reports); the vendor admin's job page or the channel page."""
     db = get_session()
     result = aggregate(db, today(), trigger="web", force=True)
     if result.status == "done":
@@ -71,4 +72,4 @@ def run_aggregation_now():
         flash(_("Another run is working on today; try again in a minute."), "info")
     else:
         flash(_("The aggregation failed; the previous scorecards are kept. %(error)s", error=result.error), "error")
-    return redirect(url_for("admin.jobs"))
+    return redirect(url_for("admin.jobs") if current_user.role == Role.VENDOR_ADMIN else url_for("scorecards.channel"))
