@@ -114,3 +114,23 @@ def test_a_page_issues_as_many_queries_for_a_large_data_set_as_for_a_small_one(a
             assert person.get(url).status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], f"{url}: {counts[0]} queries with the small data set, {counts[1]} with the large one"
+
+
+def test_the_partner_scorecard_lists_renewals_items_and_overdue_check_ins_of_that_partner_only(db, browser, tenants):
+    from datetime import timedelta
+
+    from portal.models import Segment
+
+    soon = factories.account(db, tenants.partner_a, name="Renews Soon KK", renewal_date=DAY + timedelta(days=30))
+    factories.account(db, tenants.partner_a, name="Renews Later KK", renewal_date=DAY + timedelta(days=200))
+    factories.account(db, tenants.partner_b, name="Bravo Renews Soon", renewal_date=DAY + timedelta(days=30))
+    factories.account(db, tenants.partner_a, name="Never Reports KK", segment=Segment.HIGH_TOUCH, contract_start=date(2024, 1, 1))
+    factories.action_item(db, soon, title="Confirm the renewal plan")
+    assert aggregate(db, DAY).status == "done"
+    html = browser(tenants.user_a).get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)
+    renewals = html.split("Renewals in the next 90 days</h2>")[1].split("</section>")[0]
+    assert "Renews Soon KK" in renewals and "Renews Later KK" not in renewals
+    assert "Confirm the renewal plan" in html and "Run a training session" in html
+    overdue = html.split("Overdue check-ins</h2>")[1].split("</section>")[0]
+    assert "Never Reports KK" in overdue
+    assert "Bravo" not in html

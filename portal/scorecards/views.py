@@ -13,13 +13,17 @@ from portal import insights
 from portal.aggregation import latest_day
 from portal.health import current_model
 from portal.labels import choices, label
-from portal.models import VENDOR_ROLES, Alert, Band, Partner, PartnerScorecard, PartnerTier
+from portal.cadence import obligations
+from portal.models import (
+    OPEN_ACTION_STATUSES, VENDOR_ROLES, Account, AccountScore, ActionItem, Alert, Band, Partner, PartnerScorecard, PartnerTier,
+)
 from portal.exports import table_response
 from portal.scorecards import bp
 from portal.scoping import one_or_404, partners_visible_to, visible_to
-from portal.web import get_session, roles_required
+from portal.web import get_session, roles_required, today
 
 TREND_DAYS = 182
+RENEWAL_DAYS = 90
 
 
 @bp.get("/partners/<int:partner_id>/scorecard")
@@ -34,9 +38,28 @@ def partner_scorecard(partner_id: int):
             visible_to(current_user, Alert).where(Alert.partner_id == partner.id, Alert.raised_on > day - timedelta(days=30))
             .options(joinedload(Alert.account)).order_by(Alert.raised_on.desc(), Alert.id.desc()).limit(20)
         ).all()
+    renewals, overdue, items = [], [], []
+    if day:
+        renewals = db.execute(
+            select(AccountScore.account_id, AccountScore.renewal_date, AccountScore.band, AccountScore.arr_jpy, Account.name)
+            .join(Account, Account.id == AccountScore.account_id)
+            .where(AccountScore.day == day, AccountScore.partner_id == partner.id, AccountScore.renewal_date >= today(),
+                   AccountScore.renewal_date <= today() + timedelta(days=RENEWAL_DAYS))
+            .order_by(AccountScore.renewal_date, Account.name)
+        ).all()
+    overdue = [o for o in obligations(db, today(), partner_id=partner.id) if o.overdue]
+    items = db.scalars(
+        visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id, ActionItem.status.in_(OPEN_ACTION_STATUSES))
+        .options(joinedload(ActionItem.account), joinedload(ActionItem.owner))
+        .order_by(ActionItem.due_on.is_(None), ActionItem.due_on).limit(50)
+    ).all()
     return render_template(
         "scorecards/partner.html",
         partner=partner,
+        renewals=renewals,
+        overdue=overdue,
+        items=items,
+        today=today(),
         day=day,
         card=insights.scorecard(db, partner.id, day),
         trend=insights.scorecard_trend(db, partner.id, day - timedelta(days=TREND_DAYS)) if day else [],
