@@ -783,3 +783,15 @@ class ActionComment(Base):
 
     item: Mapped[ActionItem] = relationship(back_populates="comments")
     author: Mapped[User | None] = relationship()
+
+
+class TierRule(Base):
+    """A partner tier's threshold on one scorecard figure: the tier needs figure >= minimum."""
+
+    __tablename__ = "tier_rules"
+    __table_args__ = (UniqueConstraint("tier", "figure"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tier: Mapped[PartnerTier] = mapped_column(_enum(PartnerTier, "rule_tier"))
+    figure: Mapped[str] = mapped_column(String(40))
+    minimum: Mapped[float] = mapped_column(Float)

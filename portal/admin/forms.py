@@ -106,3 +106,16 @@ def health_model_form_class():
 
     attrs["validate_yellow_min"] = validate_yellow_min
     return type("HealthModelForm", (FlaskForm,), attrs)
+
+
+def tier_rules_form_class():
+    """A minimum per ranked tier and figure (blank: not required), from portal.tiers."""
+    from wtforms import DecimalField
+
+    from portal.tiers import RANKED_TIERS, TIER_FIGURES
+
+    attrs = {}
+    for tier in RANKED_TIERS:
+        for figure, text in TIER_FIGURES.items():
+            attrs[f"{tier.value}__{figure}"] = DecimalField(text, places=None, validators=[Optional(), NumberRange(min=0)])
+    return type("TierRulesForm", (FlaskForm,), attrs)

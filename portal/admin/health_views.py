@@ -9,10 +9,11 @@ from sqlalchemy.orm import joinedload
 
 from portal import insights
 from portal.admin import bp
-from portal.admin.forms import health_model_form_class
+from portal import tiers
+from portal.admin.forms import health_model_form_class, tier_rules_form_class
 from portal.aggregation import aggregate, latest_day
 from portal.health import COMPONENTS, PHASES, ModelSpec, current_model, preview, save_model
-from portal.models import AggregationRun, HealthModel, Role
+from portal.models import AggregationRun, HealthModel, Partner, PartnerScorecard, Role
 from portal.web import get_session, roles_required, today
 
 JOB_HISTORY_ROWS = 60
@@ -73,3 +74,33 @@ def run_aggregation_now():
     else:
         flash(_("The aggregation failed; the previous scorecards are kept. %(error)s", error=result.error), "error")
     return redirect(url_for("admin.jobs") if current_user.role == Role.VENDOR_ADMIN else url_for("scorecards.channel"))
+
+
+@bp.route("/rules/tiers", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN)
+def tier_rules():
+    db = get_session()
+    form = tier_rules_form_class()()
+    current = tiers.rules(db)
+    if request.method == "GET":
+        for tier in tiers.RANKED_TIERS:
+            for figure in tiers.TIER_FIGURES:
+                form[f"{tier.value}__{figure}"].data = current.get(tier, {}).get(figure)
+    if form.validate_on_submit():
+        tiers.save_rules(db, {tier: {figure: (float(form[f"{tier.value}__{figure}"].data)
+                                              if form[f"{tier.value}__{figure}"].data is not None else None)
+                                     for figure in tiers.TIER_FIGURES} for tier in tiers.RANKED_TIERS})
+        db.commit()
+        flash(_("Tier thresholds saved."), "success")
+        return redirect(url_for("admin.tier_rules"))
+    day = latest_day(db)
+    movers = []
+    if day:  # who qualifies for another tier than the one they hold
+        thresholds = tiers.rules(db)
+        for partner, card in db.execute(select(Partner, PartnerScorecard).join(PartnerScorecard, PartnerScorecard.partner_id == Partner.id)
+                                        .where(PartnerScorecard.day == day).order_by(Partner.name)):
+            qualifies = tiers.qualifying_tier(card, thresholds)
+            if qualifies != partner.tier:
+                movers.append((partner, qualifies))
+    return render_template("admin/tier_rules.html", form=form, ranked=tiers.RANKED_TIERS, figures=tiers.TIER_FIGURES,
+                           movers=movers), (400 if form.errors else 200)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import insights
+from portal import insights, tiers
 from portal.aggregation import latest_day
 from portal.health import current_model
 from portal.labels import choices, label
@@ -56,6 +56,8 @@ def partner_scorecard(partner_id: int):
     return render_template(
         "scorecards/partner.html",
         partner=partner,
+        tier=tiers.progress(insights.scorecard(db, partner.id, day) if day else None, tiers.rules(db)),
+        tier_figures=tiers.TIER_FIGURES,
         renewals=renewals,
         overdue=overdue,
         items=items,

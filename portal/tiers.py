@@ -1,0 +1,73 @@
+"""Partner tiers by thresholds on scorecard figures: which tier a partner qualifies for and
+what it still needs for the next one. The vendor admin sets the thresholds; figures come from
+the partner's latest scorecard (portal/figures.py defines each)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from portal.models import PartnerScorecard, PartnerTier, TierRule
+
+# Best first; "registered" needs nothing.
+RANKED_TIERS = (PartnerTier.PLATINUM, PartnerTier.GOLD, PartnerTier.SILVER)
+TIER_FIGURES = {
+    "accounts": _l("Live accounts"),
+    "arr_jpy": _l("ARR (yen)"),
+    "average_health": _l("Average health"),
+    "reporting_compliance_pct": _l("Reporting compliance (%)"),
+    "renewal_rate_pct": _l("Renewal rate (12 months, %)"),
+    "nrr_pct": _l("Net revenue retention (%)"),
+}
+
+
+def rules(session: Session) -> dict[PartnerTier, dict[str, float]]:
+    found: dict[PartnerTier, dict[str, float]] = {tier: {} for tier in RANKED_TIERS}
+    for rule in session.scalars(select(TierRule)):
+        found.setdefault(rule.tier, {})[rule.figure] = rule.minimum
+    return found
+
+
+def save_rules(session: Session, thresholds: dict[PartnerTier, dict[str, float | None]]) -> None:
+    session.execute(delete(TierRule))
+    for tier, figures in thresholds.items():
+        for figure, minimum in figures.items():
+            if minimum is not None:
+                session.add(TierRule(tier=tier, figure=figure, minimum=minimum))
+
+
+@dataclass(frozen=True)
+class Gap:
+    figure: str
+    minimum: float
+    value: float | None
+
+    @property
+    def met(self) -> bool:
+        return self.value is not None and self.value >= self.minimum
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    qualifies_for: PartnerTier      # the best tier whose every threshold is met
+    next_tier: PartnerTier | None   # the one above it, if any has thresholds
+    gaps: list[Gap]                 # the next tier's thresholds, met or not
+
+
+def qualifying_tier(card: PartnerScorecard | None, thresholds: dict[PartnerTier, dict[str, float]]) -> PartnerTier:
+    for tier in RANKED_TIERS:
+        needs = thresholds.get(tier) or {}
+        if needs and card is not None and all(Gap(f, m, getattr(card, f)).met for f, m in needs.items()):
+            return tier
+    return PartnerTier.REGISTERED
+
+
+def progress(card: PartnerScorecard | None, thresholds: dict[PartnerTier, dict[str, float]]) -> TierProgress:
+    current = qualifying_tier(card, thresholds)
+    above = [t for t in RANKED_TIERS if thresholds.get(t)]
+    above = above[: above.index(current)] if current in above else above
+    next_tier = above[-1] if above else None
+    gaps = [Gap(f, m, getattr(card, f) if card else None) for f, m in (thresholds.get(next_tier) or {}).items()]
+    return TierProgress(current, next_tier, gaps)

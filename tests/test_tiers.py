@@ -1,0 +1,71 @@
+"""Partner tiers by thresholds: which tier a scorecard qualifies for, what the next one needs,
+the admin's thresholds page, the reseller's progress and the vendor's list of movers."""
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+from sqlalchemy import select
+
+from portal import tiers
+from portal.aggregation import aggregate
+from portal.models import PartnerTier, TierRule
+from tests.pages import parse
+from tests.readback import latest
+
+THRESHOLDS = {
+    PartnerTier.PLATINUM: {"accounts": 50, "average_health": 80},
+    PartnerTier.GOLD: {"accounts": 10, "average_health": 60},
+    PartnerTier.SILVER: {"accounts": 1},
+}
+
+
+def card(**figures):
+    values = dict.fromkeys(tiers.TIER_FIGURES)
+    values.update(figures)
+    return SimpleNamespace(**values)
+
+
+def test_the_best_tier_whose_every_threshold_is_met_and_what_the_next_needs():
+    progress = tiers.progress(card(accounts=12, average_health=65.0), THRESHOLDS)
+    assert (progress.qualifies_for, progress.next_tier) == (PartnerTier.GOLD, PartnerTier.PLATINUM)
+    assert [(g.figure, g.minimum, g.value, g.met) for g in progress.gaps] == [
+        ("accounts", 50, 12, False), ("average_health", 80, 65.0, False)]
+    # One threshold short of gold: silver, and gold's list says which one.
+    short = tiers.progress(card(accounts=12, average_health=55.0), THRESHOLDS)
+    assert (short.qualifies_for, short.next_tier) == (PartnerTier.SILVER, PartnerTier.GOLD)
+    assert [g.met for g in short.gaps] == [True, False]
+    # No data for a figure never meets it; no thresholds at all: registered, nothing to reach.
+    assert tiers.qualifying_tier(card(accounts=None), THRESHOLDS) == PartnerTier.REGISTERED
+    assert tiers.progress(card(accounts=99), {}).next_tier is None
+    assert tiers.progress(card(accounts=99, average_health=99.0), THRESHOLDS).next_tier is None
+
+
+def form(**values):
+    data = {f"{t.value}__{f}": "" for t in tiers.RANKED_TIERS for f in tiers.TIER_FIGURES}
+    data.update(values)
+    return data
+
+
+def test_the_admin_sets_thresholds_and_resellers_see_their_progress(db, browser, tenants):
+    admin = browser(tenants.vendor_admin)
+    response = admin.post("/rules/tiers", form(gold__accounts="1", gold__average_health="1", platinum__accounts="100"))
+    assert response.status_code == 302
+    saved = {(r.tier, r.figure, r.minimum) for r in latest(db).scalars(select(TierRule))}
+    assert saved == {(PartnerTier.GOLD, "accounts", 1.0), (PartnerTier.GOLD, "average_health", 1.0),
+                     (PartnerTier.PLATINUM, "accounts", 100.0)}
+    assert aggregate(db, date.today()).status == "done"
+
+    page = browser(tenants.user_a).get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)
+    assert "the scorecard qualifies for Gold" in page and "For Platinum" in page
+    movers = admin.get("/rules/tiers").get_data(as_text=True)
+    assert tenants.partner_a.name in movers and "holds Silver, qualifies for Gold" in movers
+
+
+def test_a_negative_or_unreadable_threshold_is_refused_at_its_box(db, browser, tenants):
+    admin = browser(tenants.vendor_admin)
+    for bad in ("-5", "lots"):
+        response = admin.post("/rules/tiers", form(gold__nrr_pct=bad))
+        assert response.status_code == 400
+        assert parse(response).errors.get("gold__nrr_pct")
+    assert latest(db).scalars(select(TierRule)).all() == []
