@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, and_, case, cast, func, literal, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from portal.aggregation import latest_day
 from portal.health import COMPONENTS, ModelSpec, capped_band, weighted_score
@@ -42,6 +42,42 @@ def scorecard(session: Session, partner_id: int | None, day: date | None = None)
         return None
     where = PartnerScorecard.partner_id == partner_id if partner_id is not None else PartnerScorecard.partner_id.is_(None)
     return session.scalar(select(PartnerScorecard).where(PartnerScorecard.day == day, where))
+
+
+COMPARE_DAYS = 7  # "the change against the previous period": a week, the digest's rhythm
+
+
+def comparison_day(session: Session, day: date, days: int = COMPARE_DAYS) -> date | None:
+    """The newest snapshot day at least `days` before `day` (snapshots may have gaps)."""
+    return session.scalar(select(func.max(PartnerScorecard.day)).where(PartnerScorecard.day <= day - timedelta(days=days)))
+
+
+@dataclass(frozen=True)
+class Mover:
+    partner_id: int
+    name: str
+    before: float
+    now: float
+
+    @property
+    def change(self) -> float:
+        return self.now - self.before
+
+
+def movers(session: Session, day: date, before: date, limit: int = 5) -> list[Mover]:
+    """The partners whose average health changed most between two snapshot days, either way."""
+    from portal.models import Partner
+
+    then = aliased(PartnerScorecard)
+    now = aliased(PartnerScorecard)
+    change = now.average_health - then.average_health
+    rows = session.execute(
+        select(Partner.id, Partner.name, then.average_health, now.average_health)
+        .join(now, now.partner_id == Partner.id).join(then, then.partner_id == Partner.id)
+        .where(now.day == day, then.day == before, change.is_not(None))
+        .order_by(func.abs(change).desc(), Partner.name).limit(limit)
+    ).all()
+    return [Mover(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 def scorecard_trend(session: Session, partner_id: int | None, since: date) -> list[PartnerScorecard]:

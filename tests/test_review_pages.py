@@ -134,3 +134,18 @@ def test_the_partner_scorecard_lists_renewals_items_and_overdue_check_ins_of_tha
     overdue = html.split("Overdue check-ins</h2>")[1].split("</section>")[0]
     assert "Never Reports KK" in overdue
     assert "Bravo" not in html
+
+
+def test_the_channel_overview_shows_changes_against_a_week_before_and_the_movers(db, browser, tenants):
+    from datetime import timedelta
+
+    week_ago = DAY - timedelta(days=7)
+    alpha = factories.account(db, tenants.partner_a, arr_jpy=5_000_000, contract_start=date(2024, 1, 1))
+    assert aggregate(db, week_ago).status == "done"
+    factories.check_in(db, alpha, sentiment=Sentiment.RED, sentiment_reason="Budget", nps=0, active_users=0,
+                       open_escalations=2, period_start=date(2026, 10, 1))
+    assert aggregate(db, DAY).status == "done"
+    html = browser(tenants.partner_manager).get("/channel").get_data(as_text=True)
+    assert "Changes are against" in html
+    moved = html.split("Partners that moved most</h2>")[1].split("</ul>")[0]
+    assert tenants.partner_a.name in moved and "→" in moved

@@ -125,9 +125,13 @@ def channel():
             .order_by(PartnerScorecard.day)
         ):
             trends.setdefault(partner_id, []).append(value)
+    before = insights.comparison_day(db, day) if day else None
     return render_template(
         "scorecards/channel.html",
         day=day,
+        before=before,
+        previous=insights.scorecard(db, None, before) if before else None,
+        movers=insights.movers(db, day, before) if before else [],
         card=insights.scorecard(db, None, day),
         trend=insights.scorecard_trend(db, None, day - timedelta(days=TREND_DAYS)) if day else [],
         partners=partners,
