@@ -122,10 +122,7 @@ def demo(serve: bool, host: str, port: int):
 
 
 def _today():
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(_config().default_timezone)).date()
+    return _config().today()
 
 
 @click.command("aggregate")

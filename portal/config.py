@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
@@ -37,10 +39,8 @@ class Config:
     page_size: int = 25
     import_max_bytes: int = 5 * 1024 * 1024
     import_max_rows: int = 5000
-    # When the nightly aggregation runs (crontab, in default_timezone), and whether the web
-    # process may run the scheduler itself (only the single-process development server).
+    # When the nightly aggregation runs (crontab, in default_timezone).
     aggregation_cron: str = "0 2 * * *"
-    embedded_scheduler: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -60,7 +60,6 @@ class Config:
             import_max_bytes=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
             import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "5000")),
             aggregation_cron=env.get("PORTAL_AGGREGATION_CRON", "0 2 * * *"),
-            embedded_scheduler=_flag(env.get("PORTAL_EMBEDDED_SCHEDULER"), False),
         )
         return config.resolved()
 
@@ -79,6 +78,10 @@ class Config:
                 raise TypeError(f"unknown config option {name!r}")
             setattr(config, name, value)
         return config
+
+    def today(self) -> date:
+        """Today where the vendor works (Asia/Tokyo by default), not the server's UTC date."""
+        return datetime.now(ZoneInfo(self.default_timezone)).date()
 
     def resolved(self) -> "Config":
         """Fill the defaults that depend on the instance folder."""

@@ -281,7 +281,7 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
             rule, seats, contract_start = rules[account.segment], account.seats, account.contract_start
         data, field_errors = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features)
         for fe in field_errors:
-            error(row_number, _column_key(fe), fe.message, fe.value)
+            error(row_number, fe.field, fe.message, fe.value)
         if data is None:
             continue
         row.data, row.period_key = data, data.period.label
@@ -305,10 +305,6 @@ def _cell(values, columns, key):
         return values[columns.index(key)]
     except (ValueError, IndexError):
         return None
-
-
-def _column_key(error: FieldError) -> str:
-    return "feature_" + error.field[8:] if error.field.startswith("feature_") else error.field
 
 
 def _new_account_segment(record, partner: Partner, reference: str, error, row_number) -> Segment | None:

@@ -3,8 +3,8 @@
 Production runs `portal scheduler` as its own process: APScheduler 3 keeps its jobs in the
 process that started it and cannot share a job store between gunicorn workers, so the web
 workers never start one. Double runs are harmless anyway: each run claims its day in the
-database (portal/aggregation.py). The development server may run the same jobs in a
-background thread (`portal demo --serve`, or PORTAL_EMBEDDED_SCHEDULER=1).
+database (portal/aggregation.py). The development server (`portal demo --serve`) runs the
+same jobs in a background thread.
 """
 from __future__ import annotations
 
@@ -21,11 +21,10 @@ from portal.aggregation import catch_up
 log = logging.getLogger(__name__)
 
 
-def run_aggregation(sessionmaker, timezone: str) -> None:
+def run_aggregation(sessionmaker, config) -> None:
     """The nightly job: every day missed since the last run, then today."""
-    today = datetime.now(ZoneInfo(timezone)).date()
     with sessionmaker() as session:
-        for result in catch_up(session, today, trigger="schedule"):
+        for result in catch_up(session, config.today(), trigger="schedule"):
             log.info("aggregation %s: %s", result.day, result.status)
 
 
@@ -36,7 +35,7 @@ def build_scheduler(config, sessionmaker, *, blocking: bool):
         # One run at a time; runs missed while the process was down collapse into one.
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
     )
-    args = (sessionmaker, config.default_timezone)
+    args = (sessionmaker, config)
     scheduler.add_job(run_aggregation, CronTrigger.from_crontab(config.aggregation_cron, timezone=config.default_timezone),
                       args=args, id="aggregation", name="Nightly aggregation", replace_existing=True)
     # Catch up at start too: after downtime the scorecards should not wait for the next night.

@@ -103,11 +103,8 @@ def query_args(**changes: Any) -> dict[str, Any]:
 
 
 def today():
-    """Today's date where the vendor works (Asia/Tokyo by default), not the server's UTC date."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(current_app.config["PORTAL"].default_timezone)).date()
+    """Today's date where the vendor works (see Config.today)."""
+    return current_app.config["PORTAL"].today()
 
 
 def attach_errors(form, errors) -> None:

@@ -7,8 +7,6 @@ import os
 import re
 import shutil
 import threading
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from werkzeug.serving import make_server
@@ -54,7 +52,7 @@ def log_in(chromium, live_url, user, width=1280):
     return page
 
 
-def test_a_reseller_reports_a_check_in_from_a_phone_and_sees_its_scorecard(db, chromium, live_url, tenants):
+def test_a_reseller_reports_a_check_in_from_a_phone_and_sees_its_scorecard(app, db, chromium, live_url, tenants):
     page = log_in(chromium, live_url, tenants.user_a, width=390)
     page.goto(f"{live_url}/accounts/{tenants.account_a.id}/check-in")
     page.get_by_label("Active users").fill("15")
@@ -70,7 +68,7 @@ def test_a_reseller_reports_a_check_in_from_a_phone_and_sees_its_scorecard(db, c
     assert page.locator(".flashes").inner_text().startswith("Check-in for")  # saved, or a correction of the fixture's
 
     # The nightly aggregation, run as the scheduler would.
-    assert aggregate(db, datetime.now(ZoneInfo("Asia/Tokyo")).date()).status == "done"
+    assert aggregate(db, app.config["PORTAL"].today()).status == "done"
     page.get_by_text("Menu").click()
     page.get_by_role("link", name="Scorecard").click()
     assert f"Scorecard: {tenants.partner_a.name}" in page.locator("h1").inner_text()
