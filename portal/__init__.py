@@ -124,7 +124,7 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters.update(
         yen=formatting.yen, date=formatting.local_date, datetime=formatting.local_datetime,
-        pct=formatting.pct, number=formatting.number,
+        pct=formatting.pct, number=formatting.number, local_name=formatting.local_name,
     )
     from portal.web import query_args
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, insert, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, exists, insert, literal, select
+from sqlalchemy.orm import Session, joinedload
 
 from portal.checkins import FieldError, parse_date
 from portal.db import utcnow
@@ -117,8 +117,8 @@ def is_overdue(item: ActionItem, today: date) -> bool:
     return item.status in OPEN_ACTION_STATUSES and item.due_on is not None and item.due_on < today
 
 
-def open_items_filter(today: date | None = None, *, overdue_only: bool = False):
-    condition = ActionItem.status.in_(OPEN_ACTION_STATUSES)
-    if overdue_only and today is not None:
-        condition = and_(condition, ActionItem.due_on < today)
-    return condition
+def open_items(stmt):
+    """The open ones among `stmt`'s items, soonest due first, with account and owner loaded."""
+    return (stmt.where(ActionItem.status.in_(OPEN_ACTION_STATUSES))
+            .options(joinedload(ActionItem.account), joinedload(ActionItem.owner))
+            .order_by(ActionItem.due_on.is_(None), ActionItem.due_on, ActionItem.id))

@@ -33,8 +33,13 @@ def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt)
 
 
+def local_name(item) -> str:
+    """A vendor-defined name (key feature, milestone) in the user's language: name_ja or name_en."""
+    return item.name_ja if str(get_locale()) == "ja" else item.name_en
+
+
 def language_name(code: str) -> str:
     return {"en": "English", "ja": "日本語"}.get(code, code)
 
 
-__all__ = ["yen", "pct", "number", "local_date", "local_datetime", "language_name", "get_locale"]
+__all__ = ["local_name", "yen", "pct", "number", "local_date", "local_datetime", "language_name", "get_locale"]

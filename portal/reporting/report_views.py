@@ -8,10 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
+from portal import actions
 from portal.cadence import cadence_rules, default_period, obligations, period_containing
 from portal.checkins import Outcome, as_input, changed_fields, current_check_in, parse_check_in, submit_check_in
 from portal.models import (
     PARTNER_ROLES,
+    ActionItem,
     CheckIn,
     Feature,
     LifecycleStatus,
@@ -19,6 +21,7 @@ from portal.models import (
     ReportSource,
     Stakeholder,
 )
+from portal.formatting import local_name
 from portal.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
 from portal.reporting import bp
 from portal.reporting.forms import CheckInForm, MilestoneForm, StakeholderForm
@@ -32,20 +35,13 @@ REPORTERS = PARTNER_ROLES
 @roles_required(*PARTNER_ROLES)
 def home():
     """A reseller's start page: action items for me, then check-ins overdue and due, most urgent first."""
-    from sqlalchemy.orm import joinedload
-
-    from portal.models import OPEN_ACTION_STATUSES, ActionItem
-    from portal.scoping import visible_to
-
     db = get_session()
     owed = obligations(db, today(), partner_id=current_user.partner_id)
     overdue = [o for o in owed if o.overdue]
     due = [o for o in owed if not o.overdue]
-    items = db.scalars(
-        visible_to(current_user, ActionItem)
-        .where(ActionItem.status.in_(OPEN_ACTION_STATUSES), (ActionItem.owner_id == current_user.id) | ActionItem.owner_id.is_(None))
-        .options(joinedload(ActionItem.account)).order_by(ActionItem.due_on.is_(None), ActionItem.due_on).limit(20)
-    ).all()
+    items = db.scalars(actions.open_items(
+        visible_to(current_user, ActionItem).where((ActionItem.owner_id == current_user.id) | ActionItem.owner_id.is_(None))
+    ).limit(20)).all()
     return render_template("reporting/home.html", overdue=overdue, due=due, today=today(), items=items)
 
 
@@ -183,15 +179,9 @@ def milestone(account_id: int, template_id: int):
         else:
             save_milestone(db, account, template, values, source=ReportSource.FORM, user=current_user)
             db.commit()
-            flash(_("Milestone “%(name)s” saved.", name=_template_name(template)), "success")
+            flash(_("Milestone “%(name)s” saved.", name=local_name(template)), "success")
             return redirect(url_for("reporting.account_detail", account_id=account.id) + "#onboarding")
     return render_template("reporting/milestone_form.html", form=form, account=account, template=template, view=view), (400 if form.errors else 200)
-
-
-def _template_name(template) -> str:
-    from flask_babel import get_locale
-
-    return template.name_ja if str(get_locale()) == "ja" else template.name_en
 
 
 @bp.route("/accounts/<int:account_id>/stakeholders/new", methods=["GET", "POST"], defaults={"stakeholder_id": None})

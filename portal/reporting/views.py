@@ -1,6 +1,8 @@
 """End-customer accounts: the reseller's list, detail and edit pages (vendor staff see all)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -8,9 +10,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
+from portal import actions, health, insights
 from portal.labels import choices
 from portal.cadence import cadence_rules, obligations
-from portal.models import PARTNER_ROLES, Account, ChangeLog, CheckIn, LifecycleStatus, Partner, Segment, Stakeholder
+from portal.models import PARTNER_ROLES, Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, Partner, Segment, Stakeholder
 from portal.history import readable_changes
 from portal.onboarding import milestone_views, summarise
 from portal.reporting import bp
@@ -18,6 +21,7 @@ from portal.reporting.forms import AccountForm
 from portal.scoping import ACCOUNT_EDITORS, accounts_visible_to, can_edit_accounts, one_or_404, partners_visible_to
 from portal.web import db_id, get_session, paginate, roles_required, today
 
+HEALTH_TREND_DAYS = 182
 SORTS = {
     "name": (Account.name, Account.id),
     "reference": (Account.reference, Account.id),
@@ -107,20 +111,13 @@ def account_detail(account_id: int):
 
 
 def _health(db, account: Account, now) -> dict:
-    from datetime import timedelta
-
-    from portal import health, insights
-
-    from portal.models import OPEN_ACTION_STATUSES, ActionItem
-
     score = insights.latest_account_score(db, account.id)
-    open_items = db.scalars(select(ActionItem).where(ActionItem.account_id == account.id, ActionItem.status.in_(OPEN_ACTION_STATUSES))
-                            .options(joinedload(ActionItem.owner)).order_by(ActionItem.due_on.is_(None), ActionItem.due_on)).all()
+    open_items = db.scalars(actions.open_items(select(ActionItem).where(ActionItem.account_id == account.id))).all()
     return {
         "now": now,
         "open_items": open_items,
         "score": score,
-        "trend": insights.account_trend(db, account.id, now - timedelta(days=182)) if score else [],
+        "trend": insights.account_trend(db, account.id, now - timedelta(days=HEALTH_TREND_DAYS)) if score else [],
         "reasons": health.reasons(score) if score else [],
         "components": health.COMPONENTS,
         "component_labels": health.COMPONENT_LABELS,

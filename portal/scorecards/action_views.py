@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import actions
+from portal.labels import label
 from portal.models import VENDOR_ROLES, ActionComment, ActionItem, ActionStatus, OPEN_ACTION_STATUSES
 from portal.scorecards import bp
 from portal.scorecards.forms import ActionItemForm, CommentForm, StatusForm
@@ -27,21 +28,19 @@ def action_items():
     view = request.args.get("view", "mine") if request.args.get("view") in VIEWS else "mine"
     now = today()
     stmt = visible_to(current_user, ActionItem, mine=current_user.is_vendor and request.args.get("partners") == "mine")
-    if view == "mine":
-        stmt = stmt.where(ActionItem.owner_id == current_user.id, ActionItem.status.in_(OPEN_ACTION_STATUSES))
-    elif view == "open":
-        stmt = stmt.where(ActionItem.status.in_(OPEN_ACTION_STATUSES))
-    elif view == "overdue":
-        stmt = stmt.where(actions.open_items_filter(now, overdue_only=True))
+    if view == "closed":
+        stmt = (stmt.where(ActionItem.status.not_in(OPEN_ACTION_STATUSES))
+                .options(joinedload(ActionItem.account), joinedload(ActionItem.owner)).order_by(ActionItem.closed_at.desc()))
     else:
-        stmt = stmt.where(ActionItem.status.not_in(OPEN_ACTION_STATUSES))
-    counts = dict(db.execute(
-        visible_to(current_user, ActionItem).with_only_columns(ActionItem.status, func.count()).group_by(ActionItem.status)
-    ).all())
-    items = db.scalars(stmt.options(joinedload(ActionItem.account), joinedload(ActionItem.owner))
-                       .order_by(ActionItem.due_on.is_(None), ActionItem.due_on, ActionItem.id).limit(LIST_LIMIT)).all()
-    return render_template("scorecards/action_items.html", items=items, view=view, views=VIEWS, today=now,
-                           open_count=sum(counts.get(s, 0) for s in OPEN_ACTION_STATUSES))
+        stmt = actions.open_items(stmt)
+        if view == "mine":
+            stmt = stmt.where(ActionItem.owner_id == current_user.id)
+        elif view == "overdue":
+            stmt = stmt.where(ActionItem.due_on < now)
+    open_count = db.scalar(visible_to(current_user, ActionItem).with_only_columns(func.count())
+                           .where(ActionItem.status.in_(OPEN_ACTION_STATUSES)))
+    items = db.scalars(stmt.limit(LIST_LIMIT)).all()
+    return render_template("scorecards/action_items.html", items=items, view=view, views=VIEWS, today=now, open_count=open_count)
 
 
 @bp.route("/accounts/<int:account_id>/actions/new", methods=["GET", "POST"])
@@ -109,15 +108,9 @@ def action_item_status(item_id: int):
                 attach_errors(status_form, errors)
             else:
                 db.commit()
-                flash(_("Status changed to %(status)s.", status=_status_label(status)), "success")
+                flash(_("Status changed to %(status)s.", status=label(status)), "success")
                 return redirect(url_for("scorecards.action_item", item_id=item.id))
     return _render_item(item, CommentForm(formdata=None), status_form)
-
-
-def _status_label(status) -> str:
-    from portal.labels import label
-
-    return label(status)
 
 
 def _render_item(item, comment_form, status_form):

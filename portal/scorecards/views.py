@@ -9,13 +9,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import insights, tiers
+from portal import actions, insights, tiers
 from portal.aggregation import latest_day
 from portal.health import current_model
 from portal.labels import choices, label
 from portal.cadence import obligations
 from portal.models import (
-    OPEN_ACTION_STATUSES, VENDOR_ROLES, Account, AccountScore, ActionItem, Alert, Band, Partner, PartnerScorecard, PartnerTier,
+    VENDOR_ROLES, Account, AccountScore, ActionItem, Alert, Band, Partner, PartnerScorecard, PartnerTier,
 )
 from portal.exports import table_response
 from portal.scorecards import bp
@@ -38,7 +38,8 @@ def partner_scorecard(partner_id: int):
             visible_to(current_user, Alert).where(Alert.partner_id == partner.id, Alert.raised_on > day - timedelta(days=30))
             .options(joinedload(Alert.account)).order_by(Alert.raised_on.desc(), Alert.id.desc()).limit(20)
         ).all()
-    renewals, overdue, items = [], [], []
+    card = insights.scorecard(db, partner.id, day) if day else None
+    renewals = []
     if day:
         renewals = db.execute(
             select(AccountScore.account_id, AccountScore.renewal_date, AccountScore.band, AccountScore.arr_jpy, Account.name)
@@ -48,22 +49,18 @@ def partner_scorecard(partner_id: int):
             .order_by(AccountScore.renewal_date, Account.name)
         ).all()
     overdue = [o for o in obligations(db, today(), partner_id=partner.id) if o.overdue]
-    items = db.scalars(
-        visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id, ActionItem.status.in_(OPEN_ACTION_STATUSES))
-        .options(joinedload(ActionItem.account), joinedload(ActionItem.owner))
-        .order_by(ActionItem.due_on.is_(None), ActionItem.due_on).limit(50)
-    ).all()
+    items = db.scalars(actions.open_items(visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id)).limit(50)).all()
     return render_template(
         "scorecards/partner.html",
         partner=partner,
-        tier=tiers.progress(insights.scorecard(db, partner.id, day) if day else None, tiers.rules(db)),
+        tier=tiers.progress(card, tiers.rules(db)),
         tier_figures=tiers.TIER_FIGURES,
         renewals=renewals,
         overdue=overdue,
         items=items,
         today=today(),
         day=day,
-        card=insights.scorecard(db, partner.id, day),
+        card=card,
         trend=insights.scorecard_trend(db, partner.id, day - timedelta(days=TREND_DAYS)) if day else [],
         benchmark=insights.benchmark(db, partner.id, day),
         optimism=insights.optimism_check(db, partner.id, day),
