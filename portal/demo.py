@@ -11,12 +11,14 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from portal.aggregation import aggregate
 from portal.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
     Account, CheckIn, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
     PartnerStatus, PartnerTier, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
     StakeholderRole, User, VocItem, VocKind,
 )
+from portal.reference_data import ensure_defaults
 
 DEMO_PASSWORD = "portal-demo-2026"
 
@@ -85,8 +87,6 @@ def load_demo(
     seed: int = 2026,
 ) -> list[DemoLogin]:
     """Add the demo vendor staff, partners, their users and accounts; returns the demo logins."""
-    from portal.reference_data import ensure_defaults
-
     ensure_defaults(session)
     rng = random.Random(seed)
     today = today or date.today()
@@ -254,8 +254,6 @@ def _check_in(rng: random.Random, account: Account, period, health: float, optim
 
 def aggregate_history(session: Session, today: date, weeks: int = 26) -> int:
     """Scorecards for every week of the last half year and each of the last 7 days, so trends show."""
-    from portal.aggregation import aggregate
-
     days = sorted({today - timedelta(weeks=w) for w in range(weeks, 0, -1)} | {today - timedelta(days=d) for d in range(7, -1, -1)})
     for day in days:
         aggregate(session, day, trigger="cli")

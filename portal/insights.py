@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from portal.aggregation import latest_day
 from portal.health import COMPONENTS, ModelSpec, capped_band, weighted_score
-from portal.models import Account, AccountScore, Band, PartnerScorecard, Sentiment
+from portal.models import Account, AccountScore, Band, Partner, PartnerScorecard, Sentiment
 from portal.sqlfunctions import add_days, days_between
 
 # The main figures a reseller sees its channel percentile for; higher is better for all.
@@ -66,8 +66,6 @@ class Mover:
 
 def movers(session: Session, day: date, before: date, limit: int = 5) -> list[Mover]:
     """The partners whose average health changed most between two snapshot days, either way."""
-    from portal.models import Partner
-
     then = aliased(PartnerScorecard)
     now = aliased(PartnerScorecard)
     change = now.average_health - then.average_health
