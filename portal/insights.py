@@ -78,13 +78,27 @@ def movers(session: Session, day: date, before: date, limit: int = 5) -> list[Mo
     return [Mover(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def scorecard_trend(session: Session, partner_id: int | None, since: date) -> list[PartnerScorecard]:
+TREND_WEEKS = 26
+
+
+def weekly_days(last: date, weeks: int = TREND_WEEKS) -> list[date]:
+    """The snapshot days a trend shows: `last` and the same weekday back `weeks` weeks.
+
+    Weekly points keep a half-year chart and its table readable (27 rows, not 182)."""
+    return [last - timedelta(weeks=n) for n in range(weeks, -1, -1)]
+
+
+def scorecard_trend(session: Session, partner_id: int | None, last: date) -> list[PartnerScorecard]:
+    """A partner's weekly scorecards up to `last` (partner_id None: the channel's)."""
     where = PartnerScorecard.partner_id == partner_id if partner_id is not None else PartnerScorecard.partner_id.is_(None)
-    return list(session.scalars(select(PartnerScorecard).where(where, PartnerScorecard.day >= since).order_by(PartnerScorecard.day)))
+    return list(session.scalars(select(PartnerScorecard).where(where, PartnerScorecard.day.in_(weekly_days(last)))
+                                .order_by(PartnerScorecard.day)))
 
 
-def account_trend(session: Session, account_id: int, since: date) -> list[AccountScore]:
-    return list(session.scalars(select(AccountScore).where(AccountScore.account_id == account_id, AccountScore.day >= since)
+def account_trend(session: Session, account_id: int, last: date) -> list[AccountScore]:
+    """An account's weekly scores up to `last`."""
+    return list(session.scalars(select(AccountScore).where(AccountScore.account_id == account_id,
+                                                           AccountScore.day.in_(weekly_days(last)))
                                 .order_by(AccountScore.day)))
 
 

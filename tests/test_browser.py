@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import threading
+from datetime import timedelta
 
 import pytest
 from werkzeug.serving import make_server
@@ -42,8 +43,8 @@ def chromium():
         browser.close()
 
 
-def log_in(chromium, live_url, user, width=1280):
-    page = chromium.new_context(viewport={"width": width, "height": 900}).new_page()
+def log_in(chromium, live_url, user, width=1280, scripts=True):
+    page = chromium.new_context(viewport={"width": width, "height": 900}, java_script_enabled=scripts).new_page()
     page.goto(f"{live_url}/login")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(factories.PASSWORD)
@@ -99,3 +100,30 @@ def test_a_manager_refreshes_asks_for_action_and_the_reseller_answers(db, chromi
 
     manager.reload()
     assert "Booked for 3 December" in manager.locator("#thread").inner_text()
+
+
+def test_trends_are_charts_drawn_by_the_vendored_library_with_the_numbers_as_a_table(app, db, chromium, live_url, tenants):
+    today = app.config["PORTAL"].today()
+    for day in (today - timedelta(days=7), today):
+        assert aggregate(db, day).status == "done"
+    scorecard = f"{live_url}/partners/{tenants.partner_a.id}/scorecard"
+
+    page = log_in(chromium, live_url, tenants.admin_a)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(scorecard)
+    trend = page.locator("figure[data-chart=trend]")
+    assert trend.locator("canvas").bounding_box()["height"] > 100
+    assert not trend.locator("details").evaluate("d => d.open")  # folded behind "Show as table"
+    trend.get_by_text("Show as table").click()
+    assert len(trend.locator("tbody tr").all()) == 2  # one row per week
+    page.goto(f"{live_url}/accounts/{tenants.account_a.id}")
+    for kind in ("trend", "timeline"):
+        assert page.locator(f"figure[data-chart={kind}] canvas").bounding_box()["height"] > 100
+    assert errors == []
+
+    # Without scripts the same numbers are a table, open.
+    plain = log_in(chromium, live_url, tenants.admin_a, scripts=False)
+    plain.goto(scorecard)
+    assert plain.locator("figure[data-chart=trend] canvas").is_hidden()
+    assert plain.locator("figure[data-chart=trend] tbody tr").first.is_visible()

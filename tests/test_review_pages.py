@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -149,3 +149,20 @@ def test_the_channel_overview_shows_changes_against_a_week_before_and_the_movers
     assert "Changes are against" in html
     moved = html.split("Partners that moved most</h2>")[1].split("</ul>")[0]
     assert tenants.partner_a.name in moved and "→" in moved
+
+
+def trend_rows(html: str) -> list[str]:
+    """The 'Week ending' column of the trend table (the chart's fallback)."""
+    table = html.split('data-chart="trend"')[1].split("</figure>")[0]
+    return re.findall(r'<tr><th scope="row">([^<]+)</th>', table)
+
+
+def test_trends_show_one_point_a_week_up_to_the_latest_scorecard(db, browser, tenants):
+    days = [DAY - timedelta(days=n) for n in (14, 10, 7, 0)]
+    for day in days:
+        assert aggregate(db, day).status == "done"
+    weekly = [f"{d:%b} {d.day}, {d.year}" for d in (days[0], days[2], days[3])]  # not the day 10 days back
+    vendor = browser(tenants.vendor_admin)
+    assert trend_rows(vendor.get("/channel").get_data(as_text=True)) == weekly
+    assert trend_rows(browser(tenants.admin_a).get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)) == weekly
+    assert trend_rows(vendor.get(f"/accounts/{tenants.account_a.id}").get_data(as_text=True)) == weekly

@@ -1,7 +1,6 @@
 """End-customer accounts: the reseller's list, detail and edit pages (vendor staff see all)."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +12,10 @@ from wtforms import SelectChoice
 from portal import actions, health, insights
 from portal.labels import choices
 from portal.cadence import cadence_rules, obligations
-from portal.models import PARTNER_ROLES, Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, Partner, Segment, Stakeholder
+from portal.formatting import local_name
+from portal.models import (
+    PARTNER_ROLES, Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, Partner, Segment, Stakeholder,
+)
 from portal.history import readable_changes
 from portal.onboarding import milestone_views, summarise
 from portal.reporting import bp
@@ -21,7 +23,6 @@ from portal.reporting.forms import AccountForm
 from portal.scoping import ACCOUNT_EDITORS, accounts_visible_to, can_edit_accounts, one_or_404, partners_visible_to
 from portal.web import db_id, get_session, paginate, roles_required, today
 
-HEALTH_TREND_DAYS = 182
 SORTS = {
     "name": (Account.name, Account.id),
     "reference": (Account.reference, Account.id),
@@ -99,6 +100,7 @@ def account_detail(account_id: int):
         latest=in_force[0] if in_force else None,
         milestones=milestones,
         onboarding=summarise(account, milestones),
+        timeline=_timeline(milestones, now),
         stakeholders=stakeholders,
         changes=[(c, readable_changes(c)) for c in changes],
         # What a change log entry is about: the milestone or the person, by the record's id.
@@ -110,6 +112,14 @@ def account_detail(account_id: int):
     )
 
 
+def _timeline(milestones, today) -> dict:
+    """What the milestone timeline chart draws; the milestone table shows the same dates."""
+    return {"today": today.isoformat(), "milestones": [
+        {"name": local_name(m.template), "planned": m.planned_on.isoformat(), "late": m.late,
+         "done": m.completed_on.isoformat() if m.status == MilestoneStatus.DONE and m.completed_on else None}
+        for m in milestones if m.planned_on]}
+
+
 def _health(db, account: Account, now) -> dict:
     score = insights.latest_account_score(db, account.id)
     open_items = db.scalars(actions.open_items(select(ActionItem).where(ActionItem.account_id == account.id))).all()
@@ -117,7 +127,7 @@ def _health(db, account: Account, now) -> dict:
         "now": now,
         "open_items": open_items,
         "score": score,
-        "trend": insights.account_trend(db, account.id, now - timedelta(days=HEALTH_TREND_DAYS)) if score else [],
+        "trend": insights.account_trend(db, account.id, score.day) if score else [],
         "reasons": health.reasons(score) if score else [],
         "components": health.COMPONENTS,
         "component_labels": health.COMPONENT_LABELS,

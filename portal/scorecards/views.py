@@ -22,7 +22,6 @@ from portal.scorecards import bp
 from portal.scoping import one_or_404, partners_visible_to, visible_to
 from portal.web import get_session, roles_required, today
 
-TREND_DAYS = 182
 RENEWAL_DAYS = 90
 
 
@@ -61,7 +60,7 @@ def partner_scorecard(partner_id: int):
         today=today(),
         day=day,
         card=card,
-        trend=insights.scorecard_trend(db, partner.id, day - timedelta(days=TREND_DAYS)) if day else [],
+        trend=insights.scorecard_trend(db, partner.id, day) if day else [],
         benchmark=insights.benchmark(db, partner.id, day),
         optimism=insights.optimism_check(db, partner.id, day),
         # The channel-wide rate only, never another partner's: the yardstick for the reseller's own,
@@ -130,7 +129,7 @@ def channel():
         previous=insights.scorecard(db, None, before) if before else None,
         movers=insights.movers(db, day, before) if before else [],
         card=insights.scorecard(db, None, day),
-        trend=insights.scorecard_trend(db, None, day - timedelta(days=TREND_DAYS)) if day else [],
+        trend=insights.scorecard_trend(db, None, day) if day else [],
         partners=partners,
         trends=trends,
         sort=sort,
