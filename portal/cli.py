@@ -103,6 +103,10 @@ def demo(serve: bool, host: str, port: int):
             click.echo("Demo data loaded.")
             runs = demo_data.aggregate_history(session, _today())
             click.echo(f"Scorecards computed for {runs} days of history.")
+            from portal import emails
+
+            queued = emails.queue_weekly(current_app._get_current_object(), session, force=True)
+            click.echo(f"This week's digests and reminders queued in the outbox: {queued} (vendor admins see them under Outbox).")
     url = f"http://{host}:{port}/"
     click.echo("")
     click.echo(f"  Channel success portal: {url}")
@@ -117,7 +121,7 @@ def demo(serve: bool, host: str, port: int):
         from portal.scheduler import build_scheduler
 
         # One process here, so the nightly jobs may run inside it.
-        build_scheduler(config, current_app.extensions["portal.sessionmaker"], blocking=False).start()
+        build_scheduler(current_app._get_current_object(), blocking=False).start()
         run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
@@ -169,14 +173,54 @@ def aggregate_command(day, start, end, catch_up):
 @with_appcontext
 def scheduler_command():
     """Run the scheduled jobs in this process (production: one such process, next to gunicorn)."""
-    from portal.scheduler import build_scheduler
+    from portal.scheduler import EMAIL_EVERY_MINUTES, build_scheduler
 
-    scheduler = build_scheduler(_config(), current_app.extensions["portal.sessionmaker"], blocking=True)
-    click.echo(f"Scheduler started: aggregation at '{_config().aggregation_cron}' ({_config().default_timezone}). Ctrl+C stops it.")
+    scheduler = build_scheduler(current_app._get_current_object(), blocking=True)
+    click.echo(f"Scheduler started: aggregation at '{_config().aggregation_cron}' ({_config().default_timezone}), "
+               f"emails every {EMAIL_EVERY_MINUTES} minutes. Ctrl+C stops it.")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+
+
+@click.group("digest")
+def digest_group():
+    """Email digests, reminders and alerts."""
+
+
+@digest_group.command("preview")
+@click.option("--user", "email", required=True, help="The recipient's login email.")
+@click.option("--html", is_flag=True, help="Print the HTML part instead of the text.")
+@with_appcontext
+def digest_preview(email: str, html: bool):
+    """Print what this person would get this week (nothing is queued or sent)."""
+    from portal import emails
+
+    with _session() as session:
+        user = session.scalar(select(User).where(User.email == normalise_email(email)))
+        if user is None:
+            raise click.BadParameter(f"no user with the email {email}", param_hint="--user")
+        found = emails.preview(current_app._get_current_object(), session, user, _today())
+        if not found:
+            click.echo(f"Nothing for {user.email} this week (role {user.role.value}).")
+        for kind, message in found:
+            click.echo(f"=== {kind.value} · To: {user.email} · Subject: {message.subject}")
+            click.echo(message.html if html else message.text)
+
+
+@digest_group.command("run")
+@with_appcontext
+def digest_run():
+    """What the scheduler does every few minutes: batch alerts, queue weekly emails whose hour
+    has come (after today's aggregation), deliver the outbox."""
+    from portal import emails
+
+    with _session() as session:
+        result = emails.run(current_app._get_current_object(), session)
+    click.echo(f"Alerts queued: {result.alerts}; weekly emails queued: {result.weekly}; "
+               + (f"sent: {result.sent}, failed (will retry): {result.failed}." if result.smtp
+                  else "no SMTP server configured (PORTAL_SMTP_HOST): messages stay in the outbox."))
 
 
 def _ensure_reference_data() -> None:
@@ -199,6 +243,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(aggregate_command)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(digest_group)
 
 
 def _create_app():

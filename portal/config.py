@@ -41,6 +41,16 @@ class Config:
     import_max_rows: int = 5000
     # When the nightly aggregation runs (crontab, in default_timezone).
     aggregation_cron: str = "0 2 * * *"
+    # Links in emails point here.
+    base_url: str = "http://127.0.0.1:5000"
+    # Email: with no SMTP host, messages stay in the outbox (viewable by vendor admins).
+    mail_from: str = "Channel Success Portal <portal@localhost>"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | ssl | none
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -48,6 +58,9 @@ class Config:
         env = os.environ if environ is None else environ
         instance_path = Path(env.get("PORTAL_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
         environment = env.get("PORTAL_ENV", "development")
+        smtp_security = env.get("PORTAL_SMTP_SECURITY", "starttls").lower()
+        if smtp_security not in ("starttls", "ssl", "none"):
+            raise ValueError(f"PORTAL_SMTP_SECURITY must be starttls, ssl or none, not {smtp_security!r}")
         config = cls(
             database_url=env.get("PORTAL_DATABASE_URL", ""),
             secret_key=env.get("PORTAL_SECRET_KEY", ""),
@@ -60,6 +73,13 @@ class Config:
             import_max_bytes=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
             import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "5000")),
             aggregation_cron=env.get("PORTAL_AGGREGATION_CRON", "0 2 * * *"),
+            base_url=env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            mail_from=env.get("PORTAL_MAIL_FROM", "Channel Success Portal <portal@localhost>"),
+            smtp_host=env.get("PORTAL_SMTP_HOST", ""),
+            smtp_security=smtp_security,
+            smtp_port=int(env.get("PORTAL_SMTP_PORT") or (465 if smtp_security == "ssl" else 587)),
+            smtp_user=env.get("PORTAL_SMTP_USER", ""),
+            smtp_password=env.get("PORTAL_SMTP_PASSWORD", ""),
         )
         return config.resolved()
 

@@ -8,6 +8,8 @@ from wtforms import SelectChoice
 
 from portal.models import (
     ActionStatus,
+    DeliveryStatus,
+    EmailKind,
     AlertKind,
     Band,
     LifecycleStatus,
@@ -95,6 +97,19 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         MilestoneStatus.DONE: _l("Done"),
         MilestoneStatus.BLOCKED: _l("Blocked"),
         MilestoneStatus.SKIPPED: _l("Skipped"),
+    },
+    EmailKind: {
+        EmailKind.MANAGER_DIGEST: _l("Partner manager digest"),
+        EmailKind.PARTNER_DIGEST: _l("Partner admin digest"),
+        EmailKind.REMINDER: _l("Check-in reminder"),
+        EmailKind.ALERT: _l("Alert"),
+    },
+    DeliveryStatus: {
+        DeliveryStatus.QUEUED: _l("Queued"),
+        DeliveryStatus.SENDING: _l("Sending"),
+        DeliveryStatus.RETRYING: _l("Waiting to retry"),
+        DeliveryStatus.SENT: _l("Sent"),
+        DeliveryStatus.FAILED: _l("Failed"),
     },
     ReportSource: {ReportSource.FORM: _l("Web form"), ReportSource.FILE: _l("File upload"), ReportSource.API: _l("API")},
 }

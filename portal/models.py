@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.sql import false
+from sqlalchemy.sql import false, true
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -146,6 +146,13 @@ class User(Base):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_urlsafe(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Email preferences: each kind on or off, and when the weekly emails arrive in the person's time zone.
+    email_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    email_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    email_alerts: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 = Monday
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo", server_default="Asia/Tokyo")
 
     partner: Mapped[Partner | None] = relationship(back_populates="users", foreign_keys=[partner_id])
     managed_partners: Mapped[list[Partner]] = relationship(secondary=partner_managers, back_populates="managers")
@@ -620,6 +627,8 @@ class AccountScore(Base):
     days_late_max: Mapped[int | None] = mapped_column(Integer)
     ttfv_days: Mapped[int | None] = mapped_column(Integer)
 
+    account: Mapped[Account] = relationship()
+
 
 class PartnerScorecard(Base):
     """A partner's figures on one day; partner_id NULL is the whole channel. See portal/figures.py."""
@@ -795,3 +804,68 @@ class TierRule(Base):
     tier: Mapped[PartnerTier] = mapped_column(_enum(PartnerTier, "rule_tier"))
     figure: Mapped[str] = mapped_column(String(40))
     minimum: Mapped[float] = mapped_column(Float)
+
+
+class EmailKind(str, enum.Enum):
+    MANAGER_DIGEST = "manager_digest"  # partner managers, weekly: the partners they own
+    PARTNER_DIGEST = "partner_digest"  # partner admins, weekly: their shared scorecard in brief
+    REMINDER = "reminder"  # partner users, weekly: check-ins due and overdue
+    ALERT = "alert"  # anyone, at most hourly: accounts turned red, items assigned
+
+
+class DeliveryStatus(str, enum.Enum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    RETRYING = "retrying"  # a delivery failed; tried again after a backoff
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last attempt; an admin can queue it again
+
+
+class OutboxMessage(Base):
+    """An email rendered once and kept: queued, sent or failed, with why.
+
+    The unique (user, kind, period) is what makes a digest go out once per recipient per
+    period, however often the job runs and however many processes run it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[EmailKind] = mapped_column(_enum(EmailKind, "email_kind"))
+    period: Mapped[str] = mapped_column(String(40))  # "2026-W49" for weekly kinds, the minute for alerts
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User | None] = relationship()
+
+
+class Notification(Base):
+    """Something one person should hear about by alert email: an account of theirs turned red,
+    an action item was assigned to them. Batched into at most one alert email an hour."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # turned_red | item_assigned
+    dedupe_key: Mapped[str] = mapped_column(String(80))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    action_item_id: Mapped[int | None] = mapped_column(ForeignKey("action_items.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set when an alert email takes it: the email that told the person.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"), index=True)
+
+    account: Mapped[Account] = relationship()
+    action_item: Mapped[ActionItem | None] = relationship()

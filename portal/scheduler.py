@@ -4,7 +4,8 @@ Production runs `portal scheduler` as its own process: APScheduler 3 keeps its j
 process that started it and cannot share a job store between gunicorn workers, so the web
 workers never start one. Double runs are harmless anyway: each run claims its day in the
 database (portal/aggregation.py). The development server (`portal demo --serve`) runs the
-same jobs in a background thread.
+same jobs in a background thread. Emails are safe to run twice too: the outbox's unique
+(recipient, kind, period) and the row claims in portal/outbox.py.
 """
 from __future__ import annotations
 
@@ -16,29 +17,46 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from apscheduler.triggers.interval import IntervalTrigger
+
+from portal import emails
 from portal.aggregation import catch_up
 
 log = logging.getLogger(__name__)
+EMAIL_EVERY_MINUTES = 5
 
 
-def run_aggregation(sessionmaker, config) -> None:
-    """The nightly job: every day missed since the last run, then today."""
+def run_aggregation(app) -> None:
+    """The nightly job: every day missed since the last run, then today; then the emails, so
+    a digest waiting for today's scorecards goes out as soon as they exist."""
+    config, sessionmaker = app.config["PORTAL"], app.extensions["portal.sessionmaker"]
     with sessionmaker() as session:
         for result in catch_up(session, config.today(), trigger="schedule"):
             log.info("aggregation %s: %s", result.day, result.status)
+    run_emails(app)
 
 
-def build_scheduler(config, sessionmaker, *, blocking: bool):
+def run_emails(app) -> None:
+    """Alerts batched, weekly emails whose hour has come, delivery with retries."""
+    with app.extensions["portal.sessionmaker"]() as session:
+        result = emails.run(app, session)
+        log.info("emails: %s", result)
+
+
+def build_scheduler(app, *, blocking: bool):
+    config = app.config["PORTAL"]
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = scheduler_class(
         timezone=config.default_timezone,
         # One run at a time; runs missed while the process was down collapse into one.
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
     )
-    args = (sessionmaker, config)
+    args = (app,)
     scheduler.add_job(run_aggregation, CronTrigger.from_crontab(config.aggregation_cron, timezone=config.default_timezone),
                       args=args, id="aggregation", name="Nightly aggregation", replace_existing=True)
     # Catch up at start too: after downtime the scorecards should not wait for the next night.
     scheduler.add_job(run_aggregation, args=args, id="aggregation-catch-up", name="Catch-up at start",
                       next_run_time=datetime.now(ZoneInfo(config.default_timezone)), replace_existing=True)
+    scheduler.add_job(run_emails, IntervalTrigger(minutes=EMAIL_EVERY_MINUTES), args=args, id="emails",
+                      name="Emails: alerts, weekly digests, delivery", replace_existing=True)
     return scheduler

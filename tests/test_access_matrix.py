@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.aggregation import aggregate
 
-from portal.models import Feature, MilestoneTemplate, Role
+from portal.models import Feature, MilestoneTemplate, OutboxMessage, Role
 
 ANON = "anonymous"
 VA, PM, PA, PU = Role.VENDOR_ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_ADMIN, Role.PARTNER_USER
@@ -72,6 +72,14 @@ RULES: dict[str, tuple[str, dict]] = {
     "scorecards.voc_inbox": ("GET", {ANON: LOGIN, **everyone(200)}),
     "scorecards.ranking_export": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
     "scorecards.voc_export": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "auth.email_preferences": ("POST", {ANON: LOGIN, **everyone(400)}),
+    # Signed links from emails: no login; the token names the person (tests/test_emails.py forges them).
+    "auth.email_preferences_by_link": ("GET", {ANON: 200, **everyone(200)}),
+    "auth.unsubscribe": ("GET", {ANON: 200, **everyone(200)}),
+    "admin.outbox_list": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    "admin.outbox_message": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    "admin.outbox_retry": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
+    "admin.email_preview": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
 }
 
 # The JSON API authenticates by token, not by login: tests/test_api.py covers it.
@@ -105,8 +113,28 @@ def _first_id(model):
     return lookup
 
 
+def _outbox_message(app):
+    """A queued email to the first user (made here: the fixtures send none)."""
+    from portal import outbox
+    from portal.models import EmailKind, User
+
+    with app.extensions["portal.sessionmaker"]() as session:
+        user = session.scalar(select(User).order_by(User.id).limit(1))
+        message = outbox.queue(session, user, EmailKind.ALERT, "matrix", outbox.Rendered("Subject", "text", "<p>html</p>", "en"))
+        session.commit()
+        return message.id if message else session.scalar(select(OutboxMessage.id).where(OutboxMessage.period == "matrix"))
+
+
+def _email_link_token(app):
+    from portal.models import User
+    from portal.outbox import link
+
+    with app.extensions["portal.sessionmaker"]() as session:
+        return link(app.config["PORTAL"], "preferences", session.scalar(select(User.id).order_by(User.id).limit(1))).rsplit("/", 1)[1]
+
+
 # Arguments that name vendor-wide things, the same for every partner.
-GLOBAL_ARGS = {"code": lambda app: "ja", "fmt": lambda app: "csv",
+GLOBAL_ARGS = {"code": lambda app: "ja", "fmt": lambda app: "csv", "message_id": _outbox_message, "token": _email_link_token,
                "template_id": _first_id(MilestoneTemplate), "feature_id": _first_id(Feature)}
 
 

@@ -225,11 +225,12 @@ def test_the_job_history_page_shows_runs_and_the_admin_can_run_now(db, browser, 
 def test_the_scheduler_defines_its_jobs_in_code_with_ids_and_coalescing(app):
     from portal.scheduler import build_scheduler
 
-    scheduler = build_scheduler(app.config["PORTAL"], app.extensions["portal.sessionmaker"], blocking=False)
+    scheduler = build_scheduler(app, blocking=False)
     scheduler.start(paused=True)  # defaults are applied when the scheduler starts; paused, nothing runs
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"aggregation", "aggregation-catch-up"}
+        assert set(jobs) == {"aggregation", "aggregation-catch-up", "emails"}
+        assert jobs["emails"].max_instances == 1 and str(jobs["emails"].trigger) == "interval[0:05:00]"
         assert jobs["aggregation"].coalesce and jobs["aggregation"].max_instances == 1
         assert str(jobs["aggregation"].trigger) == "cron[month='*', day='*', day_of_week='*', hour='2', minute='0']"
     finally:

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from portal.admin import health_views, views  # noqa: E402,F401
+from portal.admin import email_views, health_views, views  # noqa: E402,F401

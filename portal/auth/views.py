@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session as http_session, url_for
-from flask_babel import gettext as _
+from flask import abort, current_app, flash, redirect, render_template, request, session as http_session, url_for
+from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal import LANGUAGES
 from portal.auth import bp
-from portal.auth.forms import LoginForm, PasswordForm, ProfileForm
+from portal.auth.forms import EmailPreferencesForm, LoginForm, PasswordForm, ProfileForm
 from portal.db import utcnow
+from portal.extensions import csrf
+from portal.outbox import user_id_from
 from portal.models import User, normalise_email
 from portal.web import get_session
 
@@ -82,7 +84,7 @@ def profile():
         db.commit()
         flash(_("Your profile has been saved."), "success")
         return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, password_form=PasswordForm(formdata=None))
+    return _profile_page(form=form)
 
 
 @bp.post("/profile/password")
@@ -100,4 +102,60 @@ def change_password():
             login_user(current_user._get_current_object())
             flash(_("Your password has been changed. Other sessions have been logged out."), "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=ProfileForm(obj=current_user, formdata=None), password_form=form), 400
+    return _profile_page(password_form=form), 400
+
+
+@bp.post("/profile/email")
+@login_required
+def email_preferences():
+    form = EmailPreferencesForm(user=current_user)
+    if form.validate_on_submit():
+        form.save(current_user)
+        get_session().commit()
+        flash(_("Your email preferences have been saved."), "success")
+        return redirect(url_for("auth.profile") + "#email")
+    return _profile_page(email_form=form), 400
+
+
+def _profile_page(form=None, password_form=None, email_form=None):
+    return render_template(
+        "auth/profile.html",
+        form=form or ProfileForm(obj=current_user, formdata=None),
+        password_form=password_form or PasswordForm(formdata=None),
+        email_form=email_form or EmailPreferencesForm(obj=current_user, formdata=None, user=current_user),
+    )
+
+
+# Links in every email: change preferences or unsubscribe without logging in. The token is the
+# user id signed with the secret key (portal/outbox.py), so nobody can make one for someone else.
+
+def _user_from_token(token: str) -> User:
+    user_id = user_id_from(current_app.config["PORTAL"], token)
+    user = get_session().get(User, user_id) if user_id is not None else None
+    if user is None:
+        abort(404, description=_("This link is not valid. Use the link from your latest email, or log in and open My profile."))
+    return user
+
+
+@bp.route("/email/preferences/<token>", methods=["GET", "POST"])
+def email_preferences_by_link(token: str):
+    user = _user_from_token(token)
+    form = EmailPreferencesForm(obj=user, user=user)
+    with force_locale(user.language or current_app.config["PORTAL"].default_language):
+        if form.validate_on_submit():
+            form.save(user)
+            get_session().commit()
+            flash(_("Your email preferences have been saved."), "success")
+            return redirect(url_for("auth.email_preferences_by_link", token=token))
+        return render_template("auth/email_preferences.html", form=form, user=user, token=token)
+
+
+@bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058 one-click unsubscribe: mail clients POST without a form; the signed token authorises
+def unsubscribe(token: str):
+    user = _user_from_token(token)
+    with force_locale(user.language or current_app.config["PORTAL"].default_language):
+        if request.method == "POST":
+            user.email_digest = user.email_reminders = user.email_alerts = False
+            get_session().commit()
+        return render_template("auth/unsubscribe.html", user=user, token=token, done=request.method == "POST")

@@ -1,0 +1,65 @@
+"""The vendor admin's outbox (what was queued, sent, failed and why) and a preview of any
+person's emails, so a newcomer without an SMTP server still sees what the portal sends."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from portal import emails, outbox
+from portal.admin import bp
+from portal.auth.forms import WEEKDAYS
+from portal.labels import choices
+from portal.models import DeliveryStatus, EmailKind, OutboxMessage, Role, User
+from portal.web import get_session, paginate, roles_required, today
+
+
+@bp.get("/outbox")
+@roles_required(Role.VENDOR_ADMIN)
+def outbox_list():
+    db = get_session()
+    stmt = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    status, kind = request.args.get("status", ""), request.args.get("kind", "")
+    if status in {s.value for s in DeliveryStatus}:
+        stmt = stmt.where(OutboxMessage.status == DeliveryStatus(status))
+    if kind in {k.value for k in EmailKind}:
+        stmt = stmt.where(OutboxMessage.kind == EmailKind(kind))
+    if request.args.get("q"):
+        stmt = stmt.where(OutboxMessage.to_address.contains(request.args["q"].strip().lower(), autoescape=True))
+    counts = dict(db.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return render_template("admin/outbox.html", page=paginate(db, stmt), counts=counts, args=request.args,
+                           statuses=choices(DeliveryStatus), kinds=choices(EmailKind),
+                           smtp=current_app.config["PORTAL"].smtp_host)
+
+
+@bp.get("/outbox/<int:message_id>")
+@roles_required(Role.VENDOR_ADMIN)
+def outbox_message(message_id: int):
+    message = get_session().get(OutboxMessage, message_id) or _not_found()
+    return render_template("admin/outbox_message.html", message=message, smtp=current_app.config["PORTAL"].smtp_host)
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@roles_required(Role.VENDOR_ADMIN)
+def outbox_retry(message_id: int):
+    db = get_session()
+    message = db.get(OutboxMessage, message_id) or _not_found()
+    if message.status == DeliveryStatus.SENT:
+        flash(_("This message was sent already; it is not sent twice."), "error")
+    else:
+        outbox.retry_now(db, message)
+        flash(_("Queued again: the sender job delivers it within a few minutes."), "success")
+    return redirect(url_for("admin.outbox_message", message_id=message.id))
+
+
+@bp.get("/users/<int:user_id>/emails")
+@roles_required(Role.VENDOR_ADMIN)
+def email_preview(user_id: int):
+    db = get_session()
+    user = db.get(User, user_id) or _not_found()
+    found = emails.preview(current_app._get_current_object(), db, user, today())
+    return render_template("admin/email_preview.html", user=user, found=found, weekdays=WEEKDAYS)
+
+
+def _not_found():
+    abort(404)

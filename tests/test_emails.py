@@ -1,0 +1,279 @@
+"""Digests, reminders and alerts through a real SMTP server on loopback (aiosmtpd): the right
+people, the right content and language, nobody else's data, exactly once, with retries."""
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from portal import emails, outbox
+from portal.aggregation import aggregate
+from portal.models import ActionItem, Alert, AlertKind, DeliveryStatus, EmailKind, OutboxMessage, Role
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message it receives, parsed."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def to(self, address):
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    """Points the app at a loopback port; `smtp.start()` brings the server up (it starts down)."""
+    config = app.config["PORTAL"]
+    config.smtp_host, config.smtp_port, config.smtp_security = "127.0.0.1", free_port(), "none"
+
+    class Server:
+        inbox = Inbox()
+        controller = None
+
+        def start(self):
+            self.controller = Controller(self.inbox, hostname="127.0.0.1", port=config.smtp_port)
+            self.controller.start()
+            return self.inbox
+
+    server = Server()
+    yield server
+    if server.controller:
+        server.controller.stop()
+
+
+@pytest.fixture
+def week(app, db, tenants):
+    """Scorecards for today and a week before (Tokyo days), as the nightly job leaves them; a
+    Monday 09:00 in Tokyo as 'now', after everyone's default digest hour (Monday 08:00)."""
+    now = datetime.now(TOKYO).replace(hour=9, minute=0, second=0, microsecond=0)
+    now -= timedelta(days=now.weekday())
+    for day in (now.date() - timedelta(days=7), now.date()):
+        assert aggregate(db, day).status == "done"
+    return now
+
+
+def body(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def html(message) -> str:
+    return message.get_body(("html",)).get_content()
+
+
+def count(db, *where) -> int:
+    return db.scalar(select(func.count()).select_from(OutboxMessage).where(*where))
+
+
+def test_each_role_gets_its_weekly_email_in_its_language_with_only_its_partners_data(app, db, tenants, smtp, week):
+    tenants.admin_a.language, tenants.partner_manager.language = "ja", "en"
+    db.commit()
+    inbox = smtp.start()
+    assert emails.queue_weekly(app, db, week) >= 3
+    assert outbox.deliver_due(db, app.config["PORTAL"], emails._naive_utc(week)).failed == 0
+
+    [manager] = inbox.to(tenants.partner_manager.email)
+    assert manager["Subject"].startswith("Your partners this week")
+    assert tenants.partner_a.name in body(manager) and tenants.partner_b.name not in body(manager)  # owns A only
+    assert f"/partners/{tenants.partner_a.id}/scorecard" in body(manager)
+    assert f"/partners/{tenants.partner_a.id}/scorecard" in html(manager)
+
+    [admin_a] = inbox.to(tenants.admin_a.email)
+    assert "今週のスコアカード" in admin_a["Subject"]  # Japanese, as chosen
+    assert "あなたのスコアカード" in body(admin_a) and "あなたのスコアカード" in html(admin_a)
+    [admin_b] = inbox.to(tenants.admin_b.email)
+    assert "your scorecard this week" in admin_b["Subject"]
+    for message, other in ((admin_a, tenants.partner_b), (admin_b, tenants.partner_a)):
+        for secret in (other.name, tenants.account_b.name if other is tenants.partner_b else tenants.account_a.name):
+            assert secret not in body(message) and secret not in html(message)
+    # A vendor admin who owns no partner has no digest; every message can be unsubscribed from.
+    assert inbox.to(tenants.vendor_admin.email) == []
+    for message in inbox.messages:
+        assert message["List-Unsubscribe"].strip().startswith("<http") and message["List-Unsubscribe-Post"]
+        assert "/email/unsubscribe/" in body(message) and "/email/preferences/" in html(message)
+
+
+def test_smtp_down_then_up_every_message_arrives_exactly_once_and_a_rerun_sends_nothing(app, db, tenants, smtp, week):
+    config = app.config["PORTAL"]
+    queued = emails.queue_weekly(app, db, week)
+    down = outbox.deliver_due(db, config, emails._naive_utc(week))  # nothing listens on the port yet
+    assert (down.sent, down.failed) == (0, queued)
+    failed = db.scalars(select(OutboxMessage)).all()
+    assert {m.status for m in failed} == {DeliveryStatus.RETRYING}
+    assert all("Connection refused" in m.last_error or "ConnectionRefused" in m.last_error for m in failed)
+    # Not before its backoff is over.
+    assert outbox.deliver_due(db, config, emails._naive_utc(week + timedelta(minutes=1))).sent == 0
+
+    inbox = smtp.start()
+    later = week + timedelta(minutes=10)
+    assert outbox.deliver_due(db, config, emails._naive_utc(later)).sent == queued
+    # The job runs again (and again, as a second process would): nothing new is queued or sent.
+    assert emails.run(app, db, later).sent == 0
+    assert emails.queue_weekly(app, db, later + timedelta(hours=3)) == 0
+    assert outbox.deliver_due(db, config, emails._naive_utc(later + timedelta(days=1))).sent == 0
+    recipients = [m["To"] for m in inbox.messages]
+    assert len(recipients) == queued == len(set(recipients))
+    assert count(db, OutboxMessage.status == DeliveryStatus.SENT, OutboxMessage.attempts == 2) == queued
+
+
+def test_a_message_that_keeps_failing_gives_up_visibly_and_an_admin_can_queue_it_again(app, db, browser, tenants, smtp, week):
+    config = app.config["PORTAL"]
+    emails.queue_weekly(app, db, week)
+    moment = emails._naive_utc(week)
+    for _attempt in range(outbox.MAX_ATTEMPTS):
+        moment += outbox.LONGEST_WAIT
+        outbox.deliver_due(db, config, moment)
+    message = db.scalars(select(OutboxMessage)).first()
+    assert message.status == DeliveryStatus.FAILED and message.attempts == outbox.MAX_ATTEMPTS
+    admin = browser(tenants.vendor_admin)
+    assert "Connection refused" in admin.get(f"/outbox/{message.id}").get_data(as_text=True)
+    assert admin.post(f"/outbox/{message.id}/retry").status_code == 302
+    db.rollback()  # this session stands for the scheduler process: a new transaction sees the web's change
+    inbox = smtp.start()
+    assert outbox.deliver_due(db, config, moment).sent >= 1
+    assert len(inbox.to(message.to_address)) == 1
+
+
+def test_weekly_emails_wait_for_todays_scorecards_and_for_each_persons_day_hour_and_zone(app, db, tenants):
+    # Monday 21:00 in Tokyo is Monday 07:00 in New York (standard time), 06:00 in summer.
+    monday_21_tokyo = datetime.now(TOKYO).replace(month=12, day=1, hour=21, minute=0, second=0, microsecond=0)
+    monday_21_tokyo -= timedelta(days=monday_21_tokyo.weekday())
+    assert emails.queue_weekly(app, db, monday_21_tokyo) == 0  # no scorecards for today yet
+    assert aggregate(db, monday_21_tokyo.date()).status == "done"
+
+    tenants.admin_b.digest_weekday, tenants.admin_b.digest_hour, tenants.admin_b.time_zone = 0, 8, "America/New_York"
+    db.commit()
+    emails.queue_weekly(app, db, monday_21_tokyo)
+    assert count(db, OutboxMessage.user_id == tenants.admin_a.id) == 1  # Monday 08:00 in Tokyo has passed
+    assert count(db, OutboxMessage.user_id == tenants.admin_b.id) == 0  # 07:00 in New York: not yet
+    emails.queue_weekly(app, db, monday_21_tokyo + timedelta(hours=1))
+    assert count(db, OutboxMessage.user_id == tenants.admin_b.id) == 1
+    assert count(db, OutboxMessage.user_id == tenants.admin_a.id) == 1
+
+
+def test_preferences_turn_each_kind_off(app, db, tenants, week):
+    tenants.admin_a.email_digest = False
+    db.commit()
+    emails.queue_weekly(app, db, week)
+    assert count(db, OutboxMessage.user_id == tenants.admin_a.id) == 0
+    assert count(db, OutboxMessage.user_id == tenants.admin_b.id) == 1
+
+
+def test_alerts_are_batched_to_one_email_an_hour_per_person(app, db, tenants, smtp):
+    inbox = smtp.start()
+    config = app.config["PORTAL"]
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def assign(title, at):
+        item = ActionItem(account_id=tenants.account_a.id, partner_id=tenants.partner_a.id, title=title,
+                          owner_id=tenants.user_a.id, created_by_id=tenants.partner_manager.id, created_at=emails._naive_utc(at))
+        db.add(item)
+        db.commit()
+
+    def tick(at):
+        emails.collect_notifications(db, at)
+        emails.queue_alerts(app, db, at)
+        outbox.deliver_due(db, config, emails._naive_utc(at))
+
+    assign("Please run a training session", start)
+    db.add(Alert(kind=AlertKind.TURNED_RED, account_id=tenants.account_a.id, partner_id=tenants.partner_a.id,
+                 subject="red", raised_on=start.astimezone(TOKYO).date()))
+    db.commit()
+    tick(start)
+    assign("Please update the check-in", start + timedelta(minutes=10))
+    tick(start + timedelta(minutes=10))
+    tick(start + timedelta(minutes=30))
+    first = inbox.to(tenants.user_a.email)
+    assert len(first) == 1  # the second item waits for the hour to pass
+    assert "Please run a training session" in body(first[0]) and tenants.account_a.name in body(first[0])
+    assert "Please update the check-in" not in body(first[0])
+
+    tick(start + timedelta(minutes=61))
+    second = inbox.to(tenants.user_a.email)
+    assert len(second) == 2 and "Please update the check-in" in body(second[1])
+    assert "Please run a training session" not in body(second[1])  # each thing told once
+    # The red account: its partner's manager and staff hear of it, the other partner's nobody.
+    assert len(inbox.to(tenants.partner_manager.email)) == 1 and len(inbox.to(tenants.admin_a.email)) == 1
+    assert inbox.to(tenants.admin_b.email) == [] and inbox.to(tenants.user_b.email) == []
+    tick(start + timedelta(hours=5))
+    assert len(inbox.messages) == 4
+
+
+def test_unsubscribe_works_without_login_and_cannot_be_forged(app, db, tenants, client):
+    config = app.config["PORTAL"]
+    link = outbox.link(config, "unsubscribe", tenants.user_b.id)
+    path = link.removeprefix(config.base_url)
+    assert tenants.user_b.email in client.get(path).get_data(as_text=True)
+    assert client.post(path).status_code == 200  # one click, no login, no form token (RFC 8058)
+    db.refresh(tenants.user_b)
+    assert not (tenants.user_b.email_digest or tenants.user_b.email_reminders or tenants.user_b.email_alerts)
+
+    token = path.rsplit("/", 1)[1]
+    forged = [
+        f"/email/unsubscribe/{token[:-2]}xx",  # tampered signature
+        "/email/unsubscribe/" + outbox.link(type(config)(secret_key="another key", base_url=""), "unsubscribe",
+                                            tenants.user_a.id).rsplit("/", 1)[1],  # signed with another key
+        f"/email/unsubscribe/{tenants.user_a.id}",  # a bare id
+    ]
+    for url in forged:
+        assert client.post(url).status_code == 404
+    db.refresh(tenants.user_a)
+    assert tenants.user_a.email_alerts
+
+
+def test_the_preferences_link_changes_preferences_without_login(app, db, tenants, client):
+    from tests.conftest import csrf_token
+
+    path = outbox.link(app.config["PORTAL"], "preferences", tenants.user_a.id).removeprefix(app.config["PORTAL"].base_url)
+    page = client.get(path).get_data(as_text=True)
+    assert "Email preferences" in page and tenants.user_a.email in page
+    response = client.post(path, data={"csrf_token": csrf_token(client, path), "email_reminders": "y", "digest_weekday": "4",
+                                       "digest_hour": "17", "time_zone": "Europe/London"})
+    assert response.status_code == 302
+    db.refresh(tenants.user_a)
+    assert (tenants.user_a.email_reminders, tenants.user_a.email_alerts, tenants.user_a.digest_weekday,
+            tenants.user_a.digest_hour, tenants.user_a.time_zone) == (True, False, 4, 17, "Europe/London")
+    bad = client.post(path, data={"csrf_token": csrf_token(client, path), "digest_hour": "25", "time_zone": "Mars/Base"})
+    assert bad.status_code == 200 and "Not a valid choice" in bad.get_data(as_text=True)
+
+
+def test_preview_prints_what_a_person_would_get_and_queues_nothing(app, db, browser, tenants, runner, week):
+    result = runner.invoke(args=["digest", "preview", "--user", tenants.partner_manager.email.upper()])
+    assert result.exit_code == 0, result.output
+    assert "manager_digest" in result.output and tenants.partner_a.name in result.output
+    assert tenants.partner_b.name not in result.output
+    assert count(db) == 0
+    assert "no user with the email" in runner.invoke(args=["digest", "preview", "--user", "nobody@example.com"]).output
+    admin = browser(tenants.vendor_admin)
+    page = admin.get(f"/users/{tenants.admin_a.id}/emails").get_data(as_text=True)
+    assert tenants.partner_a.name in page and tenants.partner_b.name not in page
+
+
+def test_without_smtp_messages_stay_in_the_outbox_for_admins_to_read(app, db, browser, tenants, week):
+    assert app.config["PORTAL"].smtp_host == ""
+    result = emails.run(app, db, week)
+    assert result.weekly >= 3 and not result.smtp and result.sent == 0
+    admin = browser(tenants.vendor_admin)
+    listing = admin.get("/outbox?status=queued").get_data(as_text=True)
+    assert "No SMTP server is configured" in listing and tenants.admin_a.email in listing
+    message = db.scalar(select(OutboxMessage).where(OutboxMessage.user_id == tenants.admin_a.id))
+    assert message.kind == EmailKind.PARTNER_DIGEST
+    assert tenants.partner_a.name in admin.get(f"/outbox/{message.id}").get_data(as_text=True)
+    assert browser(tenants.by_role(Role.PARTNER_MANAGER)).get("/outbox").status_code == 403
