@@ -215,8 +215,9 @@ def digest_run():
     """What the scheduler does every few minutes: batch alerts, queue weekly emails whose hour
     has come (after today's aggregation), deliver the outbox."""
     from portal import emails
+    from portal.db import writer_session
 
-    with _session() as session:
+    with writer_session(current_app.extensions["portal.sessionmaker"]) as session:
         result = emails.run(current_app._get_current_object(), session)
     click.echo(f"Alerts queued: {result.alerts}; weekly emails queued: {result.weekly}; "
                + (f"sent: {result.sent}, failed (will retry): {result.failed}." if result.smtp

@@ -54,3 +54,11 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def writer_session(factory: sessionmaker[Session]) -> Session:
+    """A session for a job whose transactions read then write (the email job): on SQLite each
+    transaction takes the write lock first, so two such jobs wait for each other instead of one
+    failing with "database is locked". Transactions must stay short: commit before slow work."""
+    engine = factory.kw["bind"]
+    return factory(bind=engine.execution_options(sqlite_begin="IMMEDIATE"))

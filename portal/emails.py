@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, render_template, url_for
 from flask_babel import force_locale, gettext as _, ngettext
-from sqlalchemy import String, and_, cast, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Integer, String, and_, cast, exists, func, insert, literal, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -179,7 +179,7 @@ def collect_notifications(session: Session, now: datetime) -> int:
         dedupe = key(source.c)
         new = (
             select(source.c.user_id, literal(kind), dedupe, source.c.account_id,
-                   source.c.id if is_item else literal(None), literal(_naive_utc(now)))
+                   source.c.id if is_item else cast(null(), Integer), literal(_naive_utc(now)))
             .join(User, and_(User.id == source.c.user_id, User.active, User.email_alerts))
             .where(~exists().where(Notification.user_id == source.c.user_id, Notification.dedupe_key == dedupe))
         )

@@ -109,7 +109,11 @@ def _claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | 
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
-    return session.get(OutboxMessage, message_id, populate_existing=True) if claimed == 1 else None
+    if claimed != 1:
+        return None
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
+    session.commit()  # no transaction stays open while the SMTP server is talked to
+    return message
 
 
 def _failed(session: Session, message: OutboxMessage, error: Exception, now: datetime) -> None:

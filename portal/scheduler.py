@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from portal import emails
 from portal.aggregation import catch_up
+from portal.db import writer_session
 
 log = logging.getLogger(__name__)
 EMAIL_EVERY_MINUTES = 5
@@ -38,7 +39,7 @@ def run_aggregation(app) -> None:
 
 def run_emails(app) -> None:
     """Alerts batched, weekly emails whose hour has come, delivery with retries."""
-    with app.extensions["portal.sessionmaker"]() as session:
+    with writer_session(app.extensions["portal.sessionmaker"]) as session:
         result = emails.run(app, session)
         log.info("emails: %s", result)
 

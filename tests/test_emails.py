@@ -3,6 +3,7 @@ people, the right content and language, nobody else's data, exactly once, with r
 from __future__ import annotations
 
 import socket
+import threading
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from portal import emails, outbox
 from portal.aggregation import aggregate
+from portal.db import writer_session
 from portal.models import ActionItem, Alert, AlertKind, DeliveryStatus, EmailKind, OutboxMessage, Role
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -277,3 +279,28 @@ def test_without_smtp_messages_stay_in_the_outbox_for_admins_to_read(app, db, br
     assert message.kind == EmailKind.PARTNER_DIGEST
     assert tenants.partner_a.name in admin.get(f"/outbox/{message.id}").get_data(as_text=True)
     assert browser(tenants.by_role(Role.PARTNER_MANAGER)).get("/outbox").status_code == 403
+
+
+def test_two_processes_running_the_email_job_at_once_send_each_message_once(app, db, tenants, smtp, week):
+    """Two schedulers by mistake (or a rerun overlapping a slow run): the outbox's unique key and
+    the row claims keep every message single."""
+    inbox = smtp.start()
+    sessionmaker = app.extensions["portal.sessionmaker"]
+    results, errors = [], []
+
+    def job():
+        try:
+            with writer_session(sessionmaker) as session:  # as the scheduler opens it
+                results.append(emails.run(app, session, week))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    sent = sum(r.sent for r in results)
+    recipients = [m["To"] for m in inbox.messages]
+    assert sent == len(recipients) == len(set(recipients)) == count(db) >= 3
