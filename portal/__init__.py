@@ -120,11 +120,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from portal import formatting, labels
+    from portal import actions, formatting, labels
 
     app.jinja_env.filters.update(
         yen=formatting.yen, date=formatting.local_date, datetime=formatting.local_datetime,
         pct=formatting.pct, number=formatting.number, local_name=formatting.local_name,
+        item_title=actions.shown_title,
     )
     from portal.web import query_args
 

@@ -30,6 +30,21 @@ ALERT_TITLES = {
 }
 
 
+# The same titles as the reader sees them: stored in English, shown in the reader's language.
+ALERT_TITLES_SHOWN = {
+    ALERT_TITLES[AlertKind.TURNED_RED]: _l("Account turned red: agree a recovery plan"),
+    ALERT_TITLES[AlertKind.RENEWAL_AT_RISK]: _l("Renewal at risk: confirm the renewal plan"),
+    ALERT_TITLES[AlertKind.CHECK_IN_OVERDUE]: _l("Check-in overdue: please report"),
+}
+
+
+def shown_title(item: ActionItem) -> str:
+    """An item's title for the reader: an alert's in their language, a person's as written."""
+    if item.alert_id is not None and item.title in ALERT_TITLES_SHOWN:
+        return str(ALERT_TITLES_SHOWN[item.title])
+    return item.title
+
+
 def items_from_alerts(session: Session, day: date) -> None:
     """One open item per new alert of the day, due a week later, for the reseller to pick up."""
     title = case(*[(Alert.kind == kind, literal(text)) for kind, text in ALERT_TITLES.items()])

@@ -115,3 +115,19 @@ def test_overdue_items_stand_out(db, browser, tenants):
     page = browser(tenants.vendor_admin).get("/actions?view=overdue").get_data(as_text=True)
     assert "Late thing" in page and "row--late" in page
     assert "Run a training session" not in page  # no due date: never overdue
+
+
+def test_an_alerts_item_reads_in_the_readers_language_a_persons_item_as_written(db, browser, tenants):
+    account = factories.account(db, tenants.partner_a, segment=Segment.HIGH_TOUCH, contract_start=date(2025, 1, 1))
+    factories.check_in(db, account, period_start=date(2026, 10, 1), submitted_at=datetime(2026, 11, 5, 9),
+                       sentiment=Sentiment.RED, sentiment_reason="Budget cut", active_users=2, nps=0, open_escalations=1)
+    aggregate(db, DAY)
+    red = latest(db).scalar(select(ActionItem).where(ActionItem.account_id == account.id,
+                                                     ActionItem.title.startswith("Account turned red")))
+    tenants.user_a.language = "ja"
+    db.commit()
+    reseller = browser(tenants.user_a)
+    page = reseller.get(f"/actions/{red.id}").get_data(as_text=True)
+    assert "<h1>顧客が危険に転じました：回復計画を合意してください</h1>" in page
+    assert "Account turned red" not in page
+    assert f"<h1>{tenants.item_a.title}</h1>" in reseller.get(f"/actions/{tenants.item_a.id}").get_data(as_text=True)  # as typed
