@@ -304,3 +304,29 @@ def test_two_processes_running_the_email_job_at_once_send_each_message_once(app,
     sent = sum(r.sent for r in results)
     recipients = [m["To"] for m in inbox.messages]
     assert sent == len(recipients) == len(set(recipients)) == count(db) >= 3
+
+
+def test_japanese_readers_get_emails_with_no_english_left(app, db, tenants, week):
+    import re
+    from html import unescape
+
+    for user in (tenants.partner_manager, tenants.admin_a, tenants.user_a):
+        user.language = "ja"
+    item = ActionItem(account_id=tenants.account_a.id, partner_id=tenants.partner_a.id, title="研修の実施をお願いします",
+                      owner_id=tenants.user_a.id, created_by_id=tenants.partner_manager.id, due_on=week.date() + timedelta(days=3))
+    db.add(item)
+    db.commit()
+    emails.collect_notifications(db, week)
+    data = [tenants.partner_a.name, tenants.account_a.name, tenants.partner_manager.display_name, tenants.admin_a.display_name,
+            tenants.user_a.display_name, tenants.item_a.title]
+    kinds = set()
+    for user in (tenants.partner_manager, tenants.admin_a, tenants.user_a):
+        for kind, message in emails.preview(app, db, user, week.date()):
+            kinds.add(kind)
+            for text in (message.subject, message.text, unescape(re.sub(r"<[^>]+>|<!doctype html>", " ", message.html))):
+                text = re.sub(r"https?://\S+|\{[^}]*\}|font-family:[^;\"]*", " ", text)
+                for name in data:
+                    text = text.replace(name, " ")
+                english = set(re.findall(r"[A-Za-z]{2,}", text)) - {"ARR", "NRR", "NPS", "pt"}
+                assert english == set(), f"{kind.value} for {user.email}: {sorted(english)}"
+    assert kinds == {EmailKind.MANAGER_DIGEST, EmailKind.PARTNER_DIGEST, EmailKind.REMINDER, EmailKind.ALERT}
