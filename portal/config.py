@@ -51,6 +51,7 @@ class Config:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_timeout: float = 30.0
+    smtp_ca_file: str = ""  # a private CA that signed the SMTP server's certificate
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -80,6 +81,7 @@ class Config:
             smtp_port=int(env.get("PORTAL_SMTP_PORT") or (465 if smtp_security == "ssl" else 587)),
             smtp_user=env.get("PORTAL_SMTP_USER", ""),
             smtp_password=env.get("PORTAL_SMTP_PASSWORD", ""),
+            smtp_ca_file=env.get("PORTAL_SMTP_CA_FILE", ""),
         )
         return config.resolved()
 

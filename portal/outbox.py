@@ -191,12 +191,14 @@ class _Connection:
 
     def _open(self) -> smtplib.SMTP:
         c = self.config
+        # Certificates are always verified: against the system's CAs, or a private CA file.
+        context = ssl.create_default_context(cafile=c.smtp_ca_file or None)
         if c.smtp_security == "ssl":
-            smtp = smtplib.SMTP_SSL(c.smtp_host, c.smtp_port, timeout=c.smtp_timeout, context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(c.smtp_host, c.smtp_port, timeout=c.smtp_timeout, context=context)
         else:
             smtp = smtplib.SMTP(c.smtp_host, c.smtp_port, timeout=c.smtp_timeout)
             if c.smtp_security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
         if c.smtp_user:
             smtp.login(c.smtp_user, c.smtp_password)
         return smtp

@@ -2,7 +2,10 @@
 people, the right content and language, nobody else's data, exactly once, with retries."""
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
@@ -330,3 +333,51 @@ def test_japanese_readers_get_emails_with_no_english_left(app, db, tenants, week
                 english = set(re.findall(r"[A-Za-z]{2,}", text)) - {"ARR", "NRR", "NPS", "pt"}
                 assert english == set(), f"{kind.value} for {user.email}: {sorted(english)}"
     assert kinds == {EmailKind.MANAGER_DIGEST, EmailKind.PARTNER_DIGEST, EmailKind.REMINDER, EmailKind.ALERT}
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (the openssl command, as on every Debian machine)."""
+    if not shutil.which("openssl"):
+        pytest.skip("SKIPPED TLS delivery tests: no openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # the socket itself is TLS
+def test_delivery_over_tls_with_a_login_and_a_wrong_password_is_refused(app, db, tenants, week, certificate, security):
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, logins = Inbox(), []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        login, password = (v.decode() if isinstance(v, bytes) else v for v in (auth_data.login, auth_data.password))
+        logins.append(login)
+        return AuthResult(success=(login, password) == ("portal", "s3cret"), handled=False)  # aiosmtpd answers 535
+
+    port = free_port()
+    # Implicit TLS: aiosmtpd does not see the socket's TLS, so it is told AUTH needs none.
+    tls = {"tls_context": context, "require_starttls": True} if security == "starttls" else {"ssl_context": context, "auth_require_tls": False}
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_required=True, **tls)
+    controller.start()
+    try:
+        config = app.config["PORTAL"]
+        config.smtp_host, config.smtp_port, config.smtp_security, config.smtp_ca_file = "127.0.0.1", port, security, str(cert)
+        config.smtp_user, config.smtp_password, config.smtp_timeout = "portal", "wrong", 10
+        queued = emails.queue_weekly(app, db, week)
+        refused = outbox.deliver_due(db, config, emails._naive_utc(week))
+        assert refused.failed == queued and inbox.messages == []
+        assert "SMTPAuthenticationError" in db.scalars(select(OutboxMessage.last_error)).first()
+
+        config.smtp_password = "s3cret"
+        assert outbox.deliver_due(db, config, emails._naive_utc(week + timedelta(hours=1))).sent == queued
+        assert len(inbox.messages) == queued and set(logins) == {"portal"}
+    finally:
+        controller.stop()
