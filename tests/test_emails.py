@@ -381,3 +381,14 @@ def test_delivery_over_tls_with_a_login_and_a_wrong_password_is_refused(app, db,
         assert len(inbox.messages) == queued and set(logins) == {"portal"}
     finally:
         controller.stop()
+
+
+def test_my_profile_saves_email_preferences_and_refuses_a_bad_hour_at_its_field(db, browser, tenants):
+    me = browser(tenants.admin_a)
+    saved = me.post("/profile/email", data={"email_alerts": "y", "digest_weekday": "2", "digest_hour": "7", "time_zone": "Asia/Seoul"})
+    assert saved.status_code == 302 and saved.location.endswith("/profile#email")
+    db.refresh(tenants.admin_a)
+    assert (tenants.admin_a.email_digest, tenants.admin_a.email_alerts, tenants.admin_a.digest_weekday,
+            tenants.admin_a.digest_hour, tenants.admin_a.time_zone) == (False, True, 2, 7, "Asia/Seoul")
+    refused = me.post("/profile/email", data={"digest_weekday": "9", "digest_hour": "7", "time_zone": "Asia/Seoul"})
+    assert refused.status_code == 400 and 'id="digest_weekday-error"' in refused.get_data(as_text=True)
