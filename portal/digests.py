@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
+from flask_babel import lazy_gettext as _l
+
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
@@ -77,6 +79,25 @@ class PartnerDigest:
     benchmark: list[insights.Benchmark]
     owed: list[Obligation]
     items: list[ActionItem]
+
+    @property
+    def figures(self) -> list[tuple[str, float | None, float | None, str]]:
+        """The scorecard in brief: (name, now, a week before, unit) for both parts of the email."""
+        now, before = self.card, self.previous
+        return [(name, getattr(now, attr), getattr(before, attr) if before else None, unit)
+                for name, attr, unit in PARTNER_FIGURES]
+
+
+# The partner digest's figures: name, scorecard attribute, unit (count, yen, score, pct).
+PARTNER_FIGURES = [
+    (_l("Live accounts"), "accounts", "count"),
+    ("ARR", "arr_jpy", "yen"),
+    (_l("Average health"), "average_health", "score"),
+    (_l("ARR needing attention or at risk"), "at_risk_arr_jpy", "yen"),
+    (_l("Reporting compliance"), "reporting_compliance_pct", "pct"),
+    (_l("Renewal rate (12 months)"), "renewal_rate_pct", "pct"),
+    ("NRR", "nrr_pct", "pct"),
+]
 
 
 @dataclass
