@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from portal import actions, insights
 from portal.aggregation import latest_day
 from portal.cadence import Obligation, obligations
-from portal.models import AccountScore, ActionItem, Band, Partner, PartnerScorecard, Role, User, partner_managers
+from portal.models import AccountScore, ActionItem, Band, EmailKind, Partner, PartnerScorecard, Role, User, partner_managers
 
 RENEWAL_DAYS = 90
 DUE_SOON_DAYS = 7
@@ -181,8 +181,8 @@ def reminders(week: Week, user: User) -> Reminders | None:
 
 # Which weekly emails each role gets, and the preference that turns each off.
 WEEKLY = {
-    Role.PARTNER_MANAGER: [("manager_digest", manager_digest, "email_digest")],
-    Role.VENDOR_ADMIN: [("manager_digest", manager_digest, "email_digest")],
-    Role.PARTNER_ADMIN: [("partner_digest", partner_digest, "email_digest")],  # it says what is due
-    Role.PARTNER_USER: [("reminder", reminders, "email_reminders")],
+    Role.PARTNER_MANAGER: [(EmailKind.MANAGER_DIGEST, manager_digest, "email_digest")],
+    Role.VENDOR_ADMIN: [(EmailKind.MANAGER_DIGEST, manager_digest, "email_digest")],
+    Role.PARTNER_ADMIN: [(EmailKind.PARTNER_DIGEST, partner_digest, "email_digest")],  # it says what is due
+    Role.PARTNER_USER: [(EmailKind.REMINDER, reminders, "email_reminders")],
 }

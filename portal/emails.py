@@ -29,7 +29,6 @@ from portal.models import (
     Notification,
     OutboxMessage,
     PARTNER_ROLES,
-    Role,
     User,
     partner_managers,
 )
@@ -82,7 +81,7 @@ def render(app: Flask, kind: EmailKind, user: User, data) -> outbox.Rendered:
     language = user.language or config.default_language
     with app.test_request_context(base_url=config.base_url), force_locale(language):
         context = dict(
-            kind=kind.value, user=user, data=data, reasons=health.reasons, figure_names=insights.FIGURE_NAMES,
+            user=user, data=data, reasons=health.reasons, figure_names=insights.FIGURE_NAMES,
             link=lambda endpoint, **values: url_for(endpoint, _external=True, **values),
             preferences_url=outbox.link(config, "preferences", user.id),
             unsubscribe_url=outbox.link(config, "unsubscribe", user.id),
@@ -100,10 +99,10 @@ def preview(app: Flask, session: Session, user: User, today: date) -> list[tuple
     """What this person would get this week (and their pending alerts), without queuing anything."""
     week = Week(session, today)
     found = []
-    for kind, build, _pref in WEEKLY.get(user.role, []):
+    for kind, build, _preference in WEEKLY.get(user.role, []):
         data = build(week, user)
         if data is not None:
-            found.append((EmailKind(kind), render(app, EmailKind(kind), user, data)))
+            found.append((kind, render(app, kind, user, data)))
     pending = _pending_notifications(session, user.id)
     if pending:
         found.append((EmailKind.ALERT, render(app, EmailKind.ALERT, user, pending)))
@@ -136,7 +135,6 @@ def queue_weekly(app: Flask, session: Session, now: datetime | None = None, *, f
             continue
         period = week_key(now.astimezone(user_zone(user)).date())
         for kind, build, preference in WEEKLY.get(user.role, []):
-            kind = EmailKind(kind)
             if not getattr(user, preference) or _already(session, user, kind, period):
                 continue
             data = build(week, user)
@@ -190,16 +188,6 @@ def collect_notifications(session: Session, now: datetime) -> int:
         except IntegrityError:  # another process inserted the same ones first
             session.rollback()
     return added
-
-
-@dataclass
-class AlertLine:
-    kind: str
-    account_id: int
-    account_name: str
-    item_id: int | None
-    item_title: str | None
-    due_on: date | None
 
 
 def _pending_notifications(session: Session, user_id: int) -> list[Notification]:

@@ -75,12 +75,7 @@ def deliver_due(session: Session, config, now: datetime | None = None) -> SendRe
         return SendResult(skipped=True)
     now = now or utcnow()
     result = SendResult()
-    due = session.scalars(
-        select(OutboxMessage.id).where(or_(
-            OutboxMessage.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.RETRYING]) & (OutboxMessage.next_attempt_at <= now),
-            (OutboxMessage.status == DeliveryStatus.SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM),
-        )).order_by(OutboxMessage.id).limit(BATCH)
-    ).all()
+    due = session.scalars(select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id).limit(BATCH)).all()
     session.rollback()
     with _Connection(config) as smtp:
         for message_id in due:
@@ -99,12 +94,18 @@ def deliver_due(session: Session, config, now: datetime | None = None) -> SendRe
     return result
 
 
+def _claimable(now: datetime):
+    """Waiting and due, or claimed by a sender that died mid-delivery."""
+    return or_(
+        OutboxMessage.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.RETRYING]) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == DeliveryStatus.SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+    )
+
+
 def _claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
     claimed = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, or_(
-            OutboxMessage.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.RETRYING]),
-            (OutboxMessage.status == DeliveryStatus.SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM)))
+        .where(OutboxMessage.id == message_id, _claimable(now))
         .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -184,10 +185,8 @@ class _Connection:
         if self.smtp is not None:
             try:
                 self.smtp.quit()
-            except smtplib.SMTPException:
-                pass
-            except OSError:
-                pass
+            except (smtplib.SMTPException, OSError):
+                pass  # the messages are sent; a failed goodbye changes nothing
 
     def _open(self) -> smtplib.SMTP:
         c = self.config

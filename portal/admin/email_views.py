@@ -35,7 +35,7 @@ def outbox_list():
 @bp.get("/outbox/<int:message_id>")
 @roles_required(Role.VENDOR_ADMIN)
 def outbox_message(message_id: int):
-    message = get_session().get(OutboxMessage, message_id) or _not_found()
+    message = get_session().get(OutboxMessage, message_id) or abort(404)
     return render_template("admin/outbox_message.html", message=message, smtp=current_app.config["PORTAL"].smtp_host)
 
 
@@ -43,7 +43,7 @@ def outbox_message(message_id: int):
 @roles_required(Role.VENDOR_ADMIN)
 def outbox_retry(message_id: int):
     db = get_session()
-    message = db.get(OutboxMessage, message_id) or _not_found()
+    message = db.get(OutboxMessage, message_id) or abort(404)
     if message.status == DeliveryStatus.SENT:
         flash(_("This message was sent already; it is not sent twice."), "error")
     else:
@@ -56,10 +56,6 @@ def outbox_retry(message_id: int):
 @roles_required(Role.VENDOR_ADMIN)
 def email_preview(user_id: int):
     db = get_session()
-    user = db.get(User, user_id) or _not_found()
+    user = db.get(User, user_id) or abort(404)
     found = emails.preview(current_app._get_current_object(), db, user, today())
     return render_template("admin/email_preview.html", user=user, found=found, weekdays=WEEKDAYS)
-
-
-def _not_found():
-    abort(404)
