@@ -13,7 +13,7 @@ from sqlalchemy import case, exists, insert, literal, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.checkins import FieldError, parse_date
-from portal.db import utcnow
+from portal.clock import utcnow
 from portal.models import (
     Account, ActionComment, ActionItem, ActionStatus, Alert, AlertKind, OPEN_ACTION_STATUSES, Role, User,
 )

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from portal.actions import items_from_alerts
 from portal.cadence import cadence_rules, period_containing
-from portal.db import utcnow
+from portal.clock import utcnow
 from portal.figures import scorecard_select
 from portal.health import current_model, score_select
 from portal.models import (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import case, literal, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import Account, CheckIn, LifecycleStatus, ReportingCadence, Segment
@@ -99,20 +99,32 @@ class Obligation:
         return self.days_overdue > 0
 
 
+def periods_owed(rule: SegmentRule, today: date) -> list[Period]:
+    """The periods a check-in may still be owed for today: the current one, and back from it to
+    the latest one past its due date (so at most three: current, one in grace, one overdue).
+
+    On 2 December with monthly reports and 10 grace days, November is in grace and October is
+    overdue: an account that reported neither owes both."""
+    period = period_containing(today, rule.months)
+    found = [period]
+    while period.due_on(rule.grace_days) >= today:
+        period = period.previous()
+        found.append(period)
+    return found
+
+
 def obligations(session: Session, today: date, *, partner_id: int | None = None, account_id: int | None = None) -> list[Obligation]:
     """Check-ins owed by live accounts, most urgent first (overdue by days late, then due soonest).
 
-    For each segment two periods matter: the last closed one (owed, overdue once its grace
-    days have passed) and the current one (due at its end plus grace). An account owes a
-    period only if its contract had started by the period's end.
+    Per segment, the periods of `periods_owed`: the current one is listed once its due date is
+    near, earlier ones always (overdue once their grace days have passed). An account owes a
+    period only if its contract had started by the period's end. One query per step back.
     """
     rules = cadence_rules(session)
+    owed = {segment: periods_owed(rule, today) for segment, rule in rules.items()}
     found: list[Obligation] = []
-    for which in ("closed", "current"):
-        periods = {}
-        for segment, rule in rules.items():
-            current = period_containing(today, rule.months)
-            periods[segment] = (current.previous() if which == "closed" else current, rule)
+    for step in range(max(len(periods) for periods in owed.values())):
+        periods = {segment: (owed[segment][step], rules[segment]) for segment in owed if step < len(owed[segment])}
         period_start = case(*[(Account.segment == s, literal(p.start)) for s, (p, _) in periods.items()])
         period_end = case(*[(Account.segment == s, literal(p.end)) for s, (p, _) in periods.items()])
         reported = (
@@ -121,6 +133,7 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
             .exists()
         )
         stmt = select(Account.id, Account.name, Account.reference, Account.partner_id, Account.segment).where(
+            Account.segment.in_(list(periods)),
             Account.status != LifecycleStatus.CHURNED,
             or_(Account.contract_start.is_(None), Account.contract_start <= period_end),
             ~reported,
@@ -132,7 +145,7 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
         for row in session.execute(stmt):
             period, rule = periods[row.segment]
             due = period.due_on(rule.grace_days)
-            if which == "current" and (due - today).days > DUE_SOON_DAYS:
+            if step == 0 and (due - today).days > DUE_SOON_DAYS:
                 continue
             found.append(
                 Obligation(row.id, row.name, row.reference, row.partner_id, row.segment, period, due, max(0, (today - due).days))

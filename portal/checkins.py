@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.cadence import Period, SegmentRule, default_period, period_containing
-from portal.db import utcnow
+from portal.clock import utcnow
 from portal.models import (
     Account,
     ApiToken,

@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
+
+from portal import clock
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
@@ -35,7 +36,7 @@ class Config:
     password_hash_method: str = "scrypt"
     session_cookie_secure: bool = False
     default_language: str = "en"
-    default_timezone: str = "Asia/Tokyo"
+    default_timezone: str = clock.DEFAULT_TIME_ZONE
     page_size: int = 25
     import_max_bytes: int = 5 * 1024 * 1024
     import_max_rows: int = 5000
@@ -69,7 +70,7 @@ class Config:
             instance_path=instance_path,
             session_cookie_secure=_flag(env.get("PORTAL_SECURE_COOKIES"), environment == "production"),
             default_language=env.get("PORTAL_DEFAULT_LANGUAGE", "en"),
-            default_timezone=env.get("PORTAL_DEFAULT_TIMEZONE", "Asia/Tokyo"),
+            default_timezone=env.get("PORTAL_DEFAULT_TIMEZONE") or clock.DEFAULT_TIME_ZONE,
             page_size=int(env.get("PORTAL_PAGE_SIZE", "25")),
             import_max_bytes=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
             import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "5000")),
@@ -103,7 +104,7 @@ class Config:
 
     def today(self) -> date:
         """Today where the vendor works (Asia/Tokyo by default), not the server's UTC date."""
-        return datetime.now(ZoneInfo(self.default_timezone)).date()
+        return clock.today(self.default_timezone)
 
     def resolved(self) -> "Config":
         """Fill the defaults that depend on the instance folder."""

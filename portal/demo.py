@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from portal import clock
 from portal.aggregation import aggregate
 from portal.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
@@ -89,7 +90,7 @@ def load_demo(
     """Add the demo vendor staff, partners, their users and accounts; returns the demo logins."""
     ensure_defaults(session)
     rng = random.Random(seed)
-    today = today or date.today()
+    today = today or clock.today()
 
     def person(email, name, role, partner=None, language=None):
         user = User(email=email, display_name=name, role=role, partner=partner, language=language)

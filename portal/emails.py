@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, render_template, url_for
@@ -17,7 +17,7 @@ from sqlalchemy import Integer, String, and_, cast, exists, func, insert, litera
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from portal import health, insights, outbox
+from portal import clock, health, insights, outbox
 from portal.digests import WEEKLY, Week
 from portal.models import (
     ActionItem,
@@ -41,15 +41,11 @@ ALERT_GAP = timedelta(hours=1)
 NOTIFY_WINDOW = timedelta(days=2)
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
-
-
 def user_zone(user: User) -> ZoneInfo:
     try:
-        return ZoneInfo(user.time_zone or "Asia/Tokyo")
+        return ZoneInfo(user.time_zone or clock.vendor_time_zone())
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Asia/Tokyo")
+        return ZoneInfo(clock.vendor_time_zone())
 
 
 def week_key(day: date) -> str:
@@ -121,8 +117,8 @@ def queue_weekly(app: Flask, session: Session, now: datetime | None = None, *, f
     Waits (returns 0) until today's aggregation is done, so no digest reports yesterday's
     figures as this week's. force: everyone now, whatever their hour (demo data, tests)."""
     config = app.config["PORTAL"]
-    now = now or datetime.now(timezone.utc)
-    today = now.astimezone(ZoneInfo(config.default_timezone)).date()
+    now = now or clock.now()
+    today = clock.day_of(now, config.default_timezone)
     if not scorecards_ready(session, today):
         log.info("weekly emails wait for the scorecards of %s", today)
         return 0
@@ -138,7 +134,7 @@ def queue_weekly(app: Flask, session: Session, now: datetime | None = None, *, f
             if not getattr(user, preference) or _already(session, user, kind, period):
                 continue
             data = build(week, user)
-            if data is not None and outbox.queue(session, user, kind, period, render(app, kind, user, data), _naive_utc(now)):
+            if data is not None and outbox.queue(session, user, kind, period, render(app, kind, user, data), clock.as_stored(now)):
                 queued += 1
         session.commit()
     return queued
@@ -155,8 +151,8 @@ def _already(session: Session, user: User, kind: EmailKind, period: str) -> bool
 def collect_notifications(session: Session, now: datetime) -> int:
     """Who should hear of what: new red accounts (the partner's managers and staff) and action
     items assigned to someone else than their author (the owner). Set-wise, once each."""
-    since = _naive_utc(now - NOTIFY_WINDOW)
-    alerts_since = (now - NOTIFY_WINDOW).astimezone(timezone.utc).date()
+    since = clock.as_stored(now - NOTIFY_WINDOW)
+    alerts_since = clock.day_of(now - NOTIFY_WINDOW)  # raised_on is the vendor's day
     red = select(Alert.id, Alert.account_id, Alert.partner_id).where(Alert.kind == AlertKind.TURNED_RED,
                                                                      Alert.raised_on >= alerts_since).subquery("red")
     managers = select(partner_managers.c.user_id.label("user_id"), red.c.id, red.c.account_id).join(
@@ -177,7 +173,7 @@ def collect_notifications(session: Session, now: datetime) -> int:
         dedupe = key(source.c)
         new = (
             select(source.c.user_id, literal(kind), dedupe, source.c.account_id,
-                   source.c.id if is_item else cast(null(), Integer), literal(_naive_utc(now)))
+                   source.c.id if is_item else cast(null(), Integer), literal(clock.as_stored(now)))
             .join(User, and_(User.id == source.c.user_id, User.active, User.email_alerts))
             .where(~exists().where(Notification.user_id == source.c.user_id, Notification.dedupe_key == dedupe))
         )
@@ -198,20 +194,20 @@ def _pending_notifications(session: Session, user_id: int) -> list[Notification]
 
 def queue_alerts(app: Flask, session: Session, now: datetime | None = None) -> int:
     """One email per person with everything pending, unless they had one in the last hour."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     last_alert = (select(OutboxMessage.user_id, func.max(OutboxMessage.created_at).label("at"))
                   .where(OutboxMessage.kind == EmailKind.ALERT).group_by(OutboxMessage.user_id).subquery())
     waiting = session.scalars(
         select(User).where(User.active, User.email_alerts,
                            exists().where(Notification.user_id == User.id, Notification.message_id.is_(None)))
         .outerjoin(last_alert, last_alert.c.user_id == User.id)
-        .where(or_(last_alert.c.at.is_(None), last_alert.c.at <= _naive_utc(now - ALERT_GAP)))
+        .where(or_(last_alert.c.at.is_(None), last_alert.c.at <= clock.as_stored(now - ALERT_GAP)))
     ).all()
     queued = 0
     for user in waiting:
         pending = _pending_notifications(session, user.id)
-        message = outbox.queue(session, user, EmailKind.ALERT, _naive_utc(now).isoformat(timespec="minutes"),
-                               render(app, EmailKind.ALERT, user, pending), _naive_utc(now))
+        message = outbox.queue(session, user, EmailKind.ALERT, clock.as_stored(now).isoformat(timespec="minutes"),
+                               render(app, EmailKind.ALERT, user, pending), clock.as_stored(now))
         ids = [n.id for n in pending]
         taken = message and session.execute(
             update(Notification).where(Notification.id.in_(ids), Notification.message_id.is_(None))
@@ -238,9 +234,9 @@ class EmailRun:
 
 def run(app: Flask, session: Session, now: datetime | None = None) -> EmailRun:
     """What the scheduler does every few minutes and after each aggregation."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     notifications = collect_notifications(session, now)
     alerts = queue_alerts(app, session, now)
     weekly = queue_weekly(app, session, now)
-    delivered = outbox.deliver_due(session, app.config["PORTAL"], _naive_utc(now))
+    delivered = outbox.deliver_due(session, app.config["PORTAL"], clock.as_stored(now))
     return EmailRun(notifications, alerts, weekly, delivered.sent, delivered.failed, not delivered.skipped)

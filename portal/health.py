@@ -7,12 +7,13 @@ The reasons shown beside a score are derived from the inputs kept with it (`reas
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from flask_babel import lazy_gettext as _l, ngettext
 from sqlalchemy import Float, Integer, and_, case, cast, func, literal, null, or_, select
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.cadence import cadence_rules
 from portal.models import (
     Account, Band, CheckIn, Feature, HealthModel, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Sentiment,
@@ -92,7 +93,7 @@ def _avg_present(*exprs):
 def inputs_select(session: Session, day: date):
     """Per live account on `day`: what it reported last (as known that day) and its milestones."""
     day_param = literal(day)
-    known = CheckIn.submitted_at < literal(day + timedelta(days=1))
+    known = CheckIn.submitted_at < literal(clock.end_of_day(day))  # the vendor's day, not UTC's
     ranked = (
         select(
             CheckIn,

@@ -28,7 +28,9 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.db import Base, utcnow
+from portal import clock
+from portal.clock import utcnow
+from portal.db import Base
 
 
 def _enum(enum_cls: type[enum.Enum], name: str) -> Enum:
@@ -722,9 +724,9 @@ def _record_arr_changes(session: Session, _context, _instances) -> None:
         if not isinstance(obj, Account):
             continue
         if obj in session.new:
-            effective_on = obj.contract_start or date.today()
+            effective_on = obj.contract_start or clock.today()
         elif inspect(obj).attrs.arr_jpy.history.has_changes():
-            effective_on = date.today()
+            effective_on = clock.today()
         else:
             continue
         with session.no_autoflush:

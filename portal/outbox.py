@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.db import utcnow
+from portal.clock import utcnow
 from portal.models import DeliveryStatus, EmailKind, OutboxMessage, User
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,6 @@ same jobs in a background thread. Emails are safe to run twice too: the outbox's
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -19,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from portal import emails
+from portal import clock, emails
 from portal.aggregation import catch_up
 from portal.db import writer_session
 
@@ -57,7 +55,7 @@ def build_scheduler(app, *, blocking: bool):
                       args=args, id="aggregation", name="Nightly aggregation", replace_existing=True)
     # Catch up at start too: after downtime the scorecards should not wait for the next night.
     scheduler.add_job(run_aggregation, args=args, id="aggregation-catch-up", name="Catch-up at start",
-                      next_run_time=datetime.now(ZoneInfo(config.default_timezone)), replace_existing=True)
+                      next_run_time=clock.now(), replace_existing=True)
     scheduler.add_job(run_emails, IntervalTrigger(minutes=EMAIL_EVERY_MINUTES), args=args, id="emails",
                       name="Emails: alerts, weekly digests, delivery", replace_existing=True)
     return scheduler

@@ -1,19 +1,29 @@
-"""Fixtures: an app on a migrated database (SQLite by default, PostgreSQL when
-PORTAL_TEST_DATABASE_URL is set), a client with CSRF on, and log-in helpers per role."""
+"""Fixtures: one app per test process on a migrated database (SQLite by default, PostgreSQL
+when PORTAL_TEST_DATABASE_URL is set), emptied after each test; a client with CSRF on;
+log-in helpers per role; and the clock.
+
+The clock: every test runs on portal.clock moved by time-machine (all of Python's clocks at
+once). PORTAL_TEST_NOW (an ISO moment, or a name from AWKWARD_MOMENTS) moves the whole
+suite to that moment, so that a test that secretly depends on the real date fails in CI, not
+weeks later; a test that needs a particular day sets it with `clock.move_to` or `today_is`.
+"""
 from __future__ import annotations
 
+import copy
 import os
 import re
-import sys
 import uuid
 from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from portal import create_app
+from portal import clock as portal_clock, create_app
 from portal.config import Config
 from portal.db import Base, make_engine
 from portal.migrate import upgrade
@@ -21,13 +31,95 @@ from portal.reference_data import ensure_defaults
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+# Moments where date code goes wrong: month and year ends, a leap day, a Tokyo Monday that is
+# still Sunday in UTC, and a week that crosses the year (2026 has an ISO week 53).
+AWKWARD_MOMENTS = {
+    "month-end": datetime(2027, 4, 30, 23, 40, tzinfo=TOKYO),
+    "year-end": datetime(2026, 12, 31, 23, 50, tzinfo=TOKYO),
+    "leap-day": datetime(2028, 2, 29, 9, 0, tzinfo=TOKYO),
+    "tokyo-monday-0030": datetime(2027, 3, 1, 0, 30, tzinfo=TOKYO),
+    "iso-week-53": datetime(2027, 1, 1, 12, 0, tzinfo=TOKYO),
+}
+
+
+def parse_moment(value: str) -> datetime:
+    """A name from AWKWARD_MOMENTS, or an ISO date or moment (a date means noon in Tokyo; no zone means Tokyo)."""
+    if value in AWKWARD_MOMENTS:
+        return AWKWARD_MOMENTS[value]
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"PORTAL_TEST_NOW={value!r}: give an ISO date or moment, or one of {', '.join(AWKWARD_MOMENTS)}") from None
+    if len(value) == 10:
+        moment = moment.replace(hour=12)
+    return moment if moment.tzinfo else moment.replace(tzinfo=TOKYO)
+
+
+SUITE_NOW = parse_moment(os.environ["PORTAL_TEST_NOW"]) if os.environ.get("PORTAL_TEST_NOW") else None
 
 
 def pytest_report_header(config):
     if TEST_DATABASE_URL:
-        return f"database: {make_url(TEST_DATABASE_URL).render_as_string(hide_password=True)}"
-    return "database: SQLite (set PORTAL_TEST_DATABASE_URL to run against PostgreSQL)"
+        database = f"database: {make_url(TEST_DATABASE_URL).render_as_string(hide_password=True)}"
+    else:
+        database = "database: SQLite (set PORTAL_TEST_DATABASE_URL to run against PostgreSQL)"
+    moment = f"clock: {SUITE_NOW.isoformat()} (PORTAL_TEST_NOW)" if SUITE_NOW else "clock: the real date (set PORTAL_TEST_NOW to move it)"
+    return [database, moment]
 
+
+# ---- the clock -------------------------------------------------------------------------------
+
+class Clock:
+    """The test's hand on the portal's clock. Time keeps running from wherever it is set."""
+
+    def __init__(self, traveller):
+        self._traveller = traveller
+
+    def move_to(self, moment: datetime | date) -> datetime:
+        """Go to a moment (naive = Tokyo time), or to noon in Tokyo of a date."""
+        if not isinstance(moment, datetime):
+            moment = datetime.combine(moment, time(12), tzinfo=TOKYO)
+        elif moment.tzinfo is None:
+            moment = moment.replace(tzinfo=TOKYO)
+        self._traveller.move_to(moment)
+        return moment
+
+    def shift(self, delta: timedelta) -> None:
+        self._traveller.shift(delta)
+
+    @staticmethod
+    def now() -> datetime:
+        return portal_clock.now()
+
+    @staticmethod
+    def today() -> date:
+        return portal_clock.today()
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """Every test's clock: PORTAL_TEST_NOW if set, else the real moment; tests move it."""
+    with time_machine.travel(SUITE_NOW or portal_clock.now(), tick=True) as traveller:
+        yield Clock(traveller)
+
+
+@pytest.fixture
+def today_is(clock):
+    """today_is(date(2026, 11, 20)) makes that date the portal's today (noon in Tokyo)."""
+    return clock.move_to
+
+
+@pytest.fixture(params=list(AWKWARD_MOMENTS))
+def any_moment(request, clock) -> datetime:
+    """Runs the test once at each awkward moment (list it first, so that the fixtures after it
+    build their data on that day)."""
+    return clock.move_to(AWKWARD_MOMENTS[request.param])
+
+
+# ---- databases -------------------------------------------------------------------------------
 
 @contextmanager
 def fresh_database(tmp_dir: Path):
@@ -39,7 +131,9 @@ def fresh_database(tmp_dir: Path):
     admin = make_engine(TEST_DATABASE_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    # Test data need not survive a crash of the server: commits skip the WAL flush wait.
+    options = f"-csearch_path={schema} -csynchronous_commit=off"
+    url = make_url(TEST_DATABASE_URL).update_query_dict({"options": options})
     try:
         yield url.render_as_string(hide_password=False)
     finally:
@@ -55,23 +149,41 @@ def fresh_database_factory(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    """Migrated once per test run; every test leaves it empty again."""
+    """Migrated once per test process (each xdist worker has its own); every test leaves it empty."""
     with fresh_database(tmp_path_factory.mktemp("db")) as url:
         upgrade(url)
         yield url
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(Config.for_testing(database_url, instance_path=tmp_path))
-    with app.extensions["portal.sessionmaker"]() as session:
-        ensure_defaults(session)  # reference data lives in code, not in migrations
+@pytest.fixture(scope="session")
+def shared_app(database_url, tmp_path_factory):
+    """One app per test process: its URL map, compiled templates and SQL statement cache are
+    built once, not per test."""
+    app = create_app(Config.for_testing(database_url, instance_path=tmp_path_factory.mktemp("instance")))
     yield app
-    engine = app.extensions["portal.engine"]
+    app.extensions["portal.engine"].dispose()
+
+
+def empty_database(engine) -> None:
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
-    engine.dispose()
+
+
+@pytest.fixture
+def app(shared_app):
+    """The app with its reference data; what a test changes (settings, rows) is undone after it."""
+    portal_config = shared_app.config["PORTAL"]
+    saved_portal, saved_flask = copy.deepcopy(vars(portal_config)), dict(shared_app.config)
+    with shared_app.extensions["portal.sessionmaker"]() as session:
+        ensure_defaults(session)  # reference data lives in code, not in migrations
+    yield shared_app
+    empty_database(shared_app.extensions["portal.engine"])
+    vars(portal_config).clear()
+    vars(portal_config).update(saved_portal)
+    shared_app.config.clear()
+    shared_app.config.update(saved_flask)
+    shared_app.config["PORTAL"] = portal_config
 
 
 @pytest.fixture
@@ -153,28 +265,3 @@ def browser(app):
 def tenants(db):
     """Two resellers with a full set of people and one account each, plus the vendor staff."""
     return factories.two_tenants(db)
-
-
-@pytest.fixture
-def today_is(app, monkeypatch):
-    """today_is(date(2026, 11, 20)) makes that date the app's today (portal.web.today) for this test.
-
-    Views import today() by name, so every portal module holding it (all imported by then: the
-    fixture needs the app) gets the stand-in; call again to move the clock.
-    """
-    from portal import web
-
-    day = {}
-
-    def fake_today():
-        return day["value"]
-
-    real_today = web.today
-    for name, module in list(sys.modules.items()):
-        if name.startswith("portal") and getattr(module, "today", None) is real_today:
-            monkeypatch.setattr(module, "today", fake_today)
-
-    def set_day(value):
-        day["value"] = value
-
-    return set_day

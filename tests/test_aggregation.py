@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from portal import aggregation
+from portal import aggregation, clock
 from portal.aggregation import aggregate, catch_up, claim, days_to_catch_up
 from portal.models import (
     AccountScore, AggregationDay, AggregationRun, Alert, AlertKind, Band, PartnerScorecard, Segment, Sentiment,
@@ -94,7 +94,7 @@ def test_a_run_killed_midway_is_taken_over_once_its_claim_is_abandoned(db, tenan
     token = claim(db, DAY)  # a run that claimed the day and then died
     assert token
     assert aggregate(db, DAY).status == "skipped"
-    db.execute(update(AggregationDay).values(claimed_at=datetime.utcnow() - aggregation.ABANDONED_AFTER - timedelta(minutes=1)))
+    db.execute(update(AggregationDay).values(claimed_at=clock.utcnow() - aggregation.ABANDONED_AFTER - timedelta(minutes=1)))
     db.commit()
     assert aggregate(db, DAY).status == "done"
 

@@ -7,7 +7,7 @@ import socket
 import ssl
 import subprocess
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from portal import emails, outbox
+from portal.clock import as_stored
 from portal.aggregation import aggregate
 from portal.db import writer_session
 from portal.models import ActionItem, Alert, AlertKind, DeliveryStatus, EmailKind, OutboxMessage, Role
@@ -65,11 +66,11 @@ def smtp(app):
 
 
 @pytest.fixture
-def week(app, db, tenants):
-    """Scorecards for today and a week before (Tokyo days), as the nightly job leaves them; a
-    Monday 09:00 in Tokyo as 'now', after everyone's default digest hour (Monday 08:00)."""
-    now = datetime.now(TOKYO).replace(hour=9, minute=0, second=0, microsecond=0)
-    now -= timedelta(days=now.weekday())
+def week(app, db, clock, tenants):
+    """Scorecards for today and a week before (Tokyo days), as the nightly job leaves them; the
+    clock on this week's Monday 09:00 in Tokyo, after everyone's default digest hour (Monday 08:00)."""
+    now = clock.now().astimezone(TOKYO).replace(hour=9, minute=0, second=0, microsecond=0)
+    now = clock.move_to(now - timedelta(days=now.weekday()))
     for day in (now.date() - timedelta(days=7), now.date()):
         assert aggregate(db, day).status == "done"
     return now
@@ -92,7 +93,7 @@ def test_each_role_gets_its_weekly_email_in_its_language_with_only_its_partners_
     db.commit()
     inbox = smtp.start()
     assert emails.queue_weekly(app, db, week) >= 3
-    assert outbox.deliver_due(db, app.config["PORTAL"], emails._naive_utc(week)).failed == 0
+    assert outbox.deliver_due(db, app.config["PORTAL"], as_stored(week)).failed == 0
 
     [manager] = inbox.to(tenants.partner_manager.email)
     assert manager["Subject"].startswith("Your partners this week")
@@ -118,33 +119,33 @@ def test_each_role_gets_its_weekly_email_in_its_language_with_only_its_partners_
 def test_smtp_down_then_up_every_message_arrives_exactly_once_and_a_rerun_sends_nothing(app, db, tenants, smtp, week):
     config = app.config["PORTAL"]
     queued = emails.queue_weekly(app, db, week)
-    down = outbox.deliver_due(db, config, emails._naive_utc(week))  # nothing listens on the port yet
+    down = outbox.deliver_due(db, config, as_stored(week))  # nothing listens on the port yet
     assert (down.sent, down.failed) == (0, queued)
     failed = db.scalars(select(OutboxMessage)).all()
     assert {m.status for m in failed} == {DeliveryStatus.RETRYING}
     assert all("Connection refused" in m.last_error or "ConnectionRefused" in m.last_error for m in failed)
     # Not before its backoff is over.
-    assert outbox.deliver_due(db, config, emails._naive_utc(week + timedelta(minutes=1))).sent == 0
+    assert outbox.deliver_due(db, config, as_stored(week + timedelta(minutes=1))).sent == 0
 
     inbox = smtp.start()
     later = week + timedelta(minutes=10)
-    assert outbox.deliver_due(db, config, emails._naive_utc(later)).sent == queued
+    assert outbox.deliver_due(db, config, as_stored(later)).sent == queued
     # The job runs again (and again, as a second process would): nothing new is queued or sent.
     assert emails.run(app, db, later).sent == 0
     assert emails.queue_weekly(app, db, later + timedelta(hours=3)) == 0
-    assert outbox.deliver_due(db, config, emails._naive_utc(later + timedelta(days=1))).sent == 0
+    assert outbox.deliver_due(db, config, as_stored(later + timedelta(days=1))).sent == 0
     recipients = [m["To"] for m in inbox.messages]
     assert len(recipients) == queued == len(set(recipients))
     assert count(db, OutboxMessage.status == DeliveryStatus.SENT, OutboxMessage.attempts == 2) == queued
 
 
-def test_a_message_that_keeps_failing_gives_up_visibly_and_an_admin_can_queue_it_again(app, db, browser, tenants, smtp, week):
+def test_a_message_that_keeps_failing_gives_up_visibly_and_an_admin_can_queue_it_again(app, db, browser, clock, tenants,
+                                                                                        smtp, week):
     config = app.config["PORTAL"]
-    emails.queue_weekly(app, db, week)
-    moment = emails._naive_utc(week)
+    emails.queue_weekly(app, db)
     for _attempt in range(outbox.MAX_ATTEMPTS):
-        moment += outbox.LONGEST_WAIT
-        outbox.deliver_due(db, config, moment)
+        clock.shift(outbox.LONGEST_WAIT)
+        outbox.deliver_due(db, config)
     message = db.scalars(select(OutboxMessage)).first()
     assert message.status == DeliveryStatus.FAILED and message.attempts == outbox.MAX_ATTEMPTS
     admin = browser(tenants.vendor_admin)
@@ -152,14 +153,13 @@ def test_a_message_that_keeps_failing_gives_up_visibly_and_an_admin_can_queue_it
     assert admin.post(f"/outbox/{message.id}/retry").status_code == 302
     db.rollback()  # this session stands for the scheduler process: a new transaction sees the web's change
     inbox = smtp.start()
-    assert outbox.deliver_due(db, config, moment).sent >= 1
+    assert outbox.deliver_due(db, config).sent >= 1  # at once: the retry is due now, by the portal's clock
     assert len(inbox.to(message.to_address)) == 1
 
 
-def test_weekly_emails_wait_for_todays_scorecards_and_for_each_persons_day_hour_and_zone(app, db, tenants):
+def test_weekly_emails_wait_for_todays_scorecards_and_for_each_persons_day_hour_and_zone(app, db, clock, tenants):
     # Monday 21:00 in Tokyo is Monday 07:00 in New York (standard time), 06:00 in summer.
-    monday_21_tokyo = datetime.now(TOKYO).replace(month=12, day=1, hour=21, minute=0, second=0, microsecond=0)
-    monday_21_tokyo -= timedelta(days=monday_21_tokyo.weekday())
+    monday_21_tokyo = clock.move_to(datetime(2026, 11, 30, 21, 0, tzinfo=TOKYO))
     assert emails.queue_weekly(app, db, monday_21_tokyo) == 0  # no scorecards for today yet
     assert aggregate(db, monday_21_tokyo.date()).status == "done"
 
@@ -181,21 +181,21 @@ def test_preferences_turn_each_kind_off(app, db, tenants, week):
     assert count(db, OutboxMessage.user_id == tenants.admin_b.id) == 1
 
 
-def test_alerts_are_batched_to_one_email_an_hour_per_person(app, db, tenants, smtp):
+def test_alerts_are_batched_to_one_email_an_hour_per_person(app, db, clock, tenants, smtp):
     inbox = smtp.start()
     config = app.config["PORTAL"]
-    start = datetime.now(timezone.utc).replace(microsecond=0)
+    start = clock.now().replace(microsecond=0)
 
     def assign(title, at):
         item = ActionItem(account_id=tenants.account_a.id, partner_id=tenants.partner_a.id, title=title,
-                          owner_id=tenants.user_a.id, created_by_id=tenants.partner_manager.id, created_at=emails._naive_utc(at))
+                          owner_id=tenants.user_a.id, created_by_id=tenants.partner_manager.id, created_at=as_stored(at))
         db.add(item)
         db.commit()
 
     def tick(at):
         emails.collect_notifications(db, at)
         emails.queue_alerts(app, db, at)
-        outbox.deliver_due(db, config, emails._naive_utc(at))
+        outbox.deliver_due(db, config, as_stored(at))
 
     assign("Please run a training session", start)
     db.add(Alert(kind=AlertKind.TURNED_RED, account_id=tenants.account_a.id, partner_id=tenants.partner_a.id,
@@ -372,12 +372,12 @@ def test_delivery_over_tls_with_a_login_and_a_wrong_password_is_refused(app, db,
         config.smtp_host, config.smtp_port, config.smtp_security, config.smtp_ca_file = "127.0.0.1", port, security, str(cert)
         config.smtp_user, config.smtp_password, config.smtp_timeout = "portal", "wrong", 10
         queued = emails.queue_weekly(app, db, week)
-        refused = outbox.deliver_due(db, config, emails._naive_utc(week))
+        refused = outbox.deliver_due(db, config, as_stored(week))
         assert refused.failed == queued and inbox.messages == []
         assert "SMTPAuthenticationError" in db.scalars(select(OutboxMessage.last_error)).first()
 
         config.smtp_password = "s3cret"
-        assert outbox.deliver_due(db, config, emails._naive_utc(week + timedelta(hours=1))).sent == queued
+        assert outbox.deliver_due(db, config, as_stored(week + timedelta(hours=1))).sent == queued
         assert len(inbox.messages) == queued and set(logins) == {"portal"}
     finally:
         controller.stop()

@@ -376,9 +376,9 @@ def test_reason_thresholds(app, db, partner, fields, expected, shown):
 # --- what is read as of the day -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("submitted_at, used", [
-    (datetime(2026, 11, 20, 23, 59), True),
-    (datetime(2026, 11, 21, 0, 0), False),
+@pytest.mark.parametrize("submitted_at, used", [  # stored in UTC; the day is Tokyo's (UTC+9)
+    (datetime(2026, 11, 20, 14, 59), True),  # 23:59 on the 20th in Tokyo
+    (datetime(2026, 11, 20, 15, 0), False),  # already the 21st in Tokyo, though the 20th in UTC
 ])
 def test_a_check_in_submitted_after_the_day_is_not_used_for_it(db, partner, submitted_at, used):
     account = customer(db, partner)

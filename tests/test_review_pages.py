@@ -16,7 +16,12 @@ from portal.aggregation import aggregate
 from portal.models import PartnerTier, Sentiment, VocItem, VocKind
 from tests import factories
 
-DAY = date.today()
+DAY = date(2026, 11, 23)  # a Monday; the accounts' contract and renewal dates are set around it
+
+
+@pytest.fixture(autouse=True)
+def _day(today_is):
+    today_is(DAY)
 
 
 def ranked_names(html: str) -> list[str]:

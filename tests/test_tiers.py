@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from portal import tiers
+from portal import clock, tiers
 from portal.aggregation import aggregate
 from portal.models import PartnerTier, TierRule
 from tests.pages import parse
@@ -54,7 +54,7 @@ def test_the_admin_sets_thresholds_and_resellers_see_their_progress(db, browser,
     saved = {(r.tier, r.figure, r.minimum) for r in latest(db).scalars(select(TierRule))}
     assert saved == {(PartnerTier.GOLD, "accounts", 1.0), (PartnerTier.GOLD, "average_health", 1.0),
                      (PartnerTier.PLATINUM, "accounts", 100.0)}
-    assert aggregate(db, date.today()).status == "done"
+    assert aggregate(db, clock.today()).status == "done"
 
     page = browser(tenants.user_a).get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)
     assert "the scorecard qualifies for Gold" in page and "For Platinum" in page

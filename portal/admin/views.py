@@ -20,7 +20,7 @@ from portal.admin.forms import (
 )
 from portal.cadence import cadence_rules
 from portal.api.tokens import issue_token
-from portal.db import utcnow
+from portal.clock import utcnow
 from portal.models import (
     VENDOR_ROLES,
     Account,

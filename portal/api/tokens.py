@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from portal.db import utcnow
+from portal.clock import utcnow
 from portal.models import ApiToken, PartnerStatus, User
 
 PREFIX = "csp_"

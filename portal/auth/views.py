@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal import LANGUAGES
 from portal.auth import bp
 from portal.auth.forms import EmailPreferencesForm, LoginForm, PasswordForm, ProfileForm
-from portal.db import utcnow
+from portal.clock import utcnow
 from portal.extensions import csrf
 from portal.outbox import user_id_from
 from portal.models import User, normalise_email

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.cadence import cadence_rules, default_period
-from portal.db import utcnow
+from portal.clock import utcnow
 from portal.exports import table_response
 from portal.imports import FileProblem, commit_import, plan_import, read_file, template_headers
 from portal.models import PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner
