@@ -16,10 +16,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from portal import emails, outbox
-from portal.clock import as_stored
 from portal.aggregation import aggregate
+from portal.clock import as_stored
 from portal.db import writer_session
 from portal.models import ActionItem, Alert, AlertKind, DeliveryStatus, EmailKind, OutboxMessage, Role
+from tests import factories
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -318,10 +319,13 @@ def test_japanese_readers_get_emails_with_no_english_left(app, db, tenants, week
     item = ActionItem(account_id=tenants.account_a.id, partner_id=tenants.partner_a.id, title="研修の実施をお願いします",
                       owner_id=tenants.user_a.id, created_by_id=tenants.partner_manager.id, due_on=week.date() + timedelta(days=3))
     db.add(item)
+    # A customer that has never reported owes a check-in whatever the week: the reminder has something to say.
+    silent = factories.account(db, tenants.partner_a, name="静かな顧客", contract_start=week.date() - timedelta(days=400),
+                               renewal_date=week.date() + timedelta(days=300))
     db.commit()
     emails.collect_notifications(db, week)
-    data = [tenants.partner_a.name, tenants.account_a.name, tenants.partner_manager.display_name, tenants.admin_a.display_name,
-            tenants.user_a.display_name, tenants.item_a.title]
+    data = [tenants.partner_a.name, tenants.account_a.name, silent.name, tenants.partner_manager.display_name,
+            tenants.admin_a.display_name, tenants.user_a.display_name, tenants.item_a.title]
     kinds = set()
     for user in (tenants.partner_manager, tenants.admin_a, tenants.user_a):
         for kind, message in emails.preview(app, db, user, week.date()):
