@@ -12,7 +12,7 @@ import logging
 import traceback
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Callable
 
 from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, or_, select, update

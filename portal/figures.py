@@ -14,7 +14,7 @@ from sqlalchemy import Float, Integer, and_, case, cast, func, literal, null, or
 from sqlalchemy.orm import Session
 
 from portal.cadence import cadence_rules, period_containing
-from portal.models import Account, AccountArr, AccountScore, Band, CheckIn, LifecycleStatus
+from portal.models import Account, AccountArr, AccountScore, Band, CheckIn
 from portal.sqlfunctions import days_between
 
 YEAR = 365

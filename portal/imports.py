@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.cadence import cadence_rules
-from portal.checkins import CheckInInput, FieldError, Outcome, parse_check_in, plan_submission, submit_check_in
+from portal.checkins import CheckInInput, Outcome, parse_check_in, plan_submission, submit_check_in
 from portal.models import Account, Feature, LifecycleStatus, Partner, ReportSource, Segment, User
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024

@@ -50,7 +50,7 @@ def test_an_account_owes_each_month_back_to_the_latest_one_past_its_due_date(any
     back = next(n for n in range(1, 4) if month_end(month_start(today, n)) + GRACE < today)
     late_month = month_start(today, back)
     days_late = (today - (month_end(late_month) + GRACE)).days
-    never = factories.account(db, tenants.partner_a, name="Never Reports KK", segment=Segment.HIGH_TOUCH,
+    factories.account(db, tenants.partner_a, name="Never Reports KK", segment=Segment.HIGH_TOUCH,
                               contract_start=today - timedelta(days=700), renewal_date=today + timedelta(days=300))
     diligent = factories.account(db, tenants.partner_a, name="Always Reports KK", segment=Segment.HIGH_TOUCH,
                                  contract_start=today - timedelta(days=700), renewal_date=today + timedelta(days=300))

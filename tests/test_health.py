@@ -456,7 +456,7 @@ def test_saving_makes_a_new_version_and_the_newest_is_current(db):
 def three_bands_and_an_unscored(db, partner):
     """Usage 70, 56 and 35 (active users 100, 80 and 50 of 100 seats) and one without an active-user figure."""
     accounts = [customer(db, partner, arr_jpy=1_000_000) for _ in range(4)]
-    for account, active_users in zip(accounts, (100, 80, 50, None)):
+    for account, active_users in zip(accounts, (100, 80, 50, None), strict=True):
         report(db, account, active_users=active_users)
     return accounts
 

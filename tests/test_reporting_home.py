@@ -304,7 +304,7 @@ def data_shown(tenants, scene) -> list[str]:
 
 
 @pytest.mark.parametrize("who, method, url, data, msgid", PAGES)
-def test_reporting_page_in_japanese(browser, db, tenants, scene, catalog, who, method, url, data, msgid):
+def test_reporting_page_in_japanese(browser, db, tenants, scene, catalog, who, method, url, data, msgid):  # noqa: F811
     html = page_for(browser, db, tenants, scene, who, method, url, data, "ja")
     assert '<html lang="ja">' in html
     assert gettext_ja(catalog, msgid) in unescape(html)

@@ -2,7 +2,6 @@
 the admin's thresholds page, the reseller's progress and the vendor's list of movers."""
 from __future__ import annotations
 
-from datetime import date
 from types import SimpleNamespace
 
 from sqlalchemy import select

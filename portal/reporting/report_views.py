@@ -1,6 +1,8 @@
 """The reseller's reporting pages: what is due, check-ins (with their versions), milestones, stakeholders."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -113,9 +115,9 @@ def _fill_form(form: CheckInForm, data) -> None:
         getattr(form, name).data = getattr(data, name) or ""
     form.sentiment.data = data.sentiment.value
     form.renewal_likelihood.data = data.renewal_likelihood.value if data.renewal_likelihood else ""
-    for entry, risk in zip(form.risks.entries, data.risks):
+    for entry, risk in zip(form.risks.entries, data.risks, strict=False):  # 3 rows, fewer risks
         entry.form.type.data, entry.form.severity.data, entry.form.note.data = risk.type.value, risk.severity.value, risk.note or ""
-    for entry, voc in zip(form.voc.entries, data.voc):
+    for entry, voc in zip(form.voc.entries, data.voc, strict=False):
         entry.form.kind.data, entry.form.product_area.data, entry.form.text.data = voc.kind.value, voc.product_area or "", voc.text
 
 
@@ -134,7 +136,7 @@ def check_in_detail(check_in_id: int):
     rule = cadence_rules(db)[check_in.account.segment]
     period = period_containing(check_in.period_start, rule.months)
     changes = {}
-    for older, newer in zip(versions, versions[1:]):
+    for older, newer in pairwise(versions):
         changes[newer.id] = _change_labels(changed_fields(as_input(older, period), as_input(newer, period)))
     return render_template("reporting/check_in_detail.html", check_in=check_in, versions=versions, changes=changes,
                            period=period, latest=versions[-1])

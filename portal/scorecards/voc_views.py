@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from portal.labels import choices, label
 from portal.models import Account, CheckIn, Partner, Segment, VocItem, VocKind
