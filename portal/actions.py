@@ -12,11 +12,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, exists, insert, literal, select
 from sqlalchemy.orm import Session, joinedload
 
-from portal.checkins import FieldError, parse_date
 from portal.clock import utcnow
 from portal.models import (
     Account, ActionComment, ActionItem, ActionStatus, Alert, AlertKind, OPEN_ACTION_STATUSES, Role, User,
 )
+from portal.validation import Checks, FieldError, ValidationError, parse_date
 
 ALERT_ITEM_DUE_DAYS = 7
 MAX_TITLE = 200
@@ -63,28 +63,24 @@ class ItemInput:
     due_on: date | None
 
 
-def parse_item(values: dict, owners: set[int], today: date) -> tuple[ItemInput | None, list[FieldError]]:
-    """Title required; owner one of the people who may own it; due date not in the past."""
-    errors = []
-    title = (values.get("title") or "").strip()
-    if not title:
-        errors.append(FieldError("title", _l("is required")))
-    elif len(title) > MAX_TITLE:
-        errors.append(FieldError("title", _l("is too long: at most %(max)s characters", max=MAX_TITLE)))
-    details = (values.get("details") or "").strip() or None
-    if details and len(details) > MAX_TEXT:
-        errors.append(FieldError("details", _l("is too long: at most %(max)s characters", max=MAX_TEXT)))
+def parse_item(values: dict, owners: set[int], today: date) -> ItemInput:
+    """Title required; owner one of the people who may own it; due date not in the past.
+    Raises ValidationError."""
+    c = Checks()
+    title = c.text(values, "title", max_length=MAX_TITLE, required=True)
+    details = c.text(values, "details", max_length=MAX_TEXT)
     raw_owner = values.get("owner_id")
     owner_id = int(raw_owner) if str(raw_owner or "").isdigit() and int(raw_owner) else None
     if owner_id is not None and owner_id not in owners or (raw_owner not in (None, "", 0, "0") and owner_id is None):
-        errors.append(FieldError("owner_id", _l("Choose someone from the list.")))
+        c.fail("owner_id", _l("Choose someone from the list."))
     raw_due = values.get("due_on")
     due_on = parse_date(raw_due) if raw_due not in (None, "") else None
     if raw_due not in (None, "") and due_on is None:
-        errors.append(FieldError("due_on", _l("Enter a date like 2026-12-31.")))
+        c.fail("due_on", _l("Enter a date like 2026-12-31."), raw_due)
     elif due_on is not None and due_on < today:
-        errors.append(FieldError("due_on", _l("The due date is in the past.")))
-    return (None if errors else ItemInput(title, details, owner_id, due_on)), errors
+        c.fail("due_on", _l("The due date is in the past."), raw_due)
+    c.done()
+    return ItemInput(title or "", details, owner_id, due_on)
 
 
 def possible_owners(session: Session, account: Account) -> list[User]:
@@ -104,28 +100,26 @@ def create_item(session: Session, account: Account, data: ItemInput, user: User)
     return item
 
 
-def add_comment(session: Session, item: ActionItem, body: str, user: User) -> tuple[ActionComment | None, list[FieldError]]:
-    body = (body or "").strip()
-    if not body:
-        return None, [FieldError("body", _l("is required"))]
-    if len(body) > MAX_TEXT:
-        return None, [FieldError("body", _l("is too long: at most %(max)s characters", max=MAX_TEXT))]
-    comment = ActionComment(item_id=item.id, partner_id=item.partner_id, author_id=user.id, body=body)
+def add_comment(session: Session, item: ActionItem, body: str, user: User) -> ActionComment:
+    """Either side's comment on the item's thread. Raises ValidationError."""
+    c = Checks()
+    text = c.text({"body": body}, "body", max_length=MAX_TEXT, required=True)
+    c.done()
+    comment = ActionComment(item_id=item.id, partner_id=item.partner_id, author_id=user.id, body=text)
     session.add(comment)
     session.flush()
-    return comment, []
+    return comment
 
 
-def change_status(session: Session, item: ActionItem, status: ActionStatus, resolution: str | None) -> list[FieldError]:
-    """Closing (done or cancelled) needs a resolution note; reopening clears it."""
+def change_status(session: Session, item: ActionItem, status: ActionStatus, resolution: str | None) -> None:
+    """Closing (done or cancelled) needs a resolution note; reopening clears it. Raises ValidationError."""
     resolution = (resolution or "").strip() or None
     if status in OPEN_ACTION_STATUSES:
         item.status, item.resolution, item.closed_at = status, None, None
-        return []
+        return
     if not resolution:
-        return [FieldError("resolution", _l("Say how it was resolved before closing the item."))]
+        raise ValidationError([FieldError("resolution", _l("Say how it was resolved before closing the item."))])
     item.status, item.resolution, item.closed_at = status, resolution, utcnow()
-    return []
 
 
 def is_overdue(item: ActionItem, today: date) -> bool:

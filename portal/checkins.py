@@ -1,7 +1,7 @@
 """Health check-ins: one validation and one submission path for the form, the file and the API.
 
 Values arrive as strings (form, CSV, Excel) or JSON values (API). `parse_check_in` turns them
-into a `CheckInInput` or a list of `FieldError`s saying what is wrong with which field, in
+into a `CheckInInput`, or raises a `ValidationError` saying what is wrong with which field, in
 words a reseller understands. `submit_check_in` stores a report as history: the first report
 for an (account, period) is version 1; a different report for the same period is the next
 version and supersedes it; an identical one changes nothing.
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
@@ -36,36 +35,10 @@ from portal.models import (
     VocItem,
     VocKind,
 )
+from portal.validation import Checks, blank, normalised, parse_date
 
-MAX_TEXT = 2000
 MAX_RISKS = 10
 MAX_VOC = 10
-
-# Words accepted for coded values besides the codes themselves, so a reseller can type what
-# its spreadsheet says in English or Japanese.
-ALIASES: dict[type[enum.Enum], dict[str, str]] = {
-    Sentiment: {"g": "green", "緑": "green", "良好": "green", "y": "yellow", "黄": "yellow", "黄色": "yellow",
-                "注意": "yellow", "r": "red", "赤": "red", "危険": "red"},
-    RenewalLikelihood: {"高い": "likely", "見込み高": "likely", "更新見込み": "likely", "不明": "unsure", "未定": "unsure",
-                        "低い": "unlikely", "見込み低": "unlikely"},
-    RiskType: {"budget": "budget_cut", "予算削減": "budget_cut", "予算": "budget_cut", "champion": "champion_left",
-               "推進者の離脱": "champion_left", "担当者離脱": "champion_left", "競合": "competitor", "低利用": "low_usage",
-               "利用低迷": "low_usage", "機能不足": "product_gap", "その他": "other"},
-    Severity: {"低": "low", "中": "medium", "高": "high"},
-    VocKind: {"要望": "request", "不満": "complaint", "苦情": "complaint", "称賛": "praise", "評価": "praise"},
-}
-YES = {"1", "yes", "y", "true", "x", "✓", "○", "◯", "はい", "済", "あり", "有"}
-NO = {"0", "no", "n", "false", "", "-", "×", "いいえ", "未", "なし", "無"}
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-    value: Any = None
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 @dataclass(frozen=True)
@@ -110,116 +83,13 @@ class CheckInInput:
         )
 
 
-# --- parsing single values ------------------------------------------------------------------
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
-def _text(value: Any) -> str:
-    # NFKC folds full-width digits and letters (１２, ＧＲＥＥＮ) that Japanese input methods produce.
-    return unicodedata.normalize("NFKC", str(value)).strip()
-
-
-class _Collector:
-    """Gathers errors while parsing a record, so one pass reports every bad field."""
-
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-
-    def fail(self, name: str, message, value=None) -> None:
-        self.errors.append(FieldError(name, message, value))
-
-    def integer(self, values: Mapping, name: str, low: int | None = 0, high: int | None = None, *, required=False, default=None):
-        raw = values.get(name)
-        if _blank(raw):
-            if required:
-                self.fail(name, _l("is required"))
-            return default
-        if isinstance(raw, bool):
-            number = None
-        elif isinstance(raw, int):
-            number = raw
-        elif isinstance(raw, float) and raw.is_integer():
-            number = int(raw)  # Excel stores every number as a float
-        else:
-            text = _text(raw).replace(",", "").replace("¥", "").replace("円", "")
-            number = int(text) if re.fullmatch(r"-?\d+", text) else None
-        if number is None or (low is not None and number < low) or (high is not None and number > high):
-            if high is None:
-                self.fail(name, _l("must be a whole number, %(low)s or more", low=low), raw)
-            else:
-                self.fail(name, _l("must be a whole number from %(low)s to %(high)s", low=low, high=high), raw)
-            return default
-        return number
-
-    def choice(self, values: Mapping, name: str, enum_cls: type[enum.Enum], *, required=False):
-        raw = values.get(name)
-        if _blank(raw):
-            if required:
-                self.fail(name, _l("is required"))
-            return None
-        text = _text(raw).lower().replace(" ", "_").replace("-", "_")
-        text = ALIASES.get(enum_cls, {}).get(text, text)
-        try:
-            return enum_cls(text)
-        except ValueError:
-            options = ", ".join(m.value for m in enum_cls)
-            self.fail(name, _l("must be one of: %(options)s", options=options), raw)
-            return None
-
-    def text(self, values: Mapping, name: str, *, max_length: int = MAX_TEXT, required=False) -> str | None:
-        raw = values.get(name)
-        if _blank(raw):
-            if required:
-                self.fail(name, _l("is required"))
-            return None
-        if isinstance(raw, (dict, list, tuple, set, bool)):  # JSON structures: not text, however printed
-            self.fail(name, _l("must be text"), raw)
-            return None
-        text = str(raw).strip()
-        if len(text) > max_length:
-            self.fail(name, _l("is too long: at most %(max)s characters", max=max_length), f"{text[:20]}…")
-            return None
-        return text
-
-    def flag(self, values: Mapping, name: str) -> bool:
-        raw = values.get(name)
-        if isinstance(raw, bool):
-            return raw
-        text = _text(raw if raw is not None else "").lower()
-        if text in YES:
-            return True
-        if text in NO:
-            return False
-        self.fail(name, _l("must be yes or no"), raw)
-        return False
-
-
-def parse_date(raw: Any) -> date | None:
-    """A date from ISO text, 2026/10/31, 2026年10月31日, or an Excel/JSON date value; None if unreadable."""
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = _text(raw)
-    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
-    if not match:
-        return None
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
-
-
 def parse_period(raw: Any, rule: SegmentRule, today: date, contract_start: date | None) -> tuple[Period | None, Any]:
     """The reporting period a value names; (None, message) when it names none we accept."""
-    if _blank(raw):
+    if blank(raw):
         return default_period(rule, today), None
     day = parse_date(raw)
     if day is None:
-        text = _text(raw)
+        text = normalised(raw)
         match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})月?(?:/\d+)?", text)
         if match and 1 <= int(match[2]) <= 12:
             day = date(int(match[1]), int(match[2]), 1)
@@ -241,11 +111,11 @@ def parse_check_in(
     seats: int | None,
     contract_start: date | None,
     features: list[Feature],
-) -> tuple[CheckInInput | None, list[FieldError]]:
+) -> CheckInInput:
     """Validate one check-in. Keys: the field names of CheckInInput plus ``period``,
     ``feature_<key>`` flags, ``risks`` and ``voc`` (lists of mappings) or the flat
     ``risk_type``/``risk_severity``/``risk_note`` and ``voc_kind``/``voc_text``/``voc_product_area``."""
-    c = _Collector()
+    c = Checks()
     period, period_error = parse_period(values.get("period"), rule, today, contract_start)
     if period_error is not None:
         c.fail("period", period_error, values.get("period"))
@@ -282,25 +152,21 @@ def parse_check_in(
     risks = _sub_records(c, values, "risks", "risk_", ("type", "severity", "note"), MAX_RISKS, _parse_risk)
     voc = _sub_records(c, values, "voc", "voc_", ("kind", "text", "product_area"), MAX_VOC, _parse_voc)
 
-    if c.errors:
-        return None, c.errors
-    return (
-        CheckInInput(
-            period=period, sentiment=sentiment, active_users=active_users, nps=nps, csat=csat, ces=ces,
-            open_tickets=open_tickets, open_escalations=open_escalations, sentiment_reason=sentiment_reason,
-            outcome_progress=outcome_progress, outcome_note=outcome_note, renewal_likelihood=renewal_likelihood,
-            expansion_jpy=expansion_jpy, note=note, feature_keys=feature_keys, risks=tuple(risks), voc=tuple(voc),
-        ),
-        [],
+    c.done()
+    return CheckInInput(
+        period=period, sentiment=sentiment, active_users=active_users, nps=nps, csat=csat, ces=ces,
+        open_tickets=open_tickets, open_escalations=open_escalations, sentiment_reason=sentiment_reason,
+        outcome_progress=outcome_progress, outcome_note=outcome_note, renewal_likelihood=renewal_likelihood,
+        expansion_jpy=expansion_jpy, note=note, feature_keys=feature_keys, risks=tuple(risks), voc=tuple(voc),
     )
 
 
-def _sub_records(c: _Collector, values: Mapping, list_key: str, flat_prefix: str, names: tuple[str, ...], limit: int, parse) -> list:
+def _sub_records(c: Checks, values: Mapping, list_key: str, flat_prefix: str, names: tuple[str, ...], limit: int, parse) -> list:
     """Risks and VoC items come as a list (API, form: risks[0].type) or one set of flat columns (file: risk_type)."""
     listed = values.get(list_key)
     if listed is None:
         flat = {name: values.get(flat_prefix + name) for name in names}
-        if all(_blank(v) for v in flat.values()):
+        if all(blank(v) for v in flat.values()):
             return []
         item = parse(c, flat, flat_prefix)
         return [item] if item is not None else []
@@ -315,7 +181,7 @@ def _sub_records(c: _Collector, values: Mapping, list_key: str, flat_prefix: str
         if not isinstance(record, Mapping):
             c.fail(f"{list_key}[{index}]", _l("must be an object"))
             continue
-        if all(_blank(v) for v in record.values()):
+        if all(blank(v) for v in record.values()):
             continue
         item = parse(c, record, f"{list_key}[{index}].")
         if item is not None:
@@ -327,7 +193,7 @@ def _prefixed(record: Mapping, prefix: str) -> dict:
     return {f"{prefix}{k}": v for k, v in record.items()}
 
 
-def _parse_risk(c: _Collector, record: Mapping, prefix: str) -> RiskInput | None:
+def _parse_risk(c: Checks, record: Mapping, prefix: str) -> RiskInput | None:
     values = _prefixed(record, prefix)
     before = len(c.errors)
     risk_type = c.choice(values, f"{prefix}type", RiskType, required=True)
@@ -336,7 +202,7 @@ def _parse_risk(c: _Collector, record: Mapping, prefix: str) -> RiskInput | None
     return RiskInput(risk_type, severity, note) if len(c.errors) == before else None
 
 
-def _parse_voc(c: _Collector, record: Mapping, prefix: str) -> VocInput | None:
+def _parse_voc(c: Checks, record: Mapping, prefix: str) -> VocInput | None:
     values = _prefixed(record, prefix)
     before = len(c.errors)
     kind = c.choice(values, f"{prefix}kind", VocKind, required=True)

@@ -21,9 +21,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts import check_account, reference_error, save_account
 from portal.cadence import cadence_rules
 from portal.checkins import CheckInInput, Outcome, parse_check_in, plan_submission, submit_check_in
 from portal.models import Account, Feature, LifecycleStatus, Partner, ReportSource, Segment, User
+from portal.validation import ValidationError
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_ROWS = 5000
@@ -269,20 +271,31 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
                 if not name:
                     error(row_number, "account_name", _l("is required to create the new account %(ref)s", ref=reference))
                     continue
-                new_accounts[reference] = {"reference": reference, "name": name, "segment": segment, "row": row_number}
+                values = {"name": name, "segment": segment.value, "status": LifecycleStatus.ONBOARDING.value}
+                problems = [e for e in (reference_error(reference),) if e]
+                try:
+                    check_account(values)  # what save_account will check when the file is committed
+                except ValidationError as invalid:
+                    problems += invalid.errors
+                for fe in problems:
+                    error(row_number, "account_name" if fe.field == "name" else fe.field, fe.message, fe.value)
+                if problems:
+                    continue
+                new_accounts[reference] = {"reference": reference, "name": name, "values": values, "row": row_number}
             row.new_account = new_accounts[reference]
             row.account_name = row.new_account["name"]
-            rule, seats, contract_start = rules[row.new_account["segment"]], None, None
+            rule, seats, contract_start = rules[Segment(row.new_account["values"]["segment"])], None, None
         else:
             if account.status == LifecycleStatus.CHURNED:
                 error(row_number, "reference", _l("%(ref)s has churned; churned accounts take no more check-ins", ref=reference))
                 continue
             row.account, row.account_name = account, account.name
             rule, seats, contract_start = rules[account.segment], account.seats, account.contract_start
-        data, field_errors = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features)
-        for fe in field_errors:
-            error(row_number, fe.field, fe.message, fe.value)
-        if data is None:
+        try:
+            data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features)
+        except ValidationError as invalid:
+            for fe in invalid.errors:
+                error(row_number, fe.field, fe.message, fe.value)
             continue
         row.data, row.period_key = data, data.period.label
         duplicate_of = first_row_for.setdefault((reference, data.period.start), row_number)
@@ -333,10 +346,9 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
                 continue
             account = row.account or created.get(row.reference)
             if account is None:
-                account = Account(partner_id=partner.id, reference=row.new_account["reference"], name=row.new_account["name"],
-                                  segment=row.new_account["segment"], status=LifecycleStatus.ONBOARDING)
-                session.add(account)
-                session.flush()
+                new = row.new_account
+                account, _created = save_account(session, partner.id, new["reference"], new["values"],
+                                                 source=ReportSource.FILE, user=user)
                 created[row.reference] = account
             submit_check_in(session, account, row.data, source=ReportSource.FILE, user=user)
         session.commit()

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.checkins import FieldError, _Collector, parse_date
 from portal.history import record_change, snapshot
 from portal.models import (
     Account,
@@ -24,6 +23,7 @@ from portal.models import (
     StakeholderRole,
     User,
 )
+from portal.validation import Checks
 
 # key, English, Japanese, days after contract start, marks first value
 DEFAULT_MILESTONES = [
@@ -117,25 +117,20 @@ def summarise(account: Account, views: list[MilestoneView]) -> OnboardingSummary
     )
 
 
-def parse_milestone(values: Mapping[str, Any], today: date) -> tuple[dict | None, list[FieldError]]:
-    c = _Collector()
+def parse_milestone(values: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """A milestone's status, dates and note, checked (raises ValidationError)."""
+    c = Checks()
     status = c.choice(values, "status", MilestoneStatus, required=True)
-    dates = {}
-    for name in ("planned_on", "completed_on"):
-        raw = values.get(name)
-        dates[name] = parse_date(raw) if raw not in (None, "") else None
-        if raw not in (None, "") and dates[name] is None:
-            c.fail(name, _l("must be a date like 2026-10-31"), raw)
-    if status == MilestoneStatus.DONE and dates["completed_on"] is None and not any(e.field == "completed_on" for e in c.errors):
+    dates = {name: c.date(values, name) for name in ("planned_on", "completed_on")}
+    if status == MilestoneStatus.DONE and dates["completed_on"] is None and not c.failed("completed_on"):
         c.fail("completed_on", _l("is required when the milestone is done: when was it reached?"))
     if dates["completed_on"] and dates["completed_on"] > today:
         c.fail("completed_on", _l("is in the future"), values.get("completed_on"))
     if dates["completed_on"] and status not in (MilestoneStatus.DONE,):
         dates["completed_on"] = None  # only a finished milestone has an actual date
     note = c.text(values, "note")
-    if c.errors:
-        return None, c.errors
-    return {"status": status, "note": note, **dates}, []
+    c.done()
+    return {"status": status, "note": note, **dates}
 
 
 def save_milestone(
@@ -156,22 +151,19 @@ def save_milestone(
     return record
 
 
-def parse_stakeholder(values: Mapping[str, Any], today: date) -> tuple[dict | None, list[FieldError]]:
-    c = _Collector()
+def parse_stakeholder(values: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """A stakeholder's fields, checked (raises ValidationError)."""
+    c = Checks()
     name = c.text(values, "name", max_length=120, required=True)
     role = c.choice(values, "role", StakeholderRole, required=True)
     success_note = c.text(values, "success_note", max_length=300)
-    raw = values.get("last_contact_on")
-    last_contact_on = parse_date(raw) if raw not in (None, "") else None
-    if raw not in (None, "") and last_contact_on is None:
-        c.fail("last_contact_on", _l("must be a date like 2026-10-31"), raw)
-    elif last_contact_on and last_contact_on > today:
-        c.fail("last_contact_on", _l("is in the future"), raw)
+    last_contact_on = c.date(values, "last_contact_on")
+    if last_contact_on and last_contact_on > today:
+        c.fail("last_contact_on", _l("is in the future"), values.get("last_contact_on"))
     # Left out: active. Given: a real yes or no ("false" must not count as true).
     active = True if values.get("active") is None else c.flag(values, "active")
-    if c.errors:
-        return None, c.errors
-    return {"name": name, "role": role, "success_note": success_note, "last_contact_on": last_contact_on, "active": active}, []
+    c.done()
+    return {"name": name, "role": role, "success_note": success_note, "last_contact_on": last_contact_on, "active": active}
 
 
 def save_stakeholder(

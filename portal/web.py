@@ -108,7 +108,7 @@ def today():
 
 
 def attach_errors(form, errors) -> None:
-    """Put domain validation errors (portal.checkins.FieldError) next to the form fields they name.
+    """Put a ValidationError's field errors (portal.validation) next to the form fields they name.
 
     Names like ``risks[1].type`` address a field inside a FieldList of FormFields.
     """

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from portal.models import Account, LifecycleStatus, Role, Segment
+from portal.models import Account, ChangeLog, LifecycleStatus, ReportSource, Role, Segment
 from tests import factories
 from tests.readback import latest, reload
 from tests.pages import parse
@@ -142,6 +142,32 @@ def test_editing_keeps_the_account_and_its_reference_check_ignores_itself(db, br
     assert (after.id, after.partner_id, after.reference) == (account.id, tenants.partner_a.id, "A-001")
     assert (after.name, after.seats, after.arr_jpy) == ("Alpha Customer Holdings", 80, 1_920_000)
     assert "Alpha Customer Holdings" in b.get(f"/accounts/{account.id}").get_data(as_text=True)
+
+
+def test_web_edits_write_the_change_log_like_the_api_does(db, browser, tenants):
+    account = tenants.account_a
+    b = browser(tenants.admin_a)
+    response = b.post(f"/accounts/{account.id}/edit", form(reference="A-001", name="Alpha Customer Holdings", seats="80"))
+    assert response.status_code == 302
+    entries = latest(db).scalars(select(ChangeLog).where(ChangeLog.entity == "account", ChangeLog.entity_id == account.id)).all()
+    assert [(e.action, e.source, e.user_id) for e in entries] == [("update", ReportSource.FORM, tenants.admin_a.id)]
+    assert entries[0].changes["name"] == ["Alpha Customer KK", "Alpha Customer Holdings"]
+    assert entries[0].changes["seats"] == [20, 80]
+    # The account page lists the change with who made it.
+    page = b.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "Alpha Customer Holdings" in page and tenants.admin_a.display_name in page
+    # Saving the same values again logs nothing.
+    b.post(f"/accounts/{account.id}/edit", form(reference="A-001", name="Alpha Customer Holdings", seats="80"))
+    assert latest(db).scalar(select(func.count()).select_from(ChangeLog).where(ChangeLog.entity_id == account.id,
+                                                                               ChangeLog.entity == "account")) == 1
+
+
+def test_a_new_account_from_the_form_is_logged_as_created(db, browser, tenants):
+    assert browser(tenants.admin_a).post("/accounts/new", form()).status_code == 302
+    account = latest(db).scalar(select(Account).where(Account.reference == "CRM-7781"))
+    entry = latest(db).scalar(select(ChangeLog).where(ChangeLog.entity == "account", ChangeLog.entity_id == account.id))
+    assert (entry.action, entry.source, entry.partner_id) == ("create", ReportSource.FORM, tenants.partner_a.id)
+    assert entry.changes["name"] == [None, "Nadeshiko Foods KK"]
 
 
 def test_edit_form_shows_the_stored_values(browser, tenants):

@@ -506,7 +506,14 @@ def test_every_bad_field_is_reported_at_once(api):
 
 def test_messages_are_english_whatever_the_callers_language(api):
     response = api.post("/accounts/A-001/check-ins", CHECK_IN | {"nps": 11}, headers={"Accept-Language": "ja"})
-    assert assert_problem(response, 422, "nps")["errors"] == [{"field": "nps", "message": "must be a whole number from 0 to 10"}]
+    assert assert_problem(response, 422, "nps")["errors"] == [{"field": "nps", "message": "must be a whole number from 0 to 10",
+                                                               "pointer": "/nps"}]
+
+
+def test_each_bad_field_has_a_json_pointer_into_the_body(api):
+    bad_risk = CHECK_IN | {"risks": [{"type": "budget_cut", "severity": "high"}, {"type": "meteor", "severity": "high"}]}
+    errors = assert_problem(api.post("/accounts/A-001/check-ins", bad_risk), 422, "risks[1].type")["errors"]
+    assert [(e["field"], e["pointer"]) for e in errors] == [("risks[1].type", "/risks/1/type")]
 
 
 @pytest.mark.parametrize("kwargs", [

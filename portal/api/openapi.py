@@ -66,8 +66,10 @@ SCHEMAS = {
         "properties": {
             "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
             "detail": {"type": "string"},
-            "errors": {"type": "array", "items": {"type": "object", "required": ["field", "message"],
-                                                   "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+            "errors": {"type": "array", "items": {"type": "object", "required": ["field", "message", "pointer"],
+                                                   "properties": {"field": {"type": "string"}, "message": {"type": "string"},
+                                                                  "pointer": {"type": "string", "description":
+                                                                              "JSON pointer to the value in the request body, e.g. /risks/0/type"}}}},
         },
     },
     "AccountInput": {"type": "object", "properties": ACCOUNT_PROPERTIES,

@@ -7,6 +7,7 @@ reporting twice.
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import wraps
 
 from flask import Response, g, jsonify, request
@@ -16,13 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from portal.accounts import parse_account, upsert_account, valid_reference
+from portal.accounts import save_account
 from portal.api import bp
 from portal.api.openapi import openapi_document
 from portal.api.serializers import account_json, check_in_json, milestone_json, stakeholder_json
 from portal.api.tokens import authenticate
 from portal.cadence import cadence_rules
-from portal.checkins import FieldError, Outcome, parse_check_in, submit_check_in
+from portal.checkins import Outcome, parse_check_in, submit_check_in
 from portal.models import (
     Account,
     CheckIn,
@@ -34,6 +35,7 @@ from portal.models import (
     Stakeholder,
 )
 from portal.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
+from portal.validation import FieldError, ValidationError
 from portal.web import get_session, today
 
 MAX_PER_PAGE = 200
@@ -45,11 +47,17 @@ def problem(status: int, title: str, detail: str | None = None, errors=None) -> 
     if detail:
         body["detail"] = detail
     if errors:
-        body["errors"] = [{"field": e.field, "message": str(e.message)} for e in errors]
+        body["errors"] = [{"field": e.field, "message": str(e.message), "pointer": json_pointer(e.field)} for e in errors]
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response
+
+
+def json_pointer(field: str) -> str:
+    """RFC 6901 pointer to a field of the request body: risks[0].type -> /risks/0/type."""
+    parts = re.findall(r"[^.\[\]]+", field)
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 class ApiError(Exception):
@@ -122,7 +130,10 @@ def write(view):
             earlier = db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.partner_id == token.partner_id, IdempotencyRecord.key == key))
             if earlier is not None:
                 return _replay(earlier, fingerprint)
-        response = view(*args, **kwargs)
+        try:
+            response = view(*args, **kwargs)
+        except ValidationError as error:
+            response = _invalid(error.errors)
         if response.status_code >= 400:
             db.rollback()
             return response
@@ -199,15 +210,9 @@ def get_account(reference: str):
 @token_required
 @write
 def put_account(reference: str):
-    if not valid_reference(reference):
-        return _invalid([FieldError("reference", "must be 1 to 64 characters without surrounding spaces")])
-    db = get_session()
     token = g.api_token
-    existing = db.scalar(select(Account).where(Account.partner_id == token.partner_id, Account.reference == reference))
-    values, errors = parse_account(_body(), existing)
-    if errors:
-        return _invalid(errors)
-    account, created = upsert_account(db, token.partner, reference, values, source=ReportSource.API, token=token)
+    account, created = save_account(get_session(), token.partner_id, reference, _body(), upsert=True,
+                                    source=ReportSource.API, token=token)
     response = jsonify(account_json(account))
     response.status_code = 201 if created else 200
     return response
@@ -237,10 +242,8 @@ def post_check_in(reference: str):
     if account.status == LifecycleStatus.CHURNED:
         return problem(409, "Conflict", "This account has churned; it takes no more check-ins.")
     features = list(db.scalars(select(Feature).where(Feature.active.is_(True))))
-    data, errors = parse_check_in(_body(), rule=cadence_rules(db)[account.segment], today=today(), seats=account.seats,
-                                  contract_start=account.contract_start, features=features)
-    if errors:
-        return _invalid(errors)
+    data = parse_check_in(_body(), rule=cadence_rules(db)[account.segment], today=today(), seats=account.seats,
+                          contract_start=account.contract_start, features=features)
     result = submit_check_in(db, account, data, source=ReportSource.API, token=g.api_token)
     body = check_in_json(result.check_in, in_force=True) | {"outcome": result.outcome.value, "changed_fields": result.changed_fields}
     response = jsonify(body)
@@ -267,9 +270,7 @@ def put_milestone(reference: str, key: str):
     template = db.scalar(select(MilestoneTemplate).where(MilestoneTemplate.key == key, MilestoneTemplate.active.is_(True)))
     if template is None:
         return problem(404, "Not Found", f"No milestone {key!r}; GET the account's milestones for the keys.")
-    values, errors = parse_milestone(_body(), today())
-    if errors:
-        return _invalid(errors)
+    values = parse_milestone(_body(), today())
     save_milestone(db, account, template, values, source=ReportSource.API, token=g.api_token)
     view = next(v for v in milestone_views(db, account, today()) if v.template.id == template.id)
     return jsonify(milestone_json(view))
@@ -307,9 +308,7 @@ def _save_stakeholder(reference: str, stakeholder_id: int | None):
         person = db.scalar(select(Stakeholder).where(Stakeholder.account_id == account.id, Stakeholder.id == stakeholder_id))
         if person is None:
             return problem(404, "Not Found", f"No stakeholder {stakeholder_id} on account {reference!r}.")
-    values, errors = parse_stakeholder(_body(), today())
-    if errors:
-        return _invalid(errors)
+    values = parse_stakeholder(_body(), today())
     person = save_stakeholder(db, account, person, values, source=ReportSource.API, token=g.api_token)
     response = jsonify(stakeholder_json(person))
     response.status_code = 201 if stakeholder_id is None else 200

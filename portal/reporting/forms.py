@@ -1,68 +1,49 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import SelectField, StringField, TextAreaField
 
+from portal.accounts import ACCOUNT_FIELDS
 from portal.labels import choices
 from portal.models import LifecycleStatus, Segment
 
 
-class OptionalUnlessChurned(Optional):
-    """Optional() ends an empty field's validation, so the form's validate_<field> would never
-    say that a churned account needs it; for a churned account the check carries on instead."""
-
-    def __call__(self, form, field):
-        if form.status.data != LifecycleStatus.CHURNED.value:
-            return super().__call__(form, field)
-        if not field.raw_data or not str(field.raw_data[0]).strip():
-            field.errors[:] = []  # drop "not a valid date": the form's own check says what is missing
-
-
 class AccountForm(FlaskForm):
-    partner_id = SelectField(_l("Partner"), coerce=int)
-    reference = StringField(
-        _l("Your reference"),
-        description=_l("The customer's id in your own records; unique within your company."),
-        validators=[DataRequired(), Length(max=64)],
-    )
-    name = StringField(_l("Customer name"), validators=[DataRequired(), Length(max=200)])
-    industry = StringField(_l("Industry"), validators=[Optional(), Length(max=100)])
-    segment = SelectField(_l("Segment"), choices=choices(Segment))
-    plan = StringField(_l("Plan"), validators=[Optional(), Length(max=100)])
-    seats = IntegerField(
-        _l("Seats"),
-        validators=[Optional(), NumberRange(min=0, max=1_000_000, message=_l("Enter a whole number from 0 to 1,000,000."))],
-    )
-    arr_jpy = IntegerField(
-        _l("Annual recurring revenue (yen)"),
-        validators=[Optional(), NumberRange(min=0, max=10**13, message=_l("Enter a whole number of yen, 0 or more."))],
-    )
-    contract_start = DateField(_l("Contract start"), validators=[Optional()])
-    renewal_date = DateField(_l("Renewal date"), validators=[Optional()])
+    """Carries the account's values and shows the errors; the rules are portal.accounts.check_account's."""
+
+    partner_id = SelectField(_l("Partner"), coerce=int, validate_choice=False)
+    reference = StringField(_l("Your reference"), description=_l("The customer's id in your own records; unique within your company."),
+                            render_kw={"required": True, "maxlength": 64})
+    name = StringField(_l("Customer name"), render_kw={"required": True, "maxlength": 200})
+    industry = StringField(_l("Industry"), render_kw={"maxlength": 100})
+    segment = SelectField(_l("Segment"), choices=choices(Segment), validate_choice=False)
+    plan = StringField(_l("Plan"), render_kw={"maxlength": 100})
+    seats = StringField(_l("Seats"))
+    arr_jpy = StringField(_l("Annual recurring revenue (yen)"))
+    contract_start = StringField(_l("Contract start"), render_kw={"type": "date"})
+    renewal_date = StringField(_l("Renewal date"), render_kw={"type": "date"})
     desired_outcome = TextAreaField(
         _l("Desired outcome"),
         description=_l("What the customer wants to achieve with the product, e.g. “halve invoice processing time”."),
-        validators=[Optional(), Length(max=2000)],
     )
-    status = SelectField(_l("Lifecycle status"), choices=choices(LifecycleStatus))
-    churned_on = DateField(_l("Churned on"), validators=[OptionalUnlessChurned()])
-    churn_reason = TextAreaField(_l("Churn reason"), validators=[OptionalUnlessChurned(), Length(max=2000)])
+    status = SelectField(_l("Lifecycle status"), choices=choices(LifecycleStatus), validate_choice=False)
+    churned_on = StringField(_l("Churned on"), render_kw={"type": "date"})
+    churn_reason = TextAreaField(_l("Churn reason"))
 
-    def validate_partner_id(self, field):
-        if not field.data:
-            raise ValidationError(_l("Choose the partner that serves this customer."))
+    def fill(self, account) -> None:
+        """The stored account as the form shows it."""
+        for name in ("reference", "name", "industry", "plan", "desired_outcome", "churn_reason"):
+            getattr(self, name).data = getattr(account, name) or ""
+        for name in ("seats", "arr_jpy"):
+            getattr(self, name).data = str(getattr(account, name) or 0)
+        for name in ("contract_start", "renewal_date", "churned_on"):
+            value = getattr(account, name)
+            getattr(self, name).data = value.isoformat() if value else ""
+        self.segment.data, self.status.data = account.segment.value, account.status.value
+        self.partner_id.data = account.partner_id
 
-    def validate_renewal_date(self, field):
-        if field.data and self.contract_start.data and field.data < self.contract_start.data:
-            raise ValidationError(_l("The renewal date must not be before the contract start."))
-
-    def validate_churned_on(self, field):
-        if self.status.data == LifecycleStatus.CHURNED.value and not field.data:
-            raise ValidationError(_l("Enter the date the customer churned."))
-
-    def validate_churn_reason(self, field):
-        if self.status.data == LifecycleStatus.CHURNED.value and not (field.data or "").strip():
-            raise ValidationError(_l("Say why the customer churned."))
+    def values(self) -> dict:
+        """What was typed, for the service to check."""
+        return {name: getattr(self, name).data for name in ACCOUNT_FIELDS}
 
 
 # --- reports ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from portal.onboarding import milestone_views, parse_milestone, parse_stakeholde
 from portal.reporting import bp
 from portal.reporting.forms import CheckInForm, MilestoneForm, StakeholderForm
 from portal.scoping import accounts_visible_to, one_or_404, visible_to
+from portal.validation import ValidationError
 from portal.web import attach_errors, get_session, roles_required, today
 
 REPORTERS = PARTNER_ROLES
@@ -87,10 +88,11 @@ def check_in(account_id: int):
     if form.validate_on_submit():
         values = {k: v for k, v in form.data.items() if k not in ("csrf_token",)}
         values["feature_keys"] = sorted(selected_features)
-        data, errors = parse_check_in(values, rule=rule, today=now, seats=account.seats,
-                                      contract_start=account.contract_start, features=features)
-        if errors:
-            attach_errors(form, errors)
+        try:
+            data = parse_check_in(values, rule=rule, today=now, seats=account.seats,
+                                  contract_start=account.contract_start, features=features)
+        except ValidationError as error:
+            attach_errors(form, error.errors)
         else:
             result = submit_check_in(db, account, data, source=ReportSource.FORM, user=current_user)
             db.commit()
@@ -175,9 +177,10 @@ def milestone(account_id: int, template_id: int):
         form.completed_on.data = view.completed_on.isoformat() if view.completed_on else ""
         form.note.data = view.note or ""
     if form.validate_on_submit():
-        values, errors = parse_milestone(form.data, today())
-        if errors:
-            attach_errors(form, errors)
+        try:
+            values = parse_milestone(form.data, today())
+        except ValidationError as error:
+            attach_errors(form, error.errors)
         else:
             save_milestone(db, account, template, values, source=ReportSource.FORM, user=current_user)
             db.commit()
@@ -200,9 +203,10 @@ def stakeholder(account_id: int, stakeholder_id: int | None):
         form.role.data = person.role.value
         form.last_contact_on.data = person.last_contact_on.isoformat() if person.last_contact_on else ""
     if form.validate_on_submit():
-        values, errors = parse_stakeholder(form.data, today())
-        if errors:
-            attach_errors(form, errors)
+        try:
+            values = parse_stakeholder(form.data, today())
+        except ValidationError as error:
+            attach_errors(form, error.errors)
         else:
             save_stakeholder(db, account, person, values, source=ReportSource.FORM, user=current_user)
             db.commit()

@@ -10,18 +10,21 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
 from portal import actions, health, insights
+from portal.accounts import save_account
 from portal.labels import choices
 from portal.cadence import cadence_rules, obligations
 from portal.formatting import local_name
 from portal.models import (
-    PARTNER_ROLES, Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, Partner, Segment, Stakeholder,
+    PARTNER_ROLES, Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, Partner, ReportSource, Segment,
+    Stakeholder,
 )
 from portal.history import readable_changes
 from portal.onboarding import milestone_views, summarise
 from portal.reporting import bp
 from portal.reporting.forms import AccountForm
 from portal.scoping import ACCOUNT_EDITORS, accounts_visible_to, can_edit_accounts, one_or_404, partners_visible_to
-from portal.web import db_id, get_session, paginate, roles_required, today
+from portal.validation import ValidationError
+from portal.web import attach_errors, db_id, get_session, paginate, roles_required, today
 
 SORTS = {
     "name": (Account.name, Account.id),
@@ -143,33 +146,17 @@ def _prepare_account_form(db, form: AccountForm) -> None:
         form.partner_id.data = current_user.partner_id
 
 
-def _save_account(db, form: AccountForm, account: Account) -> bool:
+def _save_account(db, form: AccountForm, account: Account | None) -> Account | None:
+    """The service checks and writes (with the change log); its errors go next to the fields."""
     partner_id = form.partner_id.data if current_user.is_vendor else current_user.partner_id
-    reference = form.reference.data.strip()
-    clash = db.scalar(
-        select(Account.id).where(Account.partner_id == partner_id, Account.reference == reference, Account.id != (account.id or 0))
-    )
-    if clash:
-        form.reference.errors.append(_("This partner already has an account with reference %(ref)s.", ref=reference))
-        return False
-    account.partner_id = partner_id
-    account.reference = reference
-    account.name = form.name.data.strip()
-    account.industry = (form.industry.data or "").strip() or None
-    account.segment = Segment(form.segment.data)
-    account.plan = (form.plan.data or "").strip() or None
-    account.seats = form.seats.data or 0
-    account.arr_jpy = form.arr_jpy.data or 0
-    account.contract_start = form.contract_start.data
-    account.renewal_date = form.renewal_date.data
-    account.desired_outcome = (form.desired_outcome.data or "").strip() or None
-    account.status = LifecycleStatus(form.status.data)
-    churned = account.status == LifecycleStatus.CHURNED
-    account.churned_on = form.churned_on.data if churned else None
-    account.churn_reason = ((form.churn_reason.data or "").strip() or None) if churned else None
-    db.add(account)
+    try:
+        account, _created = save_account(db, partner_id, (form.reference.data or "").strip(), form.values(), account=account,
+                                         source=ReportSource.FORM, user=current_user)
+    except ValidationError as error:
+        attach_errors(form, error.errors)
+        return None
     db.commit()
-    return True
+    return account
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -180,11 +167,9 @@ def account_new():
     _prepare_account_form(db, form)
     if request.method == "GET" and current_user.is_vendor:
         form.partner_id.data = request.args.get("partner_id", type=int) or 0
-    if form.validate_on_submit():
-        account = Account()
-        if _save_account(db, form, account):
-            flash(_("Account %(name)s has been created.", name=account.name), "success")
-            return redirect(url_for("reporting.account_detail", account_id=account.id))
+    if form.validate_on_submit() and (account := _save_account(db, form, None)):
+        flash(_("Account %(name)s has been created.", name=account.name), "success")
+        return redirect(url_for("reporting.account_detail", account_id=account.id))
     return render_template("reporting/account_form.html", form=form, account=None), 400 if form.errors else 200
 
 
@@ -193,11 +178,10 @@ def account_new():
 def account_edit(account_id: int):
     db = get_session()
     account = one_or_404(db, accounts_visible_to(current_user), account_id)
-    form = AccountForm(obj=account)
+    form = AccountForm()
     _prepare_account_form(db, form)
     if request.method == "GET":
-        form.segment.data = account.segment.value
-        form.status.data = account.status.value
+        form.fill(account)
     if form.validate_on_submit() and _save_account(db, form, account):
         flash(_("Account %(name)s has been saved.", name=account.name), "success")
         return redirect(url_for("reporting.account_detail", account_id=account.id))

@@ -15,6 +15,7 @@ from portal.models import VENDOR_ROLES, ActionComment, ActionItem, ActionStatus,
 from portal.scorecards import bp
 from portal.scorecards.forms import ActionItemForm, CommentForm, StatusForm
 from portal.scoping import accounts_visible_to, one_or_404, visible_to
+from portal.validation import ValidationError
 from portal.web import attach_errors, get_session, roles_required, today
 
 LIST_LIMIT = 200
@@ -52,9 +53,10 @@ def action_item_new(account_id: int):
     form = ActionItemForm()
     form.owner_id.choices = [("0", _("Nobody yet"))] + [(str(u.id), _owner_label(u)) for u in owners]
     if form.validate_on_submit():
-        data, errors = actions.parse_item(form.data, {u.id for u in owners}, today())
-        if errors:
-            attach_errors(form, errors)
+        try:
+            data = actions.parse_item(form.data, {u.id for u in owners}, today())
+        except ValidationError as error:
+            attach_errors(form, error.errors)
         else:
             item = actions.create_item(db, account, data, current_user)
             db.commit()
@@ -81,9 +83,10 @@ def action_item(item_id: int):
     item = _item_or_404(db, item_id)
     comment_form, status_form = CommentForm(), StatusForm(formdata=None, status=item.status.value)
     if comment_form.validate_on_submit():
-        _comment, errors = actions.add_comment(db, item, comment_form.body.data, current_user)
-        if errors:
-            attach_errors(comment_form, errors)
+        try:
+            actions.add_comment(db, item, comment_form.body.data, current_user)
+        except ValidationError as error:
+            attach_errors(comment_form, error.errors)
         else:
             db.commit()
             flash(_("Comment added."), "success")
@@ -103,9 +106,10 @@ def action_item_status(item_id: int):
         except ValueError:
             status_form.status.errors.append(_("Choose a status from the list."))
         else:
-            errors = actions.change_status(db, item, status, status_form.resolution.data)
-            if errors:
-                attach_errors(status_form, errors)
+            try:
+                actions.change_status(db, item, status, status_form.resolution.data)
+            except ValidationError as error:
+                attach_errors(status_form, error.errors)
             else:
                 db.commit()
                 flash(_("Status changed to %(status)s.", status=label(status)), "success")
