@@ -121,6 +121,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from portal import actions, formatting, labels
+    from portal.digests import weekly_kinds
+    from portal.permissions import can
 
     app.jinja_env.filters.update(
         yen=formatting.yen, date=formatting.local_date, datetime=formatting.local_datetime,
@@ -130,7 +132,8 @@ def register_template_helpers(app: Flask) -> None:
     from portal.web import query_args
 
     app.jinja_env.globals.update(
-        label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale
+        label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale,
+        can=can, weekly_kinds=weekly_kinds,
     )
 
 

@@ -186,3 +186,8 @@ WEEKLY = {
     Role.PARTNER_ADMIN: [(EmailKind.PARTNER_DIGEST, partner_digest, "email_digest")],  # it says what is due
     Role.PARTNER_USER: [(EmailKind.REMINDER, reminders, "email_reminders")],
 }
+
+
+def weekly_kinds(user) -> dict:
+    """The weekly emails this person's role gets, by the preference that turns each on or off."""
+    return {preference: kind for kind, _build, preference in WEEKLY.get(user.role, [])}

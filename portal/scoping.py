@@ -65,10 +65,6 @@ def roles_assignable_by(user: User) -> list[Role]:
 ACCOUNT_EDITORS = (Role.VENDOR_ADMIN, Role.PARTNER_ADMIN)
 
 
-def can_edit_accounts(user: User) -> bool:
-    return user.role in ACCOUNT_EDITORS
-
-
 def one_or_404(session: Session, stmt: Select[tuple[T]], object_id: int) -> T:
     """The object with this id inside the scoped query, or 404 if it is outside the scope."""
     entity = stmt.column_descriptions[0]["entity"]

@@ -6,14 +6,12 @@ objects. Partner roles must get 404 for the other partner's objects on every rou
 from __future__ import annotations
 
 import pytest
-
-
 from sqlalchemy import select
 
 from portal import clock
 from portal.aggregation import aggregate
-
 from portal.models import Feature, MilestoneTemplate, OutboxMessage, Role
+from portal.permissions import can
 
 ANON = "anonymous"
 VA, PM, PA, PU = Role.VENDOR_ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_ADMIN, Role.PARTNER_USER
@@ -175,3 +173,12 @@ def test_role_route_matrix(app, db, browser, tenants, caller):
                 if any(secret in body for secret in (tenants.account_b.name, tenants.partner_b.name, tenants.stakeholder_b.name, "Bravo Secret Plan")):
                     failures.append(f"{caller} {url}: shows the other partner's data")
     assert failures == []
+
+
+@pytest.mark.parametrize("caller", [VA, PM, PA, PU], ids=lambda c: c.value)
+def test_can_answers_as_the_routes_do(app, tenants, caller):
+    """Menus, buttons and emails ask `can`; it must say no exactly where the route says 403."""
+    user = tenants.by_role(caller)
+    with app.test_request_context():
+        wrong = [endpoint for endpoint, (_method, expected) in RULES.items() if can(endpoint, user) != (expected[caller] != 403)]
+    assert wrong == []

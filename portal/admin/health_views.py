@@ -14,6 +14,7 @@ from portal.admin.forms import health_model_form_class, tier_rules_form_class
 from portal.aggregation import aggregate, latest_day
 from portal.health import COMPONENTS, PHASES, ModelSpec, current_model, preview, save_model
 from portal.models import AggregationRun, HealthModel, Partner, PartnerScorecard, Role
+from portal.permissions import can
 from portal.web import get_session, roles_required, today
 
 JOB_HISTORY_ROWS = 60
@@ -73,7 +74,7 @@ def run_aggregation_now():
         flash(_("Another run is working on today; try again in a minute."), "info")
     else:
         flash(_("The aggregation failed; the previous scorecards are kept. %(error)s", error=result.error), "error")
-    return redirect(url_for("admin.jobs") if current_user.role == Role.VENDOR_ADMIN else url_for("scorecards.channel"))
+    return redirect(url_for("admin.jobs") if can("admin.jobs") else url_for("scorecards.channel"))
 
 
 @bp.route("/rules/tiers", methods=["GET", "POST"])

@@ -15,14 +15,14 @@ from portal.labels import choices
 from portal.cadence import cadence_rules, obligations
 from portal.formatting import local_name
 from portal.models import (
-    PARTNER_ROLES, Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, Partner, ReportSource, Segment,
+    Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, Partner, ReportSource, Segment,
     Stakeholder,
 )
 from portal.history import readable_changes
 from portal.onboarding import milestone_views, summarise
 from portal.reporting import bp
 from portal.reporting.forms import AccountForm
-from portal.scoping import ACCOUNT_EDITORS, accounts_visible_to, can_edit_accounts, one_or_404, partners_visible_to
+from portal.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404, partners_visible_to
 from portal.validation import ValidationError
 from portal.web import attach_errors, db_id, get_session, paginate, roles_required, today
 
@@ -69,7 +69,6 @@ def accounts():
         partners=partners,
         segment_choices=choices(Segment),
         status_choices=choices(LifecycleStatus),
-        can_edit=can_edit_accounts(current_user),
     )
 
 
@@ -96,8 +95,6 @@ def account_detail(account_id: int):
     return render_template(
         "reporting/account_detail.html",
         account=account,
-        can_edit=can_edit_accounts(current_user),
-        can_report=current_user.role in PARTNER_ROLES,
         in_force=in_force,
         versions=versions,
         latest=in_force[0] if in_force else None,
