@@ -1,12 +1,12 @@
 """Channel success portal: the application factory."""
 from __future__ import annotations
 
-from flask import Flask, g, redirect, render_template, request, session as http_session, url_for
+from flask import Flask, g, redirect, request, session as http_session, url_for
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 
 from portal.config import PROJECT_ROOT, Config
 from portal.db import make_engine, make_sessionmaker
+from portal.errors import register_errorhandlers
 from portal.extensions import babel, csrf, login_manager
 
 LANGUAGES = ("en", "ja")
@@ -101,24 +101,6 @@ def register_blueprints(app: Flask) -> None:
         return redirect(url_for("reporting.home"))
 
 
-def register_errorhandlers(app: Flask) -> None:
-    from portal.api.views import http_problem, is_api_request
-
-    def render_error(error):
-        if is_api_request():
-            return http_problem(error)  # API clients get problem details, not a page
-        code = getattr(error, "code", 500)
-        return render_template(f"errors/{code}.html"), code
-
-    for code in (403, 404, 500):
-        app.register_error_handler(code, render_error)
-    app.register_error_handler(405, lambda error: http_problem(error) if is_api_request() else error)
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render_template("errors/400.html", reason=error.description), 400
-
-
 def register_template_helpers(app: Flask) -> None:
     from portal import actions, formatting, labels
     from portal.digests import weekly_kinds
@@ -129,7 +111,7 @@ def register_template_helpers(app: Flask) -> None:
         pct=formatting.pct, number=formatting.number, local_name=formatting.local_name,
         item_title=actions.shown_title,
     )
-    from portal.web import query_args
+    from portal.lists import query_args
 
     app.jinja_env.globals.update(
         label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale,

@@ -1,22 +1,15 @@
-"""Small helpers every view uses: the request's database session, role checks, paging."""
+"""Small helpers every view uses: the request's database session, role checks, form errors (lists: portal.lists)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import wraps
-from math import ceil
-from typing import Any
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g
 from flask_login import current_user, login_required
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
+from portal.lists import MAX_ID
 from portal.models import Role
-
-
-# Ids are INTEGER columns: a larger number cannot match a row, and overflows the database's integer.
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
@@ -25,14 +18,6 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
-
-
-def db_id(value: str) -> int:
-    """``type=`` for an id in the query string: a number no row can have counts as absent."""
-    number = int(value)
-    if not 0 < number <= MAX_ID:
-        raise ValueError(value)
-    return number
 
 
 def get_session() -> Session:
@@ -57,49 +42,6 @@ def roles_required(*roles: Role):
         return wrapped
 
     return decorator
-
-
-@dataclass
-class Page:
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: int | None = None) -> Page:
-    """Page a statement in SQL: one COUNT and one LIMIT/OFFSET query, whatever the table size.
-
-    ``rows=True`` for statements that select an entity plus extra columns (items are rows).
-    """
-    per_page = per_page or current_app.config["PORTAL"].page_size
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    offset = (page - 1) * per_page
-    items = []
-    if offset < total:  # past the last page there is nothing to fetch (and a huge offset overflows)
-        window = stmt.limit(per_page).offset(offset)
-        items = list(session.execute(window).unique().all() if rows else session.scalars(window).unique())
-    return Page(items=items, page=page, per_page=per_page, total=total)
-
-
-def query_args(**changes: Any) -> dict[str, Any]:
-    """The current query string with some values changed, for paging and sort links."""
-    args = request.args.to_dict()
-    args.update({k: v for k, v in changes.items() if v is not None})
-    return {k: v for k, v in args.items() if v not in ("", None)}
 
 
 def today():

@@ -277,3 +277,20 @@ def test_nonsense_page_and_partner_numbers_do_not_break_the_list(browser, tenant
     first = parse(b.get("/accounts")).rows
     assert first and parse(b.get("/accounts?page=abc")).rows == first
     assert parse(b.get("/accounts?page=-3")).rows == first
+
+
+@pytest.mark.parametrize("url, parameter", [
+    ("/accounts?segment=enterprise", "segment"), ("/accounts?status=asleep", "status"), ("/accounts?partner_id=abc", "partner_id"),
+    ("/partners?tier=diamond", "tier"), ("/users?role=superuser", "role"), ("/outbox?status=lost", "status"),
+    ("/voice-of-customer?kind=rumour", "kind"), ("/voice-of-customer?partner_id=-1", "partner_id"),
+    ("/channel?band=purple", "band"), ("/channel/partners.csv?tier=diamond", "tier"),
+])
+def test_a_filter_that_names_nothing_is_refused_with_the_parameter_named(browser, tenants, url, parameter):
+    response = browser(tenants.vendor_admin).get(url)
+    assert response.status_code == 400, url
+    assert f"{parameter}=" in response.get_data(as_text=True)
+
+
+def test_a_partner_admin_cannot_filter_users_by_a_role_it_cannot_give(browser, tenants):
+    assert browser(tenants.admin_a).get("/users?role=vendor_admin").status_code == 400
+    assert browser(tenants.admin_a).get("/users?role=partner_user").status_code == 200

@@ -297,6 +297,13 @@ def test_the_account_list_pages_and_filters(api, db, tenants, query, references,
     assert body["total"] == total
 
 
+@pytest.mark.parametrize("query", ["?page=99999999999999999999", "?page=abc", "?per_page=99999999999999999999", "?per_page=-5"])
+def test_nonsense_page_numbers_page_sensibly_instead_of_crashing(api, query):
+    response = api.get("/accounts" + query)
+    assert response.status_code == 200
+    assert 1 <= response.get_json()["per_page"] <= 200
+
+
 def test_an_unknown_status_filter_is_a_problem_not_a_crash(api):
     assert_problem(api.get("/accounts?status=dormant"), 422, "status")
 

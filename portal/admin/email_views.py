@@ -11,7 +11,8 @@ from portal.admin import bp
 from portal.auth.forms import WEEKDAYS
 from portal.labels import choices
 from portal.models import DeliveryStatus, EmailKind, OutboxMessage, Role, User
-from portal.web import get_session, paginate, roles_required, today
+from portal.lists import ListArgs, paginate
+from portal.web import get_session, roles_required, today
 
 
 @bp.get("/outbox")
@@ -19,13 +20,14 @@ from portal.web import get_session, paginate, roles_required, today
 def outbox_list():
     db = get_session()
     stmt = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-    status, kind = request.args.get("status", ""), request.args.get("kind", "")
-    if status in {s.value for s in DeliveryStatus}:
-        stmt = stmt.where(OutboxMessage.status == DeliveryStatus(status))
-    if kind in {k.value for k in EmailKind}:
-        stmt = stmt.where(OutboxMessage.kind == EmailKind(kind))
-    if request.args.get("q"):
-        stmt = stmt.where(OutboxMessage.to_address.contains(request.args["q"].strip().lower(), autoescape=True))
+    args = ListArgs()
+    status, kind, q = args.choice("status", DeliveryStatus), args.choice("kind", EmailKind), args.text("q")
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    if kind:
+        stmt = stmt.where(OutboxMessage.kind == kind)
+    if q:
+        stmt = stmt.where(OutboxMessage.to_address.contains(q.lower(), autoescape=True))
     counts = dict(db.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return render_template("admin/outbox.html", page=paginate(db, stmt), counts=counts, args=request.args,
                            statuses=choices(DeliveryStatus), kinds=choices(EmailKind),

@@ -38,7 +38,8 @@ from portal.models import (
 )
 from portal.scoping import one_or_404, partners_visible_to, roles_assignable_by, users_manageable_by, visible_to
 from portal.labels import choices
-from portal.web import db_id, get_session, paginate, roles_required
+from portal.lists import ListArgs, paginate
+from portal.web import get_session, roles_required
 
 
 def _account_totals():
@@ -60,10 +61,8 @@ def _account_totals():
 @roles_required(*VENDOR_ROLES)
 def partners():
     db = get_session()
-    mine = request.args.get("mine") == "1"
-    q = request.args.get("q", "").strip()
-    tier = request.args.get("tier", "")
-    status = request.args.get("status", "")
+    args = ListArgs()
+    mine, q, tier, status = args.flag("mine"), args.text("q"), args.choice("tier", PartnerTier), args.choice("status", PartnerStatus)
     totals = _account_totals()
     stmt = (
         partners_visible_to(current_user, mine=mine)
@@ -78,18 +77,18 @@ def partners():
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Partner.name.ilike(like), Partner.code.ilike(like)))
-    if tier in PartnerTier._value2member_map_:
-        stmt = stmt.where(Partner.tier == PartnerTier(tier))
-    if status in PartnerStatus._value2member_map_:
-        stmt = stmt.where(Partner.status == PartnerStatus(status))
+    if tier:
+        stmt = stmt.where(Partner.tier == tier)
+    if status:
+        stmt = stmt.where(Partner.status == status)
     page = paginate(db, stmt, rows=True)
     return render_template(
         "admin/partners.html",
         page=page,
         q=q,
         mine=mine,
-        tier=tier,
-        status=status,
+        tier=tier.value if tier else "",
+        status=status.value if status else "",
         tier_choices=choices(PartnerTier),
         status_choices=choices(PartnerStatus),
     )
@@ -187,15 +186,14 @@ def partner_edit(partner_id: int):
 @roles_required(Role.VENDOR_ADMIN, Role.PARTNER_ADMIN)
 def users():
     db = get_session()
-    q = request.args.get("q", "").strip()
-    role = request.args.get("role", "")
-    partner_id = request.args.get("partner_id", type=db_id)
+    args = ListArgs()
+    q, role, partner_id = args.text("q"), args.choice("role", Role, roles_assignable_by(current_user)), args.id("partner_id")
     stmt = users_manageable_by(current_user).options(selectinload(User.partner)).order_by(User.display_name)
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(User.display_name.ilike(like), User.email.ilike(like)))
-    if role in Role._value2member_map_:
-        stmt = stmt.where(User.role == Role(role))
+    if role:
+        stmt = stmt.where(User.role == role)
     if partner_id and current_user.is_vendor:
         stmt = stmt.where(User.partner_id == partner_id)
     page = paginate(db, stmt)
@@ -204,7 +202,7 @@ def users():
         "admin/users.html",
         page=page,
         q=q,
-        role=role,
+        role=role.value if role else "",
         partner_id=partner_id,
         partners=partners,
         role_choices=choices(Role, roles_assignable_by(current_user)),

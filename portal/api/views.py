@@ -7,15 +7,13 @@ reporting twice.
 from __future__ import annotations
 
 import hashlib
-import re
 from functools import wraps
 
 from flask import Response, g, jsonify, request
 from flask_babel import force_locale
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import HTTPException
 
 from portal.accounts import save_account
 from portal.api import bp
@@ -35,29 +33,12 @@ from portal.models import (
     Stakeholder,
 )
 from portal.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
-from portal.validation import FieldError, ValidationError
+from portal.lists import InvalidArgument, ListArgs, paginate
+from portal.errors import http_problem, problem
+from portal.validation import ValidationError
 from portal.web import get_session, today
 
 MAX_PER_PAGE = 200
-
-
-def problem(status: int, title: str, detail: str | None = None, errors=None) -> Response:
-    """RFC 9457 problem details; `errors` names each bad field."""
-    body = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = [{"field": e.field, "message": str(e.message), "pointer": json_pointer(e.field)} for e in errors]
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
-
-
-def json_pointer(field: str) -> str:
-    """RFC 6901 pointer to a field of the request body: risks[0].type -> /risks/0/type."""
-    parts = re.findall(r"[^.\[\]]+", field)
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 class ApiError(Exception):
@@ -68,20 +49,6 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError):
     return error.response
-
-
-def is_api_request() -> bool:
-    return request.path.startswith(bp.url_prefix + "/")
-
-
-def http_problem(error: HTTPException) -> Response:
-    """Problem details for an HTTP error on an API URL. Routing errors (no such path, wrong method)
-    never reach the blueprint's handlers, so the app's handlers call this too (portal/__init__.py)."""
-    detail = "No such resource for this token's partner." if error.code == 404 else None
-    response = problem(error.code, error.name, detail)
-    if getattr(error, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(error.valid_methods)
-    return response
 
 
 bp.register_error_handler(404, http_problem)
@@ -183,27 +150,23 @@ def openapi():
 @bp.get("/accounts")
 @token_required
 def list_accounts():
-    db = get_session()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    per_page = min(MAX_PER_PAGE, max(1, request.args.get("per_page", 50, type=int) or 50))
-    stmt = select(Account).where(Account.partner_id == g.api_token.partner_id)
-    if request.args.get("status"):
-        statuses = [s.value for s in LifecycleStatus]
-        if request.args["status"] not in statuses:
-            return _invalid([FieldError("status", "must be one of: " + ", ".join(statuses))])
-        stmt = stmt.where(Account.status == request.args["status"])
-    total = db.scalar(select(func.count()).select_from(stmt.subquery()))
-    items = db.scalars(stmt.order_by(Account.reference).limit(per_page).offset((page - 1) * per_page))
-    db.commit()
-    return jsonify({"items": [account_json(a) for a in items], "page": page, "per_page": per_page, "total": total})
+    args = ListArgs()
+    try:
+        status = args.choice("status", LifecycleStatus)
+    except InvalidArgument as invalid:
+        return _invalid(invalid.errors)
+    stmt = select(Account).where(Account.partner_id == g.api_token.partner_id).order_by(Account.reference)
+    if status:
+        stmt = stmt.where(Account.status == status)
+    found = paginate(get_session(), stmt, per_page=args.number("per_page", 50, 1, MAX_PER_PAGE), page=args.page())
+    return jsonify({"items": [account_json(a) for a in found.items], "page": found.page, "per_page": found.per_page,
+                    "total": found.total})
 
 
 @bp.get("/accounts/<reference>")
 @token_required
 def get_account(reference: str):
-    account = _account(reference)
-    get_session().commit()
-    return jsonify(account_json(account))
+    return jsonify(account_json(_account(reference)))
 
 
 @bp.put("/accounts/<reference>")
@@ -228,7 +191,6 @@ def list_check_ins(reference: str):
         .options(selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
         .order_by(CheckIn.period_start.desc(), CheckIn.version.desc())
     ))
-    db.commit()
     items = [check_in_json(c, in_force=(i == 0 or rows[i - 1].period_start != c.period_start)) for i, c in enumerate(rows)]
     return jsonify({"items": items})
 
@@ -257,7 +219,6 @@ def list_milestones(reference: str):
     db = get_session()
     account = _account(reference)
     views = milestone_views(db, account, today())
-    db.commit()
     return jsonify({"items": [milestone_json(v) for v in views]})
 
 
@@ -282,7 +243,6 @@ def list_stakeholders(reference: str):
     db = get_session()
     account = _account(reference)
     people = db.scalars(select(Stakeholder).where(Stakeholder.account_id == account.id).order_by(Stakeholder.id))
-    db.commit()
     return jsonify({"items": [stakeholder_json(p) for p in people]})
 
 

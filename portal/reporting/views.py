@@ -24,7 +24,8 @@ from portal.reporting import bp
 from portal.reporting.forms import AccountForm
 from portal.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404, partners_visible_to
 from portal.validation import ValidationError
-from portal.web import attach_errors, db_id, get_session, paginate, roles_required, today
+from portal.lists import ListArgs, paginate
+from portal.web import attach_errors, get_session, roles_required, today
 
 SORTS = {
     "name": (Account.name, Account.id),
@@ -38,31 +39,28 @@ SORTS = {
 @login_required
 def accounts():
     db = get_session()
-    q = request.args.get("q", "").strip()
-    segment = request.args.get("segment", "")
-    status = request.args.get("status", "")
-    partner_id = request.args.get("partner_id", type=db_id)
-    mine = request.args.get("mine") == "1"
-    sort = request.args.get("sort", "name")
+    args = ListArgs()
+    q, segment, status = args.text("q"), args.choice("segment", Segment), args.choice("status", LifecycleStatus)
+    partner_id, mine, sort = args.id("partner_id"), args.flag("mine"), args.one_of("sort", SORTS, "name")
     stmt = accounts_visible_to(current_user, mine=mine).options(joinedload(Account.partner))
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Account.name.ilike(like), Account.reference.ilike(like)))
-    if segment in Segment._value2member_map_:
-        stmt = stmt.where(Account.segment == Segment(segment))
-    if status in LifecycleStatus._value2member_map_:
-        stmt = stmt.where(Account.status == LifecycleStatus(status))
+    if segment:
+        stmt = stmt.where(Account.segment == segment)
+    if status:
+        stmt = stmt.where(Account.status == status)
     if partner_id and current_user.is_vendor:
         stmt = stmt.where(Account.partner_id == partner_id)
-    stmt = stmt.order_by(*SORTS.get(sort, SORTS["name"]))
+    stmt = stmt.order_by(*SORTS[sort])
     page = paginate(db, stmt)
     partners = db.scalars(partners_visible_to(current_user, mine=mine).order_by(Partner.name)).all() if current_user.is_vendor else []
     return render_template(
         "reporting/accounts.html",
         page=page,
         q=q,
-        segment=segment,
-        status=status,
+        segment=segment.value if segment else "",
+        status=status.value if status else "",
         partner_id=partner_id,
         mine=mine,
         sort=sort,

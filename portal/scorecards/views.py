@@ -20,6 +20,7 @@ from portal.models import (
 from portal.exports import table_response
 from portal.scorecards import bp
 from portal.scoping import one_or_404, partners_visible_to, visible_to
+from portal.lists import ListArgs
 from portal.web import get_session, roles_required, today
 
 RENEWAL_DAYS = 90
@@ -88,21 +89,24 @@ RANKING_TREND_DAYS = 91
 
 
 def _ranking(db, day):
-    """The partners with their day's figures, filtered and sorted in SQL per the request."""
-    sort = request.args.get("sort", "health") if request.args.get("sort") in RANKING_SORTS else "health"
+    """The partners with their day's figures, filtered and sorted in SQL per the request
+    (the filters are read, and refused when bad, even on a day without scorecards)."""
+    args = ListArgs()
+    sort = args.one_of("sort", RANKING_SORTS, "health")
     column, descending = RANKING_SORTS[sort]
-    if request.args.get("order") in ("asc", "desc"):
-        descending = request.args["order"] == "desc"
-    stmt = (partners_visible_to(current_user, mine=bool(request.args.get("mine")))
+    if args.one_of("order", ("asc", "desc"), "") in ("asc", "desc"):
+        descending = args.text("order") == "desc"
+    tier, band = args.choice("tier", PartnerTier), args.choice("band", Band)
+    if day is None:
+        return [], sort, descending
+    stmt = (partners_visible_to(current_user, mine=args.flag("mine"))
             .add_columns(PartnerScorecard)
             .join(PartnerScorecard, PartnerScorecard.partner_id == Partner.id)
             .where(PartnerScorecard.day == day))
-    tier = request.args.get("tier", "")
-    if tier in {t.value for t in PartnerTier}:
-        stmt = stmt.where(Partner.tier == PartnerTier(tier))
-    band = request.args.get("band", "")
-    if band in {b.value for b in Band}:  # partners with accounts in that band
-        stmt = stmt.where(getattr(PartnerScorecard, f"{band}_accounts") > 0)
+    if tier:
+        stmt = stmt.where(Partner.tier == tier)
+    if band:  # partners with accounts in that band
+        stmt = stmt.where(getattr(PartnerScorecard, f"{band.value}_accounts") > 0)
     ordered = column.desc().nulls_last() if descending else column.asc().nulls_last()
     return db.execute(stmt.order_by(ordered, Partner.name)).all(), sort, descending
 
@@ -112,7 +116,7 @@ def _ranking(db, day):
 def channel():
     db = get_session()
     day = latest_day(db)
-    partners, sort, descending = _ranking(db, day) if day else ([], "health", True)
+    partners, sort, descending = _ranking(db, day)
     trends = {}
     if day:  # one query for every row's small trend
         for partner_id, value in db.execute(
@@ -148,7 +152,7 @@ def ranking_export(fmt: str):
         abort(404)
     db = get_session()
     day = latest_day(db)
-    partners = _ranking(db, day)[0] if day else []
+    partners = _ranking(db, day)[0]
     headers = [_("Partner"), _("Tier"), _("Live accounts"), "ARR", _("Average health"), _("Healthy"), _("Needs attention"),
                _("At risk"), _("ARR needing attention or at risk"), _("Reporting compliance"), _("Renewal rate (12 months)"),
                "GRR", "NRR", "NPS"]

@@ -12,7 +12,8 @@ from portal.models import Account, CheckIn, Partner, Segment, VocItem, VocKind
 from portal.scorecards import bp
 from portal.scoping import partners_visible_to, visible_to
 from portal.exports import table_response
-from portal.web import get_session, paginate
+from portal.lists import ListArgs, paginate
+from portal.web import get_session
 
 EXPORT_LIMIT = 50_000
 
@@ -27,19 +28,17 @@ def _filtered():
         .with_only_columns(VocItem, Account.name.label("account_name"), Account.segment, Partner.name.label("partner_name"),
                            CheckIn.period_start, CheckIn.submitted_at)
     )
-    kind = request.args.get("kind", "")
-    if kind in {k.value for k in VocKind}:
-        stmt = stmt.where(VocItem.kind == VocKind(kind))
-    segment = request.args.get("segment", "")
-    if segment in {s.value for s in Segment}:
-        stmt = stmt.where(Account.segment == Segment(segment))
-    area = request.args.get("area", "").strip()
+    args = ListArgs()
+    kind, segment, area = args.choice("kind", VocKind), args.choice("segment", Segment), args.text("area")
+    partner_id, query = args.id("partner_id"), args.text("q")
+    if kind:
+        stmt = stmt.where(VocItem.kind == kind)
+    if segment:
+        stmt = stmt.where(Account.segment == segment)
     if area:
         stmt = stmt.where(func.lower(VocItem.product_area) == area.lower())
-    partner_id = request.args.get("partner_id", type=int)
     if partner_id:
         stmt = stmt.where(VocItem.partner_id == partner_id)
-    query = request.args.get("q", "").strip()
     if query:
         stmt = stmt.where(VocItem.text.ilike(f"%{query}%"))
     return stmt.order_by(CheckIn.submitted_at.desc(), VocItem.id.desc())
