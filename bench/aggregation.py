@@ -24,11 +24,11 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from portal.aggregation import aggregate  # noqa: E402
-from portal.db import make_engine, make_sessionmaker  # noqa: E402
-from portal.migrate import upgrade  # noqa: E402
+from portal.scoring.aggregation import aggregate  # noqa: E402
+from portal.core.db import make_engine, make_sessionmaker  # noqa: E402
+from portal.core.migrate import upgrade  # noqa: E402
 from portal.models import Account, AccountArr, CheckIn, Milestone, Partner  # noqa: E402
-from portal.reference_data import ensure_defaults  # noqa: E402
+from portal.reporting.reference_data import ensure_defaults  # noqa: E402
 
 DAY = date(2026, 11, 23)
 PARTNERS = 50

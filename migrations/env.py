@@ -4,8 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 
 from portal import models  # noqa: F401  (registers the tables)
-from portal.config import Config
-from portal.db import Base, make_engine
+from portal.core.config import Config
+from portal.core.db import Base, make_engine
 
 config = context.config
 if config.config_file_name and config.cmd_opts is not None:  # the plain alembic CLI

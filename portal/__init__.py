@@ -1,13 +1,15 @@
 """Channel success portal: the application factory."""
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask, g, redirect, request, session as http_session, url_for
 from flask_login import current_user
 
-from portal.config import PROJECT_ROOT, Config
-from portal.db import make_engine, make_sessionmaker
-from portal.errors import register_errorhandlers
-from portal.extensions import babel, csrf, login_manager
+from portal.core.config import PROJECT_ROOT, Config
+from portal.core.db import make_engine, make_sessionmaker
+from portal.core.errors import register_errorhandlers
+from portal.core.extensions import babel, csrf, login_manager
 
 LANGUAGES = ("en", "ja")
 
@@ -77,20 +79,23 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
 
 
-def register_blueprints(app: Flask) -> None:
-    from portal.admin import bp as admin_bp
-    from portal.api import bp as api_bp
-    from portal.auth import bp as auth_bp
-    from portal.reporting import bp as reporting_bp
-    from portal.scorecards import bp as scorecards_bp
-    from portal.web import IdConverter
+# Each area's routes live in these modules and attach to the area's blueprint when imported.
+VIEW_MODULES = (
+    "portal.auth.views", "portal.accounts.views", "portal.reporting.report_views", "portal.reporting.import_views",
+    "portal.scoring.views", "portal.scoring.voc_views", "portal.actions.views", "portal.admin.views",
+    "portal.admin.health_views", "portal.admin.email_views", "portal.api.views",
+)
 
+
+def register_blueprints(app: Flask) -> None:
+    from portal import accounts, actions, admin, api, auth, reporting, scoring
+    from portal.core.web import IdConverter
+
+    for module in VIEW_MODULES:
+        importlib.import_module(module)
     app.url_map.converters["int"] = IdConverter
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(reporting_bp)
-    app.register_blueprint(scorecards_bp)
-    app.register_blueprint(api_bp)
+    for area in (auth, accounts, reporting, scoring, actions, admin, api):
+        app.register_blueprint(area.bp)
 
     @app.get("/")
     def index():
@@ -102,16 +107,18 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from portal import actions, formatting, labels
-    from portal.digests import weekly_kinds
-    from portal.permissions import can
+    from portal.actions import services as actions
+    from portal.core import formatting
+    from portal.core import labels
+    from portal.email.digests import weekly_kinds
+    from portal.core.permissions import can
 
     app.jinja_env.filters.update(
         yen=formatting.yen, date=formatting.local_date, datetime=formatting.local_datetime,
         pct=formatting.pct, number=formatting.number, local_name=formatting.local_name,
         item_title=actions.shown_title,
     )
-    from portal.lists import query_args
+    from portal.core.lists import query_args
 
     app.jinja_env.globals.update(
         label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale,

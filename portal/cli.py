@@ -27,7 +27,7 @@ def db_group():
 @with_appcontext
 def db_upgrade(revision: str):
     """Apply migrations up to REVISION (default: the latest)."""
-    from portal import migrate
+    from portal.core import migrate
 
     migrate.upgrade(_config().database_url, revision)
     if revision == "head":
@@ -40,7 +40,7 @@ def db_upgrade(revision: str):
 @with_appcontext
 def db_downgrade(revision: str):
     """Revert migrations down to REVISION ('base' empties the database)."""
-    from portal import migrate
+    from portal.core import migrate
 
     migrate.downgrade(_config().database_url, revision)
     click.echo(f"Database downgraded to {revision}.")
@@ -90,7 +90,8 @@ def users_create(email, display_name, role, partner_code, language, password):
 @with_appcontext
 def demo(serve: bool, host: str, port: int):
     """Migrate the database, load the demo data (once) and print the demo logins."""
-    from portal import demo as demo_data, migrate
+    from portal import demo as demo_data
+    from portal.core import migrate
 
     config = _config()
     migrate.upgrade(config.database_url)
@@ -103,7 +104,7 @@ def demo(serve: bool, host: str, port: int):
             click.echo("Demo data loaded.")
             runs = demo_data.aggregate_history(session, _today())
             click.echo(f"Scorecards computed for {runs} days of history.")
-            from portal import emails
+            from portal.email import services as emails
 
             queued = emails.queue_weekly(current_app._get_current_object(), session, force=True)
             click.echo(f"This week's digests and reminders queued in the outbox: {queued} (vendor admins see them under Outbox).")
@@ -139,7 +140,7 @@ def aggregate_command(day, start, end, catch_up):
     """Compute health scores, scorecards and alerts; a day already done is recomputed and replaced."""
     from datetime import timedelta
 
-    from portal import aggregation
+    from portal.scoring import aggregation
 
     if (start is None) != (end is None):
         raise click.UsageError("--from and --to go together.")
@@ -195,7 +196,7 @@ def digest_group():
 @with_appcontext
 def digest_preview(email: str, html: bool):
     """Print what this person would get this week (nothing is queued or sent)."""
-    from portal import emails
+    from portal.email import services as emails
 
     with _session() as session:
         user = session.scalar(select(User).where(User.email == normalise_email(email)))
@@ -214,8 +215,8 @@ def digest_preview(email: str, html: bool):
 def digest_run():
     """What the scheduler does every few minutes: batch alerts, queue weekly emails whose hour
     has come (after today's aggregation), deliver the outbox."""
-    from portal import emails
-    from portal.db import writer_session
+    from portal.email import services as emails
+    from portal.core.db import writer_session
 
     with writer_session(current_app.extensions["portal.sessionmaker"]) as session:
         result = emails.run(current_app._get_current_object(), session)
@@ -226,7 +227,7 @@ def digest_run():
 
 def _ensure_reference_data() -> None:
     """Default milestones, features and cadences for a new portal; leaves edited ones alone."""
-    from portal.reference_data import ensure_defaults
+    from portal.reporting.reference_data import ensure_defaults
 
     with _session() as session:
         ensure_defaults(session)

@@ -11,15 +11,15 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from portal import clock
-from portal.aggregation import aggregate
-from portal.cadence import DEFAULT_CADENCES, period_containing
+from portal.core import clock
+from portal.scoring.aggregation import aggregate
+from portal.reporting.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
     Account, CheckIn, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
     PartnerStatus, PartnerTier, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
     StakeholderRole, User, VocItem, VocKind,
 )
-from portal.reference_data import ensure_defaults
+from portal.reporting.reference_data import ensure_defaults
 
 DEMO_PASSWORD = "portal-demo-2026"
 

@@ -17,9 +17,10 @@ from apscheduler.triggers.cron import CronTrigger
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from portal import clock, emails
-from portal.aggregation import catch_up
-from portal.db import writer_session
+from portal.core import clock
+from portal.email import services as emails
+from portal.scoring.aggregation import catch_up
+from portal.core.db import writer_session
 
 log = logging.getLogger(__name__)
 EMAIL_EVERY_MINUTES = 5

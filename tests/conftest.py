@@ -23,11 +23,12 @@ import time_machine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from portal import clock as portal_clock, create_app
-from portal.config import Config
-from portal.db import Base, make_engine
-from portal.migrate import upgrade
-from portal.reference_data import ensure_defaults
+from portal import create_app
+from portal.core import clock as portal_clock
+from portal.core.config import Config
+from portal.core.db import Base, make_engine
+from portal.core.migrate import upgrade
+from portal.reporting.reference_data import ensure_defaults
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal import clock
-from portal.aggregation import aggregate
+from portal.core import clock
+from portal.scoring.aggregation import aggregate
 from portal.models import Feature, MilestoneTemplate, OutboxMessage, Role
-from portal.permissions import can
+from portal.core.permissions import can
 
 ANON = "anonymous"
 VA, PM, PA, PU = Role.VENDOR_ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_ADMIN, Role.PARTNER_USER
@@ -37,10 +37,10 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.users": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "admin.user_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "admin.user_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
-    "reporting.accounts": ("GET", {ANON: LOGIN, **everyone(200)}),
-    "reporting.account_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
-    "reporting.account_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
-    "reporting.account_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
+    "accounts.accounts": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "accounts.account_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "accounts.account_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
+    "accounts.account_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "reporting.home": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.check_in": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.check_in_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
@@ -60,16 +60,16 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.health_model": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "admin.jobs": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "admin.run_aggregation_now": ("POST", {ANON: LOGIN, VA: 302, PM: 302, PA: 403, PU: 403}),
-    "scorecards.partner_scorecard": ("GET", {ANON: LOGIN, **everyone(200)}),
-    "scorecards.channel": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
-    "scorecards.model_check": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
-    "scorecards.action_items": ("GET", {ANON: LOGIN, **everyone(200)}),
-    "scorecards.action_item": ("GET", {ANON: LOGIN, **everyone(200)}),
-    "scorecards.action_item_new": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
-    "scorecards.action_item_status": ("POST", {ANON: LOGIN, **everyone(400)}),
-    "scorecards.voc_inbox": ("GET", {ANON: LOGIN, **everyone(200)}),
-    "scorecards.ranking_export": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
-    "scorecards.voc_export": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "scoring.partner_scorecard": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "scoring.channel": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
+    "scoring.model_check": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
+    "actions.action_items": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "actions.action_item": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "actions.action_item_new": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
+    "actions.action_item_status": ("POST", {ANON: LOGIN, **everyone(400)}),
+    "scoring.voc_inbox": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "scoring.ranking_export": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
+    "scoring.voc_export": ("GET", {ANON: LOGIN, **everyone(200)}),
     "auth.email_preferences": ("POST", {ANON: LOGIN, **everyone(400)}),
     # Signed links from emails: no login; the token names the person (tests/test_emails.py forges them).
     "auth.email_preferences_by_link": ("GET", {ANON: 200, **everyone(200)}),
@@ -113,7 +113,7 @@ def _first_id(model):
 
 def _outbox_message(app):
     """A queued email to the first user (made here: the fixtures send none)."""
-    from portal import outbox
+    from portal.email import outbox
     from portal.models import EmailKind, User
 
     with app.extensions["portal.sessionmaker"]() as session:
@@ -125,7 +125,7 @@ def _outbox_message(app):
 
 def _email_link_token(app):
     from portal.models import User
-    from portal.outbox import link
+    from portal.email.outbox import link
 
     with app.extensions["portal.sessionmaker"]() as session:
         return link(app.config["PORTAL"], "preferences", session.scalar(select(User.id).order_by(User.id).limit(1))).rsplit("/", 1)[1]

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.aggregation import aggregate
+from portal.scoring.aggregation import aggregate
 from portal.models import ActionComment, ActionItem, ActionStatus, Alert, Segment, Sentiment
 from tests import factories
 from tests.pages import parse

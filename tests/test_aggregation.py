@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from portal import aggregation, clock
-from portal.aggregation import aggregate, catch_up, claim, days_to_catch_up
+from portal.scoring import aggregation
+from portal.core import clock
+from portal.scoring.aggregation import aggregate, catch_up, claim, days_to_catch_up
 from portal.models import (
     AccountScore, AggregationDay, AggregationRun, Alert, AlertKind, Band, PartnerScorecard, Segment, Sentiment,
 )

@@ -11,8 +11,10 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from portal import clock as portal_clock, emails, outbox
-from portal.aggregation import aggregate
+from portal.core import clock as portal_clock
+from portal.email import services as emails
+from portal.email import outbox
+from portal.scoring.aggregation import aggregate
 from portal.models import AccountScore, DeliveryStatus, EmailKind, OutboxMessage, Segment
 from tests import factories
 from tests.pages import parse

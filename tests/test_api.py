@@ -15,8 +15,8 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy import select
 
 from portal.api.openapi import openapi_document
-from portal.clock import utcnow
-from portal.db import Base
+from portal.core.clock import utcnow
+from portal.core.db import Base
 from portal.models import ApiToken, CheckIn, LifecycleStatus, Milestone, MilestoneStatus, PartnerStatus, ReportSource, Stakeholder
 from tests import factories
 from tests.readback import latest, reload

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from werkzeug.serving import make_server
 
-from portal.aggregation import aggregate
+from portal.scoring.aggregation import aggregate
 from tests import factories
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal import demo
-from portal.db import Base
+from portal.core.db import Base
 from portal.models import Account, CheckIn, LifecycleStatus, Milestone, Partner, Role, Segment, Sentiment, User
 from tests import factories
 from tests.readback import latest

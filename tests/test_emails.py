@@ -15,10 +15,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from portal import emails, outbox
-from portal.aggregation import aggregate
-from portal.clock import as_stored
-from portal.db import writer_session
+from portal.email import services as emails
+from portal.email import outbox
+from portal.scoring.aggregation import aggregate
+from portal.core.clock import as_stored
+from portal.core.db import writer_session
 from portal.models import ActionItem, Alert, AlertKind, DeliveryStatus, EmailKind, OutboxMessage, Role
 from tests import factories
 

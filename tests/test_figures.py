@@ -23,11 +23,11 @@ from html import unescape
 import pytest
 from sqlalchemy import delete, select
 
-from portal.aggregation import aggregate
-from portal.figures import FIGURE_COLUMNS
-from portal.health import ModelSpec, save_model
-from portal import insights
-from portal.insights import benchmark, model_check, optimism_check
+from portal.scoring.aggregation import aggregate
+from portal.scoring.figures import FIGURE_COLUMNS
+from portal.scoring.health import ModelSpec, save_model
+from portal.scoring import insights
+from portal.scoring.insights import benchmark, model_check, optimism_check
 from portal.models import AccountArr, LifecycleStatus, PartnerScorecard, Role, Segment, Sentiment
 from tests import factories
 from tests.readback import latest

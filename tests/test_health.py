@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from portal.aggregation import aggregate
-from portal.health import DEFAULT_WEIGHTS, ModelSpec, current_model, preview, reasons, save_model, score_select
+from portal.scoring.aggregation import aggregate
+from portal.scoring.health import DEFAULT_WEIGHTS, ModelSpec, current_model, preview, reasons, save_model, score_select
 from portal.models import (
     AccountScore, Feature, HealthModel, LifecycleStatus, MilestoneStatus, MilestoneTemplate, ReportingCadence, Role,
     Segment, Sentiment,

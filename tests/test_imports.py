@@ -13,7 +13,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from portal.imports import FileProblem, read_file, template_headers
+from portal.reporting.imports import FileProblem, read_file, template_headers
 from portal.models import Account, CheckIn, Feature, ImportBatch, LifecycleStatus, ReportSource, Segment, Sentiment
 from tests import factories
 from tests.pages import is_login_redirect, parse

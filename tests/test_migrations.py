@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from portal import migrate
-from portal.db import Base, make_engine
+from portal.core import migrate
+from portal.core.db import Base, make_engine
 from portal.models import Account, LifecycleStatus, Partner, Role, Segment, User
 from tests import factories
 from tests.readback import latest

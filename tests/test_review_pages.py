@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import event
 
-from portal.aggregation import aggregate
+from portal.scoring.aggregation import aggregate
 from portal.models import PartnerTier, Sentiment, VocItem, VocKind
 from tests import factories
 

@@ -6,8 +6,9 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from portal import clock, tiers
-from portal.aggregation import aggregate
+from portal.core import clock
+from portal.scoring import tiers
+from portal.scoring.aggregation import aggregate
 from portal.models import PartnerTier, TierRule
 from tests.pages import parse
 from tests.readback import latest

@@ -1,5 +1,5 @@
+"""Vendor and partner administration: partners, users, API tokens, reporting rules, the health
+model, tiers, the job history and the email outbox."""
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
-
-from portal.admin import email_views, health_views, views  # noqa: E402,F401

@@ -6,13 +6,14 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from portal import emails, outbox
+from portal.email import services as emails
+from portal.email import outbox
 from portal.admin import bp
 from portal.auth.forms import WEEKDAYS
-from portal.labels import choices
+from portal.core.labels import choices
 from portal.models import DeliveryStatus, EmailKind, OutboxMessage, Role, User
-from portal.lists import ListArgs, paginate
-from portal.web import get_session, roles_required, today
+from portal.core.lists import ListArgs, paginate
+from portal.core.web import get_session, roles_required, today
 
 
 @bp.get("/outbox")

@@ -4,7 +4,7 @@ from wtforms import BooleanField, EmailField, IntegerField, PasswordField, Selec
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.auth.forms import PASSWORD_MIN_LENGTH, language_choices
-from portal.labels import choices
+from portal.core.labels import choices
 from portal.models import PARTNER_ROLES, PartnerStatus, PartnerTier, Role
 
 
@@ -89,7 +89,7 @@ class MilestoneTemplateForm(FeatureForm):
 
 def health_model_form_class():
     """A weight field per phase and component, built from portal.health so the two never disagree."""
-    from portal.health import COMPONENT_LABELS, COMPONENTS, PHASES
+    from portal.scoring.health import COMPONENT_LABELS, COMPONENTS, PHASES
 
     attrs = {
         "green_min": IntegerField(_l("Healthy (green) from score"), validators=[DataRequired(), NumberRange(1, 100)]),
@@ -112,7 +112,7 @@ def tier_rules_form_class():
     """A minimum per ranked tier and figure (blank: not required), from portal.tiers."""
     from wtforms import DecimalField
 
-    from portal.tiers import RANKED_TIERS, TIER_FIGURES
+    from portal.scoring.tiers import RANKED_TIERS, TIER_FIGURES
 
     attrs = {}
     for tier in RANKED_TIERS:

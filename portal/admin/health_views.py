@@ -7,15 +7,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import insights
+from portal.scoring import insights
 from portal.admin import bp
-from portal import tiers
+from portal.scoring import tiers
 from portal.admin.forms import health_model_form_class, tier_rules_form_class
-from portal.aggregation import aggregate, latest_day
-from portal.health import COMPONENTS, PHASES, ModelSpec, current_model, preview, save_model
+from portal.scoring.aggregation import aggregate, latest_day
+from portal.scoring.health import COMPONENTS, PHASES, ModelSpec, current_model, preview, save_model
 from portal.models import AggregationRun, HealthModel, Partner, PartnerScorecard, Role
-from portal.permissions import can
-from portal.web import get_session, roles_required, today
+from portal.core.permissions import can
+from portal.core.web import get_session, roles_required, today
 
 JOB_HISTORY_ROWS = 60
 
@@ -74,7 +74,7 @@ def run_aggregation_now():
         flash(_("Another run is working on today; try again in a minute."), "info")
     else:
         flash(_("The aggregation failed; the previous scorecards are kept. %(error)s", error=result.error), "error")
-    return redirect(url_for("admin.jobs") if can("admin.jobs") else url_for("scorecards.channel"))
+    return redirect(url_for("admin.jobs") if can("admin.jobs") else url_for("scoring.channel"))
 
 
 @bp.route("/rules/tiers", methods=["GET", "POST"])

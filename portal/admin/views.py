@@ -18,9 +18,9 @@ from portal.admin.forms import (
     PartnerSettingsForm,
     UserForm,
 )
-from portal.cadence import cadence_rules
+from portal.reporting.cadence import cadence_rules
 from portal.api.tokens import issue_token
-from portal.clock import utcnow
+from portal.core.clock import utcnow
 from portal.models import (
     VENDOR_ROLES,
     Account,
@@ -36,10 +36,10 @@ from portal.models import (
     Segment,
     User,
 )
-from portal.scoping import one_or_404, partners_visible_to, roles_assignable_by, users_manageable_by, visible_to
-from portal.labels import choices
-from portal.lists import ListArgs, paginate
-from portal.web import get_session, roles_required
+from portal.core.scoping import one_or_404, partners_visible_to, roles_assignable_by, users_manageable_by, visible_to
+from portal.core.labels import choices
+from portal.core.lists import ListArgs, paginate
+from portal.core.web import get_session, roles_required
 
 
 def _account_totals():

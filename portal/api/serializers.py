@@ -6,7 +6,7 @@ from enum import Enum
 from typing import Any
 
 from portal.models import Account, CheckIn, Stakeholder
-from portal.onboarding import MilestoneView
+from portal.reporting.onboarding import MilestoneView
 
 
 def plain(value: Any) -> Any:

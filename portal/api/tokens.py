@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from portal.clock import utcnow
+from portal.core.clock import utcnow
 from portal.models import ApiToken, PartnerStatus, User
 
 PREFIX = "csp_"

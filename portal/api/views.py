@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.accounts import save_account
+from portal.accounts.services import save_account
 from portal.api import bp
 from portal.api.openapi import openapi_document
 from portal.api.serializers import account_json, check_in_json, milestone_json, stakeholder_json
 from portal.api.tokens import authenticate
-from portal.cadence import cadence_rules
-from portal.checkins import Outcome, parse_check_in, submit_check_in
+from portal.reporting.cadence import cadence_rules
+from portal.reporting.checkins import Outcome, parse_check_in, submit_check_in
 from portal.models import (
     Account,
     CheckIn,
@@ -32,11 +32,11 @@ from portal.models import (
     ReportSource,
     Stakeholder,
 )
-from portal.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
-from portal.lists import InvalidArgument, ListArgs, paginate
-from portal.errors import http_problem, problem
-from portal.validation import ValidationError
-from portal.web import get_session, today
+from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
+from portal.core.lists import InvalidArgument, ListArgs, paginate
+from portal.core.errors import http_problem, problem
+from portal.core.validation import ValidationError
+from portal.core.web import get_session, today
 
 MAX_PER_PAGE = 200
 

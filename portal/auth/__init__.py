@@ -1,5 +1,4 @@
+"""Logging in and out, My profile, languages and email preferences (also behind signed links)."""
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
-
-from portal.auth import views  # noqa: E402,F401

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.models import User
-from portal.web import get_session
+from portal.core.web import get_session
 
 
 def load_user(session_token: str) -> User | None:

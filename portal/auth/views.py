@@ -12,11 +12,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal import LANGUAGES
 from portal.auth import bp
 from portal.auth.forms import EmailPreferencesForm, LoginForm, PasswordForm, ProfileForm
-from portal.clock import utcnow
-from portal.extensions import csrf
-from portal.outbox import user_id_from
+from portal.core.clock import utcnow
+from portal.core.extensions import csrf
+from portal.email.outbox import user_id_from
 from portal.models import User, normalise_email
-from portal.web import get_session
+from portal.core.web import get_session
 
 # Checked against when the email is unknown, so both failures take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-password", method="pbkdf2:sha256:1000")

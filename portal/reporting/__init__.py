@@ -1,5 +1,5 @@
+"""Reporting: what resellers tell the vendor about their customers (check-ins, milestones,
+stakeholders, file imports), the cadence that says what is due, and the change log."""
 from flask import Blueprint
 
 bp = Blueprint("reporting", __name__)
-
-from portal.reporting import import_views, report_views, views  # noqa: E402,F401

@@ -8,15 +8,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.cadence import cadence_rules, default_period
-from portal.clock import utcnow
-from portal.exports import table_response
-from portal.imports import FileProblem, commit_import, plan_import, read_file, template_headers
+from portal.reporting.cadence import cadence_rules, default_period
+from portal.core.clock import utcnow
+from portal.core.exports import table_response
+from portal.reporting.imports import FileProblem, commit_import, plan_import, read_file, template_headers
 from portal.models import PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner
 from portal.reporting import bp
 from portal.reporting.forms import ImportForm
-from portal.scoping import one_or_404, visible_to
-from portal.web import get_session, roles_required, today
+from portal.core.scoping import one_or_404, visible_to
+from portal.core.web import get_session, roles_required, today
 
 PREVIEW_ROWS = 500
 

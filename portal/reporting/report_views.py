@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
-from portal import actions
-from portal.cadence import cadence_rules, default_period, obligations, period_containing
-from portal.checkins import Outcome, as_input, changed_fields, current_check_in, parse_check_in, submit_check_in
+from portal.actions import services as actions
+from portal.reporting.cadence import cadence_rules, default_period, obligations, period_containing
+from portal.reporting.checkins import Outcome, as_input, changed_fields, current_check_in, parse_check_in, submit_check_in
 from portal.models import (
     PARTNER_ROLES,
     ActionItem,
@@ -23,13 +23,13 @@ from portal.models import (
     ReportSource,
     Stakeholder,
 )
-from portal.formatting import local_name
-from portal.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
+from portal.core.formatting import local_name
+from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
 from portal.reporting import bp
 from portal.reporting.forms import CheckInForm, MilestoneForm, StakeholderForm
-from portal.scoping import accounts_visible_to, one_or_404, visible_to
-from portal.validation import ValidationError
-from portal.web import attach_errors, get_session, roles_required, today
+from portal.core.scoping import accounts_visible_to, one_or_404, visible_to
+from portal.core.validation import ValidationError
+from portal.core.web import attach_errors, get_session, roles_required, today
 
 REPORTERS = PARTNER_ROLES
 
@@ -52,7 +52,7 @@ def _reportable_account(account_id: int):
     account = one_or_404(get_session(), accounts_visible_to(current_user), account_id)
     if account.status == LifecycleStatus.CHURNED:
         flash(_("This customer has churned; it takes no more check-ins."), "error")
-        return None, redirect(url_for("reporting.account_detail", account_id=account.id))
+        return None, redirect(url_for("accounts.account_detail", account_id=account.id))
     return account, None
 
 
@@ -103,7 +103,7 @@ def check_in(account_id: int):
                 Outcome.UNCHANGED: _("Nothing changed: the check-in for %(period)s already says this.", period=data.period.label),
             }[result.outcome]
             flash(message, "success" if result.outcome != Outcome.UNCHANGED else "info")
-            return redirect(url_for("reporting.account_detail", account_id=account.id))
+            return redirect(url_for("accounts.account_detail", account_id=account.id))
     status = 400 if form.errors or form.form_errors else 200
     return render_template("reporting/check_in_form.html", form=form, account=account, features=features,
                            selected_features=selected_features, existing=existing, period=chosen), status
@@ -185,7 +185,7 @@ def milestone(account_id: int, template_id: int):
             save_milestone(db, account, template, values, source=ReportSource.FORM, user=current_user)
             db.commit()
             flash(_("Milestone “%(name)s” saved.", name=local_name(template)), "success")
-            return redirect(url_for("reporting.account_detail", account_id=account.id) + "#onboarding")
+            return redirect(url_for("accounts.account_detail", account_id=account.id) + "#onboarding")
     return render_template("reporting/milestone_form.html", form=form, account=account, template=template, view=view), (400 if form.errors else 200)
 
 
@@ -211,6 +211,6 @@ def stakeholder(account_id: int, stakeholder_id: int | None):
             save_stakeholder(db, account, person, values, source=ReportSource.FORM, user=current_user)
             db.commit()
             flash(_("Stakeholder %(name)s saved.", name=values["name"]), "success")
-            return redirect(url_for("reporting.account_detail", account_id=account.id) + "#stakeholders")
+            return redirect(url_for("accounts.account_detail", account_id=account.id) + "#stakeholders")
     return render_template("reporting/stakeholder_form.html", form=form, account=account, person=person), (400 if form.errors else 200)
 

@@ -1,0 +1,160 @@
+"""Partners (resellers) and their end-customer accounts, with the ARR history retention needs."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint, event, inspect, select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
+from sqlalchemy.sql import false
+
+from portal.core import clock
+from portal.core.clock import utcnow
+from portal.core.db import Base, enum_column
+
+if TYPE_CHECKING:
+    from portal.auth.models import User
+
+
+class PartnerTier(str, enum.Enum):
+    PLATINUM = "platinum"
+    GOLD = "gold"
+    SILVER = "silver"
+    REGISTERED = "registered"
+
+
+class PartnerStatus(str, enum.Enum):
+    ACTIVE = "active"
+    PROSPECT = "prospect"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class Segment(str, enum.Enum):
+    HIGH_TOUCH = "high_touch"
+    LOW_TOUCH = "low_touch"
+    TECH_TOUCH = "tech_touch"
+
+
+class LifecycleStatus(str, enum.Enum):
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    CHURNED = "churned"
+
+
+partner_managers = Table(
+    "partner_managers",
+    Base.metadata,
+    Column("partner_id", ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Partner(Base):
+    """A reseller (代理店): it signs, onboards and keeps the end customers."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    tier: Mapped[PartnerTier] = mapped_column(enum_column(PartnerTier, "partner_tier"), default=PartnerTier.REGISTERED)
+    status: Mapped[PartnerStatus] = mapped_column(enum_column(PartnerStatus, "partner_status"), default=PartnerStatus.ACTIVE)
+    # Set by the partner admin: may a file or API upload with an unknown reference create the account?
+    imports_create_accounts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    managers: Mapped[list["User"]] = relationship(secondary=partner_managers, back_populates="managed_partners")
+    users: Mapped[list["User"]] = relationship(back_populates="partner", foreign_keys="User.partner_id")
+    accounts: Mapped[list["Account"]] = relationship(back_populates="partner")
+
+    @validates("code")
+    def _normalise_code(self, _key: str, value: str) -> str:
+        return value.strip().upper()
+
+    def __repr__(self) -> str:
+        return f"<Partner {self.code}>"
+
+
+class Account(Base):
+    """An end customer of the vendor, served by exactly one reseller."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "reference"),
+        CheckConstraint("seats >= 0", name="seats_not_negative"),
+        CheckConstraint("arr_jpy >= 0", name="arr_not_negative"),
+        CheckConstraint(
+            "(status = 'churned') = (churned_on IS NOT NULL)", name="churned_on_iff_churned"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    # The reseller's own reference for the customer (its CRM id), unique per partner.
+    reference: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    segment: Mapped[Segment] = mapped_column(enum_column(Segment, "account_segment"), index=True)
+    plan: Mapped[str | None] = mapped_column(String(100))
+    seats: Mapped[int] = mapped_column(Integer, default=0)
+    arr_jpy: Mapped[int] = mapped_column(BigInteger, default=0)
+    contract_start: Mapped[date | None] = mapped_column(Date)
+    renewal_date: Mapped[date | None] = mapped_column(Date, index=True)
+    desired_outcome: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[LifecycleStatus] = mapped_column(
+        enum_column(LifecycleStatus, "account_status"), default=LifecycleStatus.ONBOARDING
+    )
+    churned_on: Mapped[date | None] = mapped_column(Date)
+    churn_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    partner: Mapped[Partner] = relationship(back_populates="accounts")
+
+    @validates("reference")
+    def _strip_reference(self, _key: str, value: str) -> str:
+        return value.strip()
+
+    def __repr__(self) -> str:
+        return f"<Account {self.reference} of partner {self.partner_id}>"
+
+
+class AccountArr(Base):
+    """ARR from a date on: the history behind gross and net revenue retention."""
+
+    __tablename__ = "account_arr_history"
+    __table_args__ = (UniqueConstraint("account_id", "effective_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    effective_on: Mapped[date] = mapped_column(Date)
+    arr_jpy: Mapped[int] = mapped_column(BigInteger)
+
+    account: Mapped["Account"] = relationship()
+
+
+@event.listens_for(Session, "before_flush")
+def _record_arr_changes(session: Session, _context, _instances) -> None:
+    """Every ARR an account has had, from when: revenue retention needs the past, not just today."""
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, Account):
+            continue
+        if obj in session.new:
+            effective_on = obj.contract_start or clock.today()
+        elif inspect(obj).attrs.arr_jpy.history.has_changes():
+            effective_on = clock.today()
+        else:
+            continue
+        with session.no_autoflush:
+            row = None
+            if obj.id is not None:
+                row = session.scalar(select(AccountArr).where(AccountArr.account_id == obj.id, AccountArr.effective_on == effective_on))
+            if row is None:
+                row = AccountArr(account=obj, effective_on=effective_on)
+                session.add(row)
+            row.arr_jpy = obj.arr_jpy or 0

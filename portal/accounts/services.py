@@ -1,0 +1,102 @@
+"""Accounts by the reseller's reference: one validation and one write, with its change log, for
+the web form, the file import and the API alike."""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Mapping
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.core.history import record_change, snapshot
+from portal.models import Account, ApiToken, LifecycleStatus, Partner, ReportSource, Segment, User
+from portal.core.validation import Checks, FieldError
+
+ACCOUNT_FIELDS = ("name", "industry", "segment", "plan", "seats", "arr_jpy", "contract_start", "renewal_date",
+                  "desired_outcome", "status", "churned_on", "churn_reason")
+MAX_REFERENCE = 64
+
+
+def check_account(values: Mapping[str, Any], existing: Account | None = None, checks: Checks | None = None) -> dict[str, Any]:
+    """The account's fields, checked; on an update, fields left out keep their current values.
+    Raises ValidationError (with `checks`' earlier errors too, when given)."""
+    c = checks or Checks()
+    merged: dict[str, Any] = {}
+    for name in ACCOUNT_FIELDS:
+        if name in values:
+            merged[name] = values[name]
+        elif existing is not None:
+            current = getattr(existing, name)
+            # As a client would send it: an enum member's str() is "Segment.LOW_TOUCH", which is no valid choice.
+            merged[name] = current.value if isinstance(current, Enum) else current
+    result: dict[str, Any] = {}
+    result["name"] = c.text(merged, "name", max_length=200, required=True)
+    result["industry"] = c.text(merged, "industry", max_length=100)
+    result["plan"] = c.text(merged, "plan", max_length=100)
+    result["desired_outcome"] = c.text(merged, "desired_outcome")
+    result["churn_reason"] = c.text(merged, "churn_reason")
+    result["segment"] = c.choice(merged, "segment", Segment, required=True)
+    result["status"] = c.choice(merged, "status", LifecycleStatus) or LifecycleStatus.ONBOARDING
+    result["seats"] = c.integer(merged, "seats", 0, 1_000_000, default=0)
+    result["arr_jpy"] = c.integer(merged, "arr_jpy", 0, 10**13, default=0)
+    for name in ("contract_start", "renewal_date", "churned_on"):
+        result[name] = c.date(merged, name)
+    if result["contract_start"] and result["renewal_date"] and result["renewal_date"] < result["contract_start"]:
+        c.fail("renewal_date", _l("must not be before the contract start"), merged.get("renewal_date"))
+    if result["status"] == LifecycleStatus.CHURNED:
+        if result["churned_on"] is None and not c.failed("churned_on"):
+            c.fail("churned_on", _l("is required for a churned account"))
+        if not result["churn_reason"]:
+            c.fail("churn_reason", _l("is required for a churned account: say why"))
+    else:
+        result["churned_on"] = result["churn_reason"] = None
+    c.done()
+    return result
+
+
+def reference_error(reference: Any) -> FieldError | None:
+    """The reseller's own id for the customer: 1 to 64 characters, no surrounding spaces."""
+    if not isinstance(reference, str) or not 0 < len(reference.strip()) <= MAX_REFERENCE or reference != reference.strip():
+        return FieldError("reference", _l("must be 1 to 64 characters without surrounding spaces"), reference)
+    return None
+
+
+def find_account(session: Session, partner_id: int, reference: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.partner_id == partner_id, Account.reference == reference))
+
+
+def save_account(
+    session: Session, partner_id: int | None, reference: Any, values: Mapping[str, Any], *, account: Account | None = None,
+    upsert: bool = False, source: ReportSource, user: User | None = None, token: ApiToken | None = None,
+) -> tuple[Account, bool]:
+    """Create an account, or update `account`, and log the change; (account, created).
+    upsert: the partner's account with this reference is the one to update, if there is one (the API's PUT).
+    Raises ValidationError; never commits."""
+    c = Checks()
+    if not partner_id or session.get(Partner, partner_id) is None:
+        c.fail("partner_id", _l("Choose the partner that serves this customer."))
+    bad_reference = reference_error(reference)
+    if bad_reference:
+        c.errors.append(bad_reference)
+    elif partner_id:
+        if account is None and upsert:
+            account = find_account(session, partner_id, reference)
+        clash = session.scalar(select(Account.id).where(
+            Account.partner_id == partner_id, Account.reference == reference, Account.id != (account.id if account else None)))
+        if clash:
+            c.fail("reference", _l("This partner already has an account with reference %(ref)s.", ref=reference), reference)
+    checked = check_account(values, account, c)  # raises with every error found so far
+    assert partner_id is not None
+    created = account is None or account.id is None
+    before = None if created else snapshot(account, ACCOUNT_FIELDS)
+    if account is None:
+        account = Account()
+    account.partner_id, account.reference = partner_id, reference
+    for name, value in checked.items():
+        setattr(account, name, value)
+    session.add(account)
+    session.flush()
+    record_change(session, entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
+                  before=before, after=snapshot(account, ACCOUNT_FIELDS), source=source, user=user, token=token)
+    return account, created

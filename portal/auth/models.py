@@ -1,0 +1,114 @@
+"""People who log in: vendor staff and reseller staff, with their roles and email preferences."""
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.sql import true
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.core.clock import utcnow
+from portal.core.db import Base, enum_column
+from portal.accounts.models import PartnerStatus, partner_managers
+
+if TYPE_CHECKING:
+    from portal.accounts.models import Partner
+
+
+class Role(str, enum.Enum):
+    VENDOR_ADMIN = "vendor_admin"
+    PARTNER_MANAGER = "partner_manager"
+    PARTNER_ADMIN = "partner_admin"
+    PARTNER_USER = "partner_user"
+
+    @property
+    def is_vendor(self) -> bool:
+        return self in (Role.VENDOR_ADMIN, Role.PARTNER_MANAGER)
+
+
+VENDOR_ROLES = (Role.VENDOR_ADMIN, Role.PARTNER_MANAGER)
+
+
+PARTNER_ROLES = (Role.PARTNER_ADMIN, Role.PARTNER_USER)
+
+
+class User(Base):
+    """A person who logs in: vendor staff (no partner) or reseller staff (exactly one partner)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "(role IN ('vendor_admin', 'partner_manager') AND partner_id IS NULL)"
+            " OR (role IN ('partner_admin', 'partner_user') AND partner_id IS NOT NULL)",
+            name="partner_matches_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive on every database.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # None: follow the browser's language.
+    language: Mapped[str | None] = mapped_column(String(8))
+    # Flask-Login's id: rotated on password change, which logs out every other session.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_urlsafe(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Email preferences: each kind on or off, and when the weekly emails arrive in the person's time zone.
+    email_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    email_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    email_alerts: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 = Monday
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo", server_default="Asia/Tokyo")
+
+    partner: Mapped[Partner | None] = relationship(back_populates="users", foreign_keys=[partner_id])
+    managed_partners: Mapped[list[Partner]] = relationship(secondary=partner_managers, back_populates="managers")
+
+    @validates("email")
+    def _normalise_email(self, _key: str, value: str) -> str:
+        return normalise_email(value)
+
+    def set_password(self, password: str, method: str = "scrypt") -> None:
+        self.password_hash = generate_password_hash(password, method=method)
+        self.session_token = secrets.token_urlsafe(32)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    # Flask-Login protocol
+    @property
+    def is_active(self) -> bool:
+        return self.active and (self.partner is None or self.partner.status != PartnerStatus.TERMINATED)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    @property
+    def is_vendor(self) -> bool:
+        return self.role.is_vendor
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role.value}>"
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()

@@ -1,0 +1,136 @@
+"""One configuration object, read from environment variables with safe defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from datetime import date
+from pathlib import Path
+
+from portal.core import clock
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Config:
+    """Everything the web app, the CLI and the scheduler process need to know.
+
+    Build it with ``Config.from_env()``; tests build it directly with overrides.
+    """
+
+    database_url: str = ""
+    secret_key: str = ""
+    environment: str = "development"  # development | production | testing
+    instance_path: Path = DEFAULT_INSTANCE_PATH
+    testing: bool = False
+    csrf_enabled: bool = True
+    # werkzeug hash spec; tests use a cheap one so that building fixtures stays fast.
+    password_hash_method: str = "scrypt"
+    session_cookie_secure: bool = False
+    default_language: str = "en"
+    default_timezone: str = clock.DEFAULT_TIME_ZONE
+    page_size: int = 25
+    import_max_bytes: int = 5 * 1024 * 1024
+    import_max_rows: int = 5000
+    # When the nightly aggregation runs (crontab, in default_timezone).
+    aggregation_cron: str = "0 2 * * *"
+    # Links in emails point here.
+    base_url: str = "http://127.0.0.1:5000"
+    # Email: with no SMTP host, messages stay in the outbox (viewable by vendor admins).
+    mail_from: str = "Channel Success Portal <portal@localhost>"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | ssl | none
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
+    smtp_ca_file: str = ""  # a private CA that signed the SMTP server's certificate
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
+        env = os.environ if environ is None else environ
+        instance_path = Path(env.get("PORTAL_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+        environment = env.get("PORTAL_ENV", "development")
+        smtp_security = env.get("PORTAL_SMTP_SECURITY", "starttls").lower()
+        if smtp_security not in ("starttls", "ssl", "none"):
+            raise ValueError(f"PORTAL_SMTP_SECURITY must be starttls, ssl or none, not {smtp_security!r}")
+        config = cls(
+            database_url=env.get("PORTAL_DATABASE_URL", ""),
+            secret_key=env.get("PORTAL_SECRET_KEY", ""),
+            environment=environment,
+            instance_path=instance_path,
+            session_cookie_secure=_flag(env.get("PORTAL_SECURE_COOKIES"), environment == "production"),
+            default_language=env.get("PORTAL_DEFAULT_LANGUAGE", "en"),
+            default_timezone=env.get("PORTAL_DEFAULT_TIMEZONE") or clock.DEFAULT_TIME_ZONE,
+            page_size=int(env.get("PORTAL_PAGE_SIZE", "25")),
+            import_max_bytes=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
+            import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "5000")),
+            aggregation_cron=env.get("PORTAL_AGGREGATION_CRON", "0 2 * * *"),
+            base_url=env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            mail_from=env.get("PORTAL_MAIL_FROM", "Channel Success Portal <portal@localhost>"),
+            smtp_host=env.get("PORTAL_SMTP_HOST", ""),
+            smtp_security=smtp_security,
+            smtp_port=int(env.get("PORTAL_SMTP_PORT") or (465 if smtp_security == "ssl" else 587)),
+            smtp_user=env.get("PORTAL_SMTP_USER", ""),
+            smtp_password=env.get("PORTAL_SMTP_PASSWORD", ""),
+            smtp_ca_file=env.get("PORTAL_SMTP_CA_FILE", ""),
+        )
+        return config.resolved()
+
+    @classmethod
+    def for_testing(cls, database_url: str, instance_path: Path, **overrides) -> "Config":
+        config = cls(
+            database_url=database_url,
+            secret_key="test-secret-key",
+            environment="testing",
+            instance_path=instance_path,
+            testing=True,
+            password_hash_method="pbkdf2:sha256:1000",
+        )
+        for name, value in overrides.items():
+            if name not in {f.name for f in fields(cls)}:
+                raise TypeError(f"unknown config option {name!r}")
+            setattr(config, name, value)
+        return config
+
+    def today(self) -> date:
+        """Today where the vendor works (Asia/Tokyo by default), not the server's UTC date."""
+        return clock.today(self.default_timezone)
+
+    def resolved(self) -> "Config":
+        """Fill the defaults that depend on the instance folder."""
+        if not self.database_url:
+            self.instance_path.mkdir(parents=True, exist_ok=True)
+            self.database_url = f"sqlite:///{self.instance_path / 'portal.db'}"
+        if not self.secret_key:
+            if self.environment == "production":
+                raise RuntimeError(
+                    "PORTAL_SECRET_KEY must be set in production (PORTAL_ENV=production)."
+                )
+            self.secret_key = _instance_secret_key(self.instance_path)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """A development key generated once and kept, so sessions survive restarts."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key

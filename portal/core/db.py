@@ -1,0 +1,75 @@
+"""Engine and session factory shared by the web app, the CLI and the scheduler process."""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Enum, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Named constraints, so that migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """Enums are stored as their value in a VARCHAR with a CHECK, portable across SQLite and PostgreSQL."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"timeout": 30})
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            # pysqlite starts transactions only before DML, so DDL (a migration) and reads would
+            # run outside them; take over and BEGIN ourselves, as SQLAlchemy's docs recommend.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # With WAL, NORMAL cannot corrupt the file and commits skip an fsync (SQLite's advice).
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            # A transaction that reads and then writes must take the write lock up front
+            # (execution option sqlite_begin="IMMEDIATE"): otherwise a writer that commits in
+            # between makes its first write fail at once with "database is locked".
+            connection.exec_driver_sql(f"BEGIN {connection.get_execution_options().get('sqlite_begin', '')}".strip())
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def writer_session(factory: sessionmaker[Session]) -> Session:
+    """A session for a job whose transactions read then write (the email job): on SQLite each
+    transaction takes the write lock first, so two such jobs wait for each other instead of one
+    failing with "database is locked". Transactions must stay short: commit before slow work."""
+    engine = factory.kw["bind"]
+    return factory(bind=engine.execution_options(sqlite_begin="IMMEDIATE"))

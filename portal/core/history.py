@@ -1,0 +1,116 @@
+"""The change log: who changed what and when, for records that are edited in place."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from portal.core.formatting import local_date, yen
+from portal.core.labels import label
+from portal.models import (
+    ApiToken, ChangeLog, LifecycleStatus, MilestoneStatus, ReportSource, Segment, StakeholderRole, User,
+)
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def record_change(
+    session: Session,
+    *,
+    entity: str,
+    entity_id: int,
+    partner_id: int,
+    account_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    source: ReportSource,
+    user: User | None = None,
+    token: ApiToken | None = None,
+) -> ChangeLog | None:
+    """Log the fields that differ; nothing when nothing changed."""
+    before = before or {}
+    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    if not changes:
+        return None
+    entry = ChangeLog(
+        entity=entity, entity_id=entity_id, partner_id=partner_id, account_id=account_id,
+        action="create" if not before else "update", changes=changes, source=source,
+        user_id=user.id if user else None, api_token_id=token.id if token else None,
+    )
+    session.add(entry)
+    return entry
+
+
+# --- the log as people read it ----------------------------------------------------------------
+
+TEXT, NUMBER, YEN, DATE, FLAG = "text", "number", "yen", "date", "flag"
+
+# Per entity, in the order of its form: field -> (the form's label, how its stored value reads).
+FIELDS: dict[str, dict[str, tuple[Any, Any]]] = {
+    "milestone": {
+        "status": (_l("Status"), MilestoneStatus), "planned_on": (_l("Planned date"), DATE),
+        "completed_on": (_l("Actual date"), DATE), "note": (_l("Note"), TEXT),
+    },
+    "stakeholder": {
+        "name": (_l("Name"), TEXT), "role": (_l("Role"), StakeholderRole),
+        "success_note": (_l("Their own success, in a line"), TEXT), "last_contact_on": (_l("Last contact"), DATE),
+        "active": (_l("Still involved"), FLAG),
+    },
+    "account": {
+        "name": (_l("Customer name"), TEXT), "industry": (_l("Industry"), TEXT), "segment": (_l("Segment"), Segment),
+        "plan": (_l("Plan"), TEXT), "seats": (_l("Seats"), NUMBER), "arr_jpy": (_l("ARR"), YEN),
+        "contract_start": (_l("Contract start"), DATE), "renewal_date": (_l("Renewal date"), DATE),
+        "desired_outcome": (_l("Desired outcome"), TEXT), "status": (_l("Lifecycle status"), LifecycleStatus),
+        "churned_on": (_l("Churned on"), DATE), "churn_reason": (_l("Churn reason"), TEXT),
+    },
+}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    before: str
+    after: str
+
+
+def readable_changes(entry: ChangeLog) -> list[FieldChange]:
+    """The entry's changes with the forms' labels and values as the pages show them, in form order."""
+    fields = FIELDS.get(entry.entity, {})
+    order = list(fields)
+    names = sorted(entry.changes, key=lambda name: order.index(name) if name in order else len(order))
+    result = []
+    for name in names:
+        title, kind = fields.get(name, (name, TEXT))
+        before, after = entry.changes[name]
+        result.append(FieldChange(str(title), _shown(before, kind), _shown(after, kind)))
+    return result
+
+
+def _shown(value: Any, kind: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if kind == FLAG:
+        return "✓" if value else "✗"
+    if kind == DATE:
+        return local_date(date.fromisoformat(value))
+    if kind == YEN:
+        return yen(value)
+    if kind == NUMBER:
+        return f"{value:,}"
+    if isinstance(kind, type) and issubclass(kind, Enum) and value in kind._value2member_map_:
+        return label(kind(value))
+    return str(value)

@@ -1,0 +1,132 @@
+"""Lists, for the pages and the API alike: one way to read filter, sort and page parameters,
+and to page a statement in SQL.
+
+A filter value that names nothing (an unknown status, a partner id that is not a number)
+answers 400 naming the parameter, never a silently ignored filter and never a 500. Page numbers
+are forgiving: not a number or below 1 means the first page, past the end an empty page.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from math import ceil
+from typing import Any, Mapping, TypeVar
+
+from flask import current_app, request
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import BadRequest
+
+from portal.core.validation import FieldError
+
+# Ids are INTEGER columns: a larger number cannot match a row, and overflows the database's integer.
+MAX_ID = 2**31 - 1
+E = TypeVar("E", bound=enum.Enum)
+
+
+def db_id(value: str) -> int:
+    """``type=`` for an id: a number no row can have raises ValueError (counts as absent)."""
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(value)
+    return number
+
+
+class InvalidArgument(BadRequest):
+    """A list parameter that names nothing: 400 on a page, problem details naming it in the API."""
+
+    def __init__(self, name: str, hint: str, value: str):
+        super().__init__(_("The filter %(name)s=%(value)s is not valid: %(hint)s", name=name, value=value[:40], hint=hint))
+        self.errors = [FieldError(name, hint, value)]
+
+
+class ListArgs:
+    """The request's list parameters, typed. Bad values raise InvalidArgument naming the parameter."""
+
+    def __init__(self, args: Mapping[str, str] | None = None):
+        self.args = request.args if args is None else args
+
+    def _bad(self, name: str, hint: str):
+        raise InvalidArgument(name, hint, self.args.get(name, ""))
+
+    def text(self, name: str) -> str:
+        return (self.args.get(name) or "").strip()
+
+    def flag(self, name: str) -> bool:
+        return self.args.get(name) == "1"
+
+    def choice(self, name: str, enum_cls: type[E], allowed: list[E] | None = None) -> E | None:
+        raw = self.text(name)
+        if not raw:
+            return None
+        options = allowed if allowed is not None else list(enum_cls)
+        found = next((member for member in options if member.value == raw), None)
+        if found is None:
+            self._bad(name, _("one of %(options)s", options=", ".join(m.value for m in options)))
+        return found
+
+    def id(self, name: str) -> int | None:
+        """An id filter; a number larger than any id matches nothing, so it is kept (and finds nothing)."""
+        raw = self.text(name)
+        if not raw:
+            return None
+        if not raw.isdigit() or int(raw) == 0:
+            self._bad(name, _("a positive whole number"))
+        return min(int(raw), MAX_ID + 1)
+
+    def one_of(self, name: str, options, default: str) -> str:
+        """A sort key or a view name: unknown values fall back to the default (links never break)."""
+        value = self.args.get(name)
+        return value if value in options else default
+
+    def number(self, name: str, default: int, low: int, high: int) -> int:
+        """A count such as per_page: forgiving, kept within [low, high]."""
+        raw = self.args.get(name, "")
+        return min(high, max(low, int(raw))) if raw.lstrip("-").isdigit() else default
+
+    def page(self) -> int:
+        return self.number("page", 1, 1, 10**12)
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: int | None = None, page: int | None = None) -> Page:
+    """Page a statement in SQL: one COUNT and one LIMIT/OFFSET query, whatever the table size.
+
+    ``rows=True`` for statements that select an entity plus extra columns (items are rows).
+    """
+    per_page = per_page or current_app.config["PORTAL"].page_size
+    page = page or ListArgs().page()
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    offset = (page - 1) * per_page
+    items: list[Any] = []
+    if offset < total:  # past the last page there is nothing to fetch (and a huge offset overflows)
+        window = stmt.limit(per_page).offset(offset)
+        items = list(session.execute(window).unique().all() if rows else session.scalars(window).unique())
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def query_args(**changes: Any) -> dict[str, Any]:
+    """The current query string with some values changed, for paging and sort links."""
+    args = request.args.to_dict()
+    args.update({k: v for k, v in changes.items() if v is not None})
+    return {k: v for k, v in args.items() if v not in ("", None)}

@@ -1,0 +1,162 @@
+"""Validation shared by every write: one way to check values and one error to report them.
+
+A service checks the values it is given (strings from a form or a file, JSON values from the
+API) with `Checks`, which gathers every bad field in one pass, and raises one
+`ValidationError` carrying `FieldError`s named after the fields. Each caller shows them its own
+way: next to the form field (portal.web.attach_errors), by CSV row and column (imports), or as
+problem+json with a pointer (API).
+"""
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Mapping
+
+from flask_babel import lazy_gettext as _l
+
+
+MAX_TEXT = 2000
+
+YES = {"1", "yes", "y", "true", "x", "✓", "○", "◯", "はい", "済", "あり", "有"}
+NO = {"0", "no", "n", "false", "", "-", "×", "いいえ", "未", "なし", "無"}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class ValidationError(Exception):
+    """Some values are not valid; `errors` says which field and why (every one found, not the first)."""
+
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def normalised(value: Any) -> str:
+    # NFKC folds full-width digits and letters (１２, ＧＲＥＥＮ) that Japanese input methods produce.
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+class Checks:
+    """Gathers errors while checking a record, so one pass reports every bad field."""
+
+    def __init__(self, aliases: Mapping[type[enum.Enum], Mapping[str, str]] | None = None) -> None:
+        self.errors: list[FieldError] = []
+        self.aliases = aliases or {}  # other words accepted for coded values, per enum
+
+    def fail(self, name: str, message, value=None) -> None:
+        self.errors.append(FieldError(name, message, value))
+
+    def failed(self, name: str) -> bool:
+        return any(e.field == name for e in self.errors)
+
+    def done(self) -> None:
+        """Raise the errors found, if any."""
+        if self.errors:
+            raise ValidationError(self.errors)
+
+    def date(self, values: Mapping, name: str, *, required=False) -> date | None:
+        raw = values.get(name)
+        if blank(raw):
+            if required:
+                self.fail(name, _l("is required"))
+            return None
+        day = parse_date(raw)
+        if day is None:
+            self.fail(name, _l("must be a date like 2026-10-31"), raw)
+        return day
+
+    def integer(self, values: Mapping, name: str, low: int | None = 0, high: int | None = None, *, required=False, default=None):
+        raw = values.get(name)
+        if blank(raw):
+            if required:
+                self.fail(name, _l("is required"))
+            return default
+        if isinstance(raw, bool):
+            number = None
+        elif isinstance(raw, int):
+            number = raw
+        elif isinstance(raw, float) and raw.is_integer():
+            number = int(raw)  # Excel stores every number as a float
+        else:
+            text = normalised(raw).replace(",", "").replace("¥", "").replace("円", "")
+            number = int(text) if re.fullmatch(r"-?\d+", text) else None
+        if number is None or (low is not None and number < low) or (high is not None and number > high):
+            if high is None:
+                self.fail(name, _l("must be a whole number, %(low)s or more", low=low), raw)
+            else:
+                self.fail(name, _l("must be a whole number from %(low)s to %(high)s", low=low, high=high), raw)
+            return default
+        return number
+
+    def choice(self, values: Mapping, name: str, enum_cls: type[enum.Enum], *, required=False):
+        raw = values.get(name)
+        if blank(raw):
+            if required:
+                self.fail(name, _l("is required"))
+            return None
+        text = normalised(raw).lower().replace(" ", "_").replace("-", "_")
+        text = self.aliases.get(enum_cls, {}).get(text, text)
+        try:
+            return enum_cls(text)
+        except ValueError:
+            options = ", ".join(m.value for m in enum_cls)
+            self.fail(name, _l("must be one of: %(options)s", options=options), raw)
+            return None
+
+    def text(self, values: Mapping, name: str, *, max_length: int = MAX_TEXT, required=False) -> str | None:
+        raw = values.get(name)
+        if blank(raw):
+            if required:
+                self.fail(name, _l("is required"))
+            return None
+        if isinstance(raw, (dict, list, tuple, set, bool)):  # JSON structures: not text, however printed
+            self.fail(name, _l("must be text"), raw)
+            return None
+        text = str(raw).strip()
+        if len(text) > max_length:
+            self.fail(name, _l("is too long: at most %(max)s characters", max=max_length), f"{text[:20]}…")
+            return None
+        return text
+
+    def flag(self, values: Mapping, name: str) -> bool:
+        raw = values.get(name)
+        if isinstance(raw, bool):
+            return raw
+        text = normalised(raw if raw is not None else "").lower()
+        if text in YES:
+            return True
+        if text in NO:
+            return False
+        self.fail(name, _l("must be yes or no"), raw)
+        return False
+
+
+def parse_date(raw: Any) -> date | None:
+    """A date from ISO text, 2026/10/31, 2026年10月31日, or an Excel/JSON date value; None if unreadable."""
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = normalised(raw)
+    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None

@@ -1,0 +1,194 @@
+"""What each weekly email says, as data: the partner manager's digest, the partner admin's
+digest and the partner user's reminders. Rendering (language, links) is in portal/emails.py.
+
+Everything is read from the latest scorecard day and compared with the snapshot a week
+before, the same numbers the pages show.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cached_property
+
+from flask_babel import lazy_gettext as _l
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from portal.actions import services as actions
+from portal.scoring import insights
+from portal.scoring.aggregation import latest_day
+from portal.reporting.cadence import Obligation, obligations
+from portal.models import AccountScore, ActionItem, Band, EmailKind, Partner, PartnerScorecard, Role, User, partner_managers
+
+RENEWAL_DAYS = 90
+DUE_SOON_DAYS = 7
+
+
+class Week:
+    """What every digest of one run shares: the scorecard day, the day to compare with, and the
+    check-ins owed across the channel (computed once per run, not once per recipient)."""
+
+    def __init__(self, session: Session, today: date):
+        self.session = session
+        self.today = today
+        self.day = latest_day(session)
+        self.before = insights.comparison_day(session, self.day) if self.day else None
+
+    @cached_property
+    def owed(self) -> dict[int, list[Obligation]]:
+        by_partner: dict[int, list[Obligation]] = {}
+        for o in obligations(self.session, self.today):
+            by_partner.setdefault(o.partner_id, []).append(o)
+        return by_partner
+
+    def owed_by(self, partner_id: int) -> list[Obligation]:
+        """Overdue and due within a week, most urgent first."""
+        return [o for o in self.owed.get(partner_id, []) if (o.due_on - self.today).days <= DUE_SOON_DAYS]
+
+
+@dataclass
+class BandChange:
+    account_id: int
+    account_name: str
+    partner_name: str
+    before: Band | None
+    now: Band | None
+    score: AccountScore
+
+
+@dataclass
+class ManagerDigest:
+    week: Week
+    partners: list[tuple[Partner, PartnerScorecard | None, PartnerScorecard | None]]
+    band_changes: list[BandChange]
+    renewals: list[AccountScore]
+    overdue: list[tuple[Partner, list[Obligation]]]
+    items_past_due: list[ActionItem]
+
+    @property
+    def new_red(self) -> list[BandChange]:
+        return [c for c in self.band_changes if c.now == Band.RED]
+
+
+@dataclass
+class PartnerDigest:
+    week: Week
+    partner: Partner
+    card: PartnerScorecard | None
+    previous: PartnerScorecard | None
+    benchmark: list[insights.Benchmark]
+    owed: list[Obligation]
+    items: list[ActionItem]
+
+    @property
+    def figures(self) -> list[tuple[str, float | None, float | None, str]]:
+        """The scorecard in brief: (name, now, a week before, unit) for both parts of the email."""
+        now, before = self.card, self.previous
+        return [(name, getattr(now, attr), getattr(before, attr) if before else None, unit)
+                for name, attr, unit in PARTNER_FIGURES]
+
+
+# The partner digest's figures: name, scorecard attribute, unit (count, yen, score, pct).
+PARTNER_FIGURES = [
+    (_l("Live accounts"), "accounts", "count"),
+    ("ARR", "arr_jpy", "yen"),
+    (_l("Average health"), "average_health", "score"),
+    (_l("ARR needing attention or at risk"), "at_risk_arr_jpy", "yen"),
+    (_l("Reporting compliance"), "reporting_compliance_pct", "pct"),
+    (_l("Renewal rate (12 months)"), "renewal_rate_pct", "pct"),
+    ("NRR", "nrr_pct", "pct"),
+]
+
+
+@dataclass
+class Reminders:
+    week: Week
+    partner: Partner
+    owed: list[Obligation] = field(default_factory=list)
+
+    @property
+    def overdue(self) -> list[Obligation]:
+        return [o for o in self.owed if o.overdue]
+
+    @property
+    def due_soon(self) -> list[Obligation]:
+        return [o for o in self.owed if not o.overdue]
+
+
+def manager_digest(week: Week, user: User) -> ManagerDigest | None:
+    """For the partners this manager owns; None when they own none or nothing is scored yet."""
+    s = week.session
+    partners = s.scalars(select(Partner).join(partner_managers, partner_managers.c.partner_id == Partner.id)
+                         .where(partner_managers.c.user_id == user.id).order_by(Partner.name)).all()
+    if not partners or week.day is None:
+        return None
+    ids = [p.id for p in partners]
+    cards = {(c.partner_id, c.day): c for c in s.scalars(select(PartnerScorecard).where(
+        PartnerScorecard.partner_id.in_(ids), PartnerScorecard.day.in_([week.day, week.before or week.day])))}
+    now, then = AccountScore, aliased(AccountScore)
+    changes = s.execute(
+        select(now, then.band, Partner.name)
+        .join(Partner, Partner.id == now.partner_id)
+        .outerjoin(then, and_(then.account_id == now.account_id, then.day == week.before))
+        .where(now.day == week.day, now.partner_id.in_(ids), now.band.is_distinct_from(then.band),
+               now.band.is_not(None))
+        .options(joinedload(now.account))
+        .order_by(Partner.name, now.account_id)
+    ).all() if week.before else []
+    renewals = s.scalars(
+        select(AccountScore).where(AccountScore.day == week.day, AccountScore.partner_id.in_(ids),
+                                   AccountScore.band.in_([Band.YELLOW, Band.RED]),
+                                   AccountScore.renewal_date.between(week.today, week.today + timedelta(days=RENEWAL_DAYS)))
+        .options(joinedload(AccountScore.account)).order_by(AccountScore.renewal_date)
+    ).all()
+    items = s.scalars(actions.open_items(select(ActionItem).where(ActionItem.partner_id.in_(ids),
+                                                                  ActionItem.due_on < week.today))).all()
+    return ManagerDigest(
+        week=week,
+        partners=[(p, cards.get((p.id, week.day)), cards.get((p.id, week.before))) for p in partners],
+        band_changes=[BandChange(score.account_id, score.account.name, partner_name, before, score.band, score)
+                      for score, before, partner_name in changes],
+        renewals=renewals,
+        overdue=[(p, [o for o in week.owed.get(p.id, []) if o.overdue]) for p in partners if any(o.overdue for o in week.owed.get(p.id, []))],
+        items_past_due=items,
+    )
+
+
+def partner_digest(week: Week, user: User) -> PartnerDigest | None:
+    """The reseller's shared scorecard in brief, what is due, and what the vendor asked."""
+    if user.partner_id is None:
+        return None
+    s = week.session
+    items = s.scalars(actions.open_items(select(ActionItem).where(ActionItem.partner_id == user.partner_id))).all()
+    return PartnerDigest(
+        week=week,
+        partner=s.get(Partner, user.partner_id),
+        card=insights.scorecard(s, user.partner_id, week.day) if week.day else None,
+        previous=insights.scorecard(s, user.partner_id, week.before) if week.before else None,
+        benchmark=insights.benchmark(s, user.partner_id, week.day) if week.day else [],
+        owed=week.owed_by(user.partner_id),
+        items=items,
+    )
+
+
+def reminders(week: Week, user: User) -> Reminders | None:
+    """Check-ins due in the next 7 days and overdue; None when there is nothing to remind of."""
+    if user.partner_id is None:
+        return None
+    owed = week.owed_by(user.partner_id)
+    return Reminders(week, week.session.get(Partner, user.partner_id), owed) if owed else None
+
+
+# Which weekly emails each role gets, and the preference that turns each off.
+WEEKLY = {
+    Role.PARTNER_MANAGER: [(EmailKind.MANAGER_DIGEST, manager_digest, "email_digest")],
+    Role.VENDOR_ADMIN: [(EmailKind.MANAGER_DIGEST, manager_digest, "email_digest")],
+    Role.PARTNER_ADMIN: [(EmailKind.PARTNER_DIGEST, partner_digest, "email_digest")],  # it says what is due
+    Role.PARTNER_USER: [(EmailKind.REMINDER, reminders, "email_reminders")],
+}
+
+
+def weekly_kinds(user) -> dict:
+    """The weekly emails this person's role gets, by the preference that turns each on or off."""
+    return {preference: kind for kind, _build, preference in WEEKLY.get(user.role, [])}

@@ -1,0 +1,218 @@
+"""The email outbox: messages are rendered once, queued in the database, and delivered by SMTP.
+
+Delivery is claimed row by row with a conditional UPDATE, so two sender processes never send
+the same message; a failed delivery is retried with a growing wait and stays visible.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from portal.core.clock import utcnow
+from portal.models import DeliveryStatus, EmailKind, OutboxMessage, User
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(minutes=5)
+LONGEST_WAIT = timedelta(hours=6)
+# A claim older than this belongs to a sender that died mid-delivery: deliver again.
+STALE_CLAIM = timedelta(minutes=15)
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+def queue(session: Session, user: User, kind: EmailKind, period: str, message: Rendered,
+          now: datetime | None = None) -> OutboxMessage | None:
+    """Queue one message unless this person already has one of this kind for this period.
+
+    INSERT … ON CONFLICT DO NOTHING on the unique (user, kind, period): a rerun or a second
+    process adds nothing. Returns the new message, or None when it already existed."""
+    values = dict(user_id=user.id, to_address=user.email, kind=kind.value, period=period, language=message.language,
+                  subject=message.subject[:255], body_text=message.text, body_html=message.html,
+                  status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=now or utcnow(), created_at=now or utcnow())
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(OutboxMessage).values(**values).on_conflict_do_nothing(
+        index_elements=["user_id", "kind", "period"]).returning(OutboxMessage.id)
+    new_id = session.execute(stmt).scalar()
+    return session.get(OutboxMessage, new_id) if new_id is not None else None
+
+
+def backoff(attempts: int) -> timedelta:
+    """5, 10, 20, 40 minutes … at most 6 hours between attempts."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: bool = False
+
+
+def deliver_due(session: Session, config, now: datetime | None = None) -> SendResult:
+    """Send every message whose time has come. Without an SMTP host, nothing is sent: the
+    messages stay queued and readable in the outbox page."""
+    if not config.smtp_host:
+        return SendResult(skipped=True)
+    now = now or utcnow()
+    result = SendResult()
+    due = session.scalars(select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id).limit(BATCH)).all()
+    session.rollback()
+    with _Connection(config) as smtp:
+        for message_id in due:
+            message = _claim(session, message_id, now)
+            if message is None:
+                continue  # another sender has it
+            try:
+                smtp.send(to_mime(message, config))
+            except Exception as error:  # noqa: BLE001 - every failure is recorded on the message
+                _failed(session, message, error, now)
+                result.failed += 1
+            else:
+                message.status, message.sent_at, message.last_error = DeliveryStatus.SENT, utcnow(), None
+                session.commit()
+                result.sent += 1
+    return result
+
+
+def _claimable(now: datetime):
+    """Waiting and due, or claimed by a sender that died mid-delivery."""
+    return or_(
+        OutboxMessage.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.RETRYING]) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == DeliveryStatus.SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+    )
+
+
+def _claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, _claimable(now))
+        .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if claimed != 1:
+        return None
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
+    session.commit()  # no transaction stays open while the SMTP server is talked to
+    return message
+
+
+def _failed(session: Session, message: OutboxMessage, error: Exception, now: datetime) -> None:
+    log.warning("email %s to %s failed (attempt %s): %s", message.id, message.to_address, message.attempts, error)
+    message.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = DeliveryStatus.FAILED
+    else:
+        message.status = DeliveryStatus.RETRYING
+        message.next_attempt_at = now + backoff(message.attempts)
+    session.commit()
+
+
+def retry_now(session: Session, message: OutboxMessage) -> None:
+    """An admin's 'send again' for a message that gave up or waits for its next attempt."""
+    message.status, message.next_attempt_at, message.attempts = DeliveryStatus.QUEUED, utcnow(), 0
+    session.commit()
+
+
+def to_mime(message: OutboxMessage, config) -> EmailMessage:
+    mime = EmailMessage()
+    mime["Subject"] = message.subject
+    mime["From"] = config.mail_from
+    mime["To"] = message.to_address
+    mime["Date"] = format_datetime(message.created_at.replace(tzinfo=timezone.utc))
+    domain = parseaddr(config.mail_from)[1].partition("@")[2] or "localhost"
+    # Stable per outbox row: a message delivered twice after a crash is recognisably the same.
+    mime["Message-ID"] = f"<outbox-{message.id}@{domain}>"
+    mime["X-Portal-Kind"] = message.kind.value
+    if message.user_id is not None:  # RFC 8058 one-click unsubscribe, signed, no login
+        mime["List-Unsubscribe"] = f"<{link(config, 'unsubscribe', message.user_id)}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mime.set_content(message.body_text)
+    mime.add_alternative(message.body_html, subtype="html")
+    return mime
+
+
+def _signer(config) -> URLSafeSerializer:
+    return URLSafeSerializer(config.secret_key, salt="email-preferences")
+
+
+def link(config, action: str, user_id: int) -> str:
+    """The signed link in every email to change preferences or unsubscribe without logging in
+    (action: 'preferences' or 'unsubscribe'). Forging one needs the secret key."""
+    return f"{config.base_url}/email/{action}/{_signer(config).dumps(user_id)}"
+
+
+def user_id_from(config, token: str) -> int | None:
+    try:
+        value = _signer(config).loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+class _Connection:
+    """One SMTP session for a batch, opened on first use, so an unreachable server fails each
+    message (recorded, retried later) instead of the whole job."""
+
+    def __init__(self, config):
+        self.config = config
+        self.smtp: smtplib.SMTP | None = None
+        self._tls: ssl.SSLContext | None = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass  # the messages are sent; a failed goodbye changes nothing
+
+    def _context(self) -> ssl.SSLContext:
+        """Certificates are always verified: against the system's CAs, or a private CA file.
+        Built once per batch (loading the CAs takes tens of milliseconds), and only for TLS."""
+        if self._tls is None:
+            self._tls = ssl.create_default_context(cafile=self.config.smtp_ca_file or None)
+        return self._tls
+
+    def _open(self) -> smtplib.SMTP:
+        c = self.config
+        if c.smtp_security == "ssl":
+            smtp = smtplib.SMTP_SSL(c.smtp_host, c.smtp_port, timeout=c.smtp_timeout, context=self._context())
+        else:
+            smtp = smtplib.SMTP(c.smtp_host, c.smtp_port, timeout=c.smtp_timeout)
+            if c.smtp_security == "starttls":
+                smtp.starttls(context=self._context())
+        if c.smtp_user:
+            smtp.login(c.smtp_user, c.smtp_password)
+        return smtp
+
+    def send(self, mime: EmailMessage) -> None:
+        if self.smtp is None:
+            self.smtp = self._open()
+        try:
+            self.smtp.send_message(mime)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            self.smtp = None  # the next message opens a new session
+            raise

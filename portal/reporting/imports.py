@@ -1,0 +1,358 @@
+"""Check-in files: a whole period for many accounts at once, previewed, then committed whole.
+
+Reads CSV in UTF-8 (with or without BOM) or Shift_JIS (CP932), detected without asking, and
+Excel .xlsx. Headers may be English or Japanese. Rows are matched to accounts by the
+reseller's own reference. `preview` says what each row would do and lists every error by
+row and column; `commit` writes all rows in one transaction or none. A row identical to the
+report in force is skipped, so the same file uploaded twice changes nothing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts.services import check_account, reference_error, save_account
+from portal.reporting.cadence import cadence_rules
+from portal.reporting.checkins import CheckInInput, Outcome, parse_check_in, plan_submission, submit_check_in
+from portal.models import Account, Feature, LifecycleStatus, Partner, ReportSource, Segment, User
+from portal.core.validation import ValidationError
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_ROWS = 5000
+
+# canonical field -> (English header, Japanese header, other accepted spellings)
+COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "reference": ("Reference", "管理番号", ("your reference", "customer reference", "ref", "顧客番号", "参照番号", "貴社管理番号")),
+    "account_name": ("Customer name", "顧客名", ("name", "account", "account name", "会社名")),
+    "segment": ("Segment", "セグメント", ()),
+    "period": ("Period", "対象期間", ("month", "対象月", "期間")),
+    "active_users": ("Active users", "アクティブユーザー数", ("active", "利用者数")),
+    "nps": ("NPS", "NPS", ()),
+    "csat": ("CSAT", "顧客満足度（CSAT）", ("顧客満足度",)),
+    "ces": ("CES", "顧客努力指標（CES）", ("顧客努力指標",)),
+    "open_tickets": ("Open tickets", "未解決の問い合わせ数", ("tickets", "未解決チケット数")),
+    "open_escalations": ("Open escalations", "未解決のエスカレーション数", ("escalations", "エスカレーション数")),
+    "sentiment": ("Sentiment (green/yellow/red)", "所感（緑/黄/赤）", ("sentiment", "所感", "パートナー所感")),
+    "sentiment_reason": ("Sentiment reason", "所感の理由", ("reason", "理由")),
+    "outcome_progress": ("Outcome progress %", "成果の進捗率（%）", ("outcome progress", "progress", "進捗率", "成果の進捗")),
+    "outcome_note": ("Outcome note", "成果のメモ", ("進捗メモ",)),
+    "renewal_likelihood": ("Renewal likelihood", "更新見込み", ("renewal",)),
+    "expansion_jpy": ("Expansion opportunity (yen)", "拡大機会（円）", ("expansion", "拡大機会", "アップセル見込み額")),
+    "risk_type": ("Risk type", "リスクの種類", ("risk", "リスク")),
+    "risk_severity": ("Risk severity", "リスクの深刻度", ("severity", "深刻度")),
+    "risk_note": ("Risk note", "リスクのメモ", ()),
+    "voc_kind": ("Customer voice type", "顧客の声の種類", ("voc type",)),
+    "voc_text": ("Customer voice", "顧客の声", ("voc",)),
+    "voc_product_area": ("Product area", "製品領域", ()),
+    "note": ("Note", "備考", ("notes", "メモ")),
+}
+FEATURE_PREFIXES = ("feature:", "機能:")
+
+
+def _normalise_header(text: Any) -> str:
+    text = unicodedata.normalize("NFKC", str(text or "")).strip().lower()
+    text = re.sub(r"\s+|_", "", text)
+    return text
+
+
+def _header_lookup(features: list[Feature]) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for key, (en, ja, others) in COLUMNS.items():
+        for name in (key, en, ja, *others):
+            lookup[_normalise_header(name)] = key
+            lookup[_normalise_header(re.sub(r"[（(].*[)）]$", "", name))] = key
+    for feature in features:
+        for name in (feature.key, feature.name_en, feature.name_ja):
+            for prefix in ("", *FEATURE_PREFIXES):
+                lookup[_normalise_header(prefix + name)] = f"feature_{feature.key}"
+    return lookup
+
+
+def template_headers(features: list[Feature], language: str) -> list[str]:
+    index = 1 if language == "ja" else 0
+    headers = [COLUMNS[key][index] for key in COLUMNS]
+    for feature in features:
+        headers.append(f"{FEATURE_PREFIXES[index]} {feature.name_ja if index else feature.name_en}")
+    return headers
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read (encoding, format, size, headers)."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Sheet:
+    headers: list[str]
+    rows: list[tuple[int, list[Any]]]  # (row number as the reseller sees it, values)
+    encoding: str
+
+
+def read_file(content: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS) -> Sheet:
+    if len(content) > max_bytes:
+        raise FileProblem(_l("The file is %(size)s KB; the limit is %(limit)s KB. Split it into smaller files.",
+                             size=-(-len(content) // 1024), limit=max_bytes // 1024))  # rounded up: never "5120 KB; the limit is 5120 KB"
+    if not content.strip():
+        raise FileProblem(_l("The file is empty."))
+    lower = filename.lower()
+    if content[:4] == b"PK\x03\x04" or lower.endswith(".xlsx"):
+        sheet = _read_xlsx(content)
+    elif lower.endswith(".xls") or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise FileProblem(_l("Old Excel files (.xls) cannot be read. Save the sheet as .xlsx or CSV and upload again."))
+    else:
+        sheet = _read_csv(content)
+    if len(sheet.rows) > max_rows:
+        raise FileProblem(_l("The file has %(rows)s rows; the limit is %(limit)s. Split it into smaller files.",
+                             rows=len(sheet.rows), limit=max_rows))
+    if not sheet.rows:
+        raise FileProblem(_l("The file has a header row but no data rows."))
+    return sheet
+
+
+def _decode(content: bytes) -> tuple[str, str]:
+    unreadable = FileProblem(_l("The file is not readable text: save it as CSV in UTF-8 or Shift_JIS, or as .xlsx."))
+    if content.startswith(b"\xef\xbb\xbf"):
+        try:
+            return content[3:].decode("utf-8"), "UTF-8 (BOM)"
+        except UnicodeDecodeError:
+            raise unreadable from None
+    try:
+        return content.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("cp932"), "Shift_JIS"
+    except UnicodeDecodeError:
+        raise unreadable from None
+
+
+def _read_csv(content: bytes) -> Sheet:
+    text, encoding = _decode(content)
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    records = list(reader)
+    return _sheet(records, encoding)
+
+
+def _read_xlsx(content: bytes) -> Sheet:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise FileProblem(_l("The Excel file could not be opened. Save it again as .xlsx and upload it.")) from None
+    try:
+        records = [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    return _sheet(records, "Excel")
+
+
+def _sheet(records: list[list[Any]], encoding: str) -> Sheet:
+    # Skip leading empty lines; the first non-empty line is the header row.
+    numbered = [(n, r) for n, r in enumerate(records, start=1) if any(v not in (None, "") and str(v).strip() for v in r)]
+    if not numbered:
+        raise FileProblem(_l("The file is empty."))
+    (_, header), *rows = numbered
+    return Sheet(headers=["" if h is None else str(h).strip() for h in header], rows=rows, encoding=encoding)
+
+
+# --- preview and commit ----------------------------------------------------------------------
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str  # the header as written in the file
+    message: str
+    value: Any = None
+
+
+@dataclass
+class RowPlan:
+    row: int
+    reference: str
+    account_name: str
+    action: str  # create_account | new_report | correction | unchanged | error
+    period_key: str = ""
+    data: CheckInInput | None = None
+    account: Account | None = None
+    new_account: dict | None = None
+
+
+@dataclass
+class ImportPlan:
+    encoding: str
+    rows: list[RowPlan] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict[str, int]:
+        return {a: self.count(a) for a in ("create_account", "new_report", "correction", "unchanged")} | {"errors": len(self.errors), "rows": len(self.rows)}
+
+
+def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -> ImportPlan:
+    """What each row would do, and every error by row and column. Writes nothing."""
+    features = list(session.scalars(select(Feature).where(Feature.active.is_(True)).order_by(Feature.position)))
+    lookup = _header_lookup(features)
+    columns: list[str | None] = []
+    plan = ImportPlan(encoding=sheet.encoding)
+    seen_keys: dict[str, str] = {}
+    for header in sheet.headers:
+        key = lookup.get(_normalise_header(header))
+        if key is None or key in seen_keys.values():
+            if header:
+                plan.ignored_columns.append(header)
+            columns.append(None)
+        else:
+            columns.append(key)
+            seen_keys[header] = key
+    header_for = {key: header for header, key in seen_keys.items()}
+    missing = [COLUMNS[k] for k in ("reference", "sentiment") if k not in header_for]
+    if missing:
+        names = ", ".join(f"“{en}” / “{ja}”" for en, ja, _ in missing)
+        raise FileProblem(_l("Required columns are missing: %(names)s. Download the template to see the expected headers.", names=names))
+
+    references = {str(_cell(values, columns, "reference") or "").strip() for _, values in sheet.rows}
+    accounts = {
+        a.reference: a
+        for a in session.scalars(select(Account).where(Account.partner_id == partner.id, Account.reference.in_(references)))
+    }
+    rules = cadence_rules(session)
+    first_row_for: dict[tuple[str, date], int] = {}
+    new_accounts: dict[str, dict] = {}  # reference -> the account the file creates (several periods may name it)
+
+    def error(row: int, key: str, message, value=None):
+        plan.errors.append(RowError(row, header_for.get(key, COLUMNS.get(key, (key,))[0]), message, value))
+
+    for row_number, values in sheet.rows:
+        record = {key: values[i] if i < len(values) else None for i, key in enumerate(columns) if key}
+        reference = str(record.get("reference") or "").strip()
+        name = str(record.get("account_name") or "").strip()
+        row = RowPlan(row=row_number, reference=reference, account_name=name, action="error")
+        plan.rows.append(row)
+        before = len(plan.errors)
+        account = accounts.get(reference)
+        if not reference:
+            error(row_number, "reference", _l("is empty: every row needs the customer's reference"))
+            continue
+        if account is None:
+            if reference not in new_accounts:
+                segment = _new_account_segment(record, partner, reference, error, row_number)
+                if segment is None:
+                    continue
+                if not name:
+                    error(row_number, "account_name", _l("is required to create the new account %(ref)s", ref=reference))
+                    continue
+                values = {"name": name, "segment": segment.value, "status": LifecycleStatus.ONBOARDING.value}
+                problems = [e for e in (reference_error(reference),) if e]
+                try:
+                    check_account(values)  # what save_account will check when the file is committed
+                except ValidationError as invalid:
+                    problems += invalid.errors
+                for fe in problems:
+                    error(row_number, "account_name" if fe.field == "name" else fe.field, fe.message, fe.value)
+                if problems:
+                    continue
+                new_accounts[reference] = {"reference": reference, "name": name, "values": values, "row": row_number}
+            row.new_account = new_accounts[reference]
+            row.account_name = row.new_account["name"]
+            rule, seats, contract_start = rules[Segment(row.new_account["values"]["segment"])], None, None
+        else:
+            if account.status == LifecycleStatus.CHURNED:
+                error(row_number, "reference", _l("%(ref)s has churned; churned accounts take no more check-ins", ref=reference))
+                continue
+            row.account, row.account_name = account, account.name
+            rule, seats, contract_start = rules[account.segment], account.seats, account.contract_start
+        try:
+            data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features)
+        except ValidationError as invalid:
+            for fe in invalid.errors:
+                error(row_number, fe.field, fe.message, fe.value)
+            continue
+        row.data, row.period_key = data, data.period.label
+        duplicate_of = first_row_for.setdefault((reference, data.period.start), row_number)
+        if duplicate_of != row_number:
+            error(row_number, "reference", _l("repeats %(ref)s for period %(period)s, already in row %(row)s", ref=reference, period=data.period.label, row=duplicate_of))
+            continue
+        if len(plan.errors) > before:
+            continue
+        if account is None:
+            # The first row naming a new reference creates the account; later rows (other periods) report on it.
+            row.action = "create_account" if row.new_account["row"] == row_number else "new_report"
+        else:
+            outcome, _ = plan_submission(session, account, data)
+            row.action = {Outcome.CREATED: "new_report", Outcome.CORRECTED: "correction", Outcome.UNCHANGED: "unchanged"}[outcome]
+    return plan
+
+
+def _cell(values, columns, key):
+    try:
+        return values[columns.index(key)]
+    except (ValueError, IndexError):
+        return None
+
+
+def _new_account_segment(record, partner: Partner, reference: str, error, row_number) -> Segment | None:
+    if not partner.imports_create_accounts:
+        error(row_number, "reference", _l("%(ref)s is not one of your accounts. Add it first, or ask your partner admin to allow files to create accounts.", ref=reference))
+        return None
+    raw = unicodedata.normalize("NFKC", str(record.get("segment") or "")).strip().lower().replace(" ", "_")
+    aliases = {"ハイタッチ": "high_touch", "ロータッチ": "low_touch", "テックタッチ": "tech_touch", "high": "high_touch", "low": "low_touch", "tech": "tech_touch"}
+    try:
+        return Segment(aliases.get(raw, raw))
+    except ValueError:
+        error(row_number, "segment", _l("is needed to create the new account %(ref)s: high_touch, low_touch or tech_touch", ref=reference), record.get("segment"))
+        return None
+
+
+def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User) -> ImportPlan:
+    """Plan again and write every row in one transaction; nothing at all if any row has an error."""
+    plan = plan_import(session, partner, sheet, today)
+    if not plan.ok:
+        session.rollback()
+        return plan
+    created: dict[str, Account] = {}
+    try:
+        for row in plan.rows:
+            if row.action == "unchanged":
+                continue
+            account = row.account or created.get(row.reference)
+            if account is None:
+                new = row.new_account
+                account, _created = save_account(session, partner.id, new["reference"], new["values"],
+                                                 source=ReportSource.FILE, user=user)
+                created[row.reference] = account
+            submit_check_in(session, account, row.data, source=ReportSource.FILE, user=user)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return plan

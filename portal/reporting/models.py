@@ -1,0 +1,282 @@
+"""What resellers tell the vendor about their customers: check-ins, milestones, stakeholders,
+the voice of the customer, imports, the change log, and the vendor's reporting rules."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, LargeBinary,
+    String, Table, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.clock import utcnow
+from portal.core.db import Base, enum_column
+from portal.accounts.models import Segment
+
+if TYPE_CHECKING:
+    from portal.accounts.models import Account
+    from portal.auth.models import User
+
+
+class Sentiment(str, enum.Enum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class RenewalLikelihood(str, enum.Enum):
+    LIKELY = "likely"
+    UNSURE = "unsure"
+    UNLIKELY = "unlikely"
+
+
+class RiskType(str, enum.Enum):
+    BUDGET_CUT = "budget_cut"
+    CHAMPION_LEFT = "champion_left"
+    COMPETITOR = "competitor"
+    LOW_USAGE = "low_usage"
+    PRODUCT_GAP = "product_gap"
+    OTHER = "other"
+
+
+class Severity(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class VocKind(str, enum.Enum):
+    REQUEST = "request"
+    COMPLAINT = "complaint"
+    PRAISE = "praise"
+
+
+class StakeholderRole(str, enum.Enum):
+    DECISION_MAKER = "decision_maker"
+    ADMINISTRATOR = "administrator"
+    END_USER = "end_user"
+    OTHER = "other"
+
+
+class MilestoneStatus(str, enum.Enum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+
+
+class ReportSource(str, enum.Enum):
+    FORM = "form"
+    FILE = "file"
+    API = "api"
+
+
+class ReportingCadence(Base):
+    """How often a reseller must report on an account of a segment (set by the vendor admin)."""
+
+    __tablename__ = "reporting_cadences"
+    __table_args__ = (
+        CheckConstraint("months IN (1, 2, 3, 4, 6, 12)", name="months_divides_year"),
+        CheckConstraint("grace_days >= 0 AND grace_days <= 60", name="grace_days_range"),
+    )
+
+    segment: Mapped[Segment] = mapped_column(enum_column(Segment, "cadence_segment"), primary_key=True)
+    months: Mapped[int] = mapped_column(Integer)
+    # Days after the period ends before a missing check-in counts as overdue.
+    grace_days: Mapped[int] = mapped_column(Integer, default=10)
+
+
+class Feature(Base):
+    """A key product feature whose adoption resellers report (vendor-defined)."""
+
+    __tablename__ = "features"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ja: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class MilestoneTemplate(Base):
+    """One step of the onboarding project every account goes through (vendor-defined)."""
+
+    __tablename__ = "milestone_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ja: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # Planned date = contract start + this many days, unless the reseller plans otherwise.
+    due_after_days: Mapped[int] = mapped_column(Integer, default=0)
+    # Completing this milestone is the customer's first value (time to first value ends here).
+    marks_first_value: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Milestone(Base):
+    """An account's progress on one onboarding step; changes are kept in the change log."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("account_id", "template_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("milestone_templates.id", ondelete="RESTRICT"))
+    status: Mapped[MilestoneStatus] = mapped_column(enum_column(MilestoneStatus, "milestone_status"), default=MilestoneStatus.PLANNED)
+    planned_on: Mapped[date | None] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    template: Mapped[MilestoneTemplate] = relationship()
+
+
+class CheckIn(Base):
+    """A health check-in for one account and reporting period.
+
+    Reports are history: a correction is a new row with the next version number; the highest
+    version of an (account, period) is the one in force, and the older ones stay.
+    """
+
+    __tablename__ = "check_ins"
+    __table_args__ = (
+        UniqueConstraint("account_id", "period_start", "version"),
+        CheckConstraint("nps IS NULL OR (nps BETWEEN 0 AND 10)", name="nps_range"),
+        CheckConstraint("csat IS NULL OR (csat BETWEEN 1 AND 5)", name="csat_range"),
+        CheckConstraint("ces IS NULL OR (ces BETWEEN 1 AND 7)", name="ces_range"),
+        CheckConstraint("outcome_progress IS NULL OR (outcome_progress BETWEEN 0 AND 100)", name="progress_range"),
+        CheckConstraint("active_users IS NULL OR active_users >= 0", name="active_users_not_negative"),
+        CheckConstraint("open_tickets >= 0 AND open_escalations >= 0", name="tickets_not_negative"),
+        CheckConstraint("expansion_jpy >= 0", name="expansion_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # Denormalised from the account so that scoping and aggregation need no join.
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    source: Mapped[ReportSource] = mapped_column(enum_column(ReportSource, "report_source"))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    api_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+
+    active_users: Mapped[int | None] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    ces: Mapped[int | None] = mapped_column(Integer)
+    open_tickets: Mapped[int] = mapped_column(Integer, default=0)
+    open_escalations: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment: Mapped[Sentiment] = mapped_column(enum_column(Sentiment, "sentiment"))
+    sentiment_reason: Mapped[str | None] = mapped_column(Text)
+    outcome_progress: Mapped[int | None] = mapped_column(Integer)
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    renewal_likelihood: Mapped[RenewalLikelihood | None] = mapped_column(enum_column(RenewalLikelihood, "renewal_likelihood"))
+    expansion_jpy: Mapped[int] = mapped_column(BigInteger, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    account: Mapped[Account] = relationship()
+    submitted_by: Mapped[User | None] = relationship()
+    features: Mapped[list[Feature]] = relationship(secondary="check_in_features", order_by="Feature.position")
+    risks: Mapped[list["CheckInRisk"]] = relationship(cascade="all, delete-orphan", order_by="CheckInRisk.id")
+    voc_items: Mapped[list["VocItem"]] = relationship(back_populates="check_in", cascade="all, delete-orphan", order_by="VocItem.id")
+
+
+check_in_features = Table(
+    "check_in_features",
+    Base.metadata,
+    Column("check_in_id", ForeignKey("check_ins.id", ondelete="CASCADE"), primary_key=True),
+    Column("feature_id", ForeignKey("features.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class CheckInRisk(Base):
+    __tablename__ = "check_in_risks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_in_id: Mapped[int] = mapped_column(ForeignKey("check_ins.id", ondelete="CASCADE"), index=True)
+    type: Mapped[RiskType] = mapped_column(enum_column(RiskType, "risk_type"))
+    severity: Mapped[Severity] = mapped_column(enum_column(Severity, "risk_severity"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class VocItem(Base):
+    """Voice of the customer: a request, complaint or praise, routed to the vendor's product team."""
+
+    __tablename__ = "voc_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_in_id: Mapped[int] = mapped_column(ForeignKey("check_ins.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[VocKind] = mapped_column(enum_column(VocKind, "voc_kind"))
+    product_area: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+
+    check_in: Mapped[CheckIn] = relationship(back_populates="voc_items")
+
+
+class Stakeholder(Base):
+    """A person at the customer; success is personal."""
+
+    __tablename__ = "stakeholders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[StakeholderRole] = mapped_column(enum_column(StakeholderRole, "stakeholder_role"))
+    # What success means for this person, in a line ("wants to show the board the saved hours").
+    success_note: Mapped[str | None] = mapped_column(String(300))
+    last_contact_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChangeLog(Base):
+    """Who changed what and when, for records edited in place (milestones, stakeholders, accounts)."""
+
+    __tablename__ = "change_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    # {"field": [old, new], ...} with dates as ISO strings.
+    changes: Mapped[dict] = mapped_column(JSON)
+    source: Mapped[ReportSource] = mapped_column(enum_column(ReportSource, "change_source"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    api_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class ImportBatch(Base):
+    """An uploaded check-in file: previewed first, then committed whole or not at all."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="previewed")  # previewed | committed
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    committed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User | None] = relationship()

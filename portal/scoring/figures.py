@@ -1,0 +1,206 @@
+"""Every scorecard figure, defined once, as SQL over one day's account scores and the history.
+
+`scorecard_select(day, by_partner=True)` gives one row per partner with the columns of
+PartnerScorecard; `by_partner=False` gives the single channel row (partner_id NULL). Each
+figure is built by one function below whose docstring says exactly how it is computed.
+Everything is grouped by the account's own partner_id, so no partner's accounts reach
+another partner's row.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from portal.reporting.cadence import cadence_rules, period_containing
+from portal.models import Account, AccountArr, AccountScore, Band, CheckIn
+from portal.core.sqlfunctions import days_between
+
+YEAR = 365
+RENEWAL_WINDOW_DAYS = 90
+NPS_PROMOTER, NPS_DETRACTOR = 9, 6
+
+
+def _key(column, by_partner: bool):
+    return (column if by_partner else cast(null(), Integer)).label("partner_id")
+
+
+def _median(value, key_column, source_where, by_partner: bool, name: str):
+    """Median of `value` per key, with window functions (SQLite has no percentile_cont)."""
+    partition = [key_column] if by_partner else []
+    ranked = (
+        select(
+            _key(key_column, by_partner),
+            value.label("value"),
+            func.row_number().over(partition_by=partition, order_by=value).label("rn"),
+            func.count().over(partition_by=partition).label("n"),
+        )
+        .where(source_where, value.is_not(None))
+        .subquery(f"{name}_ranked")
+    )
+    # Floor division: `/` is true division in SQLAlchemy 2, which would miss the lower middle of an even count.
+    middle = or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
+    return (
+        select(ranked.c.partner_id, func.avg(cast(ranked.c.value, Float)).label(name))
+        .where(middle)
+        .group_by(ranked.c.partner_id)
+        .subquery(name)
+    )
+
+
+def band_figures(day: date, by_partner: bool):
+    """From the day's account scores (live accounts only):
+
+    accounts, arr_jpy: live accounts and their ARR; *_accounts / *_arr_jpy: the same per band
+    (unscored: no data for any component); average_health: mean score of scored accounts;
+    onboarding_on_time_pct: milestones done within 7 days of plan / milestones due, all accounts;
+    nps: % promoters (9-10) minus % detractors (0-6) over the latest NPS of each account;
+    at_risk_arr_jpy: ARR in yellow and red; renewals_90_<band>: accounts renewing in the next 90 days.
+    """
+    s = AccountScore
+    by_band = lambda band, then: func.sum(case((s.band == band, then), else_=0))  # noqa: E731
+    renewing = and_(s.renewal_date.is_not(None), days_between(s.renewal_date, literal(day)).between(0, RENEWAL_WINDOW_DAYS))
+    answered = func.sum(case((s.nps.is_not(None), 1), else_=0))
+    return (
+        select(
+            _key(s.partner_id, by_partner),
+            func.count().label("accounts"),
+            func.coalesce(func.sum(s.arr_jpy), 0).label("arr_jpy"),
+            *[by_band(b, 1).label(f"{b.value}_accounts") for b in Band],
+            func.sum(case((s.band.is_(None), 1), else_=0)).label("unscored_accounts"),
+            *[by_band(b, s.arr_jpy).label(f"{b.value}_arr_jpy") for b in Band],
+            func.avg(cast(s.score, Float)).label("average_health"),
+            (cast(func.sum(s.milestones_on_time), Float) * 100 / func.nullif(func.sum(s.milestones_due), 0)).label("onboarding_on_time_pct"),
+            ((func.sum(case((s.nps >= NPS_PROMOTER, 1), else_=0)) - func.sum(case((s.nps <= NPS_DETRACTOR, 1), else_=0)))
+             * 100.0 / func.nullif(answered, 0)).label("nps"),
+            func.sum(case((s.band.in_([Band.YELLOW, Band.RED]), s.arr_jpy), else_=0)).label("at_risk_arr_jpy"),
+            *[func.sum(case((and_(renewing, s.band == b), 1), else_=0)).label(f"renewals_90_{b.value}") for b in Band],
+        )
+        .where(s.day == day)
+        .group_by(*([s.partner_id] if by_partner else []))
+        .subquery("bands")
+    )
+
+
+def median_health(day: date, by_partner: bool):
+    """median_health: the median score of the day's scored accounts."""
+    return _median(AccountScore.score, AccountScore.partner_id, AccountScore.day == day, by_partner, "median_health")
+
+
+def median_ttfv(day: date, by_partner: bool):
+    """median_ttfv_days: median days from contract start to the first-value milestone, accounts that reached it."""
+    return _median(AccountScore.ttfv_days, AccountScore.partner_id, AccountScore.day == day, by_partner, "median_ttfv_days")
+
+
+def reporting_compliance(session: Session, day: date, by_partner: bool):
+    """reporting_compliance_pct: of the check-ins owed for periods whose due date (period end plus
+    grace days) fell in the last 365 days, the % whose first version arrived by the due date.
+    An account owes a period if its contract had started by the period's end and it had not
+    churned before the period's end."""
+    rules = cadence_rules(session)
+    owed_periods = []
+    for segment, rule in rules.items():
+        period = period_containing(day, rule.months).previous()
+        while period.due_on(rule.grace_days) > day - timedelta(days=YEAR):
+            if period.due_on(rule.grace_days) <= day:
+                owed_periods.append(select(literal(segment.value).label("segment"), literal(period.start).label("start"),
+                                           literal(period.end).label("end"), literal(period.due_on(rule.grace_days)).label("due")))
+            period = period.previous()
+    if not owed_periods:
+        owed_periods.append(select(literal("").label("segment"), literal(day).label("start"), literal(day).label("end"),
+                                   literal(day).label("due")).where(literal(False)))
+    periods = union_all(*owed_periods).subquery("periods")
+    on_time = (
+        select(CheckIn.id)
+        .where(CheckIn.account_id == Account.id, CheckIn.period_start == periods.c.start, CheckIn.version == 1,
+               days_between(CheckIn.submitted_at, periods.c.due) <= 0)
+        .exists()
+    )
+    owed = (
+        select(Account.partner_id, case((on_time, 1), else_=0).label("on_time"))
+        .join(periods, periods.c.segment == Account.segment)
+        .where(or_(Account.contract_start.is_(None), Account.contract_start <= periods.c.end),
+               or_(Account.churned_on.is_(None), Account.churned_on > periods.c.end))
+        .subquery("owed")
+    )
+    return (
+        select(_key(owed.c.partner_id, by_partner), (cast(func.sum(owed.c.on_time), Float) * 100 / func.count()).label("reporting_compliance_pct"))
+        .group_by(*([owed.c.partner_id] if by_partner else []))
+        .subquery("compliance")
+    )
+
+
+def _arr_as_of(when: date, name: str):
+    """Each account's ARR on a date: its latest ARR history row from that date or before."""
+    ranked = (
+        select(AccountArr.account_id, AccountArr.arr_jpy,
+               func.row_number().over(partition_by=AccountArr.account_id, order_by=AccountArr.effective_on.desc()).label("rn"))
+        .where(AccountArr.effective_on <= when)
+        .subquery(f"{name}_ranked")
+    )
+    return select(ranked.c.account_id, ranked.c.arr_jpy).where(ranked.c.rn == 1).subquery(name)
+
+
+def retention(day: date, by_partner: bool):
+    """Trailing 12 months, over the cohort of accounts live with ARR > 0 a year ago:
+
+    grr_pct: sum over the cohort of min(ARR now, ARR a year ago) / ARR a year ago (churned: 0 now);
+    nrr_pct: sum of ARR now / ARR a year ago (expansion counts);
+    renewal_rate_pct: cohort accounts that have not churned / cohort accounts (each of them had
+    one renewal date in the year);
+    churned_arr_jpy: ARR, before churning, of all accounts that churned in the last 365 days.
+    """
+    year_ago = day - timedelta(days=YEAR)
+    then, now = _arr_as_of(year_ago, "arr_then"), _arr_as_of(day, "arr_now")
+    churned = and_(Account.churned_on.is_not(None), Account.churned_on <= day)
+    arr_now = case((churned, 0), else_=func.coalesce(now.c.arr_jpy, 0))
+    in_cohort = and_(then.c.arr_jpy > 0, or_(Account.churned_on.is_(None), Account.churned_on > year_ago))
+    churned_in_year = and_(churned, Account.churned_on > year_ago)
+    return (
+        select(
+            _key(Account.partner_id, by_partner),
+            (cast(func.sum(case((in_cohort, case((arr_now < then.c.arr_jpy, arr_now), else_=then.c.arr_jpy)), else_=0)), Float)
+             * 100 / func.nullif(func.sum(case((in_cohort, then.c.arr_jpy), else_=0)), 0)).label("grr_pct"),
+            (cast(func.sum(case((in_cohort, arr_now), else_=0)), Float) * 100
+             / func.nullif(func.sum(case((in_cohort, then.c.arr_jpy), else_=0)), 0)).label("nrr_pct"),
+            (cast(func.sum(case((and_(in_cohort, ~churned), 1), else_=0)), Float) * 100
+             / func.nullif(func.sum(case((in_cohort, 1), else_=0)), 0)).label("renewal_rate_pct"),
+            func.coalesce(func.sum(case((churned_in_year, now.c.arr_jpy), else_=0)), 0).label("churned_arr_jpy"),
+        )
+        .select_from(Account)
+        .outerjoin(then, then.c.account_id == Account.id)
+        .outerjoin(now, now.c.account_id == Account.id)
+        .group_by(*([Account.partner_id] if by_partner else []))
+        .subquery("retention")
+    )
+
+
+FIGURE_COLUMNS = (
+    "accounts", "arr_jpy", "green_accounts", "yellow_accounts", "red_accounts", "unscored_accounts",
+    "green_arr_jpy", "yellow_arr_jpy", "red_arr_jpy", "average_health", "median_health", "onboarding_on_time_pct",
+    "median_ttfv_days", "reporting_compliance_pct", "nps", "renewal_rate_pct", "grr_pct", "nrr_pct",
+    "churned_arr_jpy", "at_risk_arr_jpy", "renewals_90_green", "renewals_90_yellow", "renewals_90_red",
+)
+ZERO_WHEN_MISSING = {"accounts", "arr_jpy", "green_accounts", "yellow_accounts", "red_accounts", "unscored_accounts",
+                     "green_arr_jpy", "yellow_arr_jpy", "red_arr_jpy", "churned_arr_jpy", "at_risk_arr_jpy",
+                     "renewals_90_green", "renewals_90_yellow", "renewals_90_red"}
+
+
+def scorecard_select(session: Session, day: date, *, by_partner: bool = True):
+    """One row per partner that has accounts (or the one channel row), in PartnerScorecard's columns."""
+    parts = [band_figures(day, by_partner), median_health(day, by_partner), median_ttfv(day, by_partner),
+             reporting_compliance(session, day, by_partner), retention(day, by_partner)]
+    keys = select(_key(Account.partner_id, by_partner)).distinct().subquery("keys")
+    by_name = {}
+    for part in parts:
+        for column in part.c:
+            if column.name != "partner_id":
+                by_name[column.name] = column
+    columns = [
+        (func.coalesce(by_name[name], 0) if name in ZERO_WHEN_MISSING else by_name[name]).label(name) for name in FIGURE_COLUMNS
+    ]
+    joined = keys
+    for part in parts:
+        joined = joined.outerjoin(part, (part.c.partner_id == keys.c.partner_id) if by_partner else literal(True))
+    return select(literal(day).label("day"), keys.c.partner_id, *columns).select_from(joined)

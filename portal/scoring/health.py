@@ -1,0 +1,333 @@
+"""The health model: components scored 0-100 in SQL, weighted into a score and a band.
+
+One statement scores every account for a day (`score_select`), so the aggregation, the
+admin's preview of a weight change and the tests all run exactly the same arithmetic.
+The reasons shown beside a score are derived from the inputs kept with it (`reasons`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l, ngettext
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, null, or_, select
+from sqlalchemy.orm import Session
+
+from portal.core import clock
+from portal.reporting.cadence import cadence_rules
+from portal.models import (
+    Account, Band, CheckIn, Feature, HealthModel, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Sentiment,
+    check_in_features,
+)
+from portal.core.sqlfunctions import days_between, greatest, round_half_up
+
+COMPONENTS = ("usage", "onboarding", "satisfaction", "effort", "sentiment_score", "outcome", "freshness")
+# Components read from the latest check-in: down-weighted when that check-in is stale.
+REPORTED = ("usage", "satisfaction", "effort", "sentiment_score", "outcome")
+COMPONENT_LABELS = {
+    "usage": _l("Usage"),
+    "onboarding": _l("Onboarding"),
+    "satisfaction": _l("Satisfaction"),
+    "effort": _l("Effort and support"),
+    "sentiment_score": _l("Reseller sentiment"),
+    "outcome": _l("Outcome progress"),
+    "freshness": _l("Data freshness"),
+}
+PHASES = ("onboarding", "adoption")
+DEFAULT_WEIGHTS = {
+    "onboarding": {"usage": 15, "onboarding": 40, "satisfaction": 10, "effort": 10, "sentiment_score": 15,
+                   "outcome": 5, "freshness": 5},
+    "adoption": {"usage": 25, "onboarding": 0, "satisfaction": 20, "effort": 15, "sentiment_score": 15,
+                 "outcome": 15, "freshness": 10},
+}
+DEFAULT_GREEN_MIN, DEFAULT_YELLOW_MIN = 70, 45
+STALE_WEIGHT = 0.5          # a stale check-in's components count half
+MILESTONE_GRACE_DAYS = 7    # a milestone done within a week of its plan is on time
+SENTIMENT_POINTS = {Sentiment.GREEN: 100, Sentiment.YELLOW: 50, Sentiment.RED: 0}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A health model as the scoring reads it: weights per phase and the two band thresholds."""
+
+    version: int
+    weights: dict = field(default_factory=lambda: DEFAULT_WEIGHTS)
+    green_min: int = DEFAULT_GREEN_MIN
+    yellow_min: int = DEFAULT_YELLOW_MIN
+
+    @classmethod
+    def of(cls, row: HealthModel) -> "ModelSpec":
+        return cls(row.version, row.weights, row.green_min, row.yellow_min)
+
+
+def current_model(session: Session) -> ModelSpec:
+    row = session.scalar(select(HealthModel).order_by(HealthModel.version.desc()).limit(1))
+    return ModelSpec.of(row) if row else ModelSpec(version=0)
+
+
+def save_model(session: Session, weights: dict, green_min: int, yellow_min: int, user_id: int | None, note: str | None) -> HealthModel:
+    """A new version; the running one stays as it was, for the snapshots that used it."""
+    version = (session.scalar(select(func.max(HealthModel.version))) or 0) + 1
+    row = HealthModel(version=version, weights=weights, green_min=green_min, yellow_min=yellow_min,
+                      created_by_id=user_id, note=note)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _pct(numerator, denominator):
+    return cast(numerator, Float) * 100.0 / denominator
+
+
+def _round(expr):
+    return cast(round_half_up(expr), Integer)
+
+
+def _avg_present(*exprs):
+    """The average of the expressions that are not NULL (NULL when none is)."""
+    total = sum((func.coalesce(e, 0) for e in exprs), literal(0.0))
+    count = sum((case((e.is_(None), 0), else_=1) for e in exprs), literal(0))
+    return case((count == 0, null()), else_=total / func.nullif(count, 0))
+
+
+def inputs_select(session: Session, day: date):
+    """Per live account on `day`: what it reported last (as known that day) and its milestones."""
+    day_param = literal(day)
+    known = CheckIn.submitted_at < literal(clock.end_of_day(day))  # the vendor's day, not UTC's
+    ranked = (
+        select(
+            CheckIn,
+            func.row_number().over(partition_by=CheckIn.account_id,
+                                   order_by=(CheckIn.period_start.desc(), CheckIn.version.desc())).label("rank"),
+        )
+        .where(known, CheckIn.period_start <= day_param)
+        .subquery("ranked")
+    )
+    latest = select(ranked).where(ranked.c.rank == 1).subquery("latest")
+    used = (
+        select(check_in_features.c.check_in_id, func.count().label("used"))
+        .join(Feature, Feature.id == check_in_features.c.feature_id)
+        .where(Feature.active.is_(True))  # counted against the active ones only
+        .group_by(check_in_features.c.check_in_id)
+        .subquery("used")
+    )
+    features_total = select(func.count()).select_from(Feature).where(Feature.active.is_(True)).scalar_subquery()
+    first_value = (
+        select(Milestone.account_id, func.min(Milestone.completed_on).label("completed_on"))
+        .join(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
+        .where(MilestoneTemplate.marks_first_value.is_(True), Milestone.completed_on <= day_param)
+        .group_by(Milestone.account_id)
+        .subquery("first_value")
+    )
+    # A skipped step is finished without a date: never due, never late (as on the account page).
+    due = and_(Milestone.planned_on <= day_param, MilestoneTemplate.active.is_(True), Milestone.status != MilestoneStatus.SKIPPED)
+    done_by_day = and_(Milestone.completed_on.is_not(None), Milestone.completed_on <= day_param)
+    late_days = days_between(day_param, Milestone.planned_on)
+    milestones = (
+        select(
+            Milestone.account_id,
+            func.sum(case((due, 1), else_=0)).label("due"),
+            func.sum(case((and_(due, done_by_day,
+                                days_between(Milestone.completed_on, Milestone.planned_on) <= MILESTONE_GRACE_DAYS), 1),
+                          else_=0)).label("on_time"),
+            func.max(case((and_(due, ~done_by_day, late_days > MILESTONE_GRACE_DAYS), late_days), else_=null())).label("late_max"),
+        )
+        .join(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
+        .group_by(Milestone.account_id)
+        .subquery("milestones")
+    )
+    rules = cadence_rules(session)
+    allowed_days = case(*[(Account.segment == s, literal(r.months * 30 + r.grace_days)) for s, r in rules.items()])
+    since = func.coalesce(latest.c.submitted_at, Account.contract_start)
+    return (
+        select(
+            Account.id.label("account_id"),
+            Account.partner_id,
+            (Account.status == LifecycleStatus.ONBOARDING).label("onboarding_phase"),
+            Account.arr_jpy,
+            Account.renewal_date,
+            Account.seats,
+            latest.c.id.label("check_in_id"),
+            latest.c.active_users,
+            case((latest.c.id.is_(None), null()), else_=func.coalesce(used.c.used, 0)).label("features_used"),
+            case((latest.c.id.is_(None), null()), else_=features_total).label("features_total"),
+            latest.c.nps, latest.c.csat, latest.c.ces,
+            latest.c.open_escalations, latest.c.open_tickets,
+            latest.c.sentiment,
+            latest.c.outcome_progress,
+            case((latest.c.id.is_(None), null()), else_=days_between(day_param, latest.c.submitted_at)).label("days_since_report"),
+            days_between(day_param, since).label("days_since"),
+            allowed_days.label("allowed_days"),
+            func.coalesce(milestones.c.due, 0).label("milestones_due"),
+            func.coalesce(milestones.c.on_time, 0).label("milestones_on_time"),
+            milestones.c.late_max.label("days_late_max"),
+            days_between(first_value.c.completed_on, Account.contract_start).label("ttfv_days"),
+        )
+        .select_from(Account)
+        .outerjoin(latest, latest.c.account_id == Account.id)
+        .outerjoin(used, used.c.check_in_id == latest.c.id)
+        .outerjoin(milestones, milestones.c.account_id == Account.id)
+        .outerjoin(first_value, first_value.c.account_id == Account.id)
+        .where(
+            or_(Account.churned_on.is_(None), Account.churned_on > day_param),
+            or_(Account.contract_start.is_(None), Account.contract_start <= day_param),
+        )
+    )
+
+
+def components_select(session: Session, day: date):
+    """The inputs plus each component, 0-100 or NULL when there is nothing to score it on."""
+    i = inputs_select(session, day).subquery("inputs")
+    active_ratio = case(
+        (and_(i.c.seats > 0, i.c.active_users.is_not(None)),
+         case((i.c.active_users >= i.c.seats, 1.0), else_=cast(i.c.active_users, Float) / i.c.seats)),
+        else_=null(),
+    )
+    adoption = case((i.c.features_total > 0, cast(i.c.features_used, Float) / i.c.features_total), else_=null())
+    usage = case(
+        (and_(active_ratio.is_not(None), adoption.is_not(None)), 70 * active_ratio + 30 * adoption),
+        (active_ratio.is_not(None), 100 * active_ratio),
+        else_=null(),
+    )
+    onboarding = case((i.c.milestones_due > 0, _pct(i.c.milestones_on_time, i.c.milestones_due)), else_=null())
+    satisfaction = _avg_present(
+        case((i.c.nps.is_not(None), i.c.nps * 10.0), else_=null()),
+        case((i.c.csat.is_not(None), (i.c.csat - 1) * 25.0), else_=null()),
+    )
+    support = case(
+        (i.c.check_in_id.is_(None), null()),
+        else_=greatest(0, 100 - 40 * func.coalesce(i.c.open_escalations, 0)
+                       - 5 * greatest(0, func.coalesce(i.c.open_tickets, 0) - 2)),
+    )
+    effort = _avg_present(case((i.c.ces.is_not(None), (7 - i.c.ces) * 100.0 / 6), else_=null()), support)
+    sentiment = case(*[(i.c.sentiment == s, literal(p)) for s, p in SENTIMENT_POINTS.items()], else_=null())
+    # No report yet: not judged until the first one is owed, then zero.
+    freshness = case(
+        (i.c.days_since.is_(None), null()),  # no report and no contract start: nothing to measure from
+        (i.c.days_since <= i.c.allowed_days, case((i.c.check_in_id.is_(None), null()), else_=100.0)),
+        else_=greatest(0.0, 100.0 - 100.0 * (i.c.days_since - i.c.allowed_days) / i.c.allowed_days),
+    )
+    stale = and_(i.c.check_in_id.is_not(None), i.c.days_since_report > i.c.allowed_days)
+    return select(
+        i,
+        case((stale, True), else_=False).label("stale"),
+        _round(usage).label("usage"),
+        _round(onboarding).label("onboarding"),
+        _round(satisfaction).label("satisfaction"),
+        _round(effort).label("effort"),
+        sentiment.label("sentiment_score"),
+        i.c.outcome_progress.label("outcome"),
+        _round(freshness).label("freshness"),
+    )
+
+
+def weighted_score(subquery, model: ModelSpec, components: tuple[str, ...]):
+    """Weighted mean of the components present, per the account's phase; stale reports count less."""
+    c = subquery.c
+    numerator, denominator = [], []
+    for name in components:
+        weight = case(*[(c.onboarding_phase == (phase == "onboarding"), literal(float(model.weights[phase].get(name, 0))))
+                        for phase in PHASES])
+        if name in REPORTED:
+            weight = weight * case((c.stale, STALE_WEIGHT), else_=1.0)
+        present = c[name].is_not(None)
+        numerator.append(case((present, weight * c[name]), else_=0.0))
+        denominator.append(case((present, weight), else_=0.0))
+    total_weight = sum(denominator[1:], denominator[0])
+    return case((total_weight > 0, _round(sum(numerator[1:], numerator[0]) / func.nullif(total_weight, 0))), else_=null())
+
+
+def band_of(score, model: ModelSpec):
+    return case(
+        (score.is_(None), null()),
+        (score >= model.green_min, literal(Band.GREEN.value)),
+        (score >= model.yellow_min, literal(Band.YELLOW.value)),
+        else_=literal(Band.RED.value),
+    )
+
+
+def capped_band(rows, score, model: ModelSpec):
+    """The band, kept out of green by an open escalation or a red sentiment (negatives before delight)."""
+    negative = or_(rows.c.open_escalations > 0, rows.c.sentiment == Sentiment.RED)
+    raw = band_of(score, model)
+    capped = and_(negative, raw == Band.GREEN.value)
+    return case((capped, literal(Band.YELLOW.value)), else_=raw), capped
+
+
+def score_select(session: Session, day: date, model: ModelSpec):
+    """Every live account's score, band and inputs for `day`, in the columns of AccountScore."""
+    # OFFSET 0 keeps PostgreSQL from inlining each layer into the next: otherwise every
+    # component expression is recomputed for each of its many uses in the weights and bands.
+    c = components_select(session, day).offset(0).subquery("components")
+    score = weighted_score(c, model, COMPONENTS)
+    objective = weighted_score(c, model, tuple(n for n in COMPONENTS if n != "sentiment_score"))
+    scored = select(c, score.label("score"), band_of(objective, model).label("objective_band")).offset(0).subquery("scored")
+    band, capped = capped_band(scored, scored.c.score, model)
+    columns = [col for col in scored.c if col.name not in ("days_since", "allowed_days", "score", "objective_band")]
+    return select(
+        literal(day).label("day"),
+        literal(model.version).label("model_version"),
+        *columns,
+        scored.c.score,
+        band.label("band"),
+        scored.c.objective_band,
+        case((capped, True), else_=False).label("capped"),
+    )
+
+
+def preview(session: Session, day: date, current: ModelSpec, proposed: ModelSpec) -> dict:
+    """How many accounts each band would hold under each model, and how many would move."""
+    now = score_select(session, day, current).subquery("now")
+    then = score_select(session, day, proposed).subquery("then")
+    rows = session.execute(
+        select(now.c.band.label("before"), then.c.band.label("after"), func.count().label("accounts"),
+               func.sum(now.c.arr_jpy).label("arr_jpy"))
+        .join(then, then.c.account_id == now.c.account_id)
+        .group_by(now.c.band, then.c.band)
+    ).all()
+    bands = [Band.GREEN.value, Band.YELLOW.value, Band.RED.value, None]
+    before = {b: sum(r.accounts for r in rows if r.before == b) for b in bands}
+    after = {b: sum(r.accounts for r in rows if r.after == b) for b in bands}
+    moved = {(r.before, r.after): r.accounts for r in rows if r.before != r.after}
+    return {"before": before, "after": after, "moved": moved, "total": sum(r.accounts for r in rows)}
+
+
+# --- reasons in words --------------------------------------------------------------------------
+
+
+def reasons(s) -> list[str]:
+    """Why the score is what it is, most serious first; `s` is an AccountScore (or a row like it)."""
+    out: list[str] = []
+    if s.open_escalations:
+        out.append(ngettext("%(num)d open escalation", "%(num)d open escalations", s.open_escalations))
+    if s.sentiment == Sentiment.RED or s.sentiment == "red":
+        out.append(str(_l("Reseller sentiment red")))
+    if s.capped:
+        out.append(str(_l("Kept out of green by the negatives above")))
+    if s.check_in_id is None:
+        out.append(str(_l("No check-in yet")))
+    elif s.stale:
+        out.append(ngettext("No check-in for %(num)d day", "No check-in for %(num)d days", s.days_since_report))
+    if s.days_late_max:
+        out.append(ngettext("A milestone is %(num)d day late", "A milestone is %(num)d days late", s.days_late_max))
+    if s.nps is not None:
+        kind = _l("detractor") if s.nps <= 6 else _l("passive") if s.nps <= 8 else _l("promoter")
+        out.append(str(_l("NPS %(nps)d: %(kind)s", nps=s.nps, kind=kind)))
+    if s.csat is not None and s.csat <= 2:
+        out.append(str(_l("CSAT %(csat)d of 5", csat=s.csat)))
+    if s.ces is not None and s.ces >= 5:
+        out.append(str(_l("Customer effort high (CES %(ces)d of 7)", ces=s.ces)))
+    if s.active_users is not None and s.seats:
+        share = round(100 * min(s.active_users, s.seats) / s.seats)
+        if share < 50:
+            out.append(str(_l("Only %(share)d%% of seats active", share=share)))
+    if s.features_total and s.features_used is not None and s.features_used * 2 < s.features_total:
+        out.append(str(_l("%(used)d of %(total)d key features in use", used=s.features_used, total=s.features_total)))
+    if s.outcome_progress is not None and s.outcome_progress < 30:
+        out.append(str(_l("Outcome %(pct)d%% reached", pct=s.outcome_progress)))
+    if s.ttfv_days is not None:
+        out.append(ngettext("First value after %(num)d day", "First value after %(num)d days", s.ttfv_days))
+    missing = [str(COMPONENT_LABELS[n]) for n in COMPONENTS if getattr(s, n) is None and n != "onboarding"]
+    if missing and s.check_in_id is not None:
+        out.append(str(_l("Not scored (no data): %(names)s", names=", ".join(missing))))
+    return out

@@ -1,0 +1,264 @@
+"""Reading the snapshots: trends, the channel benchmark, the optimism check and the model check.
+
+Plain functions of a session; the pages, the API and the digests share them. Every query
+names the partner it is for, because snapshots are read without the ORM's scoping.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from portal.scoring.aggregation import latest_day
+from portal.scoring.health import COMPONENTS, ModelSpec, capped_band, weighted_score
+from portal.models import Account, AccountScore, Band, Partner, PartnerScorecard, Sentiment
+from portal.core.sqlfunctions import add_days, days_between
+
+# The main figures a reseller sees its channel percentile for; higher is better for all.
+BENCHMARK_FIGURES = ("average_health", "onboarding_on_time_pct", "reporting_compliance_pct", "nps",
+                     "renewal_rate_pct", "nrr_pct")
+FIGURE_NAMES = {
+    "average_health": _l("Average health"),
+    "onboarding_on_time_pct": _l("Onboarding milestones on time"),
+    "reporting_compliance_pct": _l("Reporting compliance"),
+    "nps": "NPS",
+    "renewal_rate_pct": _l("Renewal rate (12 months)"),
+    "nrr_pct": _l("Net revenue retention"),
+}
+# Fewer partners than this with a figure and the channel median (or the channel-wide optimism
+# rate) would let a reseller work out the others' own figures: withheld then.
+BENCHMARK_MIN_PARTNERS = 5
+MODEL_CHECK_LEAD_DAYS = 90
+SNAPSHOT_TOLERANCE_DAYS = 30  # weekly or missed snapshots: take the newest within a month before
+
+
+def scorecard(session: Session, partner_id: int | None, day: date | None = None) -> PartnerScorecard | None:
+    """The partner's (None: the channel's) scorecard on `day`, default the latest."""
+    day = day or latest_day(session)
+    if day is None:
+        return None
+    where = PartnerScorecard.partner_id == partner_id if partner_id is not None else PartnerScorecard.partner_id.is_(None)
+    return session.scalar(select(PartnerScorecard).where(PartnerScorecard.day == day, where))
+
+
+COMPARE_DAYS = 7  # "the change against the previous period": a week, the digest's rhythm
+
+
+def comparison_day(session: Session, day: date, days: int = COMPARE_DAYS) -> date | None:
+    """The newest snapshot day at least `days` before `day` (snapshots may have gaps)."""
+    return session.scalar(select(func.max(PartnerScorecard.day)).where(PartnerScorecard.day <= day - timedelta(days=days)))
+
+
+@dataclass(frozen=True)
+class Mover:
+    partner_id: int
+    name: str
+    before: float
+    now: float
+
+    @property
+    def change(self) -> float:
+        return self.now - self.before
+
+
+def movers(session: Session, day: date, before: date, limit: int = 5) -> list[Mover]:
+    """The partners whose average health changed most between two snapshot days, either way."""
+    then = aliased(PartnerScorecard)
+    now = aliased(PartnerScorecard)
+    change = now.average_health - then.average_health
+    rows = session.execute(
+        select(Partner.id, Partner.name, then.average_health, now.average_health)
+        .join(now, now.partner_id == Partner.id).join(then, then.partner_id == Partner.id)
+        .where(now.day == day, then.day == before, change.is_not(None))
+        .order_by(func.abs(change).desc(), Partner.name).limit(limit)
+    ).all()
+    return [Mover(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+TREND_WEEKS = 26
+
+
+def weekly_days(last: date, weeks: int = TREND_WEEKS) -> list[date]:
+    """The snapshot days a trend shows: `last` and the same weekday back `weeks` weeks.
+
+    Weekly points keep a half-year chart and its table readable (27 rows, not 182)."""
+    return [last - timedelta(weeks=n) for n in range(weeks, -1, -1)]
+
+
+def scorecard_trend(session: Session, partner_id: int | None, last: date) -> list[PartnerScorecard]:
+    """A partner's weekly scorecards up to `last` (partner_id None: the channel's)."""
+    where = PartnerScorecard.partner_id == partner_id if partner_id is not None else PartnerScorecard.partner_id.is_(None)
+    return list(session.scalars(select(PartnerScorecard).where(where, PartnerScorecard.day.in_(weekly_days(last)))
+                                .order_by(PartnerScorecard.day)))
+
+
+def account_trend(session: Session, account_id: int, last: date) -> list[AccountScore]:
+    """An account's weekly scores up to `last`."""
+    return list(session.scalars(select(AccountScore).where(AccountScore.account_id == account_id,
+                                                           AccountScore.day.in_(weekly_days(last)))
+                                .order_by(AccountScore.day)))
+
+
+def latest_account_score(session: Session, account_id: int) -> AccountScore | None:
+    return session.scalar(select(AccountScore).where(AccountScore.account_id == account_id)
+                          .order_by(AccountScore.day.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    figure: str
+    value: float | None
+    channel_median: float | None
+    percentile: int | None  # 0-100: share of partners this one is ahead of
+
+
+def benchmark(session: Session, partner_id: int, day: date | None = None) -> list[Benchmark]:
+    """The partner's percentile among all partners on each main figure, and the channel median.
+
+    Only figures and ranks leave this function, never another partner's name or values; with
+    fewer than BENCHMARK_MIN_PARTNERS partners having a figure, its median and rank are withheld.
+    """
+    day = day or latest_day(session)
+    if day is None:
+        return []
+    s = PartnerScorecard
+    # Ranked among the partners that have the figure: partners without it (NULL) sort first on
+    # SQLite and last on PostgreSQL, and would otherwise shift or dilute everyone's rank.
+    ranked = select(
+        s.partner_id,
+        *[getattr(s, f).label(f) for f in BENCHMARK_FIGURES],
+        *[case((getattr(s, f).is_(None), None),
+               else_=func.percent_rank().over(partition_by=getattr(s, f).is_(None), order_by=getattr(s, f)))
+          .label(f"{f}_rank") for f in BENCHMARK_FIGURES],
+    ).where(s.day == day, s.partner_id.is_not(None)).subquery("ranked")
+    mine = session.execute(select(ranked).where(ranked.c.partner_id == partner_id)).one_or_none()
+    medians = {}
+    for figure in BENCHMARK_FIGURES:
+        values = session.scalars(select(getattr(s, figure)).where(s.day == day, s.partner_id.is_not(None),
+                                                                  getattr(s, figure).is_not(None))
+                                 .order_by(getattr(s, figure))).all()
+        n = len(values)
+        medians[figure] = None if not n else (values[(n - 1) // 2] + values[n // 2]) / 2
+        if n < BENCHMARK_MIN_PARTNERS:
+            medians[figure] = None
+    return [
+        Benchmark(f, getattr(mine, f) if mine else None, medians[f],
+                  round(100 * getattr(mine, f"{f}_rank"))
+                  if mine and getattr(mine, f"{f}_rank") is not None and medians[f] is not None else None)
+        for f in BENCHMARK_FIGURES
+    ]
+
+
+def enough_partners_to_compare(session: Session, day: date | None) -> bool:
+    """Whether channel-wide rates can be shown to a reseller without revealing another partner."""
+    if day is None:
+        return False
+    count = session.scalar(select(func.count()).select_from(PartnerScorecard)
+                           .where(PartnerScorecard.day == day, PartnerScorecard.partner_id.is_not(None)))
+    return count >= BENCHMARK_MIN_PARTNERS
+
+
+@dataclass(frozen=True)
+class OptimismCheck:
+    """How far a reseller's own sentiment runs ahead of what the objective components say."""
+
+    green_reports: int
+    green_but_red: int          # reported green, objectively red
+    green_but_not_green: int    # reported green, objectively yellow or red
+    churned: int                # accounts churned in the last 365 days with a snapshot before
+    churned_while_green: int    # ... whose last report before churning was green
+
+    def share(self, part: int, whole: int) -> float | None:
+        return round(100 * part / whole, 1) if whole else None
+
+    @property
+    def overstated_pct(self) -> float | None:
+        return self.share(self.green_but_not_green, self.green_reports)
+
+    @property
+    def churned_while_green_pct(self) -> float | None:
+        return self.share(self.churned_while_green, self.churned)
+
+
+def optimism_check(session: Session, partner_id: int | None, day: date | None = None) -> OptimismCheck | None:
+    """For one partner (None: the whole channel), on the latest snapshot and the last year's churn."""
+    day = day or latest_day(session)
+    if day is None:
+        return None
+    s = AccountScore
+    scope = (s.partner_id == partner_id) if partner_id is not None else literal(True)
+    green = s.sentiment == Sentiment.GREEN
+    now = session.execute(
+        select(func.count().label("green_reports"),
+               func.coalesce(func.sum(case((s.objective_band == Band.RED, 1), else_=0)), 0).label("red"),
+               func.coalesce(func.sum(case((s.objective_band.in_([Band.RED, Band.YELLOW]), 1), else_=0)), 0).label("not_green"))
+        .where(s.day == day, scope, green)
+    ).one()
+    last_before_churn = (
+        select(s.account_id, s.sentiment,
+               func.row_number().over(partition_by=s.account_id, order_by=s.day.desc()).label("rn"))
+        .join(Account, Account.id == s.account_id)
+        .where(scope, Account.churned_on.is_not(None), Account.churned_on <= day,
+               Account.churned_on > day - timedelta(days=365), s.day < Account.churned_on, s.sentiment.is_not(None))
+        .subquery("last_before_churn")
+    )
+    churn = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((last_before_churn.c.sentiment == Sentiment.GREEN, 1), else_=0)), 0))
+        .where(last_before_churn.c.rn == 1)
+    ).one()
+    return OptimismCheck(now.green_reports, now.red, now.not_green, churn[0], churn[1])
+
+
+@dataclass(frozen=True)
+class ModelCheckRow:
+    band: str | None
+    accounts: int
+    renewed: int
+    churned: int
+
+    @property
+    def renewal_rate(self) -> float | None:
+        return round(100 * self.renewed / self.accounts, 1) if self.accounts else None
+
+
+def model_check(session: Session, day: date, model: ModelSpec | None = None) -> list[ModelCheckRow]:
+    """Renewal outcomes of the last 365 days by the band each account had 90 days before.
+
+    An outcome is a churn (on its churn date) or a renewal (the live account's last contract
+    anniversary, its renewal date less a year). The band is the one in the newest snapshot from
+    90 to 120 days before; with `model`, the band that model gives to that snapshot's components.
+    """
+    churned = select(Account.id.label("account_id"), Account.churned_on.label("on"), literal(0).label("renewed")).where(
+        Account.churned_on.is_not(None), Account.churned_on <= day, Account.churned_on > day - timedelta(days=365))
+    anniversary = add_days(Account.renewal_date, -365)
+    renewed = select(Account.id.label("account_id"), anniversary.label("on"), literal(1).label("renewed")).where(
+        Account.churned_on.is_(None), Account.renewal_date.is_not(None), anniversary <= day,
+        anniversary > day - timedelta(days=365), Account.contract_start < anniversary)
+    outcomes = union_all(churned, renewed).subquery("outcomes")
+    s = AccountScore
+    lead = days_between(outcomes.c.on, s.day)
+    before = (
+        select(outcomes.c.account_id, outcomes.c.renewed, s,
+               func.row_number().over(partition_by=outcomes.c.account_id, order_by=s.day.desc()).label("rn"))
+        .join(s, s.account_id == outcomes.c.account_id)
+        .where(lead >= MODEL_CHECK_LEAD_DAYS, lead <= MODEL_CHECK_LEAD_DAYS + SNAPSHOT_TOLERANCE_DAYS)
+        .subquery("before")
+    )
+    if model is None:
+        band = before.c.band
+    else:
+        band, _capped = capped_band(before, weighted_score(before, model, COMPONENTS), model)
+    rows = session.execute(
+        select(band.label("band"), func.count().label("accounts"), func.sum(before.c.renewed).label("renewed"))
+        .where(before.c.rn == 1).group_by(band)
+    ).all()
+    order = {Band.GREEN.value: 0, Band.YELLOW.value: 1, Band.RED.value: 2, None: 3}
+    result = [ModelCheckRow(_band_value(r.band), r.accounts, int(r.renewed or 0), r.accounts - int(r.renewed or 0)) for r in rows]
+    return sorted(result, key=lambda r: order[r.band])
+
+
+def _band_value(band) -> str | None:
+    return band.value if isinstance(band, Band) else band

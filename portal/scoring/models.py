@@ -1,0 +1,191 @@
+"""Health scores and scorecards (computed by the aggregation job), its runs, alerts and tier rules."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.clock import utcnow
+from portal.core.db import Base, enum_column
+from portal.accounts.models import PartnerTier
+from portal.reporting.models import Sentiment
+
+if TYPE_CHECKING:
+    from portal.accounts.models import Account
+    from portal.auth.models import User
+
+
+class Band(str, enum.Enum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class HealthModel(Base):
+    """Weights and band thresholds; every change is a new version, used from the next aggregation."""
+
+    __tablename__ = "health_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    # {"onboarding": {component: weight}, "adoption": {component: weight}}
+    weights: Mapped[dict] = mapped_column(JSON)
+    green_min: Mapped[int] = mapped_column(Integer)
+    yellow_min: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class AccountScore(Base):
+    """One account's health on one day: score, band, components and the inputs behind the reasons."""
+
+    __tablename__ = "account_scores"
+    __table_args__ = (UniqueConstraint("day", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    model_version: Mapped[int] = mapped_column(Integer)
+    onboarding_phase: Mapped[bool] = mapped_column(Boolean)
+    arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    score: Mapped[int | None] = mapped_column(Integer)
+    band: Mapped[Band | None] = mapped_column(enum_column(Band, "score_band"))
+    # The band the objective components alone give (no reseller sentiment): the optimism check.
+    objective_band: Mapped[Band | None] = mapped_column(enum_column(Band, "objective_band"))
+    capped: Mapped[bool] = mapped_column(Boolean, default=False)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Components, 0-100, NULL when there is no data for them.
+    usage: Mapped[int | None] = mapped_column(Integer)
+    onboarding: Mapped[int | None] = mapped_column(Integer)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    effort: Mapped[int | None] = mapped_column(Integer)
+    sentiment_score: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[int | None] = mapped_column(Integer)
+    freshness: Mapped[int | None] = mapped_column(Integer)
+    # Inputs, kept so every score can say why.
+    check_in_id: Mapped[int | None] = mapped_column(Integer)
+    seats: Mapped[int] = mapped_column(Integer, default=0)
+    active_users: Mapped[int | None] = mapped_column(Integer)
+    features_used: Mapped[int | None] = mapped_column(Integer)
+    features_total: Mapped[int | None] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    ces: Mapped[int | None] = mapped_column(Integer)
+    open_escalations: Mapped[int | None] = mapped_column(Integer)
+    open_tickets: Mapped[int | None] = mapped_column(Integer)
+    sentiment: Mapped[Sentiment | None] = mapped_column(enum_column(Sentiment, "score_sentiment"))
+    outcome_progress: Mapped[int | None] = mapped_column(Integer)
+    days_since_report: Mapped[int | None] = mapped_column(Integer)
+    milestones_due: Mapped[int] = mapped_column(Integer, default=0)
+    milestones_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    days_late_max: Mapped[int | None] = mapped_column(Integer)
+    ttfv_days: Mapped[int | None] = mapped_column(Integer)
+
+    account: Mapped[Account] = relationship()
+
+
+class PartnerScorecard(Base):
+    """A partner's figures on one day; partner_id NULL is the whole channel. See portal/figures.py."""
+
+    __tablename__ = "partner_scorecards"
+    __table_args__ = (UniqueConstraint("day", "partner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    accounts: Mapped[int] = mapped_column(Integer)
+    arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    green_accounts: Mapped[int] = mapped_column(Integer)
+    yellow_accounts: Mapped[int] = mapped_column(Integer)
+    red_accounts: Mapped[int] = mapped_column(Integer)
+    unscored_accounts: Mapped[int] = mapped_column(Integer)
+    green_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    yellow_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    red_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    average_health: Mapped[float | None] = mapped_column(Float)
+    median_health: Mapped[float | None] = mapped_column(Float)
+    onboarding_on_time_pct: Mapped[float | None] = mapped_column(Float)
+    median_ttfv_days: Mapped[float | None] = mapped_column(Float)
+    reporting_compliance_pct: Mapped[float | None] = mapped_column(Float)
+    nps: Mapped[float | None] = mapped_column(Float)
+    renewal_rate_pct: Mapped[float | None] = mapped_column(Float)
+    grr_pct: Mapped[float | None] = mapped_column(Float)
+    nrr_pct: Mapped[float | None] = mapped_column(Float)
+    churned_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    at_risk_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    renewals_90_green: Mapped[int] = mapped_column(Integer)
+    renewals_90_yellow: Mapped[int] = mapped_column(Integer)
+    renewals_90_red: Mapped[int] = mapped_column(Integer)
+
+
+class AggregationDay(Base):
+    """The claim: one row per day, taken before any work, so concurrent runs make one."""
+
+    __tablename__ = "aggregation_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # running | done | failed
+    claimed_at: Mapped[datetime] = mapped_column(DateTime)
+    claim_token: Mapped[str] = mapped_column(String(40))
+
+
+class AggregationRun(Base):
+    """Job history: every attempt, with what it did or why it failed."""
+
+    __tablename__ = "aggregation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule | cli | web
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))  # running | done | failed | skipped
+    account_rows: Mapped[int | None] = mapped_column(Integer)
+    alerts_raised: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertKind(str, enum.Enum):
+    TURNED_RED = "turned_red"
+    RENEWAL_AT_RISK = "renewal_at_risk"
+    CHECK_IN_OVERDUE = "check_in_overdue"
+
+
+class Alert(Base):
+    """Raised by the aggregation, once per occurrence: the subject says which occurrence."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("kind", "account_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AlertKind] = mapped_column(enum_column(AlertKind, "alert_kind"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    # Which occurrence: the day the account turned red, the renewal date, the overdue period.
+    subject: Mapped[str] = mapped_column(String(40))
+    raised_on: Mapped[date] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship()
+
+
+class TierRule(Base):
+    """A partner tier's threshold on one scorecard figure: the tier needs figure >= minimum."""
+
+    __tablename__ = "tier_rules"
+    __table_args__ = (UniqueConstraint("tier", "figure"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tier: Mapped[PartnerTier] = mapped_column(enum_column(PartnerTier, "rule_tier"))
+    figure: Mapped[str] = mapped_column(String(40))
+    minimum: Mapped[float] = mapped_column(Float)
