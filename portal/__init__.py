@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-from flask import Flask, g, redirect, request, session as http_session, url_for
+from flask import Flask, g, has_request_context, redirect, request, session as http_session, url_for
 from flask_login import current_user
 
 from portal.core.config import PROJECT_ROOT, Config
@@ -56,7 +56,9 @@ def register_database(app: Flask, config: Config) -> None:
             session.close()
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # the CLI and the scheduler: the default language (emails force the reader's)
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
     if http_session.get("language") in LANGUAGES:

@@ -6,6 +6,9 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from portal.auth.services import save_user
+from portal.core.validation import ValidationError
+from portal.core.web import real_app
 from portal.models import PARTNER_ROLES, Partner, Role, User, normalise_email
 
 
@@ -46,6 +49,10 @@ def db_downgrade(revision: str):
     click.echo(f"Database downgraded to {revision}.")
 
 
+# The service's field names as this command's options, for its error messages.
+OPTIONS = {"email": "--email", "display_name": "--name", "role": "--role", "partner_id": "--partner", "password": "--password"}
+
+
 @click.group("users")
 def users_group():
     """Manage logins."""
@@ -72,13 +79,12 @@ def users_create(email, display_name, role, partner_code, language, password):
                 raise click.UsageError(f"No partner with code {partner_code!r}.")
         elif partner_code:
             raise click.UsageError("Vendor roles do not belong to a partner; drop --partner.")
-        if session.scalar(select(User.id).where(User.email == normalise_email(email))):
-            raise click.UsageError(f"A user with email {email} already exists.")
-        if len(password) < 10:
-            raise click.UsageError("The password must have at least 10 characters.")
-        user = User(email=email, display_name=display_name, role=role, partner=partner, language=language)
-        user.set_password(password, _config().password_hash_method)
-        session.add(user)
+        values = {"email": email, "display_name": display_name, "role": role.value, "partner_id": partner.id if partner else None,
+                  "language": language, "password": password, "active": True}
+        try:
+            user = save_user(session, values, password_method=_config().password_hash_method)
+        except ValidationError as error:
+            raise click.UsageError("\n".join(f"{OPTIONS.get(e.field, e.field)}: {e.message}" for e in error.errors)) from None
         session.commit()
         click.echo(f"Created {user.email} ({role.value}{', ' + partner.code if partner else ''}).")
 
@@ -106,7 +112,7 @@ def demo(serve: bool, host: str, port: int):
             click.echo(f"Scorecards computed for {runs} days of history.")
             from portal.email import services as emails
 
-            queued = emails.queue_weekly(current_app._get_current_object(), session, force=True)
+            queued = emails.queue_weekly(real_app(), session, force=True)
             click.echo(f"This week's digests and reminders queued in the outbox: {queued} (vendor admins see them under Outbox).")
     url = f"http://{host}:{port}/"
     click.echo("")
@@ -122,8 +128,8 @@ def demo(serve: bool, host: str, port: int):
         from portal.scheduler import build_scheduler
 
         # One process here, so the nightly jobs may run inside it.
-        build_scheduler(current_app._get_current_object(), blocking=False).start()
-        run_simple(host, port, current_app._get_current_object(), threaded=True)
+        build_scheduler(real_app(), blocking=False).start()
+        run_simple(host, port, real_app(), threaded=True)
 
 
 def _today():
@@ -176,7 +182,7 @@ def scheduler_command():
     """Run the scheduled jobs in this process (production: one such process, next to gunicorn)."""
     from portal.scheduler import EMAIL_EVERY_MINUTES, build_scheduler
 
-    scheduler = build_scheduler(current_app._get_current_object(), blocking=True)
+    scheduler = build_scheduler(real_app(), blocking=True)
     click.echo(f"Scheduler started: aggregation at '{_config().aggregation_cron}' ({_config().default_timezone}), "
                f"emails every {EMAIL_EVERY_MINUTES} minutes. Ctrl+C stops it.")
     try:
@@ -202,7 +208,7 @@ def digest_preview(email: str, html: bool):
         user = session.scalar(select(User).where(User.email == normalise_email(email)))
         if user is None:
             raise click.BadParameter(f"no user with the email {email}", param_hint="--user")
-        found = emails.preview(current_app._get_current_object(), session, user, _today())
+        found = emails.preview(real_app(), session, user, _today())
         if not found:
             click.echo(f"Nothing for {user.email} this week (role {user.role.value}).")
         for kind, message in found:
@@ -219,7 +225,7 @@ def digest_run():
     from portal.core.db import writer_session
 
     with writer_session(current_app.extensions["portal.sessionmaker"]) as session:
-        result = emails.run(current_app._get_current_object(), session)
+        result = emails.run(real_app(), session)
     click.echo(f"Alerts queued: {result.alerts}; weekly emails queued: {result.weekly}; "
                + (f"sent: {result.sent}, failed (will retry): {result.failed}." if result.smtp
                   else "no SMTP server configured (PORTAL_SMTP_HOST): messages stay in the outbox."))

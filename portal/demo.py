@@ -198,6 +198,7 @@ def _add_reporting_history(session: Session, rng: random.Random, today: date) ->
         months = DEFAULT_CADENCES[account.segment]
         health = rng.uniform(0.35, 0.95)
         end = account.churned_on or today
+        assert account.contract_start is not None  # every demo account has one (see above)
         period = period_containing(max(account.contract_start, today - timedelta(days=30 * HISTORY_MONTHS)), months)
         while period.end < end:
             if account.churned_on:
@@ -211,6 +212,7 @@ def _add_reporting_history(session: Session, rng: random.Random, today: date) ->
 
 def _add_milestones(session: Session, rng: random.Random, account: Account, templates, today: date) -> None:
     slip = rng.choice([0, 0, 0, 5, 12, 30])  # some onboardings run late
+    assert account.contract_start is not None  # every demo account has one
     for template in templates:
         planned = account.contract_start + timedelta(days=template.due_after_days)
         done_on = planned + timedelta(days=slip + rng.randint(-3, 6))

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
+from portal.accounts import partners as partner_service
 from portal.actions import services as actions
 from portal.scoring import health
 from portal.scoring import insights
@@ -17,14 +18,14 @@ from portal.core.labels import choices
 from portal.reporting.cadence import cadence_rules, obligations
 from portal.core.formatting import local_name
 from portal.models import (
-    Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, Partner, ReportSource, Segment,
+    Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, ReportSource, Segment,
     Stakeholder,
 )
 from portal.core.history import readable_changes
 from portal.reporting.onboarding import milestone_views, summarise
 from portal.accounts import bp
 from portal.accounts.forms import AccountForm
-from portal.core.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404, partners_visible_to
+from portal.core.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404
 from portal.core.validation import ValidationError
 from portal.core.lists import ListArgs, paginate
 from portal.core.web import attach_errors, get_session, roles_required, today
@@ -56,7 +57,7 @@ def accounts():
         stmt = stmt.where(Account.partner_id == partner_id)
     stmt = stmt.order_by(*SORTS[sort])
     page = paginate(db, stmt)
-    partners = db.scalars(partners_visible_to(current_user, mine=mine).order_by(Partner.name)).all() if current_user.is_vendor else []
+    partners = partner_service.names(db, current_user, mine=mine) if current_user.is_vendor else []
     return render_template(
         "accounts/accounts.html",
         page=page,
@@ -136,7 +137,7 @@ def _health(db, account: Account, now) -> dict:
 
 def _prepare_account_form(db, form: AccountForm) -> None:
     if current_user.is_vendor:
-        partners = db.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all()
+        partners = partner_service.names(db, current_user)
         form.partner_id.choices = [SelectChoice(0, _("Choose a partner"))] + [SelectChoice(p.id, p.name) for p in partners]
     else:
         form.partner_id.choices = [SelectChoice(current_user.partner_id, current_user.partner.name)]

@@ -70,7 +70,8 @@ def parse_item(values: dict, owners: set[int], today: date) -> ItemInput:
     title = c.text(values, "title", max_length=MAX_TITLE, required=True)
     details = c.text(values, "details", max_length=MAX_TEXT)
     raw_owner = values.get("owner_id")
-    owner_id = int(raw_owner) if str(raw_owner or "").isdigit() and int(raw_owner) else None
+    owner_digits = str(raw_owner or "")
+    owner_id = int(owner_digits) if owner_digits.isdigit() and int(owner_digits) else None
     if owner_id is not None and owner_id not in owners or (raw_owner not in (None, "", 0, "0") and owner_id is None):
         c.fail("owner_id", _l("Choose someone from the list."))
     raw_due = values.get("due_on")

@@ -13,7 +13,7 @@ from portal.auth.forms import WEEKDAYS
 from portal.core.labels import choices
 from portal.models import DeliveryStatus, EmailKind, OutboxMessage, Role, User
 from portal.core.lists import ListArgs, paginate
-from portal.core.web import get_session, roles_required, today
+from portal.core.web import get_session, real_app, roles_required, today
 
 
 @bp.get("/outbox")
@@ -60,5 +60,5 @@ def outbox_retry(message_id: int):
 def email_preview(user_id: int):
     db = get_session()
     user = db.get(User, user_id) or abort(404)
-    found = emails.preview(current_app._get_current_object(), db, user, today())
+    found = emails.preview(real_app(), db, user, today())
     return render_template("admin/email_preview.html", user=user, found=found, weekdays=WEEKDAYS)

@@ -1,11 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from portal.auth.forms import PASSWORD_MIN_LENGTH, language_choices
+from portal.auth.forms import language_choices
 from portal.core.labels import choices
-from portal.models import PARTNER_ROLES, PartnerStatus, PartnerTier, Role
+from portal.models import PartnerStatus, PartnerTier
 
 
 class PartnerForm(FlaskForm):
@@ -27,23 +27,15 @@ class PartnerForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(message=_l("Enter a valid email address.")), Length(max=254)])
-    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
-    role = SelectField(_l("Role"))
-    partner_id = SelectField(_l("Partner"), coerce=int)
+    """Carries a login's values; the rules are portal.auth.services.save_user's."""
+
+    email = EmailField(_l("Email"), render_kw={"required": True, "maxlength": 254})
+    display_name = StringField(_l("Display name"), render_kw={"required": True, "maxlength": 120})
+    role = SelectField(_l("Role"), validate_choice=False)
+    partner_id = SelectField(_l("Partner"), coerce=int, validate_choice=False)
     language = SelectField(_l("Language"), choices=language_choices())
     active = BooleanField(_l("Active (can log in)"), default=True)
-    password = PasswordField(
-        _l("Password"),
-        validators=[Optional(), Length(min=PASSWORD_MIN_LENGTH, max=200, message=_l("Use at least %(min)d characters.", min=PASSWORD_MIN_LENGTH))],
-    )
-
-    def validate_partner_id(self, field):
-        role = Role(self.role.data) if self.role.data in Role._value2member_map_ else None
-        if role in PARTNER_ROLES and not field.data:
-            raise ValidationError(_l("Choose the partner this person works for."))
-        if role is not None and role.is_vendor and field.data:
-            raise ValidationError(_l("Vendor staff do not belong to a partner; leave this empty."))
+    password = PasswordField(_l("Password"))
 
 
 class ApiTokenForm(FlaskForm):

@@ -4,20 +4,17 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from portal.scoring import insights
 from portal.admin import bp
-from portal.scoring import tiers
+from portal.scoring import review, tiers
 from portal.admin.forms import health_model_form_class, tier_rules_form_class
 from portal.scoring.aggregation import aggregate, latest_day
 from portal.scoring.health import COMPONENTS, PHASES, ModelSpec, current_model, preview, save_model
-from portal.models import AggregationRun, HealthModel, Partner, PartnerScorecard, Role
+from portal.models import Role
 from portal.core.permissions import can
 from portal.core.web import get_session, roles_required, today
 
-JOB_HISTORY_ROWS = 60
 
 
 @bp.route("/health-model", methods=["GET", "POST"])
@@ -48,7 +45,7 @@ def health_model():
             day = latest_day(db)
             if day:
                 check = {"current": insights.model_check(db, day, model), "proposed": insights.model_check(db, day, proposed)}
-    versions = db.scalars(select(HealthModel).options(joinedload(HealthModel.created_by)).order_by(HealthModel.version.desc()).limit(20)).all()
+    versions = review.model_versions(db)
     return render_template("admin/health_model.html", form=form, model=model, phases=PHASES, components=COMPONENTS,
                            preview=result, check=check, versions=versions), (400 if form.errors or form.form_errors else 200)
 
@@ -57,7 +54,7 @@ def health_model():
 @roles_required(Role.VENDOR_ADMIN)
 def jobs():
     db = get_session()
-    runs = db.scalars(select(AggregationRun).order_by(AggregationRun.started_at.desc(), AggregationRun.id.desc()).limit(JOB_HISTORY_ROWS)).all()
+    runs = review.job_history(db)
     return render_template("admin/jobs.html", runs=runs, latest=latest_day(db))
 
 
@@ -95,13 +92,6 @@ def tier_rules():
         flash(_("Tier thresholds saved."), "success")
         return redirect(url_for("admin.tier_rules"))
     day = latest_day(db)
-    movers = []
-    if day:  # who qualifies for another tier than the one they hold
-        thresholds = tiers.rules(db)
-        for partner, card in db.execute(select(Partner, PartnerScorecard).join(PartnerScorecard, PartnerScorecard.partner_id == Partner.id)
-                                        .where(PartnerScorecard.day == day).order_by(Partner.name)):
-            qualifies = tiers.qualifying_tier(card, thresholds)
-            if qualifies != partner.tier:
-                movers.append((partner, qualifies))
+    movers = tiers.movers(db, day) if day else []
     return render_template("admin/tier_rules.html", form=form, ranked=tiers.RANKED_TIERS, figures=tiers.TIER_FIGURES,
                            movers=movers), (400 if form.errors else 200)

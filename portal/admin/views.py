@@ -4,11 +4,13 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
+from portal.accounts import partners as partner_service
 from portal.admin import bp
+from portal.auth import services as auth_services
 from portal.admin.forms import (
     ApiTokenForm,
     CadenceForm,
@@ -19,15 +21,13 @@ from portal.admin.forms import (
     UserForm,
 )
 from portal.reporting.cadence import cadence_rules
-from portal.api.tokens import issue_token
-from portal.core.clock import utcnow
+from portal.api import tokens as api_tokens
+from portal.reporting import rules
 from portal.models import (
     VENDOR_ROLES,
-    Account,
     ApiToken,
     Feature,
     MilestoneTemplate,
-    ReportingCadence,
     LifecycleStatus,
     Partner,
     PartnerStatus,
@@ -39,22 +39,8 @@ from portal.models import (
 from portal.core.scoping import one_or_404, partners_visible_to, roles_assignable_by, users_manageable_by, visible_to
 from portal.core.labels import choices
 from portal.core.lists import ListArgs, paginate
-from portal.core.web import get_session, roles_required
-
-
-def _account_totals():
-    """Per-partner account count and ARR of live (not churned) accounts, as a subquery to join."""
-    live = Account.status != LifecycleStatus.CHURNED
-    return (
-        select(
-            Account.partner_id,
-            func.count().label("accounts"),
-            func.coalesce(func.sum(case((live, Account.arr_jpy), else_=0)), 0).label("arr"),
-            func.count().filter(live).label("live_accounts"),
-        )
-        .group_by(Account.partner_id)
-        .subquery()
-    )
+from portal.core.validation import ValidationError
+from portal.core.web import attach_errors, get_session, roles_required
 
 
 @bp.get("/partners")
@@ -63,17 +49,7 @@ def partners():
     db = get_session()
     args = ListArgs()
     mine, q, tier, status = args.flag("mine"), args.text("q"), args.choice("tier", PartnerTier), args.choice("status", PartnerStatus)
-    totals = _account_totals()
-    stmt = (
-        partners_visible_to(current_user, mine=mine)
-        .add_columns(
-            func.coalesce(totals.c.live_accounts, 0).label("live_accounts"),
-            func.coalesce(totals.c.arr, 0).label("arr"),
-        )
-        .outerjoin(totals, totals.c.partner_id == Partner.id)
-        .options(selectinload(Partner.managers))
-        .order_by(Partner.name)
-    )
+    stmt = partner_service.with_totals(partners_visible_to(current_user, mine=mine)).options(selectinload(Partner.managers)).order_by(Partner.name)
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Partner.name.ilike(like), Partner.code.ilike(like)))
@@ -103,17 +79,7 @@ def partner_detail(partner_id: int):
         partners_visible_to(current_user).options(selectinload(Partner.managers), selectinload(Partner.users)),
         partner_id,
     )
-    by_segment = db.execute(
-        select(
-            Account.segment,
-            Account.status,
-            func.count().label("accounts"),
-            func.coalesce(func.sum(Account.arr_jpy), 0).label("arr"),
-        )
-        .where(Account.partner_id == partner.id)
-        .group_by(Account.segment, Account.status)
-    ).all()
-    table = {(row.segment, row.status): row for row in by_segment}
+    table = partner_service.breakdown(db, partner.id)
     return render_template(
         "admin/partner_detail.html",
         partner=partner,
@@ -125,27 +91,17 @@ def partner_detail(partner_id: int):
 
 
 def _manager_choices(db):
-    managers = db.scalars(
-        select(User).where(User.role.in_(VENDOR_ROLES), User.active.is_(True)).order_by(User.display_name)
-    )
-    return [SelectChoice(u.id, f"{u.display_name} <{u.email}>") for u in managers]
+    return [SelectChoice(u.id, f"{u.display_name} <{u.email}>") for u in partner_service.vendor_staff(db)]
 
 
-def _save_partner(db, form: PartnerForm, partner: Partner) -> bool:
-    """Copy the form onto the partner; False (with the error on the field) if the code is taken."""
-    code = form.code.data.strip().upper()
-    clash = db.scalar(select(Partner.id).where(Partner.code == code, Partner.id != (partner.id or 0)))
-    if clash:
-        form.code.errors.append(_("Another partner already uses this code."))
-        return False
-    partner.name = form.name.data.strip()
-    partner.code = code
-    partner.tier = PartnerTier(form.tier.data)
-    partner.status = PartnerStatus(form.status.data)
-    partner.managers = list(db.scalars(select(User).where(User.id.in_(form.manager_ids.data or []), User.role.in_(VENDOR_ROLES))))
-    db.add(partner)
+def _save_partner(db, form: PartnerForm, partner: Partner | None) -> Partner | None:
+    try:
+        partner = partner_service.save_partner(db, form.data, partner)
+    except ValidationError as error:
+        attach_errors(form, error.errors)
+        return None
     db.commit()
-    return True
+    return partner
 
 
 @bp.route("/partners/new", methods=["GET", "POST"])
@@ -154,11 +110,9 @@ def partner_new():
     db = get_session()
     form = PartnerForm()
     form.manager_ids.choices = _manager_choices(db)
-    if form.validate_on_submit():
-        partner = Partner()
-        if _save_partner(db, form, partner):
-            flash(_("Partner %(name)s has been created.", name=partner.name), "success")
-            return redirect(url_for("admin.partner_detail", partner_id=partner.id))
+    if form.validate_on_submit() and (partner := _save_partner(db, form, None)):
+        flash(_("Partner %(name)s has been created.", name=partner.name), "success")
+        return redirect(url_for("admin.partner_detail", partner_id=partner.id))
     return render_template("admin/partner_form.html", form=form, partner=None), 400 if form.errors else 200
 
 
@@ -197,7 +151,7 @@ def users():
     if partner_id and current_user.is_vendor:
         stmt = stmt.where(User.partner_id == partner_id)
     page = paginate(db, stmt)
-    partners = db.execute(partners_visible_to(current_user).order_by(Partner.name)).scalars().all() if current_user.is_vendor else []
+    partners = partner_service.names(db, current_user) if current_user.is_vendor else []
     return render_template(
         "admin/users.html",
         page=page,
@@ -212,7 +166,7 @@ def users():
 def _prepare_user_form(db, form: UserForm) -> None:
     form.role.choices = choices(Role, roles_assignable_by(current_user))
     if current_user.is_vendor:
-        partners = db.execute(select(Partner.id, Partner.name).order_by(Partner.name)).all()
+        partners = partner_service.names(db, current_user)
         form.partner_id.choices = [SelectChoice(0, _("— none (vendor staff) —"))] + [SelectChoice(p.id, p.name) for p in partners]
     else:
         # A partner admin only ever adds staff to its own partner.
@@ -221,31 +175,15 @@ def _prepare_user_form(db, form: UserForm) -> None:
             form.partner_id.data = current_user.partner_id
 
 
-def _save_user(db, form: UserForm, user: User) -> bool:
-    from portal.models import normalise_email
-
-    email = normalise_email(form.email.data)
-    clash = db.scalar(select(User.id).where(User.email == email, User.id != (user.id or 0)))
-    if clash:
-        form.email.errors.append(_("A user with this email already exists."))
-        return False
-    if user.id is None and not form.password.data:
-        form.password.errors.append(_("Set a first password; the user can change it in their profile."))
-        return False
-    if user.id == current_user.id and (not form.active.data or Role(form.role.data) != current_user.role):
-        form.role.errors.append(_("You cannot change your own role or deactivate yourself."))
-        return False
-    user.email = email
-    user.display_name = form.display_name.data.strip()
-    user.role = Role(form.role.data)
-    user.partner_id = form.partner_id.data or None
-    user.language = form.language.data or None
-    user.active = form.active.data
-    if form.password.data:
-        user.set_password(form.password.data, current_app.config["PORTAL"].password_hash_method)
-    db.add(user)
+def _save_user(db, form: UserForm, user: User | None) -> User | None:
+    try:
+        user = auth_services.save_user(db, form.data, user=user, actor=current_user,
+                                       password_method=current_app.config["PORTAL"].password_hash_method)
+    except ValidationError as error:
+        attach_errors(form, error.errors)
+        return None
     db.commit()
-    return True
+    return user
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -257,11 +195,9 @@ def user_new():
     if request.method == "GET":
         form.partner_id.data = request.args.get("partner_id", type=int) or form.partner_id.data or 0
         form.role.data = Role.PARTNER_USER.value
-    if form.validate_on_submit():
-        user = User()
-        if _save_user(db, form, user):
-            flash(_("%(name)s can now log in as %(email)s.", name=user.display_name, email=user.email), "success")
-            return redirect(url_for("admin.users"))
+    if form.validate_on_submit() and (user := _save_user(db, form, None)):
+        flash(_("%(name)s can now log in as %(email)s.", name=user.display_name, email=user.email), "success")
+        return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None), 400 if form.errors else 200
 
 
@@ -298,7 +234,7 @@ def partner_settings():
         db.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("admin.partner_settings"))
-    tokens = db.scalars(visible_to(current_user, ApiToken).options(selectinload(ApiToken.created_by)).order_by(ApiToken.created_at.desc())).all()
+    tokens = api_tokens.tokens_of(db, current_user)
     return render_template("admin/partner_settings.html", form=form, token_form=ApiTokenForm(formdata=None), tokens=tokens, new_secret=None)
 
 
@@ -309,10 +245,10 @@ def api_token_new():
     form = ApiTokenForm()
     new_secret = None
     if form.validate_on_submit():
-        _token, new_secret = issue_token(db, current_user, form.name.data.strip())
+        _token, new_secret = api_tokens.issue_token(db, current_user, form.name.data.strip())
         db.commit()
     partner = db.get(Partner, current_user.partner_id)
-    tokens = db.scalars(visible_to(current_user, ApiToken).options(selectinload(ApiToken.created_by)).order_by(ApiToken.created_at.desc())).all()
+    tokens = api_tokens.tokens_of(db, current_user)
     # The secret is shown on this response only; it is stored as a hash.
     return render_template("admin/partner_settings.html", form=PartnerSettingsForm(obj=partner, formdata=None), token_form=form,
                            tokens=tokens, new_secret=new_secret), (400 if form.errors else 200)
@@ -323,8 +259,7 @@ def api_token_new():
 def api_token_revoke(token_id: int):
     db = get_session()
     token = one_or_404(db, visible_to(current_user, ApiToken), token_id)
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
+    if api_tokens.revoke(token):
         db.commit()
         flash(_("Token “%(name)s” revoked: it no longer works.", name=token.name), "success")
     return redirect(url_for("admin.partner_settings"))
@@ -332,33 +267,24 @@ def api_token_revoke(token_id: int):
 
 # --- reporting rules (vendor admin) ---------------------------------------------------------
 
-CADENCE_MONTHS = (1, 2, 3, 4, 6, 12)
-
-
 @bp.route("/rules", methods=["GET", "POST"])
 @roles_required(Role.VENDOR_ADMIN)
 def reporting_rules():
     db = get_session()
-    rules = cadence_rules(db)
+    current = cadence_rules(db)
     form = CadenceForm()
-    month_choices = [SelectChoice(m, ngettext("every month", "every %(num)d months", m)) for m in CADENCE_MONTHS]
+    month_choices = [SelectChoice(m, ngettext("every month", "every %(num)d months", m)) for m in rules.CADENCE_MONTHS]
     for segment in Segment:
         getattr(form, f"{segment.value}_months").choices = month_choices
         if request.method == "GET":
-            getattr(form, f"{segment.value}_months").data = rules[segment].months
-            getattr(form, f"{segment.value}_grace").data = rules[segment].grace_days
+            getattr(form, f"{segment.value}_months").data = current[segment].months
+            getattr(form, f"{segment.value}_grace").data = current[segment].grace_days
     if form.validate_on_submit():
-        for segment in Segment:
-            row = db.get(ReportingCadence, segment) or ReportingCadence(segment=segment)
-            row.months = getattr(form, f"{segment.value}_months").data
-            row.grace_days = getattr(form, f"{segment.value}_grace").data
-            db.add(row)
+        rules.save_cadences(db, form.data)
         db.commit()
         flash(_("Reporting cadences saved; what is due follows them from now on."), "success")
         return redirect(url_for("admin.reporting_rules"))
-    features = db.scalars(select(Feature).order_by(Feature.position, Feature.id)).all()
-    templates = db.scalars(select(MilestoneTemplate).order_by(MilestoneTemplate.position, MilestoneTemplate.id)).all()
-    return render_template("admin/reporting_rules.html", form=form, features=features, templates=templates,
+    return render_template("admin/reporting_rules.html", form=form, features=rules.features(db), templates=rules.milestone_templates(db),
                            segments=list(Segment)), (400 if form.errors else 200)
 
 
@@ -368,13 +294,11 @@ def _edit_rule_item(model, form_class, item_id, heading):
     item = one_or_404(db, select(model), item_id) if item_id is not None else None
     form = form_class(obj=item)
     if form.validate_on_submit():
-        clash = db.scalar(select(model.id).where(model.key == form.key.data, model.id != (item.id if item else 0)))
-        if clash:
-            form.key.errors.append(_("This key is already used."))
+        try:
+            rules.save_rule_item(db, model, form.data, item)
+        except ValidationError as error:
+            attach_errors(form, error.errors)
         else:
-            item = item or model()
-            form.populate_obj(item)
-            db.add(item)
             db.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.reporting_rules"))

@@ -5,9 +5,10 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.core.clock import utcnow
+from portal.core.scoping import visible_to
 from portal.models import ApiToken, PartnerStatus, User
 
 PREFIX = "csp_"
@@ -37,3 +38,17 @@ def authenticate(session: Session, secret: str) -> ApiToken | None:
         return None
     token.last_used_at = utcnow()
     return token
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """The tokens of the user's partner, newest first (the partner admin's settings page)."""
+    return list(session.scalars(visible_to(user, ApiToken).options(selectinload(ApiToken.created_by))
+                                .order_by(ApiToken.created_at.desc())))
+
+
+def revoke(token: ApiToken) -> bool:
+    """Stop a token from working; False if it was already revoked. The caller commits."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    return True

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-PASSWORD_MIN_LENGTH = 10
+from portal.auth.services import PASSWORD_MIN_LENGTH
 
 
 class LoginForm(FlaskForm):

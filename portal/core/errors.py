@@ -39,10 +39,12 @@ def is_api_request() -> bool:
 def http_problem(error: HTTPException) -> Response:
     """Problem details for an HTTP error on an API URL. Routing errors (no such path, wrong method)
     never reach the blueprint's handlers, so the app's handlers (below) call this too."""
+    assert error.code is not None  # handlers are registered per status code, so it has one
     detail = "No such resource for this token's partner." if error.code == 404 else None
     response = problem(error.code, error.name, detail)
-    if getattr(error, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(error.valid_methods)
+    valid_methods = getattr(error, "valid_methods", None)
+    if valid_methods:
+        response.headers["Allow"] = ", ".join(valid_methods)
     return response
 
 

@@ -25,7 +25,7 @@ def table_response(headers: list[str], rows: list[list], name: str, fmt: str) ->
     sheet.append(headers)
     for row in rows:
         sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return Response(out.getvalue(), mimetype=XLSX_MIMETYPE,
+    xlsx_out = io.BytesIO()
+    workbook.save(xlsx_out)
+    return Response(xlsx_out.getvalue(), mimetype=XLSX_MIMETYPE,
                     headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})

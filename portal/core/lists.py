@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from math import ceil
-from typing import Any, Mapping, TypeVar
+from typing import Any, Mapping, NoReturn, TypeVar
 
 from flask import current_app, request
 from flask_babel import gettext as _
@@ -47,7 +47,7 @@ class ListArgs:
     def __init__(self, args: Mapping[str, str] | None = None):
         self.args = request.args if args is None else args
 
-    def _bad(self, name: str, hint: str):
+    def _bad(self, name: str, hint: str) -> NoReturn:
         raise InvalidArgument(name, hint, self.args.get(name, ""))
 
     def text(self, name: str) -> str:
@@ -78,7 +78,7 @@ class ListArgs:
     def one_of(self, name: str, options, default: str) -> str:
         """A sort key or a view name: unknown values fall back to the default (links never break)."""
         value = self.args.get(name)
-        return value if value in options else default
+        return value if value is not None and value in options else default
 
     def number(self, name: str, default: int, low: int, high: int) -> int:
         """A count such as per_page: forgiving, kept within [low, high]."""

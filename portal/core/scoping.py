@@ -9,10 +9,10 @@ explicitly in their own GROUP BY.
 """
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask import abort
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from portal.models import Account, Partner, Role, User, partner_managers
@@ -20,7 +20,17 @@ from portal.models import Account, Partner, Role, User, partner_managers
 T = TypeVar("T")
 
 
-def partners_visible_to(user: User, *, mine: bool = False) -> Select[tuple[Partner]]:
+class _PartnerOwned(Protocol):
+    """A mapped class with a partner_id column. (Typed Any: mypy matches a protocol member
+    against the instance side, an int, while the queries use the class side, the column.)"""
+
+    partner_id: Any
+
+
+P = TypeVar("P", bound=_PartnerOwned)
+
+
+def partners_visible_to(user: User, *, mine: bool = False) -> Select[Partner]:
     stmt = select(Partner)
     if not user.is_vendor:
         return stmt.where(Partner.id == user.partner_id)
@@ -29,7 +39,7 @@ def partners_visible_to(user: User, *, mine: bool = False) -> Select[tuple[Partn
     return stmt
 
 
-def visible_to(user: User, model: type[T], *, mine: bool = False) -> Select[tuple[T]]:
+def visible_to(user: User, model: type[P], *, mine: bool = False) -> Select[P]:
     """Rows of a partner-owned model (accounts, check-ins, stakeholders... anything with a
     partner_id) that the user may see."""
     stmt = select(model)
@@ -40,18 +50,18 @@ def visible_to(user: User, model: type[T], *, mine: bool = False) -> Select[tupl
     return stmt
 
 
-def accounts_visible_to(user: User, *, mine: bool = False) -> Select[tuple[Account]]:
+def accounts_visible_to(user: User, *, mine: bool = False) -> Select[Account]:
     return visible_to(user, Account, mine=mine)
 
 
-def users_manageable_by(user: User) -> Select[tuple[User]]:
+def users_manageable_by(user: User) -> Select[User]:
     """Vendor admins manage everyone; partner admins their own partner's staff; others nobody."""
     stmt = select(User)
     if user.role == Role.VENDOR_ADMIN:
         return stmt
     if user.role == Role.PARTNER_ADMIN:
         return stmt.where(User.partner_id == user.partner_id)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def roles_assignable_by(user: User) -> list[Role]:
@@ -65,7 +75,7 @@ def roles_assignable_by(user: User) -> list[Role]:
 ACCOUNT_EDITORS = (Role.VENDOR_ADMIN, Role.PARTNER_ADMIN)
 
 
-def one_or_404(session: Session, stmt: Select[tuple[T]], object_id: int) -> T:
+def one_or_404(session: Session, stmt: Select[T], object_id: int) -> T:
     """The object with this id inside the scoped query, or 404 if it is outside the scope."""
     entity = stmt.column_descriptions[0]["entity"]
     found = session.scalar(stmt.where(entity.id == object_id))

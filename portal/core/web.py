@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, g
+from flask import Flask, abort, current_app, g
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
@@ -18,6 +18,11 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def real_app() -> Flask:
+    """The application object behind ``current_app`` (to hand to code that outlives the context)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 def get_session() -> Session:

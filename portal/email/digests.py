@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
+from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 
@@ -16,12 +17,11 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from portal.actions import services as actions
-from portal.scoring import insights
+from portal.scoring import insights, review
 from portal.scoring.aggregation import latest_day
 from portal.reporting.cadence import Obligation, obligations
 from portal.models import AccountScore, ActionItem, Band, EmailKind, Partner, PartnerScorecard, Role, User, partner_managers
 
-RENEWAL_DAYS = 90
 DUE_SOON_DAYS = 7
 
 
@@ -124,8 +124,9 @@ def manager_digest(week: Week, user: User) -> ManagerDigest | None:
     if not partners or week.day is None:
         return None
     ids = [p.id for p in partners]
-    cards = {(c.partner_id, c.day): c for c in s.scalars(select(PartnerScorecard).where(
-        PartnerScorecard.partner_id.in_(ids), PartnerScorecard.day.in_([week.day, week.before or week.day])))}
+    cards: dict[tuple[int | None, date | None], PartnerScorecard] = {
+        (c.partner_id, c.day): c for c in s.scalars(select(PartnerScorecard).where(
+            PartnerScorecard.partner_id.in_(ids), PartnerScorecard.day.in_([week.day, week.before or week.day])))}
     now, then = AccountScore, aliased(AccountScore)
     changes = s.execute(
         select(now, then.band, Partner.name)
@@ -136,14 +137,14 @@ def manager_digest(week: Week, user: User) -> ManagerDigest | None:
         .options(joinedload(now.account))
         .order_by(Partner.name, now.account_id)
     ).all() if week.before else []
-    renewals = s.scalars(
+    renewals = list(s.scalars(
         select(AccountScore).where(AccountScore.day == week.day, AccountScore.partner_id.in_(ids),
                                    AccountScore.band.in_([Band.YELLOW, Band.RED]),
-                                   AccountScore.renewal_date.between(week.today, week.today + timedelta(days=RENEWAL_DAYS)))
+                                   AccountScore.renewal_date.between(week.today, week.today + timedelta(days=review.RENEWAL_DAYS)))
         .options(joinedload(AccountScore.account)).order_by(AccountScore.renewal_date)
-    ).all()
-    items = s.scalars(actions.open_items(select(ActionItem).where(ActionItem.partner_id.in_(ids),
-                                                                  ActionItem.due_on < week.today))).all()
+    ).all())
+    items = list(s.scalars(actions.open_items(select(ActionItem).where(ActionItem.partner_id.in_(ids),
+                                                                       ActionItem.due_on < week.today))).all())
     return ManagerDigest(
         week=week,
         partners=[(p, cards.get((p.id, week.day)), cards.get((p.id, week.before))) for p in partners],
@@ -160,10 +161,12 @@ def partner_digest(week: Week, user: User) -> PartnerDigest | None:
     if user.partner_id is None:
         return None
     s = week.session
-    items = s.scalars(actions.open_items(select(ActionItem).where(ActionItem.partner_id == user.partner_id))).all()
+    items = list(s.scalars(actions.open_items(select(ActionItem).where(ActionItem.partner_id == user.partner_id))).all())
+    partner = s.get(Partner, user.partner_id)
+    assert partner is not None  # users.partner_id is a foreign key
     return PartnerDigest(
         week=week,
-        partner=s.get(Partner, user.partner_id),
+        partner=partner,
         card=insights.scorecard(s, user.partner_id, week.day) if week.day else None,
         previous=insights.scorecard(s, user.partner_id, week.before) if week.before else None,
         benchmark=insights.benchmark(s, user.partner_id, week.day) if week.day else [],
@@ -177,11 +180,18 @@ def reminders(week: Week, user: User) -> Reminders | None:
     if user.partner_id is None:
         return None
     owed = week.owed_by(user.partner_id)
-    return Reminders(week, week.session.get(Partner, user.partner_id), owed) if owed else None
+    if not owed:
+        return None
+    partner = week.session.get(Partner, user.partner_id)
+    assert partner is not None  # users.partner_id is a foreign key
+    return Reminders(week, partner, owed)
 
+
+# What a weekly email says for one person, or None when there is nothing to send.
+WeeklyBuild = Callable[[Week, User], "ManagerDigest | PartnerDigest | Reminders | None"]
 
 # Which weekly emails each role gets, and the preference that turns each off.
-WEEKLY = {
+WEEKLY: dict[Role, list[tuple[EmailKind, WeeklyBuild, str]]] = {
     Role.PARTNER_MANAGER: [(EmailKind.MANAGER_DIGEST, manager_digest, "email_digest")],
     Role.VENDOR_ADMIN: [(EmailKind.MANAGER_DIGEST, manager_digest, "email_digest")],
     Role.PARTNER_ADMIN: [(EmailKind.PARTNER_DIGEST, partner_digest, "email_digest")],  # it says what is due

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from typing import Any, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from portal.core.clock import utcnow
@@ -103,12 +105,12 @@ def _claimable(now: datetime):
 
 
 def _claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
-    claimed = session.execute(
+    claimed = cast(CursorResult[Any], session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, _claimable(now))
         .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     session.commit()
     if claimed != 1:
         return None
@@ -174,7 +176,7 @@ class _Connection:
     """One SMTP session for a batch, opened on first use, so an unreachable server fails each
     message (recorded, retried later) instead of the whole job."""
 
-    def __init__(self, config):
+    def __init__(self, config) -> None:
         self.config = config
         self.smtp: smtplib.SMTP | None = None
         self._tls: ssl.SSLContext | None = None
@@ -198,6 +200,7 @@ class _Connection:
 
     def _open(self) -> smtplib.SMTP:
         c = self.config
+        smtp: smtplib.SMTP
         if c.smtp_security == "ssl":
             smtp = smtplib.SMTP_SSL(c.smtp_host, c.smtp_port, timeout=c.smtp_timeout, context=self._context())
         else:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, Callable
+from typing import cast as type_cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, render_template, url_for
 from flask_babel import force_locale, gettext as _, ngettext
-from sqlalchemy import Integer, String, and_, cast, exists, func, insert, literal, null, or_, select, update
+from sqlalchemy import ColumnElement, Integer, String, Subquery, and_, cast, exists, func, insert, literal, null, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -162,7 +165,7 @@ def collect_notifications(session: Session, now: datetime) -> int:
         red, red.c.partner_id == partner_managers.c.partner_id)
     staff = select(User.id.label("user_id"), red.c.id, red.c.account_id).join(
         red, red.c.partner_id == User.partner_id).where(User.role.in_(PARTNER_ROLES))
-    audiences = [
+    audiences: list[tuple[Subquery, str, Callable[[Any], ColumnElement[str]], bool | None]] = [
         (q.subquery(), "turned_red", lambda c: literal("alert:") + cast(c.id, String), None) for q in (managers, staff)
     ]
     items = select(ActionItem.owner_id.label("user_id"), ActionItem.id, ActionItem.account_id).where(
@@ -181,8 +184,8 @@ def collect_notifications(session: Session, now: datetime) -> int:
             .where(~exists().where(Notification.user_id == source.c.user_id, Notification.dedupe_key == dedupe))
         )
         try:
-            added += session.execute(insert(Notification).from_select(
-                ["user_id", "kind", "dedupe_key", "account_id", "action_item_id", "created_at"], new)).rowcount
+            added += type_cast(CursorResult[Any], session.execute(insert(Notification).from_select(
+                ["user_id", "kind", "dedupe_key", "account_id", "action_item_id", "created_at"], new))).rowcount
             session.commit()
         except IntegrityError:  # another process inserted the same ones first
             session.rollback()
@@ -190,9 +193,9 @@ def collect_notifications(session: Session, now: datetime) -> int:
 
 
 def _pending_notifications(session: Session, user_id: int) -> list[Notification]:
-    return session.scalars(select(Notification).where(Notification.user_id == user_id, Notification.message_id.is_(None))
-                           .options(joinedload(Notification.account), joinedload(Notification.action_item))
-                           .order_by(Notification.id)).all()
+    return list(session.scalars(select(Notification).where(Notification.user_id == user_id, Notification.message_id.is_(None))
+                                .options(joinedload(Notification.account), joinedload(Notification.action_item))
+                                .order_by(Notification.id)).all())
 
 
 def queue_alerts(app: Flask, session: Session, now: datetime | None = None) -> int:
@@ -212,9 +215,9 @@ def queue_alerts(app: Flask, session: Session, now: datetime | None = None) -> i
         message = outbox.queue(session, user, EmailKind.ALERT, clock.as_stored(now).isoformat(timespec="minutes"),
                                render(app, EmailKind.ALERT, user, pending), clock.as_stored(now))
         ids = [n.id for n in pending]
-        taken = message and session.execute(
+        taken = message and type_cast(CursorResult[Any], session.execute(
             update(Notification).where(Notification.id.in_(ids), Notification.message_id.is_(None))
-            .values(message_id=message.id).execution_options(synchronize_session=False)).rowcount
+            .values(message_id=message.id).execution_options(synchronize_session=False))).rowcount
         if taken != len(ids):  # another process batched some of them: leave it to that one
             session.rollback()
             continue

@@ -166,6 +166,7 @@ def parse_check_in(
     voc = _sub_records(c, values, "voc", "voc_", ("kind", "text", "product_area"), MAX_VOC, _parse_voc)
 
     c.done()
+    assert period is not None  # parse_period gave an error otherwise, and done() raised it
     return CheckInInput(
         period=period, sentiment=sentiment, active_users=active_users, nps=nps, csat=csat, ces=ces,
         open_tickets=open_tickets, open_escalations=open_escalations, sentiment_reason=sentiment_reason,
@@ -221,7 +222,10 @@ def _parse_voc(c: Checks, record: Mapping, prefix: str) -> VocInput | None:
     kind = c.choice(values, f"{prefix}kind", VocKind, required=True)
     text = c.text(values, f"{prefix}text", required=True)
     area = c.text(values, f"{prefix}product_area", max_length=100)
-    return VocInput(kind, text, area) if len(c.errors) == before else None
+    if len(c.errors) != before:
+        return None
+    assert text is not None  # required: a missing text is one of the errors
+    return VocInput(kind, text, area)
 
 
 # --- storing ---------------------------------------------------------------------------------
@@ -286,6 +290,7 @@ def submit_check_in(
     """Add the report (flushed, not committed: the caller commits the whole unit of work)."""
     outcome, existing = plan_submission(session, account, data)
     if outcome is Outcome.UNCHANGED:
+        assert existing is not None  # unchanged means compared with the version in force
         return SubmitResult(existing, outcome)
     features = list(session.scalars(select(Feature).where(Feature.key.in_(data.feature_keys)))) if data.feature_keys else []
     check_in = CheckIn(

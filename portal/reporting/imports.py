@@ -80,7 +80,7 @@ def _header_lookup(features: list[Feature]) -> dict[str, str]:
 
 def template_headers(features: list[Feature], language: str) -> list[str]:
     index = 1 if language == "ja" else 0
-    headers = [COLUMNS[key][index] for key in COLUMNS]
+    headers = [ja if index else en for en, ja, _others in COLUMNS.values()]
     for feature in features:
         headers.append(f"{FEATURE_PREFIXES[index]} {feature.name_ja if index else feature.name_en}")
     return headers
@@ -271,17 +271,17 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
                 if not name:
                     error(row_number, "account_name", _l("is required to create the new account %(ref)s", ref=reference))
                     continue
-                values = {"name": name, "segment": segment.value, "status": LifecycleStatus.ONBOARDING.value}
+                account_values = {"name": name, "segment": segment.value, "status": LifecycleStatus.ONBOARDING.value}
                 problems = [e for e in (reference_error(reference),) if e]
                 try:
-                    check_account(values)  # what save_account will check when the file is committed
+                    check_account(account_values)  # what save_account will check when the file is committed
                 except ValidationError as invalid:
                     problems += invalid.errors
                 for fe in problems:
                     error(row_number, "account_name" if fe.field == "name" else fe.field, fe.message, fe.value)
                 if problems:
                     continue
-                new_accounts[reference] = {"reference": reference, "name": name, "values": values, "row": row_number}
+                new_accounts[reference] = {"reference": reference, "name": name, "values": account_values, "row": row_number}
             row.new_account = new_accounts[reference]
             row.account_name = row.new_account["name"]
             rule, seats, contract_start = rules[Segment(row.new_account["values"]["segment"])], None, None
@@ -306,6 +306,7 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
             continue
         if account is None:
             # The first row naming a new reference creates the account; later rows (other periods) report on it.
+            assert row.new_account is not None  # set above for a reference without an account
             row.action = "create_account" if row.new_account["row"] == row_number else "new_report"
         else:
             outcome, _ = plan_submission(session, account, data)
@@ -347,9 +348,11 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
             account = row.account or created.get(row.reference)
             if account is None:
                 new = row.new_account
+                assert new is not None  # a planned row without an account creates one
                 account, _created = save_account(session, partner.id, new["reference"], new["values"],
                                                  source=ReportSource.FILE, user=user)
                 created[row.reference] = account
+            assert row.data is not None  # a planned row without errors has its check-in
             submit_check_in(session, account, row.data, source=ReportSource.FILE, user=user)
         session.commit()
     except Exception:

@@ -111,7 +111,8 @@ class OnboardingSummary:
 
 def summarise(account: Account, views: list[MilestoneView]) -> OnboardingSummary:
     first_value = next((v for v in views if v.template.marks_first_value and v.status == MilestoneStatus.DONE and v.completed_on), None)
-    ttfv = (first_value.completed_on - account.contract_start).days if first_value and account.contract_start else None
+    first_value_on = first_value.completed_on if first_value else None
+    ttfv = (first_value_on - account.contract_start).days if first_value_on and account.contract_start else None
     return OnboardingSummary(
         done=sum(1 for v in views if v.finished), total=len(views), late=sum(1 for v in views if v.late), time_to_first_value_days=ttfv
     )

@@ -13,9 +13,11 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable
+from typing import Any, Callable
+from typing import cast as type_cast
 
 from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -62,11 +64,11 @@ def claim(session: Session, day: date, *, force: bool = False) -> str | None:
         and_(AggregationDay.status == "done", literal(force)),
         and_(AggregationDay.status == "running", AggregationDay.claimed_at < now - ABANDONED_AFTER),
     )
-    result = session.execute(
+    result = type_cast(CursorResult[Any], session.execute(
         update(AggregationDay).where(AggregationDay.day == day, takeable)
         .values(status="running", claimed_at=now, claim_token=token)
         .execution_options(synchronize_session=False)
-    )
+    ))
     session.commit()
     return token if result.rowcount == 1 else None
 
@@ -115,7 +117,7 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
     scores = score_select(session, day, model)
     session.execute(insert(AccountScore).from_select([c.name for c in scores.selected_columns], scores))
     # Counted, not taken from rowcount: drivers do not all report it for INSERT ... SELECT.
-    rows = session.scalar(select(func.count()).select_from(AccountScore).where(AccountScore.day == day))
+    rows = session.execute(select(func.count()).select_from(AccountScore).where(AccountScore.day == day)).scalar_one()
     session.execute(delete(PartnerScorecard).where(PartnerScorecard.day == day))
     for by_partner in (True, False):
         figures = scorecard_select(session, day, by_partner=by_partner)
@@ -149,10 +151,10 @@ def raise_alerts(session: Session, day: date) -> int:
         .where(today_score.day == day, today_score.band.in_([Band.YELLOW, Band.RED]), today_score.renewal_date.is_not(None),
                days_between(today_score.renewal_date, literal(day)).between(0, RENEWAL_ALERT_DAYS))
     )
-    before = session.scalar(select(func.count()).select_from(Alert))
+    before = session.execute(select(func.count()).select_from(Alert)).scalar_one()
     for stmt in (turned_red, renewal, *_overdue_selects(session, day)):
         _insert_new(session, stmt)
-    return session.scalar(select(func.count()).select_from(Alert)) - before
+    return session.execute(select(func.count()).select_from(Alert)).scalar_one() - before
 
 
 def _iso(column):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Float, FromClause, Integer, and_, case, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from portal.reporting.cadence import cadence_rules, period_containing
@@ -200,7 +200,7 @@ def scorecard_select(session: Session, day: date, *, by_partner: bool = True):
     columns = [
         (func.coalesce(by_name[name], 0) if name in ZERO_WHEN_MISSING else by_name[name]).label(name) for name in FIGURE_COLUMNS
     ]
-    joined = keys
+    joined: FromClause = keys
     for part in parts:
         joined = joined.outerjoin(part, (part.c.partner_id == keys.c.partner_id) if by_partner else literal(True))
     return select(literal(day).label("day"), keys.c.partner_id, *columns).select_from(joined)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l, ngettext
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, null, or_, select
+from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal, null, or_, select
 from sqlalchemy.orm import Session
 
 from portal.core import clock
@@ -226,8 +227,9 @@ def weighted_score(subquery, model: ModelSpec, components: tuple[str, ...]):
     c = subquery.c
     numerator, denominator = [], []
     for name in components:
-        weight = case(*[(c.onboarding_phase == (phase == "onboarding"), literal(float(model.weights[phase].get(name, 0))))
-                        for phase in PHASES])
+        weight: ColumnElement[Any] = case(*[(c.onboarding_phase == (phase == "onboarding"),
+                                             literal(float(model.weights[phase].get(name, 0))))
+                                            for phase in PHASES])
         if name in REPORTED:
             weight = weight * case((c.stale, STALE_WEIGHT), else_=1.0)
         present = c[name].is_not(None)

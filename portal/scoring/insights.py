@@ -75,7 +75,9 @@ def movers(session: Session, day: date, before: date, limit: int = 5) -> list[Mo
         .where(now.day == day, then.day == before, change.is_not(None))
         .order_by(func.abs(change).desc(), Partner.name).limit(limit)
     ).all()
-    return [Mover(r[0], r[1], r[2], r[3]) for r in rows]
+    # The query keeps only rows whose change is not NULL, so both averages are present.
+    return [Mover(partner_id, name, then_health, now_health) for partner_id, name, then_health, now_health in rows
+            if then_health is not None and now_health is not None]
 
 
 TREND_WEEKS = 26
@@ -156,8 +158,8 @@ def enough_partners_to_compare(session: Session, day: date | None) -> bool:
     """Whether channel-wide rates can be shown to a reseller without revealing another partner."""
     if day is None:
         return False
-    count = session.scalar(select(func.count()).select_from(PartnerScorecard)
-                           .where(PartnerScorecard.day == day, PartnerScorecard.partner_id.is_not(None)))
+    count = session.execute(select(func.count()).select_from(PartnerScorecard)
+                            .where(PartnerScorecard.day == day, PartnerScorecard.partner_id.is_not(None))).scalar_one()
     return count >= BENCHMARK_MIN_PARTNERS
 
 

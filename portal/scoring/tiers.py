@@ -4,12 +4,13 @@ the partner's latest scorecard (portal/figures.py defines each)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from portal.models import PartnerScorecard, PartnerTier, TierRule
+from portal.models import Partner, PartnerScorecard, PartnerTier, TierRule
 
 # Best first; "registered" needs nothing.
 RANKED_TIERS = (PartnerTier.PLATINUM, PartnerTier.GOLD, PartnerTier.SILVER)
@@ -69,5 +70,18 @@ def progress(card: PartnerScorecard | None, thresholds: dict[PartnerTier, dict[s
     above = [t for t in RANKED_TIERS if thresholds.get(t)]
     above = above[: above.index(current)] if current in above else above
     next_tier = above[-1] if above else None
-    gaps = [Gap(f, m, getattr(card, f) if card else None) for f, m in (thresholds.get(next_tier) or {}).items()]
+    next_needs = thresholds.get(next_tier) if next_tier is not None else None
+    gaps = [Gap(f, m, getattr(card, f) if card else None) for f, m in (next_needs or {}).items()]
     return TierProgress(current, next_tier, gaps)
+
+
+def movers(session: Session, day: date) -> list[tuple[Partner, PartnerTier | None]]:
+    """Partners whose scorecard on `day` qualifies for another tier than the one they hold."""
+    thresholds = rules(session)
+    found: list[tuple[Partner, PartnerTier | None]] = []
+    for partner, card in session.execute(select(Partner, PartnerScorecard).join(PartnerScorecard, PartnerScorecard.partner_id == Partner.id)
+                                         .where(PartnerScorecard.day == day).order_by(Partner.name)):
+        qualifies = qualifying_tier(card, thresholds)
+        if qualifies != partner.tier:
+            found.append((partner, qualifies))
+    return found

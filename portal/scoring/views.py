@@ -1,13 +1,10 @@
 """Scorecards: a partner's (shared by the vendor and that reseller), the channel's, the model check."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 from flask import abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from portal.actions import services as actions
 from portal.scoring import insights
@@ -17,16 +14,13 @@ from portal.scoring.health import current_model
 from portal.core.labels import choices, label
 from portal.reporting.cadence import obligations
 from portal.models import (
-    VENDOR_ROLES, Account, AccountScore, ActionItem, Alert, Band, Partner, PartnerScorecard, PartnerTier,
+    VENDOR_ROLES, ActionItem, Band, PartnerTier,
 )
 from portal.core.exports import table_response
-from portal.scoring import bp
+from portal.scoring import bp, review
 from portal.core.scoping import one_or_404, partners_visible_to, visible_to
 from portal.core.lists import ListArgs
 from portal.core.web import get_session, roles_required, today
-
-RENEWAL_DAYS = 90
-
 
 @bp.get("/partners/<int:partner_id>/scorecard")
 @login_required
@@ -34,22 +28,9 @@ def partner_scorecard(partner_id: int):
     db = get_session()
     partner = one_or_404(db, partners_visible_to(current_user), partner_id)
     day = latest_day(db)
-    alerts = []
-    if day:
-        alerts = db.scalars(
-            visible_to(current_user, Alert).where(Alert.partner_id == partner.id, Alert.raised_on > day - timedelta(days=30))
-            .options(joinedload(Alert.account)).order_by(Alert.raised_on.desc(), Alert.id.desc()).limit(20)
-        ).all()
+    alerts = review.recent_alerts(db, current_user, partner.id, day) if day else []
     card = insights.scorecard(db, partner.id, day) if day else None
-    renewals = []
-    if day:
-        renewals = db.execute(
-            select(AccountScore.account_id, AccountScore.renewal_date, AccountScore.band, AccountScore.arr_jpy, Account.name)
-            .join(Account, Account.id == AccountScore.account_id)
-            .where(AccountScore.day == day, AccountScore.partner_id == partner.id, AccountScore.renewal_date >= today(),
-                   AccountScore.renewal_date <= today() + timedelta(days=RENEWAL_DAYS))
-            .order_by(AccountScore.renewal_date, Account.name)
-        ).all()
+    renewals = review.renewals(db, partner.id, day, today()) if day else []
     overdue = [o for o in obligations(db, today(), partner_id=partner.id) if o.overdue]
     items = db.scalars(actions.open_items(visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id)).limit(50)).all()
     return render_template(
@@ -76,41 +57,19 @@ def partner_scorecard(partner_id: int):
     )
 
 
-# Sortable columns of the partner ranking: (scorecard column, largest first by default).
-RANKING_SORTS = {
-    "health": (PartnerScorecard.average_health, True),
-    "accounts": (PartnerScorecard.accounts, True),
-    "arr": (PartnerScorecard.arr_jpy, True),
-    "at_risk": (PartnerScorecard.at_risk_arr_jpy, True),
-    "compliance": (PartnerScorecard.reporting_compliance_pct, True),
-    "nrr": (PartnerScorecard.nrr_pct, True),
-    "renewal": (PartnerScorecard.renewal_rate_pct, True),
-    "name": (Partner.name, False),
-}
-RANKING_TREND_DAYS = 91
-
-
 def _ranking(db, day):
-    """The partners with their day's figures, filtered and sorted in SQL per the request
-    (the filters are read, and refused when bad, even on a day without scorecards)."""
+    """The ranking as the request asks for it (filters are read, and refused when bad, even on a
+    day without scorecards)."""
     args = ListArgs()
-    sort = args.one_of("sort", RANKING_SORTS, "health")
-    column, descending = RANKING_SORTS[sort]
+    sort = args.one_of("sort", review.RANKING_SORTS, "health")
+    descending = review.RANKING_SORTS[sort][1]
     if args.one_of("order", ("asc", "desc"), "") in ("asc", "desc"):
         descending = args.text("order") == "desc"
     tier, band = args.choice("tier", PartnerTier), args.choice("band", Band)
     if day is None:
         return [], sort, descending
-    stmt = (partners_visible_to(current_user, mine=args.flag("mine"))
-            .add_columns(PartnerScorecard)
-            .join(PartnerScorecard, PartnerScorecard.partner_id == Partner.id)
-            .where(PartnerScorecard.day == day))
-    if tier:
-        stmt = stmt.where(Partner.tier == tier)
-    if band:  # partners with accounts in that band
-        stmt = stmt.where(getattr(PartnerScorecard, f"{band.value}_accounts") > 0)
-    ordered = column.desc().nulls_last() if descending else column.asc().nulls_last()
-    return db.execute(stmt.order_by(ordered, Partner.name)).all(), sort, descending
+    rows = review.ranking(db, current_user, day, sort=sort, descending=descending, tier=tier, band=band, mine=args.flag("mine"))
+    return rows, sort, descending
 
 
 @bp.get("/channel")
@@ -119,14 +78,7 @@ def channel():
     db = get_session()
     day = latest_day(db)
     partners, sort, descending = _ranking(db, day)
-    trends = {}
-    if day:  # one query for every row's small trend
-        for partner_id, value in db.execute(
-            select(PartnerScorecard.partner_id, PartnerScorecard.average_health)
-            .where(PartnerScorecard.partner_id.is_not(None), PartnerScorecard.day > day - timedelta(days=RANKING_TREND_DAYS))
-            .order_by(PartnerScorecard.day)
-        ):
-            trends.setdefault(partner_id, []).append(value)
+    trends = review.ranking_trends(db, day) if day else {}
     before = insights.comparison_day(db, day) if day else None
     return render_template(
         "scoring/channel.html",

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func
 
+from portal.accounts import partners as partner_service
 from portal.core.labels import choices, label
 from portal.models import Account, CheckIn, Partner, Segment, VocItem, VocKind
 from portal.scoring import bp
-from portal.core.scoping import partners_visible_to, visible_to
+from portal.core.scoping import visible_to
 from portal.core.exports import table_response
 from portal.core.lists import ListArgs, paginate
 from portal.core.web import get_session
@@ -51,7 +52,7 @@ def voc_inbox():
     page = paginate(db, _filtered(), rows=True)
     areas = db.scalars(visible_to(current_user, VocItem).with_only_columns(VocItem.product_area).distinct()
                        .where(VocItem.product_area.is_not(None)).order_by(VocItem.product_area)).all()
-    partners = db.execute(partners_visible_to(current_user).with_only_columns(Partner.id, Partner.name).order_by(Partner.name)).all()
+    partners = partner_service.names(db, current_user)
     return render_template("scoring/voc_inbox.html", page=page, areas=areas, partners=partners,
                            kinds=choices(VocKind), segments=choices(Segment), args=request.args)
 
