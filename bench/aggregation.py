@@ -25,9 +25,9 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from portal.scoring.aggregation import aggregate  # noqa: E402
-from portal.core.db import make_engine, make_sessionmaker  # noqa: E402
+from portal.core.db import make_engine  # noqa: E402
 from portal.core.migrate import upgrade  # noqa: E402
-from portal.models import Account, AccountArr, CheckIn, Milestone, Partner  # noqa: E402
+from portal.models import Account, AccountArr, CheckIn, Milestone, Partner, make_session_factory  # noqa: E402
 from portal.reporting.reference_data import ensure_defaults  # noqa: E402
 
 DAY = date(2026, 11, 23)
@@ -116,7 +116,7 @@ def main() -> None:
         try:
             upgrade(url)
             engine = make_engine(url)
-            session = make_sessionmaker(engine)()
+            session = make_session_factory(engine)()
             started = time.perf_counter()
             rows = fill(session, size, random.Random(size))
             # A live database has planner statistics (autovacuum keeps them); fresh bulk data has none.

@@ -7,9 +7,10 @@ from flask import Flask, g, has_request_context, redirect, request, session as h
 from flask_login import current_user
 
 from portal.core.config import PROJECT_ROOT, Config
-from portal.core.db import make_engine, make_sessionmaker
+from portal.core.db import make_engine
 from portal.core.errors import register_errorhandlers
 from portal.core.extensions import babel, csrf, login_manager
+from portal.models import make_session_factory
 
 LANGUAGES = ("en", "ja")
 
@@ -47,7 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
 def register_database(app: Flask, config: Config) -> None:
     engine = make_engine(config.database_url)
     app.extensions["portal.engine"] = engine
-    app.extensions["portal.sessionmaker"] = make_sessionmaker(engine)
+    app.extensions["portal.sessionmaker"] = make_session_factory(engine)
 
     @app.teardown_appcontext
     def close_session(_exc: BaseException | None) -> None:

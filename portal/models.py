@@ -1,7 +1,11 @@
 """Every table of the portal, by area, in one place: Alembic's autogenerate and the migration
 tests compare this metadata with the migrations, and scripts and tests may import any model from here.
 Each model lives with its area (portal/<area>/models.py)."""
-from portal.core.db import Base  # noqa: F401
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal.core.db import Base, make_sessionmaker  # noqa: F401
 from portal.accounts.models import (  # noqa: F401
     PartnerTier, PartnerStatus, Segment, LifecycleStatus, partner_managers, Partner, Account, AccountArr,
 )
@@ -23,3 +27,12 @@ from portal.actions.models import (  # noqa: F401
 from portal.email.models import (  # noqa: F401
     EmailKind, DeliveryStatus, OutboxMessage, Notification,
 )
+from portal.accounts.models import record_arr_changes  # noqa: E402
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for the web, the CLI and the scheduler, with the model events they all need
+    (the ARR history of accounts), on the portal's sessions only, not on every Session in the process."""
+    factory = make_sessionmaker(engine)
+    event.listen(factory, "before_flush", record_arr_changes)
+    return factory

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint, event, inspect, select,
+    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint, inspect, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from sqlalchemy.sql import false
@@ -138,9 +138,9 @@ class AccountArr(Base):
     account: Mapped["Account"] = relationship()
 
 
-@event.listens_for(Session, "before_flush")
-def _record_arr_changes(session: Session, _context, _instances) -> None:
-    """Every ARR an account has had, from when: revenue retention needs the past, not just today."""
+def record_arr_changes(session: Session, _context, _instances) -> None:
+    """Every ARR an account has had, from when: revenue retention needs the past, not just today.
+    A before_flush event of the portal's sessions (portal.models.make_session_factory)."""
     for obj in list(session.new) + list(session.dirty):
         if not isinstance(obj, Account):
             continue

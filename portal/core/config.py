@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
 
@@ -53,7 +53,6 @@ class Config:
     smtp_password: str = ""
     smtp_timeout: float = 30.0
     smtp_ca_file: str = ""  # a private CA that signed the SMTP server's certificate
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
@@ -118,10 +117,6 @@ class Config:
                 )
             self.secret_key = _instance_secret_key(self.instance_path)
         return self
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 def _instance_secret_key(instance_path: Path) -> str:

@@ -38,8 +38,4 @@ def local_name(item) -> str:
     return item.name_ja if str(get_locale()) == "ja" else item.name_en
 
 
-def language_name(code: str) -> str:
-    return {"en": "English", "ja": "日本語"}.get(code, code)
-
-
-__all__ = ["local_name", "yen", "pct", "number", "local_date", "local_datetime", "language_name", "get_locale"]
+__all__ = ["local_name", "yen", "pct", "number", "local_date", "local_datetime", "get_locale"]

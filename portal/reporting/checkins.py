@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.reporting.cadence import Period, SegmentRule, default_period, period_containing
@@ -317,16 +317,3 @@ def submit_check_in(
 def changed_fields(old: CheckInInput, new: CheckInInput) -> list[str]:
     names = [f for f in CheckInInput.__dataclass_fields__ if f != "period"]
     return [n for n in names if getattr(old, n) != getattr(new, n)]
-
-
-def latest_version_numbers(session: Session, account_id: int):
-    """Per period, the version in force: a window function over the account's history."""
-    ranked = (
-        select(
-            CheckIn.id,
-            func.row_number().over(partition_by=CheckIn.period_start, order_by=CheckIn.version.desc()).label("rank"),
-        )
-        .where(CheckIn.account_id == account_id)
-        .subquery()
-    )
-    return select(ranked.c.id).where(ranked.c.rank == 1)
