@@ -397,3 +397,9 @@ def test_my_profile_saves_email_preferences_and_refuses_a_bad_hour_at_its_field(
             tenants.admin_a.digest_hour, tenants.admin_a.time_zone) == (False, True, 2, 7, "Asia/Seoul")
     refused = me.post("/profile/email", data={"digest_weekday": "9", "digest_hour": "7", "time_zone": "Asia/Seoul"})
     assert refused.status_code == 400 and 'id="digest_weekday-error"' in refused.get_data(as_text=True)
+
+
+def test_links_in_emails_follow_the_base_url_with_its_scheme_and_path(app):
+    link = emails.absolute_links(app, "https://portal.example.com/csp")
+    assert link("scoring.partner_scorecard", partner_id=3) == "https://portal.example.com/csp/partners/3/scorecard"
+    assert emails.absolute_links(app, "http://127.0.0.1:5000")("auth.profile") == "http://127.0.0.1:5000/profile"

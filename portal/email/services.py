@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
 from typing import Any, Callable
 from typing import cast as type_cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, render_template, url_for
+from flask import Flask, render_template
 from flask_babel import force_locale, gettext as _, ngettext
 from sqlalchemy import ColumnElement, Integer, String, Subquery, and_, cast, exists, func, insert, literal, null, or_, select, update
 from sqlalchemy.engine import CursorResult
@@ -77,14 +78,22 @@ SUBJECTS = {
 }
 
 
+def absolute_links(app: Flask, base_url: str) -> Callable[..., str]:
+    """link(endpoint, **values): the page's address under PORTAL_BASE_URL, for emails (no request
+    to take the host from)."""
+    parts = urlsplit(base_url)
+    adapter = app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "http")
+    return lambda endpoint, **values: adapter.build(endpoint, values, force_external=True)
+
+
 def render(app: Flask, kind: EmailKind, user: User, data) -> outbox.Rendered:
     """Subject, text and HTML in the recipient's language, with absolute links."""
     config = app.config["PORTAL"]
     language = user.language or config.default_language
-    with app.test_request_context(base_url=config.base_url), force_locale(language):
+    with app.app_context(), force_locale(language):
         context = dict(
             user=user, data=data, reasons=health.reasons, figure_names=insights.FIGURE_NAMES,
-            link=lambda endpoint, **values: url_for(endpoint, _external=True, **values),
+            link=absolute_links(app, config.base_url),
             preferences_url=outbox.link(config, "preferences", user.id),
             unsubscribe_url=outbox.link(config, "unsubscribe", user.id),
         )
