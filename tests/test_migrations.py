@@ -2,7 +2,7 @@
 and the database itself enforces the rules the models rely on."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -178,3 +178,21 @@ def test_partner_with_accounts_cannot_be_deleted(db):
         db.execute(text("DELETE FROM partners WHERE id = :id"), {"id": partner.id})
         db.commit()
     assert latest(db).get(Partner, partner.id) is not None
+
+
+@pytest.mark.parametrize("table, column", [("aggregation_runs", "status"), ("aggregation_runs", "trigger"), ("import_batches", "status"),
+                                           ("change_log", "action"), ("notifications", "kind")])
+def test_coded_text_columns_refuse_values_the_code_does_not_know(app, table, column):
+    from sqlalchemy import inspect
+
+    checks = inspect(app.extensions["portal.engine"]).get_check_constraints(table)
+    assert any(c["name"] == f"ck_{table}_{column}" for c in checks), checks
+
+
+@pytest.mark.parametrize("status, trigger", [("finished", "cli"), ("done", "cron")])
+def test_a_job_run_with_an_unknown_status_or_trigger_is_refused_by_the_database(db, status, trigger):
+    insert = text("INSERT INTO aggregation_runs (day, \"trigger\", started_at, status) VALUES (:day, :trigger, :at, :status)")
+    with pytest.raises(IntegrityError):
+        db.execute(insert, {"day": date(2026, 12, 1), "trigger": trigger, "at": datetime(2026, 12, 1, 2), "status": status})
+        db.flush()
+    db.rollback()

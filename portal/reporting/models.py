@@ -246,6 +246,7 @@ class ChangeLog(Base):
     """Who changed what and when, for records edited in place (milestones, stakeholders, accounts)."""
 
     __tablename__ = "change_log"
+    __table_args__ = (CheckConstraint("action IN ('create', 'update')", name="action"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
@@ -267,6 +268,7 @@ class ImportBatch(Base):
     """An uploaded check-in file: previewed first, then committed whole or not at all."""
 
     __tablename__ = "import_batches"
+    __table_args__ = (CheckConstraint("status IN ('previewed', 'committed')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+    CheckConstraint, JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -132,6 +132,7 @@ class AggregationDay(Base):
     """The claim: one row per day, taken before any work, so concurrent runs make one."""
 
     __tablename__ = "aggregation_days"
+    __table_args__ = (CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     status: Mapped[str] = mapped_column(String(20))  # running | done | failed
@@ -143,6 +144,9 @@ class AggregationRun(Base):
     """Job history: every attempt, with what it did or why it failed."""
 
     __tablename__ = "aggregation_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'done', 'failed', 'skipped')", name="status"),
+        CheckConstraint("\"trigger\" IN ('schedule', 'cli', 'web')", name="trigger"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, index=True)
