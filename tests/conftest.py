@@ -2,7 +2,7 @@
 when PORTAL_TEST_DATABASE_URL is set), emptied after each test; a client with CSRF on;
 log-in helpers per role; and the clock.
 
-The clock: every test runs on portal.clock moved by time-machine (all of Python's clocks at
+The clock: every test runs on portal.core.clock moved by time-machine (all of Python's clocks at
 once). PORTAL_TEST_NOW (an ISO moment, or a name from AWKWARD_MOMENTS) moves the whole
 suite to that moment, so that a test that secretly depends on the real date fails in CI, not
 weeks later; a test that needs a particular day sets it with `clock.move_to` or `today_is`.

@@ -138,6 +138,13 @@ def _account(reference: str) -> Account:
     return account
 
 
+def _written(body: dict, created: bool) -> Response:
+    """A write's answer: 201 when it made something new, 200 when it changed (or kept) what was there."""
+    response = jsonify(body)
+    response.status_code = 201 if created else 200
+    return response
+
+
 def _invalid(errors) -> Response:
     return problem(422, "Unprocessable Content", "Some fields are not valid; see errors.", errors)
 
@@ -176,9 +183,7 @@ def put_account(reference: str):
     token = g.api_token
     account, created = save_account(get_session(), token.partner_id, reference, _body(), upsert=True,
                                     source=ReportSource.API, token=token)
-    response = jsonify(account_json(account))
-    response.status_code = 201 if created else 200
-    return response
+    return _written(account_json(account), created)
 
 
 @bp.get("/accounts/<reference>/check-ins")
@@ -208,9 +213,7 @@ def post_check_in(reference: str):
                           contract_start=account.contract_start, features=features)
     result = submit_check_in(db, account, data, source=ReportSource.API, token=g.api_token)
     body = check_in_json(result.check_in, in_force=True) | {"outcome": result.outcome.value, "changed_fields": result.changed_fields}
-    response = jsonify(body)
-    response.status_code = 201 if result.outcome != Outcome.UNCHANGED else 200
-    return response
+    return _written(body, result.outcome != Outcome.UNCHANGED)
 
 
 @bp.get("/accounts/<reference>/milestones")
@@ -270,6 +273,4 @@ def _save_stakeholder(reference: str, stakeholder_id: int | None):
             return problem(404, "Not Found", f"No stakeholder {stakeholder_id} on account {reference!r}.")
     values = parse_stakeholder(_body(), today())
     person = save_stakeholder(db, account, person, values, source=ReportSource.API, token=g.api_token)
-    response = jsonify(stakeholder_json(person))
-    response.status_code = 201 if stakeholder_id is None else 200
-    return response
+    return _written(stakeholder_json(person), stakeholder_id is None)

@@ -3,7 +3,7 @@
 A service checks the values it is given (strings from a form or a file, JSON values from the
 API) with `Checks`, which gathers every bad field in one pass, and raises one
 `ValidationError` carrying `FieldError`s named after the fields. Each caller shows them its own
-way: next to the form field (portal.web.attach_errors), by CSV row and column (imports), or as
+way: next to the form field (portal.core.web.attach_errors), by CSV row and column (imports), or as
 problem+json with a pointer (API).
 """
 from __future__ import annotations

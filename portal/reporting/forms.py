@@ -6,7 +6,7 @@ from portal.core.labels import choices
 
 
 # --- reports ---------------------------------------------------------------------------------
-# Ranges and cross-field rules live in portal.checkins / portal.onboarding, shared with the file
+# Ranges and cross-field rules live in portal.reporting.checkins / .onboarding, shared with the file
 # import and the API; these forms only carry the values and show the errors next to the fields.
 
 from wtforms import BooleanField, FieldList, FileField, Form, FormField, RadioField  # noqa: E402
