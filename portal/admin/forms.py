@@ -80,7 +80,7 @@ class MilestoneTemplateForm(FeatureForm):
 
 
 def health_model_form_class():
-    """A weight field per phase and component, built from portal.health so the two never disagree."""
+    """A weight field per phase and component, built from portal.scoring.health so the two never disagree."""
     from portal.scoring.health import COMPONENT_LABELS, COMPONENTS, PHASES
 
     attrs = {

@@ -1,4 +1,4 @@
-"""Small helpers every view uses: the request's database session, role checks, form errors (lists: portal.lists)."""
+"""Small helpers every view uses: the request's database session, role checks, form errors (lists: portal.core.lists)."""
 from __future__ import annotations
 
 from functools import wraps
@@ -55,7 +55,7 @@ def today():
 
 
 def attach_errors(form, errors) -> None:
-    """Put a ValidationError's field errors (portal.validation) next to the form fields they name.
+    """Put a ValidationError's field errors (portal.core.validation) next to the form fields they name.
 
     Names like ``risks[1].type`` address a field inside a FieldList of FormFields.
     """
