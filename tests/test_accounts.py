@@ -294,3 +294,8 @@ def test_a_filter_that_names_nothing_is_refused_with_the_parameter_named(browser
 def test_a_partner_admin_cannot_filter_users_by_a_role_it_cannot_give(browser, tenants):
     assert browser(tenants.admin_a).get("/users?role=vendor_admin").status_code == 400
     assert browser(tenants.admin_a).get("/users?role=partner_user").status_code == 200
+
+
+def test_a_partner_id_beyond_any_id_finds_nothing(browser, tenants):
+    assert parse(browser(tenants.vendor_admin).get("/accounts?partner_id=99999999999999999999")).rows == []
+    assert parse(browser(tenants.vendor_admin).get(f"/accounts?partner_id={tenants.partner_a.id}")).rows == [tenants.account_a.name]

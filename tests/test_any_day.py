@@ -43,7 +43,7 @@ def test_today_is_tokyos_day_and_moments_are_stored_in_utc(any_moment, app):
     assert app.config["PORTAL"].today() == any_moment.date() == portal_clock.today()
     utc = any_moment.astimezone(timezone.utc)
     assert portal_clock.today("UTC") == utc.date()  # Monday 00:30 in Tokyo: still Sunday in UTC
-    assert abs(portal_clock.utcnow() - utc.replace(tzinfo=None)) < timedelta(seconds=30)
+    assert abs(portal_clock.utcnow() - utc) < timedelta(seconds=30) and portal_clock.utcnow().utcoffset() == timedelta(0)
 
 
 def test_an_account_owes_each_month_back_to_the_latest_one_past_its_due_date(any_moment, db, browser, tenants):

@@ -196,3 +196,18 @@ def test_a_job_run_with_an_unknown_status_or_trigger_is_refused_by_the_database(
         db.execute(insert, {"day": date(2026, 12, 1), "trigger": trigger, "at": datetime(2026, 12, 1, 2), "status": status})
         db.flush()
     db.rollback()
+
+
+def test_moments_are_stored_in_utc_and_read_back_aware(db, tenants):
+    from zoneinfo import ZoneInfo
+
+    from portal.models import ApiToken
+
+    tokyo_new_year = datetime(2027, 1, 1, 0, 30, tzinfo=ZoneInfo("Asia/Tokyo"))  # 2026-12-31 15:30 in UTC
+    tenants.token_a.last_used_at = tokyo_new_year
+    db.commit()
+    db.expire_all()
+    stored = db.get(ApiToken, tenants.token_a.id).last_used_at
+    assert stored == tokyo_new_year and stored.utcoffset().total_seconds() == 0
+    raw = db.scalar(text("SELECT last_used_at FROM api_tokens WHERE id = :id"), {"id": tenants.token_a.id})
+    assert str(raw).startswith("2026-12-31 15:30")  # the column holds UTC, whatever zone the value came in

@@ -6,14 +6,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint, inspect, select,
+    BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint, inspect, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from sqlalchemy.sql import false
 
 from portal.core import clock
 from portal.core.clock import utcnow
-from portal.core.db import Base, enum_column
+from portal.core.db import Base, UTCDateTime, enum_column
 
 if TYPE_CHECKING:
     from portal.auth.models import User
@@ -65,8 +65,8 @@ class Partner(Base):
     status: Mapped[PartnerStatus] = mapped_column(enum_column(PartnerStatus, "partner_status"), default=PartnerStatus.ACTIVE)
     # Set by the partner admin: may a file or API upload with an unknown reference create the account?
     imports_create_accounts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     managers: Mapped[list["User"]] = relationship(secondary=partner_managers, back_populates="managed_partners")
     users: Mapped[list["User"]] = relationship(back_populates="partner", foreign_keys="User.partner_id")
@@ -111,8 +111,8 @@ class Account(Base):
     )
     churned_on: Mapped[date | None] = mapped_column(Date)
     churn_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     partner: Mapped[Partner] = relationship(back_populates="accounts")
 

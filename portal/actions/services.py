@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, exists, insert, literal, select
 from sqlalchemy.orm import Session, joinedload
 
+from portal.core.db import UTCDateTime
 from portal.core.clock import utcnow
 from portal.models import (
     Account, ActionComment, ActionItem, ActionStatus, Alert, AlertKind, OPEN_ACTION_STATUSES, Role, User,
@@ -50,7 +51,7 @@ def items_from_alerts(session: Session, day: date) -> None:
     title = case(*[(Alert.kind == kind, literal(text)) for kind, text in ALERT_TITLES.items()])
     already = exists().where(ActionItem.alert_id == Alert.id)
     new = select(Alert.account_id, Alert.partner_id, Alert.id, title, literal(day + timedelta(days=ALERT_ITEM_DUE_DAYS)),
-                 literal(ActionStatus.OPEN.value), literal(utcnow())).where(Alert.raised_on == day, ~already)
+                 literal(ActionStatus.OPEN.value), literal(utcnow(), UTCDateTime())).where(Alert.raised_on == day, ~already)
     session.execute(insert(ActionItem).from_select(
         ["account_id", "partner_id", "alert_id", "title", "due_on", "status", "created_at"], new))
 

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from portal.core.clock import as_stored
 from portal.models import Account, CheckIn, Stakeholder
 from portal.reporting.onboarding import MilestoneView
 
@@ -13,7 +14,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat() + "Z"
+        return as_stored(value).replace(microsecond=0, tzinfo=None).isoformat() + "Z"  # UTC, as 2026-12-02T09:30:00Z
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String,
+    Boolean, CheckConstraint, ForeignKey, Integer, String,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql import true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.core.clock import utcnow
-from portal.core.db import Base, enum_column
+from portal.core.db import Base, UTCDateTime, enum_column
 from portal.accounts.models import PartnerStatus, partner_managers
 
 if TYPE_CHECKING:
@@ -62,8 +62,8 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     # Flask-Login's id: rotated on password change, which logs out every other session.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_urlsafe(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Email preferences: each kind on or off, and when the weekly emails arrive in the person's time zone.
     email_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     email_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

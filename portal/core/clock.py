@@ -2,7 +2,7 @@
 the jobs comes from here, and nothing else in the portal reads the system date.
 
 Two rules live here:
-- stored moments are naive UTC (the DateTime columns carry no zone), see ``utcnow``;
+- moments are aware, in UTC (the columns store them as naive UTC: portal.core.db.UTCDateTime);
 - "today" is a day where the vendor works (Asia/Tokyo unless PORTAL_DEFAULT_TIMEZONE says
   otherwise), never the server's UTC date: Monday 00:30 in Tokyo is still Sunday in UTC.
 
@@ -28,15 +28,15 @@ def now() -> datetime:
 
 
 def utcnow() -> datetime:
-    """This moment as the database stores it: naive UTC."""
-    return now().replace(tzinfo=None)
+    """This moment, aware, in UTC (the name the models' defaults use)."""
+    return now()
 
 
 def as_stored(moment: datetime) -> datetime:
-    """Any aware moment as the database stores it (naive UTC); a naive one is taken as UTC already."""
+    """Any moment in UTC, aware; a naive one is taken as UTC already."""
     if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 def local_now(time_zone: str | None = None) -> datetime:
@@ -57,6 +57,6 @@ def today(time_zone: str | None = None) -> date:
 
 
 def end_of_day(day: date, time_zone: str | None = None) -> datetime:
-    """The stored (naive UTC) moment a vendor's day ends: what was known "by that day" came before it."""
+    """The moment (in UTC) a vendor's day ends: what was known "by that day" came before it."""
     midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(time_zone or vendor_time_zone()))
     return as_stored(midnight)

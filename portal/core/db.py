@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Enum, MetaData, create_engine, event
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -32,6 +34,22 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment: stored as naive UTC (SQLite has no zones, and the PostgreSQL columns are
+    TIMESTAMP WITHOUT TIME ZONE), always read back aware, in UTC. A naive value given is taken as UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
 def make_engine(url: str, **kwargs) -> Engine:

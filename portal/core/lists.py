@@ -22,6 +22,7 @@ from portal.core.validation import FieldError
 
 # Ids are INTEGER columns: a larger number cannot match a row, and overflows the database's integer.
 MAX_ID = 2**31 - 1
+NO_ROW = -1  # an id no row has, within the column's range
 E = TypeVar("E", bound=enum.Enum)
 
 
@@ -67,13 +68,14 @@ class ListArgs:
         return found
 
     def id(self, name: str) -> int | None:
-        """An id filter; a number larger than any id matches nothing, so it is kept (and finds nothing)."""
+        """An id filter. A number larger than any id is kept as one that matches nothing
+        (NO_ROW: binding the number itself would overflow the INTEGER column)."""
         raw = self.text(name)
         if not raw:
             return None
         if not raw.isdigit() or int(raw) == 0:
             self._bad(name, _("a positive whole number"))
-        return min(int(raw), MAX_ID + 1)
+        return int(raw) if int(raw) <= MAX_ID else NO_ROW
 
     def one_of(self, name: str, options, default: str) -> str:
         """A sort key or a view name: unknown values fall back to the default (links never break)."""

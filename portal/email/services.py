@@ -21,6 +21,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from portal.core.db import UTCDateTime
 from portal.core import clock
 from portal.scoring import health
 from portal.scoring import insights
@@ -188,7 +189,7 @@ def collect_notifications(session: Session, now: datetime) -> int:
         dedupe = key(source.c)
         new = (
             select(source.c.user_id, literal(kind), dedupe, source.c.account_id,
-                   source.c.id if is_item else cast(null(), Integer), literal(clock.as_stored(now)))
+                   source.c.id if is_item else cast(null(), Integer), literal(clock.as_stored(now), UTCDateTime()))
             .join(User, and_(User.id == source.c.user_id, User.active, User.email_alerts))
             .where(~exists().where(Notification.user_id == source.c.user_id, Notification.dedupe_key == dedupe))
         )

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l, ngettext
 from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal, null, or_, select
 from sqlalchemy.orm import Session
 
+from portal.core.db import UTCDateTime
 from portal.core import clock
 from portal.reporting.cadence import cadence_rules
 from portal.models import (
@@ -94,7 +95,7 @@ def _avg_present(*exprs):
 def inputs_select(session: Session, day: date):
     """Per live account on `day`: what it reported last (as known that day) and its milestones."""
     day_param = literal(day)
-    known = CheckIn.submitted_at < literal(clock.end_of_day(day))  # the vendor's day, not UTC's
+    known = CheckIn.submitted_at < literal(clock.end_of_day(day), UTCDateTime())  # the vendor's day, not UTC's
     ranked = (
         select(
             CheckIn,

@@ -6,12 +6,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    CheckConstraint, JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+    CheckConstraint, JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.clock import utcnow
-from portal.core.db import Base, enum_column
+from portal.core.db import Base, UTCDateTime, enum_column
 from portal.accounts.models import PartnerTier
 from portal.reporting.models import Sentiment
 
@@ -38,7 +38,7 @@ class HealthModel(Base):
     green_min: Mapped[int] = mapped_column(Integer)
     yellow_min: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     created_by: Mapped[User | None] = relationship()
@@ -136,7 +136,7 @@ class AggregationDay(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     status: Mapped[str] = mapped_column(String(20))  # running | done | failed
-    claimed_at: Mapped[datetime] = mapped_column(DateTime)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claim_token: Mapped[str] = mapped_column(String(40))
 
 
@@ -151,8 +151,8 @@ class AggregationRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, index=True)
     trigger: Mapped[str] = mapped_column(String(20))  # schedule | cli | web
-    started_at: Mapped[datetime] = mapped_column(DateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20))  # running | done | failed | skipped
     account_rows: Mapped[int | None] = mapped_column(Integer)
     alerts_raised: Mapped[int | None] = mapped_column(Integer)
@@ -178,7 +178,7 @@ class Alert(Base):
     # Which occurrence: the day the account turned red, the renewal date, the overdue period.
     subject: Mapped[str] = mapped_column(String(40))
     raised_on: Mapped[date] = mapped_column(Date, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[Account] = relationship()
 
