@@ -29,6 +29,8 @@ def create_app(config: Config | None = None) -> Flask:
         TESTING=config.testing,
         WTF_CSRF_ENABLED=config.csrf_enabled,
         WTF_CSRF_TIME_LIMIT=None,
+        # An upload larger than the import limit (plus the form around it) is refused before it is read.
+        MAX_CONTENT_LENGTH=config.import_max_bytes + 64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.session_cookie_secure,

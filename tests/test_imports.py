@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from html.parser import HTMLParser
@@ -312,7 +313,7 @@ def test_upload_without_a_file_asks_for_one(browser, tenants):
 def test_read_file_limits_size_and_rows():
     content = csv_file(*[row(Reference=f"R-{n}") for n in range(3)])
     assert len(read_file(content, "x.csv", max_rows=3).rows) == 3
-    with pytest.raises(FileProblem, match=r"The file has 3 rows; the limit is 2\. Split it into smaller files\."):
+    with pytest.raises(FileProblem, match=r"The file has more than 2 rows\. Split it into smaller files\."):
         read_file(content, "x.csv", max_rows=2)
     assert len(read_file(content, "x.csv", max_bytes=len(content)).rows) == 3
     # Just over the limit: the sizes in the message must differ, or it reads as a contradiction.
@@ -322,7 +323,7 @@ def test_read_file_limits_size_and_rows():
 
 
 @pytest.mark.parametrize("setting, value, message", [
-    pytest.param("import_max_rows", 1, "The file has 2 rows; the limit is 1. Split it into smaller files.", id="rows"),
+    pytest.param("import_max_rows", 1, "The file has more than 1 rows. Split it into smaller files.", id="rows"),
     pytest.param("import_max_bytes", 1024, "The file is 2 KB; the limit is 1 KB. Split it into smaller files.", id="bytes"),
 ])
 def test_upload_over_the_configured_limits_is_refused(app, db, browser, tenants, setting, value, message):
@@ -590,3 +591,55 @@ def test_preview_is_shown_in_japanese(db, browser, tenants, how):
     assert page.errors[0][:2] == (3, "NPS")
     assert "0〜10の整数で入力してください" in page.errors[0][2]
     assert page.actions == ["新規ヘルスチェック", "エラー"]
+
+
+# ---- hostile files: each is refused quickly with a clear message, never a 500 ----------------
+
+def _xlsx_with_sheet_xml(sheet_xml: bytes) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["Reference", "Sentiment"])
+    source = io.BytesIO()
+    workbook.save(source)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source.getvalue())) as original, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            copy.writestr(info.filename, sheet_xml if info.filename == "xl/worksheets/sheet1.xml" else data)
+    return out.getvalue()
+
+
+SHEET_HEAD = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+
+
+@pytest.mark.parametrize("content, filename, message", [
+    pytest.param(b"Reference,Sentiment\n" + b"x" * 140_000 + b",green\n", "big-cell.csv", "Line 2 cannot be read as CSV", id="cell-over-csv-limit"),
+    pytest.param(b"Reference,Sentiment\nA-1,gr\x00een\n", "nul.csv", "Line 2 holds a NUL character", id="nul"),
+    pytest.param(b"Reference,Sentiment" + b",x" * 300_000 + b"\nA-1,green\n", "wide.csv", "Row 1 has 300002 columns; the limit is 200", id="million-columns-csv"),
+    pytest.param(_xlsx_with_sheet_xml(SHEET_HEAD + b'<row r="1">' + b"<c><v>1</v></c>" * 1_000_000 + b"</row></sheetData></worksheet>"),
+                 "wide.xlsx", "Row 1 has more than 200 columns", id="million-cells-xlsx"),
+    pytest.param(_xlsx_with_sheet_xml(SHEET_HEAD + b"".join(b'<row r="%d"><c t="inlineStr"><is><t>R</t></is></c><c t="inlineStr"><is><t>green</t></is></c></row>' % n
+                                                            for n in range(1, 100_001)) + b"</sheetData></worksheet>"),
+                 "tall.xlsx", "more than 5000 rows", id="100k-rows-xlsx"),
+    pytest.param(_xlsx_with_sheet_xml(b"<worksheet><sheetData><row>"), "broken.xlsx", "could not be opened", id="broken-xml"),
+    pytest.param(_xlsx_with_sheet_xml(SHEET_HEAD + b'<row r="1"><c t="inlineStr"><is><t>' + b"a" * 60_000_000 + b"</t></is></c></row></sheetData></worksheet>"),
+                 "bomb.xlsx", "unpacks to 58 MB; the limit is 40 MB", id="zip-bomb"),
+])
+def test_hostile_files_are_refused_with_a_reason(content, filename, message):
+    with pytest.raises(FileProblem) as refused:
+        read_file(content, filename)
+    assert message in str(refused.value.message)
+
+
+def test_an_xlsx_with_an_entity_bomb_is_refused():
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+            + SHEET_HEAD[len(b'<?xml version="1.0"?>'):] + b'<row r="1"><c t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>')
+    with pytest.raises(FileProblem, match="could not be opened"):
+        read_file(_xlsx_with_sheet_xml(bomb), "lol.xlsx")
+
+
+def test_an_upload_over_the_request_limit_is_refused_before_it_is_read(app, db, browser, tenants):
+    b = browser(tenants.user_a)
+    response = upload(b, b"x" * (app.config["PORTAL"].import_max_bytes + 100 * 1024), "big.csv")
+    assert response.status_code == 413 and "Split the file" in response.get_data(as_text=True)

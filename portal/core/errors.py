@@ -59,6 +59,14 @@ def register_errorhandlers(app: Flask) -> None:
         app.register_error_handler(code, render_error)
     app.register_error_handler(405, lambda error: http_problem(error) if is_api_request() else error)
 
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = app.config["PORTAL"].import_max_bytes // 1024
+        reason = f"The request is larger than the portal accepts ({limit} KB for a file). Split the file into smaller files."
+        if is_api_request():
+            return problem(413, "Content Too Large", reason)
+        return render_template("errors/400.html", reason=reason), 413
+
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
         return render_template("errors/400.html"), 400

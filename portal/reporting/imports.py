@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import unicodedata
 import zipfile
@@ -27,8 +28,12 @@ from portal.reporting.checkins import CheckInInput, Outcome, parse_check_in, pla
 from portal.models import Account, Feature, LifecycleStatus, Partner, ReportSource, Segment, User
 from portal.core.validation import ValidationError
 
+log = logging.getLogger(__name__)
+
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_ROWS = 5000
+DEFAULT_MAX_COLUMNS = 200
+XLSX_EXPANSION = 8  # an .xlsx may unpack to 8 times the upload limit (real ones unpack 5-10 times)
 
 # canonical field -> (English header, Japanese header, other accepted spellings)
 COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -104,25 +109,61 @@ class Sheet:
     encoding: str
 
 
-def read_file(content: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS) -> Sheet:
+def read_file(content: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS,
+              max_columns: int = DEFAULT_MAX_COLUMNS) -> Sheet:
+    """The header and data rows of a file, read row by row and stopped at the first limit it breaks,
+    so a hostile file costs no more than a file at the limits."""
     if len(content) > max_bytes:
         raise FileProblem(_l("The file is %(size)s KB; the limit is %(limit)s KB. Split it into smaller files.",
                              size=-(-len(content) // 1024), limit=max_bytes // 1024))  # rounded up: never "5120 KB; the limit is 5120 KB"
     if not content.strip():
         raise FileProblem(_l("The file is empty."))
     lower = filename.lower()
+    limits = Limits(max_rows, max_columns, max_bytes * XLSX_EXPANSION)
     if content[:4] == b"PK\x03\x04" or lower.endswith(".xlsx"):
-        sheet = _read_xlsx(content)
-    elif lower.endswith(".xls") or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return _read_xlsx(content, limits)
+    if lower.endswith(".xls") or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise FileProblem(_l("Old Excel files (.xls) cannot be read. Save the sheet as .xlsx or CSV and upload again."))
-    else:
-        sheet = _read_csv(content)
-    if len(sheet.rows) > max_rows:
-        raise FileProblem(_l("The file has %(rows)s rows; the limit is %(limit)s. Split it into smaller files.",
-                             rows=len(sheet.rows), limit=max_rows))
-    if not sheet.rows:
-        raise FileProblem(_l("The file has a header row but no data rows."))
-    return sheet
+    return _read_csv(content, limits)
+
+
+@dataclass(frozen=True)
+class Limits:
+    rows: int
+    columns: int
+    unzipped_bytes: int
+
+
+class _Collector:
+    """Keeps the non-empty rows: the first is the header; stops at the row and column limits."""
+
+    def __init__(self, limits: Limits, encoding: str):
+        self.limits, self.encoding = limits, encoding
+        self.header: list[Any] | None = None
+        self.rows: list[tuple[int, list[Any]]] = []
+
+    def add(self, number: int, values: list[Any]) -> None:
+        if len(values) > self.limits.columns:
+            while values and values[-1] in (None, ""):
+                values = values[:-1]  # trailing empty cells (Excel's formatting reach) do not count
+            if len(values) > self.limits.columns:
+                raise FileProblem(_l("Row %(row)s has %(columns)s columns; the limit is %(limit)s.",
+                                     row=number, columns=len(values), limit=self.limits.columns))
+        if not any(v not in (None, "") and str(v).strip() for v in values):
+            return  # empty lines are skipped; the first non-empty line is the header row
+        if self.header is None:
+            self.header = values
+            return
+        if len(self.rows) == self.limits.rows:
+            raise FileProblem(_l("The file has more than %(limit)s rows. Split it into smaller files.", limit=self.limits.rows))
+        self.rows.append((number, values))
+
+    def sheet(self) -> Sheet:
+        if self.header is None:
+            raise FileProblem(_l("The file is empty."))
+        if not self.rows:
+            raise FileProblem(_l("The file has a header row but no data rows."))
+        return Sheet(headers=["" if h is None else str(h).strip() for h in self.header], rows=self.rows, encoding=self.encoding)
 
 
 def _decode(content: bytes) -> tuple[str, str]:
@@ -142,39 +183,79 @@ def _decode(content: bytes) -> tuple[str, str]:
         raise unreadable from None
 
 
-def _read_csv(content: bytes) -> Sheet:
+def _read_csv(content: bytes, limits: Limits) -> Sheet:
     text, encoding = _decode(content)
-    sample = text[:4096]
+    nul = text.find("\x00")
+    if nul >= 0:  # PostgreSQL stores no NUL character, and no spreadsheet writes one
+        raise FileProblem(_l("Line %(row)s holds a NUL character: this is not a CSV file a spreadsheet wrote.",
+                             row=text.count("\n", 0, nul) + 1))
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    records = list(reader)
-    return _sheet(records, encoding)
+    collector = _Collector(limits, encoding)
+    try:
+        for values in reader:
+            collector.add(reader.line_num, values)
+    except csv.Error as error:
+        raise FileProblem(_l("Line %(row)s cannot be read as CSV (%(reason)s): a cell is too long or a quote is not closed.",
+                             row=reader.line_num, reason=str(error))) from None
+    return collector.sheet()
 
 
-def _read_xlsx(content: bytes) -> Sheet:
+def _read_xlsx(content: bytes, limits: Limits) -> Sheet:
+    """Read with openpyxl in read-only mode (XML parsed through defusedxml once it is installed),
+    after checking what the archive unpacks to and how wide the first sheet's rows are."""
     from openpyxl import load_workbook
 
+    unreadable = FileProblem(_l("The Excel file could not be opened. Save it again as .xlsx and upload it."))
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        unzipped = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise unreadable from None
+    if unzipped > limits.unzipped_bytes:
+        raise FileProblem(_l("The Excel file unpacks to %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.",
+                             size=-(-unzipped // 2**20), limit=limits.unzipped_bytes // 2**20))
+    collector = _Collector(limits, "Excel")
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise FileProblem(_l("The Excel file could not be opened. Save it again as .xlsx and upload it.")) from None
-    try:
-        records = [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-    return _sheet(records, "Excel")
+        try:
+            if not workbook.worksheets:
+                raise FileProblem(_l("The Excel file has no sheet."))
+            worksheet = workbook.worksheets[0]
+            _check_row_widths(archive, getattr(worksheet, "_worksheet_path", ""), limits)
+            for number, values in enumerate(worksheet.iter_rows(values_only=True, max_col=limits.columns + 1), start=1):
+                collector.add(number, list(values))
+        finally:
+            workbook.close()
+    except FileProblem:
+        raise
+    except Exception:  # openpyxl raises many kinds for a damaged file (zip, XML, KeyError, TypeError ...)
+        log.info("unreadable xlsx upload", exc_info=True)
+        raise unreadable from None
+    return collector.sheet()
 
 
-def _sheet(records: list[list[Any]], encoding: str) -> Sheet:
-    # Skip leading empty lines; the first non-empty line is the header row.
-    numbered = [(n, r) for n, r in enumerate(records, start=1) if any(v not in (None, "") and str(v).strip() for v in r)]
-    if not numbered:
-        raise FileProblem(_l("The file is empty."))
-    (_, header), *rows = numbered
-    return Sheet(headers=["" if h is None else str(h).strip() for h in header], rows=rows, encoding=encoding)
+def _check_row_widths(archive: zipfile.ZipFile, path: str, limits: Limits) -> None:
+    """Count the cells of each row while streaming the sheet's XML: openpyxl builds a whole row
+    before it can be cut to the column limit, and one row of a million cells takes it minutes."""
+    if not path:
+        return
+    from defusedxml.ElementTree import iterparse
+
+    row_number, cells = 0, 0
+    for event, element in iterparse(archive.open(path.lstrip("/")), events=("start", "end")):
+        tag = element.tag.rpartition("}")[2]
+        if event == "start" and tag == "row":
+            row_number, cells = row_number + 1, 0
+        elif event == "start" and tag == "c":
+            cells += 1
+            if cells > limits.columns * 4:  # generous: empty formatted cells are dropped later
+                raise FileProblem(_l("Row %(row)s has more than %(limit)s columns.", row=row_number, limit=limits.columns))
+        elif event == "end" and tag in ("c", "row"):
+            element.clear()
 
 
 # --- preview and commit ----------------------------------------------------------------------
