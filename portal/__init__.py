@@ -10,6 +10,7 @@ from portal.core.config import PROJECT_ROOT, Config
 from portal.core.db import make_engine
 from portal.core.errors import register_errorhandlers
 from portal.core.extensions import babel, csrf, login_manager
+from portal.core.inputs import register_input_checks
 from portal.core.security import register_security_headers
 from portal.models import make_session_factory
 
@@ -42,6 +43,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
+    register_input_checks(app)
     register_template_helpers(app)
     register_commands(app)
     return app

@@ -35,6 +35,7 @@ from portal.models import (
 from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
 from portal.core.lists import InvalidArgument, ListArgs, paginate
 from portal.core.errors import http_problem, problem
+from portal.core.inputs import BadBody, json_object
 from portal.core.validation import ValidationError
 from portal.core.web import get_session, today
 
@@ -76,10 +77,14 @@ def token_required(view):
 
 
 def _body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    """The request's JSON object, read with the limits of portal.core.inputs (depth, digits, text)."""
+    if not request.is_json:
         raise ApiError(problem(400, "Bad Request", "The body must be a JSON object (Content-Type: application/json)."))
-    return data
+    try:
+        return json_object(request.get_data(cache=True))
+    except BadBody as bad:
+        title = "Bad Request" if bad.status == 400 else "Unprocessable Content"
+        raise ApiError(problem(bad.status, title, bad.detail, bad.errors)) from None
 
 
 def write(view):
