@@ -72,8 +72,11 @@ class Api:
 
 
 @pytest.fixture
-def api(client, tenants):
-    """Partner A's system."""
+def api(client, db, tenants):
+    """Partner A's system; its partner admin lets files and the API create accounts
+    (tests/test_hostile_input.py checks the refusal when not)."""
+    tenants.partner_a.imports_create_accounts = True
+    db.commit()
     return Api(client, tenants.secret_a)
 
 

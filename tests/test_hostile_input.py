@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.readback import reload
 from tests.test_api import API, STAKEHOLDER, Api, assert_problem, operation_path, partner_data
 
 WRITES = [
@@ -56,8 +57,8 @@ def send(client, tenants):
 def test_a_hostile_body_is_refused_with_a_pointer_and_writes_nothing(db, tenants, send, method, path, name, raw, status, pointer):
     before = partner_data(db, tenants.partner_a)
     response = send(method, path, raw)
-    if status is None:  # a fine body as far as reading goes: the service judges its values
-        assert response.status_code == 422
+    if status is None:  # a fine body as far as reading goes: the service judges it (NEW-001: may not be created)
+        assert response.status_code in (403, 422)
         return
     body = assert_problem(response, status)
     if pointer:
@@ -137,3 +138,23 @@ def test_web_pages_refuse_a_nul_in_the_query_or_the_address(browser, tenants):
     assert bad.status_code == 400 and "NUL" in bad.get_data(as_text=True)
     assert admin.get("/accounts/1%00").status_code in (400, 404)
     assert admin.get("/users/new?partner_id=99999999999999999999").status_code == 200
+
+
+# --- policy: who may create accounts ----------------------------------------------------------------
+
+def test_the_api_creates_no_account_unless_the_partner_allows_it(db, client, tenants):
+    """The partner setting "Files and the API may create accounts" (off by default) holds for the
+    API as it does for file imports; updates of existing accounts go on."""
+    from tests.test_api import NEW_ACCOUNT
+
+    api = Api(client, tenants.secret_a)
+    assert not tenants.partner_a.imports_create_accounts
+    before = partner_data(db, tenants.partner_a)
+    body = assert_problem(api.put("/accounts/CRM-7781", NEW_ACCOUNT), 403)
+    assert "not allowed files and the API to create accounts" in body["detail"]
+    assert partner_data(db, tenants.partner_a) == before
+    assert api.put("/accounts/A-001", {"seats": 30}).status_code == 200
+
+    reload(db, tenants.partner_a).imports_create_accounts = True
+    db.commit()
+    assert api.put("/accounts/CRM-7781", NEW_ACCOUNT).status_code == 201

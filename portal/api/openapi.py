@@ -167,7 +167,8 @@ def openapi_document() -> dict:
             "/accounts/{reference}": {
                 "get": {"summary": "One account", "parameters": [REFERENCE], "responses": {"200": _json("Account", "The account"), "401": PROBLEM, "404": PROBLEM}},
                 "put": _write("Create or update an account by your reference", "AccountInput",
-                              {"200": _json("Account", "Updated"), "201": _json("Account", "Created")}),
+                              {"200": _json("Account", "Updated"), "201": _json("Account", "Created"),
+                               "403": {**PROBLEM, "description": "Creating: the partner does not let files and the API create accounts"}}),
             },
             "/accounts/{reference}/check-ins": {
                 "get": {"summary": "Check-in history, every version", "parameters": [REFERENCE],

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.accounts.services import save_account
+from portal.accounts.services import AccountCreationRefused, save_account
 from portal.api import bp
 from portal.api.openapi import openapi_document
 from portal.api.serializers import account_json, check_in_json, milestone_json, stakeholder_json
@@ -186,8 +186,11 @@ def get_account(reference: str):
 @write
 def put_account(reference: str):
     token = g.api_token
-    account, created = save_account(get_session(), token.partner_id, reference, _body(), upsert=True,
-                                    source=ReportSource.API, token=token)
+    try:
+        account, created = save_account(get_session(), token.partner_id, reference, _body(), upsert=True,
+                                        source=ReportSource.API, token=token)
+    except AccountCreationRefused as refused:
+        return problem(403, "Forbidden", str(refused))
     return _written(account_json(account), created)
 
 
