@@ -88,10 +88,14 @@ def test_fine_text_in_any_script_is_taken(send):
 
 
 @pytest.mark.parametrize("page", ["99999999999999999999", "9" * 5000, "-99999999999999999999", "²", "0x10", ""])
-def test_any_page_number_gives_a_page(api, page):
-    response = api.get(f"/accounts?page={page}&per_page={page}")
-    assert response.status_code == 200
-    assert 1 <= response.get_json()["per_page"] <= 200
+def test_a_page_number_outside_the_documented_range_is_a_problem_naming_it(api, page):
+    body = assert_problem(api.get(f"/accounts?page={page}&per_page={page}"), 422, "page")
+    assert [e["pointer"] for e in body["errors"]] == ["/page"]
+    assert "9" * 50 not in body["errors"][0]["message"]  # the value is not echoed whole
+
+
+def test_the_last_documented_page_is_an_empty_page(api):
+    assert api.get("/accounts?page=2147483647&per_page=200").get_json()["items"] == []
 
 
 @pytest.mark.parametrize("path", READS)

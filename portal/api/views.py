@@ -33,13 +33,14 @@ from portal.models import (
     Stakeholder,
 )
 from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
-from portal.core.lists import InvalidArgument, ListArgs, paginate
+from portal.core.lists import MAX_ID, InvalidArgument, ListArgs, paginate
 from portal.core.errors import http_problem, problem
 from portal.core.inputs import BadBody, json_object
 from portal.core.validation import ValidationError
 from portal.core.web import get_session, today
 
 MAX_PER_PAGE = 200
+MAX_PAGE = MAX_ID  # past the last page is an empty page; past this, a mistake (the document says both)
 
 
 class ApiError(Exception):
@@ -164,13 +165,14 @@ def openapi():
 def list_accounts():
     args = ListArgs()
     try:
-        status = args.choice("status", LifecycleStatus)
+        status = args.present_choice("status", LifecycleStatus)
+        page, per_page = args.bounded("page", 1, 1, MAX_PAGE), args.bounded("per_page", 50, 1, MAX_PER_PAGE)
     except InvalidArgument as invalid:
         return _invalid(invalid.errors)
     stmt = select(Account).where(Account.partner_id == g.api_token.partner_id).order_by(Account.reference)
     if status:
         stmt = stmt.where(Account.status == status)
-    found = paginate(get_session(), stmt, per_page=args.number("per_page", 50, 1, MAX_PER_PAGE), page=args.page())
+    found = paginate(get_session(), stmt, per_page=per_page, page=page)
     return jsonify({"items": [account_json(a) for a in found.items], "page": found.page, "per_page": found.per_page,
                     "total": found.total})
 

@@ -92,6 +92,23 @@ class ListArgs:
     def page(self) -> int:
         return self.number("page", 1, 1, 10**12)
 
+    def bounded(self, name: str, default: int, low: int, high: int) -> int:
+        """A count as a program sends it (the API): absent means the default, anything but a whole
+        number within [low, high] raises InvalidArgument (the OpenAPI document states the range)."""
+        if name not in self.args:
+            return default
+        number = _whole_number(self.args[name])
+        if number is None or not low <= number <= high:
+            self._bad(name, _("a whole number from %(low)s to %(high)s", low=low, high=high))
+        return number
+
+    def present_choice(self, name: str, enum_cls: type[E]) -> E | None:
+        """Like choice, but a parameter sent empty is invalid too (the API; a web filter form sends
+        empty values for "all")."""
+        if name in self.args and not self.text(name):
+            self._bad(name, _("one of %(options)s", options=", ".join(m.value for m in enum_cls)))
+        return self.choice(name, enum_cls)
+
 
 def _whole_number(raw: str) -> int | None:
     """ASCII digits with an optional minus; a number too long to be meant (past any page or id)
