@@ -166,3 +166,18 @@ def test_bars_are_drawn_without_style_attributes(app, db, chromium, live_url, te
     assert bar.locator("rect").first.bounding_box()["width"] > 0
     page.goto(f"{live_url}/accounts/{tenants.account_a.id}")
     assert page.locator("svg.meter--wide").bounding_box()["width"] > 300
+
+
+@pytest.mark.parametrize("role", ["vendor_admin", "admin_a"])
+def test_every_page_without_arguments_renders_under_the_content_security_policy(app, db, chromium, live_url, tenants, role):
+    """Each page a person can open from the menu, in a real browser: the CSP refuses nothing
+    (the autouse fixture above fails the test on any violation) and the stylesheet applies."""
+    assert aggregate(db, app.config["PORTAL"].today()).status == "done"
+    paths = sorted({rule.rule for rule in app.url_map.iter_rules()
+                    if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(("/api/", "/static/"))
+                    and "." not in rule.rule and rule.endpoint != "auth.logout"})
+    assert len(paths) > 10
+    page = log_in(chromium, live_url, getattr(tenants, role))
+    for path in paths:
+        page.goto(live_url + path)
+        assert page.locator("body").evaluate("b => getComputedStyle(b).margin") == "0px", path  # portal.css applied
