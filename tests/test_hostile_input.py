@@ -162,3 +162,10 @@ def test_the_api_creates_no_account_unless_the_partner_allows_it(db, client, ten
     reload(db, tenants.partner_a).imports_create_accounts = True
     db.commit()
     assert api.put("/accounts/CRM-7781", NEW_ACCOUNT).status_code == 201
+
+
+def test_a_nul_in_the_idempotency_key_is_a_400_and_writes_nothing(db, api, tenants):
+    """The key is stored as text (a real server may pass the header on; PostgreSQL would refuse it)."""
+    before = partner_data(db, tenants.partner_a)
+    assert_problem(api.post("/accounts/A-001/stakeholders", STAKEHOLDER, headers={"Idempotency-Key": "a\x00b"}), 400)
+    assert partner_data(db, tenants.partner_a) == before

@@ -98,8 +98,8 @@ def write(view):
         key = request.headers.get("Idempotency-Key")
         fingerprint = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
         if key is not None:
-            if not 0 < len(key) <= 200:
-                return problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 characters.")
+            if not 0 < len(key) <= 200 or "\x00" in key:  # stored as text: PostgreSQL refuses NUL
+                return problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 characters, without NUL.")
             earlier = db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.partner_id == token.partner_id, IdempotencyRecord.key == key))
             if earlier is not None:
                 return _replay(earlier, fingerprint)
