@@ -169,3 +169,11 @@ def test_a_nul_in_the_idempotency_key_is_a_400_and_writes_nothing(db, api, tenan
     before = partner_data(db, tenants.partner_a)
     assert_problem(api.post("/accounts/A-001/stakeholders", STAKEHOLDER, headers={"Idempotency-Key": "a\x00b"}), 400)
     assert partner_data(db, tenants.partner_a) == before
+
+
+def test_a_nul_in_a_web_form_is_a_400_and_saves_nothing(db, browser, tenants):
+    admin = browser(tenants.admin_a)
+    response = admin.post(f"/accounts/{tenants.account_a.id}/edit", data={
+        "name": "Alpha\x00", "reference": "A-001", "segment": "high_touch", "status": "active", "seats": "10", "arr_jpy": "0"})
+    assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
+    assert reload(db, tenants.account_a).name == "Alpha Customer KK"

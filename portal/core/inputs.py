@@ -6,7 +6,8 @@ never a server error.
   refuses to convert longer ones), and no string or key with a lone surrogate ("\\ud800":
   not encodable, so the database driver fails) or a NUL character (PostgreSQL refuses it).
   Each bad value is reported with a JSON pointer to it.
-- The address and the query string (every page and the API): no NUL character.
+- The address, the query string and a plain (urlencoded) form, on every page and the API: no
+  NUL character. (Multipart uploads are read by the import, which judges its files itself.)
 Ids and page numbers in query strings are read by portal.core.lists.ListArgs.
 """
 from __future__ import annotations
@@ -131,11 +132,14 @@ def _printable(part: str | int) -> str | int:
 
 def register_input_checks(app: Flask) -> None:
     @app.before_request
-    def refuse_nul_in_the_address() -> None:
-        """PostgreSQL refuses NUL in text: a NUL in the path or the query string would reach it
-        as a search, a filter or a reference, and fail there (a 500)."""
+    def refuse_nul_characters() -> None:
+        """PostgreSQL refuses NUL in text: a NUL in the path, the query string or a form field would
+        reach it as a search, a filter, a reference or a value, and fail there (a 500)."""
         if "\x00" in request.path:
             abort(400, description=_("The address contains the NUL character."))
         for name, value in request.args.items(multi=True):
             if "\x00" in name or "\x00" in value:
                 raise InvalidArgument(name.replace("\x00", "\\0"), _("must not contain the NUL character"), value.replace("\x00", "\\0"))
+        if request.mimetype == "application/x-www-form-urlencoded":
+            if any("\x00" in name or "\x00" in value for name, value in request.form.items(multi=True)):
+                abort(400, description=_("The form contains the NUL character; nothing was saved."))
