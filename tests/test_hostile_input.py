@@ -177,3 +177,11 @@ def test_a_nul_in_a_web_form_is_a_400_and_saves_nothing(db, browser, tenants):
         "name": "Alpha\x00", "reference": "A-001", "segment": "high_touch", "status": "active", "seats": "10", "arr_jpy": "0"})
     assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
     assert reload(db, tenants.account_a).name == "Alpha Customer KK"
+
+
+@pytest.mark.parametrize("owner", ["²", "9" * 5000, "99999999999999999999"])
+def test_an_action_items_owner_that_is_no_number_or_no_one_is_named_not_a_crash(browser, tenants, owner):
+    manager = browser(tenants.partner_manager)
+    response = manager.post(f"/accounts/{tenants.account_a.id}/actions/new",
+                            data={"title": "Train the team", "owner_id": owner, "due_on": "2099-01-01"})
+    assert response.status_code == 400 and "Choose someone from the list." in response.get_data(as_text=True)
