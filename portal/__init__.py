@@ -10,6 +10,8 @@ from portal.core.config import PROJECT_ROOT, Config
 from portal.core.db import make_engine
 from portal.core.errors import register_errorhandlers
 from portal.core.extensions import babel, csrf, login_manager
+from portal.core.inputs import register_input_checks
+from portal.core.security import register_security_headers
 from portal.models import make_session_factory
 
 LANGUAGES = ("en", "ja")
@@ -42,6 +44,8 @@ def create_app(config: Config | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
+    register_input_checks(app)
     register_template_helpers(app)
     register_commands(app)
     return app

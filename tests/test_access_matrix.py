@@ -78,6 +78,9 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.outbox_message": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "admin.outbox_retry": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "admin.email_preview": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    # An email's HTML for the sandboxed frame on the two pages above (a partner user's reminder).
+    "admin.outbox_message_html": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    "admin.email_preview_html": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
 }
 
 # The JSON API authenticates by token, not by login: tests/test_api.py covers it.
@@ -132,7 +135,7 @@ def _email_link_token(app):
 
 
 # Arguments that name vendor-wide things, the same for every partner.
-GLOBAL_ARGS = {"code": lambda app: "ja", "fmt": lambda app: "csv", "message_id": _outbox_message, "token": _email_link_token,
+GLOBAL_ARGS = {"code": lambda app: "ja", "fmt": lambda app: "csv", "kind": lambda app: "reminder", "message_id": _outbox_message, "token": _email_link_token,
                "template_id": _first_id(MilestoneTemplate), "feature_id": _first_id(Feature)}
 
 

@@ -43,8 +43,21 @@ def chromium():
         browser.close()
 
 
+# Console errors of every page the current test opened: the Content-Security-Policy reports each
+# inline script or style it refused there ("Refused to apply inline style ...").
+CONSOLE_ERRORS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations():
+    CONSOLE_ERRORS.clear()
+    yield
+    assert [text for text in CONSOLE_ERRORS if "Content Security Policy" in text] == []
+
+
 def log_in(chromium, live_url, user, width=1280, scripts=True):
     page = chromium.new_context(viewport={"width": width, "height": 900}, java_script_enabled=scripts).new_page()
+    page.on("console", lambda message: CONSOLE_ERRORS.append(message.text) if message.type == "error" else None)
     page.goto(f"{live_url}/login")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(factories.PASSWORD)
@@ -127,3 +140,44 @@ def test_trends_are_charts_drawn_by_the_vendored_library_with_the_numbers_as_a_t
     plain.goto(scorecard)
     assert plain.locator("figure[data-chart=trend] canvas").is_hidden()
     assert plain.locator("figure[data-chart=trend] tbody tr").first.is_visible()
+
+
+def test_an_email_in_the_outbox_shows_with_its_own_styles_in_a_sandboxed_frame(db, chromium, live_url, tenants):
+    from portal.email.outbox import Rendered, queue
+    from portal.models import EmailKind
+
+    html = '<body style="margin:0;background:#f5f7fa"><p id="hello" style="color:#1d4ed8">Hello</p></body>'
+    message = queue(db, tenants.admin_a, EmailKind.PARTNER_DIGEST, "2026-W40",
+                    Rendered(subject="Your scorecard", text="Hello", html=html, language="en"))
+    db.commit()
+    page = log_in(chromium, live_url, tenants.vendor_admin)
+    page.goto(f"{live_url}/outbox/{message.id}")
+    frame = page.frame_locator("iframe.email-frame")
+    assert frame.locator("#hello").inner_text() == "Hello"
+    assert frame.locator("#hello").evaluate("p => getComputedStyle(p).color") == "rgb(29, 78, 216)"
+
+
+def test_bars_are_drawn_without_style_attributes(app, db, chromium, live_url, tenants):
+    assert aggregate(db, app.config["PORTAL"].today()).status == "done"
+    page = log_in(chromium, live_url, tenants.partner_manager)
+    page.goto(f"{live_url}/channel")
+    bar = page.locator("svg.bandbar").first
+    assert bar.bounding_box()["width"] > 50
+    assert bar.locator("rect").first.bounding_box()["width"] > 0
+    page.goto(f"{live_url}/accounts/{tenants.account_a.id}")
+    assert page.locator("svg.meter--wide").bounding_box()["width"] > 300
+
+
+@pytest.mark.parametrize("role", ["vendor_admin", "admin_a"])
+def test_every_page_without_arguments_renders_under_the_content_security_policy(app, db, chromium, live_url, tenants, role):
+    """Each page a person can open from the menu, in a real browser: the CSP refuses nothing
+    (the autouse fixture above fails the test on any violation) and the stylesheet applies."""
+    assert aggregate(db, app.config["PORTAL"].today()).status == "done"
+    paths = sorted({rule.rule for rule in app.url_map.iter_rules()
+                    if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(("/api/", "/static/"))
+                    and "." not in rule.rule and rule.endpoint != "auth.logout"})
+    assert len(paths) > 10
+    page = log_in(chromium, live_url, getattr(tenants, role))
+    for path in paths:
+        page.goto(live_url + path)
+        assert page.locator("body").evaluate("b => getComputedStyle(b).margin") == "0px", path  # portal.css applied

@@ -55,6 +55,20 @@ def check_account(values: Mapping[str, Any], existing: Account | None = None, ch
     return result
 
 
+class AccountCreationRefused(Exception):
+    """A file or the API would create an account, and the partner's settings do not allow it
+    ("Files and the API may create accounts", off by default): a reseller's system must not
+    add customers the partner admin has not agreed to."""
+
+    def __init__(self) -> None:
+        super().__init__(str(_l("Your partner admin has not allowed files and the API to create accounts "
+                                "(Company settings); add the account on the portal first.")))
+
+
+# Where an account comes from without a person choosing to add it on the portal.
+AUTOMATED_SOURCES = (ReportSource.FILE, ReportSource.API)
+
+
 def reference_error(reference: Any) -> FieldError | None:
     """The reseller's own id for the customer: 1 to 64 characters, no surrounding spaces."""
     if not isinstance(reference, str) or not 0 < len(reference.strip()) <= MAX_REFERENCE or reference != reference.strip():
@@ -72,9 +86,11 @@ def save_account(
 ) -> tuple[Account, bool]:
     """Create an account, or update `account`, and log the change; (account, created).
     upsert: the partner's account with this reference is the one to update, if there is one (the API's PUT).
-    Raises ValidationError; never commits."""
+    Raises ValidationError, or AccountCreationRefused (a file or the API creating an account
+    the partner's settings do not allow); never commits."""
     c = Checks()
-    if not partner_id or session.get(Partner, partner_id) is None:
+    partner = session.get(Partner, partner_id) if partner_id else None
+    if partner is None:
         c.fail("partner_id", _l("Choose the partner that serves this customer."))
     bad_reference = reference_error(reference)
     if bad_reference:
@@ -86,6 +102,8 @@ def save_account(
             Account.partner_id == partner_id, Account.reference == reference, Account.id != (account.id if account else None)))
         if clash:
             c.fail("reference", _l("This partner already has an account with reference %(ref)s.", ref=reference), reference)
+    if not c.errors and account is None and source in AUTOMATED_SOURCES and partner is not None and not partner.imports_create_accounts:
+        raise AccountCreationRefused()
     checked = check_account(values, account, c)  # raises with every error found so far
     assert partner_id is not None
     created = account is None or account.id is None

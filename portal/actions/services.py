@@ -5,6 +5,7 @@ returns FieldErrors named after the form fields, so every bad value is reported 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -72,7 +73,9 @@ def parse_item(values: dict, owners: set[int], today: date) -> ItemInput:
     details = c.text(values, "details", max_length=MAX_TEXT)
     raw_owner = values.get("owner_id")
     owner_digits = str(raw_owner or "")
-    owner_id = int(owner_digits) if owner_digits.isdigit() and int(owner_digits) else None
+    # ASCII digits only, not too many: "²" passes str.isdigit() but not int(), and Python
+    # refuses over 4,300 digits; anything else is no one on the list.
+    owner_id = int(owner_digits) if re.fullmatch(r"[0-9]{1,18}", owner_digits) and int(owner_digits) else None
     if owner_id is not None and owner_id not in owners or (raw_owner not in (None, "", 0, "0") and owner_id is None):
         c.fail("owner_id", _l("Choose someone from the list."))
     raw_due = values.get("due_on")

@@ -13,6 +13,7 @@ from portal.auth.forms import WEEKDAYS
 from portal.core.labels import choices
 from portal.models import DeliveryStatus, EmailKind, OutboxMessage, Role, User
 from portal.core.lists import ListArgs, paginate
+from portal.core.security import sandboxed_html
 from portal.core.web import get_session, real_app, roles_required, today
 
 
@@ -42,6 +43,15 @@ def outbox_message(message_id: int):
     return render_template("admin/outbox_message.html", message=message, smtp=current_app.config["PORTAL"].smtp_host)
 
 
+@bp.get("/outbox/<int:message_id>/html")
+@roles_required(Role.VENDOR_ADMIN)
+def outbox_message_html(message_id: int):
+    """The message's HTML part for the page's sandboxed frame: an email's inline styles need a
+    policy of their own (a srcdoc frame would inherit the portal's, which allows none)."""
+    message = get_session().get(OutboxMessage, message_id) or abort(404)
+    return sandboxed_html(message.body_html)
+
+
 @bp.post("/outbox/<int:message_id>/retry")
 @roles_required(Role.VENDOR_ADMIN)
 def outbox_retry(message_id: int):
@@ -62,3 +72,15 @@ def email_preview(user_id: int):
     user = db.get(User, user_id) or abort(404)
     found = emails.preview(real_app(), db, user, today())
     return render_template("admin/email_preview.html", user=user, found=found, weekdays=WEEKDAYS)
+
+
+@bp.get("/users/<int:user_id>/emails/<kind>.html")
+@roles_required(Role.VENDOR_ADMIN)
+def email_preview_html(user_id: int, kind: str):
+    """One previewed email's HTML part for the preview page's sandboxed frame (see outbox_message_html)."""
+    db = get_session()
+    user = db.get(User, user_id) or abort(404)
+    for found_kind, message in emails.preview(real_app(), db, user, today()):
+        if found_kind.value == kind:
+            return sandboxed_html(message.html)
+    abort(404)

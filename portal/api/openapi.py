@@ -5,6 +5,8 @@ match these schemas, so the document cannot drift from the endpoints.
 """
 from __future__ import annotations
 
+from portal.accounts.services import MAX_REFERENCE
+from portal.core.lists import MAX_ID
 from portal.models import LifecycleStatus, MilestoneStatus, RenewalLikelihood, RiskType, Segment, Sentiment, Severity, StakeholderRole, VocKind
 
 
@@ -136,9 +138,12 @@ def _json(name, description):
 
 
 PROBLEM = {"description": "Problem details", "content": {"application/problem+json": {"schema": _ref("Problem")}}}
-ERRORS = {"400": PROBLEM, "401": PROBLEM, "404": PROBLEM, "422": PROBLEM}
-REFERENCE = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Your own reference for the customer."}
-IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200},
+# 400: a body or an address the API cannot read (not JSON, nested too deep, a NUL character...).
+READ_ERRORS = {"400": PROBLEM, "401": PROBLEM, "404": PROBLEM}
+ERRORS = {**READ_ERRORS, "422": PROBLEM}
+REFERENCE = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": MAX_REFERENCE},
+             "description": "Your own reference for the customer."}
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                "description": "Send the same key when retrying: the first answer is replayed and nothing is written twice."}
 
 
@@ -150,7 +155,7 @@ def _write(summary, input_schema, ok: dict, extra_params=()):
 
 def openapi_document() -> dict:
     milestone_key = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
-    stakeholder_id = {"name": "stakeholder_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    stakeholder_id = {"name": "stakeholder_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Channel Success Portal API", "version": "1.0.0",
@@ -160,34 +165,37 @@ def openapi_document() -> dict:
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
         "paths": {
             "/accounts": {"get": {"summary": "List your accounts", "parameters": [
-                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                 "description": "Past the last page: an empty page."},
                 {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                 {"name": "status", "in": "query", "schema": _enum(LifecycleStatus)}],
-                "responses": {"200": _json("AccountPage", "A page of accounts"), "401": PROBLEM}}},
+                "responses": {"200": _json("AccountPage", "A page of accounts"), "400": PROBLEM, "401": PROBLEM,
+                              "422": {**PROBLEM, "description": "A query parameter outside its schema, named in errors"}}}},
             "/accounts/{reference}": {
-                "get": {"summary": "One account", "parameters": [REFERENCE], "responses": {"200": _json("Account", "The account"), "401": PROBLEM, "404": PROBLEM}},
+                "get": {"summary": "One account", "parameters": [REFERENCE], "responses": {"200": _json("Account", "The account"), **READ_ERRORS}},
                 "put": _write("Create or update an account by your reference", "AccountInput",
-                              {"200": _json("Account", "Updated"), "201": _json("Account", "Created")}),
+                              {"200": _json("Account", "Updated"), "201": _json("Account", "Created"),
+                               "403": {**PROBLEM, "description": "Creating: the partner does not let files and the API create accounts"}}),
             },
             "/accounts/{reference}/check-ins": {
                 "get": {"summary": "Check-in history, every version", "parameters": [REFERENCE],
-                        "responses": {"200": _json("CheckInList", "Newest period first"), "401": PROBLEM, "404": PROBLEM}},
+                        "responses": {"200": _json("CheckInList", "Newest period first"), **READ_ERRORS}},
                 "post": _write("Submit a check-in; a second one for the same period is a correction (new version)", "CheckInInput",
                                {"201": _json("CheckIn", "Saved (created or corrected)"), "200": _json("CheckIn", "Identical to the version in force: nothing written"),
                                 "409": PROBLEM}),
             },
             "/accounts/{reference}/milestones": {
                 "get": {"summary": "Onboarding milestones", "parameters": [REFERENCE],
-                        "responses": {"200": _json("MilestoneList", "In template order"), "401": PROBLEM, "404": PROBLEM}}},
+                        "responses": {"200": _json("MilestoneList", "In template order"), **READ_ERRORS}}},
             "/accounts/{reference}/milestones/{key}": {
                 "put": _write("Update a milestone", "MilestoneInput", {"200": _json("Milestone", "Saved")}, [milestone_key])},
             "/accounts/{reference}/stakeholders": {
                 "get": {"summary": "Stakeholders", "parameters": [REFERENCE],
-                        "responses": {"200": _json("StakeholderList", "All stakeholders"), "401": PROBLEM, "404": PROBLEM}},
+                        "responses": {"200": _json("StakeholderList", "All stakeholders"), **READ_ERRORS}},
                 "post": _write("Add a stakeholder", "StakeholderInput", {"201": _json("Stakeholder", "Added")}),
             },
             "/accounts/{reference}/stakeholders/{stakeholder_id}": {
                 "put": _write("Update a stakeholder", "StakeholderInput", {"200": _json("Stakeholder", "Saved")}, [stakeholder_id])},
-            "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}, "400": PROBLEM}}},
         },
     }

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.accounts.services import save_account
+from portal.accounts.services import AccountCreationRefused, save_account
 from portal.api import bp
 from portal.api.openapi import openapi_document
 from portal.api.serializers import account_json, check_in_json, milestone_json, stakeholder_json
@@ -33,12 +33,14 @@ from portal.models import (
     Stakeholder,
 )
 from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
-from portal.core.lists import InvalidArgument, ListArgs, paginate
+from portal.core.lists import MAX_ID, InvalidArgument, ListArgs, paginate
 from portal.core.errors import http_problem, problem
+from portal.core.inputs import BadBody, json_object
 from portal.core.validation import ValidationError
 from portal.core.web import get_session, today
 
 MAX_PER_PAGE = 200
+MAX_PAGE = MAX_ID  # past the last page is an empty page; past this, a mistake (the document says both)
 
 
 class ApiError(Exception):
@@ -76,10 +78,14 @@ def token_required(view):
 
 
 def _body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    """The request's JSON object, read with the limits of portal.core.inputs (depth, digits, text)."""
+    if not request.is_json:
         raise ApiError(problem(400, "Bad Request", "The body must be a JSON object (Content-Type: application/json)."))
-    return data
+    try:
+        return json_object(request.get_data(cache=True))
+    except BadBody as bad:
+        title = "Bad Request" if bad.status == 400 else "Unprocessable Content"
+        raise ApiError(problem(bad.status, title, bad.detail, bad.errors)) from None
 
 
 def write(view):
@@ -92,8 +98,8 @@ def write(view):
         key = request.headers.get("Idempotency-Key")
         fingerprint = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
         if key is not None:
-            if not 0 < len(key) <= 200:
-                return problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 characters.")
+            if not 0 < len(key) <= 200 or "\x00" in key:  # stored as text: PostgreSQL refuses NUL
+                return problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 characters, without NUL.")
             earlier = db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.partner_id == token.partner_id, IdempotencyRecord.key == key))
             if earlier is not None:
                 return _replay(earlier, fingerprint)
@@ -159,13 +165,14 @@ def openapi():
 def list_accounts():
     args = ListArgs()
     try:
-        status = args.choice("status", LifecycleStatus)
+        status = args.present_choice("status", LifecycleStatus)
+        page, per_page = args.bounded("page", 1, 1, MAX_PAGE), args.bounded("per_page", 50, 1, MAX_PER_PAGE)
     except InvalidArgument as invalid:
         return _invalid(invalid.errors)
     stmt = select(Account).where(Account.partner_id == g.api_token.partner_id).order_by(Account.reference)
     if status:
         stmt = stmt.where(Account.status == status)
-    found = paginate(get_session(), stmt, per_page=args.number("per_page", 50, 1, MAX_PER_PAGE), page=args.page())
+    found = paginate(get_session(), stmt, per_page=per_page, page=page)
     return jsonify({"items": [account_json(a) for a in found.items], "page": found.page, "per_page": found.per_page,
                     "total": found.total})
 
@@ -181,8 +188,11 @@ def get_account(reference: str):
 @write
 def put_account(reference: str):
     token = g.api_token
-    account, created = save_account(get_session(), token.partner_id, reference, _body(), upsert=True,
-                                    source=ReportSource.API, token=token)
+    try:
+        account, created = save_account(get_session(), token.partner_id, reference, _body(), upsert=True,
+                                        source=ReportSource.API, token=token)
+    except AccountCreationRefused as refused:
+        return problem(403, "Forbidden", str(refused))
     return _written(account_json(account), created)
 
 

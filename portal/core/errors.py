@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -19,7 +20,7 @@ def problem(status: int, title: str, detail: str | None = None, errors=None) -> 
     if detail:
         body["detail"] = detail
     if errors:
-        body["errors"] = [{"field": e.field, "message": str(e.message), "pointer": json_pointer(e.field)} for e in errors]
+        body["errors"] = [{"field": e.field, "message": str(e.message), "pointer": getattr(e, "pointer", None) or json_pointer(e.field)} for e in errors]
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -41,6 +42,8 @@ def http_problem(error: HTTPException) -> Response:
     never reach the blueprint's handlers, so the app's handlers (below) call this too."""
     assert error.code is not None  # handlers are registered per status code, so it has one
     detail = "No such resource for this token's partner." if error.code == 404 else None
+    if error.description != type(error).description:  # a reason given with abort(code, description=...)
+        detail = str(error.description)
     response = problem(error.code, error.name, detail)
     valid_methods = getattr(error, "valid_methods", None)
     if valid_methods:
@@ -53,9 +56,12 @@ def register_errorhandlers(app: Flask) -> None:
         if is_api_request():
             return http_problem(error)  # API clients get problem details, not a page
         code = getattr(error, "code", 500)
+        if code == 400:
+            reason = error.description if error.description != type(error).description else _("The request could not be read; nothing was saved.")
+            return render_template("errors/400.html", reason=reason), 400
         return render_template(f"errors/{code}.html"), code
 
-    for code in (403, 404, 500):
+    for code in (400, 403, 404, 500):
         app.register_error_handler(code, render_error)
     app.register_error_handler(405, lambda error: http_problem(error) if is_api_request() else error)
 

@@ -8,6 +8,7 @@ are forgiving: not a number or below 1 means the first page, past the end an emp
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from math import ceil
 from typing import Any, Mapping, NoReturn, TypeVar
@@ -73,9 +74,10 @@ class ListArgs:
         raw = self.text(name)
         if not raw:
             return None
-        if not raw.isdigit() or int(raw) == 0:
+        number = _whole_number(raw)
+        if number is None or number <= 0:
             self._bad(name, _("a positive whole number"))
-        return int(raw) if int(raw) <= MAX_ID else NO_ROW
+        return number if number <= MAX_ID else NO_ROW
 
     def one_of(self, name: str, options, default: str) -> str:
         """A sort key or a view name: unknown values fall back to the default (links never break)."""
@@ -84,11 +86,38 @@ class ListArgs:
 
     def number(self, name: str, default: int, low: int, high: int) -> int:
         """A count such as per_page: forgiving, kept within [low, high]."""
-        raw = self.args.get(name, "")
-        return min(high, max(low, int(raw))) if raw.lstrip("-").isdigit() else default
+        number = _whole_number(self.args.get(name, ""))
+        return default if number is None else min(high, max(low, number))
 
     def page(self) -> int:
         return self.number("page", 1, 1, 10**12)
+
+    def bounded(self, name: str, default: int, low: int, high: int) -> int:
+        """A count as a program sends it (the API): absent means the default, anything but a whole
+        number within [low, high] raises InvalidArgument (the OpenAPI document states the range)."""
+        if name not in self.args:
+            return default
+        number = _whole_number(self.args[name])
+        if number is None or not low <= number <= high:
+            self._bad(name, _("a whole number from %(low)s to %(high)s", low=low, high=high))
+        return number
+
+    def present_choice(self, name: str, enum_cls: type[E]) -> E | None:
+        """Like choice, but a parameter sent empty is invalid too (the API; a web filter form sends
+        empty values for "all")."""
+        if name in self.args and not self.text(name):
+            self._bad(name, _("one of %(options)s", options=", ".join(m.value for m in enum_cls)))
+        return self.choice(name, enum_cls)
+
+
+def _whole_number(raw: str) -> int | None:
+    """ASCII digits with an optional minus; a number too long to be meant (past any page or id)
+    stands for a huge one, without converting it (Python refuses over 4,300 digits)."""
+    if not re.fullmatch(r"-?[0-9]+", raw):
+        return None  # not a number; also "²" and "١": str.isdigit() says yes, int() may refuse
+    digits = raw.lstrip("-").lstrip("0") or "0"
+    number = int(digits) if len(digits) <= 18 else 10**18
+    return -number if raw.startswith("-") else number
 
 
 @dataclass

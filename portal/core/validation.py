@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 
 MAX_TEXT = 2000
+MAX_INTEGER = 2**31 - 1  # an INTEGER column's largest value (PostgreSQL)
 
 YES = {"1", "yes", "y", "true", "x", "✓", "○", "◯", "はい", "済", "あり", "有"}
 NO = {"0", "no", "n", "false", "", "-", "×", "いいえ", "未", "なし", "無"}
@@ -29,6 +30,7 @@ class FieldError:
     field: str
     message: str
     value: Any = None
+    pointer: str | None = None  # RFC 6901, when the field name cannot say it (portal.core.inputs)
 
     def __str__(self) -> str:
         return str(self.message)
@@ -94,12 +96,13 @@ class Checks:
             number = int(raw)  # Excel stores every number as a float
         else:
             text = normalised(raw).replace(",", "").replace("¥", "").replace("円", "")
-            number = int(text) if re.fullmatch(r"-?\d+", text) else None
-        if number is None or (low is not None and number < low) or (high is not None and number > high):
-            if high is None:
+            number = _digits(text)
+        top = MAX_INTEGER if high is None else high  # past MAX_INTEGER an INTEGER column overflows in PostgreSQL
+        if number is None or (low is not None and number < low) or number > top:
+            if high is None and (number is None or number <= top):
                 self.fail(name, _l("must be a whole number, %(low)s or more", low=low), raw)
             else:
-                self.fail(name, _l("must be a whole number from %(low)s to %(high)s", low=low, high=high), raw)
+                self.fail(name, _l("must be a whole number from %(low)s to %(high)s", low=low, high=top), raw)
             return default
         return number
 
@@ -144,6 +147,16 @@ class Checks:
             return False
         self.fail(name, _l("must be yes or no"), raw)
         return False
+
+
+def _digits(text: str) -> int | None:
+    """A whole number in ASCII digits (NFKC has folded full-width ones). Past 30 digits it stands
+    for "far too large" (or small) without converting: Python refuses over 4,300 digits."""
+    if not re.fullmatch(r"-?[0-9]+", text):
+        return None
+    if len(text.lstrip("-")) > 30:
+        return -(10**30) if text.startswith("-") else 10**30
+    return int(text)
 
 
 def parse_date(raw: Any) -> date | None:

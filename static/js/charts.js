@@ -96,6 +96,7 @@
     var spec = JSON.parse(figure.querySelector("script.chart__data").textContent);
     var box = figure.querySelector(".chart__canvas");
     box.hidden = false;
+    if (box.dataset.height) box.style.height = box.dataset.height + "px";  // CSSOM: allowed by the CSP, unlike style=""
     new Chart(box.querySelector("canvas"), builders[figure.dataset.chart](spec));
     var table = figure.querySelector("details.chart__table");
     if (table) table.open = false;
