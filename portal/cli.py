@@ -191,11 +191,12 @@ def aggregate_command(day, start, end, catch_up):
 @with_appcontext
 def scheduler_command():
     """Run the scheduled jobs in this process (production: one such process, next to gunicorn)."""
-    from portal.scheduler import EMAIL_EVERY_MINUTES, build_scheduler
+    from portal.scheduler import EMAIL_EVERY_MINUTES, REQUESTS_EVERY_SECONDS, build_scheduler
 
     scheduler = build_scheduler(real_app(), blocking=True)
     click.echo(f"Scheduler started: aggregation at '{_config().aggregation_cron}' ({_config().default_timezone}), "
-               f"emails every {EMAIL_EVERY_MINUTES} minutes. Ctrl+C stops it.")
+               f"emails every {EMAIL_EVERY_MINUTES} minutes, 'Run now' requests and dead runs' days every "
+               f"{REQUESTS_EVERY_SECONDS} seconds. Ctrl+C stops it.")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
