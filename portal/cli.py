@@ -136,6 +136,10 @@ def _today():
     return _config().today()
 
 
+# sysexits' EX_TEMPFAIL: the run did not happen because a live run holds the day; try again later.
+EXIT_NOT_RUN = 75
+
+
 @click.command("aggregate")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day to compute (default: today).")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day of a range (with --to).")
@@ -143,7 +147,10 @@ def _today():
 @click.option("--catch-up", is_flag=True, help="Every day missed since the last run, then today (what the scheduler does).")
 @with_appcontext
 def aggregate_command(day, start, end, catch_up):
-    """Compute health scores, scorecards and alerts; a day already done is recomputed and replaced."""
+    """Compute health scores, scorecards and alerts; a day already done is recomputed and replaced.
+
+    Exits 0 when every day was computed, 1 when a day failed, 75 when a day was not run
+    because another live run is working on it."""
     from datetime import timedelta
 
     from portal.scoring import aggregation
@@ -152,21 +159,23 @@ def aggregate_command(day, start, end, catch_up):
         raise click.UsageError("--from and --to go together.")
     if start and day:
         raise click.UsageError("Give either --date or --from/--to, not both.")
+    timing = aggregation.Timing.of(_config())
     with _session() as session:
         if catch_up:
-            results = aggregation.catch_up(session, _today(), trigger="cli")
+            results = aggregation.catch_up(session, _today(), trigger="cli", timing=timing)
         else:
             first, last = (start.date(), end.date()) if start else ((day.date(),) * 2 if day else (_today(),) * 2)
             if last < first:
                 raise click.UsageError("--to is before --from.")
             days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-            results = [aggregation.aggregate(session, d, trigger="cli", force=True) for d in days]
-    failed = False
+            results = [aggregation.aggregate(session, d, trigger="cli", force=True, timing=timing) for d in days]
+    failed = not_run = False
     for result in results:
         if result.status == "done":
             click.echo(f"{result.day}: {result.account_rows} accounts scored, {result.alerts_raised} new alerts.")
         elif result.status == "skipped":
-            click.echo(f"{result.day}: skipped, another run is working on this day.")
+            not_run = True
+            click.echo(f"{result.day}: NOT RUN: {result.error}; try again when it has finished.", err=True)
         else:
             failed = True
             click.echo(f"{result.day}: FAILED: {result.error} (the previous scorecards are kept).", err=True)
@@ -174,17 +183,20 @@ def aggregate_command(day, start, end, catch_up):
         click.echo("Nothing to do: every day is up to date.")
     if failed:
         raise SystemExit(1)
+    if not_run:
+        raise SystemExit(EXIT_NOT_RUN)
 
 
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command():
     """Run the scheduled jobs in this process (production: one such process, next to gunicorn)."""
-    from portal.scheduler import EMAIL_EVERY_MINUTES, build_scheduler
+    from portal.scheduler import EMAIL_EVERY_MINUTES, REQUESTS_EVERY_SECONDS, build_scheduler
 
     scheduler = build_scheduler(real_app(), blocking=True)
     click.echo(f"Scheduler started: aggregation at '{_config().aggregation_cron}' ({_config().default_timezone}), "
-               f"emails every {EMAIL_EVERY_MINUTES} minutes. Ctrl+C stops it.")
+               f"emails every {EMAIL_EVERY_MINUTES} minutes, 'Run now' requests and dead runs' days every "
+               f"{REQUESTS_EVERY_SECONDS} seconds. Ctrl+C stops it.")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

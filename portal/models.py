@@ -19,7 +19,7 @@ from portal.api.models import (  # noqa: F401
     ApiToken, IdempotencyRecord,
 )
 from portal.scoring.models import (  # noqa: F401
-    Band, HealthModel, AccountScore, PartnerScorecard, AggregationDay, AggregationRun, AlertKind, Alert, TierRule,
+    Band, HealthModel, AccountScore, PartnerScorecard, AggregationDay, AggregationRequest, AggregationRun, AlertKind, Alert, TierRule,
 )
 from portal.actions.models import (  # noqa: F401
     ActionStatus, OPEN_ACTION_STATUSES, ActionItem, ActionComment,

@@ -3,7 +3,8 @@
 Production runs `portal scheduler` as its own process: APScheduler 3 keeps its jobs in the
 process that started it and cannot share a job store between gunicorn workers, so the web
 workers never start one. Double runs are harmless anyway: each run claims its day in the
-database (portal/aggregation.py). The development server (`portal demo --serve`) runs the
+database (portal/scoring/aggregation.py), and a dead run's claim is taken over once its
+heartbeat is stale. "Run now" on the web queues a request that `run_requested` picks up. The development server (`portal demo --serve`) runs the
 same jobs in a background thread. Emails are safe to run twice too: the outbox's unique
 (recipient, kind, period) and the row claims in portal/outbox.py.
 """
@@ -19,11 +20,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from portal.core import clock
 from portal.email import services as emails
-from portal.scoring.aggregation import catch_up
+from portal.scoring import aggregation
 from portal.core.db import writer_session
 
 log = logging.getLogger(__name__)
 EMAIL_EVERY_MINUTES = 5
+# How soon a "Run now" from the web, or a day whose run died, is picked up.
+REQUESTS_EVERY_SECONDS = 10
 
 
 def run_aggregation(app) -> None:
@@ -31,9 +34,27 @@ def run_aggregation(app) -> None:
     a digest waiting for today's scorecards goes out as soon as they exist."""
     config, sessionmaker = app.config["PORTAL"], app.extensions["portal.sessionmaker"]
     with sessionmaker() as session:
-        for result in catch_up(session, config.today(), trigger="schedule"):
+        for result in aggregation.catch_up(session, config.today(), trigger="schedule", timing=aggregation.Timing.of(config)):
             log.info("aggregation %s: %s", result.day, result.status)
     run_emails(app)
+
+
+def run_requested(app) -> None:
+    """Every few seconds: take over days whose run died (no heartbeat), then run the "Run now"
+    requests queued from the web. Emails follow a finished run, as after the nightly one."""
+    config, sessionmaker = app.config["PORTAL"], app.extensions["portal.sessionmaker"]
+    timing = aggregation.Timing.of(config)
+    ran = False
+    with sessionmaker() as session:
+        for day in aggregation.abandoned_days(session, timing):
+            result = aggregation.aggregate(session, day, trigger="schedule", timing=timing)
+            log.info("aggregation %s taken over from a dead run: %s", day, result.status)
+            ran = ran or result.status == "done"
+        for request in aggregation.run_requests(session, timing):
+            log.info("aggregation %s requested from the web: %s", request.day, request.status)
+            ran = ran or request.status == "done"
+    if ran:
+        run_emails(app)
 
 
 def run_emails(app) -> None:
@@ -59,4 +80,6 @@ def build_scheduler(app, *, blocking: bool):
                       next_run_time=clock.now(), replace_existing=True)
     scheduler.add_job(run_emails, IntervalTrigger(minutes=EMAIL_EVERY_MINUTES), args=args, id="emails",
                       name="Emails: alerts, weekly digests, delivery", replace_existing=True)
+    scheduler.add_job(run_requested, IntervalTrigger(seconds=REQUESTS_EVERY_SECONDS), args=args, id="requested-runs",
+                      name="Run now requests and dead runs' days", replace_existing=True)
     return scheduler

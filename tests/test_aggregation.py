@@ -86,7 +86,18 @@ def test_a_failing_run_keeps_the_previous_snapshot_and_records_why(db, tenants):
     assert count(db, PartnerScorecard, PartnerScorecard.day == DAY) == cards
     failed = latest(db).scalar(select(AggregationRun).where(AggregationRun.status == "failed"))
     assert "disk full" in failed.error and failed.finished_at is not None
-    # A failed day is not "done": the next scheduled run takes it again.
+    # A recompute that failed leaves the day done with its previous snapshot.
+    assert latest(db).get(AggregationDay, DAY).status == "done"
+
+
+def test_a_first_run_that_fails_leaves_the_day_failed_for_the_next_run_to_take(db, tenants):
+    red_account(db, tenants.partner_a)
+
+    def crash():
+        raise RuntimeError("disk full")
+
+    assert aggregate(db, DAY, fail_with=crash).status == "failed"
+    assert count(db, AccountScore) == 0
     assert latest(db).get(AggregationDay, DAY).status == "failed"
     assert aggregate(db, DAY).status == "done"
 
@@ -95,7 +106,8 @@ def test_a_run_killed_midway_is_taken_over_once_its_claim_is_abandoned(db, tenan
     token = claim(db, DAY)  # a run that claimed the day and then died
     assert token
     assert aggregate(db, DAY).status == "skipped"
-    db.execute(update(AggregationDay).values(claimed_at=clock.utcnow() - aggregation.ABANDONED_AFTER - timedelta(minutes=1)))
+    stale = clock.utcnow() - aggregation.DEFAULT_TIMING.stale_after - timedelta(seconds=1)
+    db.execute(update(AggregationDay).values(claimed_at=stale, heartbeat_at=stale))
     db.commit()
     assert aggregate(db, DAY).status == "done"
 
@@ -219,8 +231,8 @@ def test_the_job_history_page_shows_runs_and_the_admin_can_run_now(db, browser, 
     assert "Job history" in page and "done" in page
     response = admin.post("/jobs/run")
     assert response.status_code == 302
-    assert count(db, AggregationRun, AggregationRun.trigger == "web") == 1
-    assert "accounts scored" in admin.get("/jobs").get_data(as_text=True)
+    assert count(db, AggregationRun, AggregationRun.trigger == "web") == 0  # queued, not run inside the request
+    assert "queued: waiting for the scheduler" in admin.get("/jobs").get_data(as_text=True)
 
 
 def test_the_scheduler_defines_its_jobs_in_code_with_ids_and_coalescing(app):
@@ -230,7 +242,8 @@ def test_the_scheduler_defines_its_jobs_in_code_with_ids_and_coalescing(app):
     scheduler.start(paused=True)  # defaults are applied when the scheduler starts; paused, nothing runs
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"aggregation", "aggregation-catch-up", "emails"}
+        assert set(jobs) == {"aggregation", "aggregation-catch-up", "emails", "requested-runs"}
+        assert str(jobs["requested-runs"].trigger) == "interval[0:00:10]"
         assert jobs["emails"].max_instances == 1 and str(jobs["emails"].trigger) == "interval[0:05:00]"
         assert jobs["aggregation"].coalesce and jobs["aggregation"].max_instances == 1
         assert str(jobs["aggregation"].trigger) == "cron[month='*', day='*', day_of_week='*', hour='2', minute='0']"

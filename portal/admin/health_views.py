@@ -1,7 +1,7 @@
 """The vendor admin's health model (weights, thresholds, preview) and the aggregation job history."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,7 +9,8 @@ from portal.scoring import insights
 from portal.admin import bp
 from portal.scoring import review, tiers
 from portal.admin.forms import health_model_form_class, tier_rules_form_class
-from portal.scoring.aggregation import aggregate, latest_day
+from portal.scoring import aggregation
+from portal.scoring.aggregation import latest_day
 from portal.scoring.health import COMPONENTS, PHASES, ModelSpec, current_model, preview, save_model
 from portal.models import Role
 from portal.core.permissions import can
@@ -55,22 +56,27 @@ def health_model():
 def jobs():
     db = get_session()
     runs = review.job_history(db)
-    return render_template("admin/jobs.html", runs=runs, latest=latest_day(db))
+    timing = aggregation.Timing.of(current_app.config["PORTAL"])
+    requests = aggregation.recent_requests(db)
+    return render_template("admin/jobs.html", runs=runs, latest=latest_day(db), requests=requests,
+                           abandoned=aggregation.abandoned_run_ids(db, timing),
+                           waiting=any(r.status in ("queued", "running") for r in requests))
 
 
 @bp.post("/jobs/run")
 @roles_required(Role.VENDOR_ADMIN, Role.PARTNER_MANAGER)
 def run_aggregation_now():
-    """Today's scorecards now (after a batch of reports); the vendor admin's job page or the channel page."""
+    """Today's scorecards soon (after a batch of reports), from the job page or the channel page.
+    Queued for the scheduler process, which runs it within seconds: never inside this request,
+    which a run of several minutes holding the database's write lock would time out."""
     db = get_session()
-    result = aggregate(db, today(), trigger="web", force=True)
-    if result.status == "done":
-        flash(_("Aggregation for %(day)s done: %(rows)d accounts scored, %(alerts)d new alerts.",
-                day=result.day.isoformat(), rows=result.account_rows, alerts=result.alerts_raised), "success")
-    elif result.status == "skipped":
-        flash(_("Another run is working on today; try again in a minute."), "info")
+    request_row, new = aggregation.request_run(db, today(), current_user.id)
+    db.commit()
+    if new:
+        flash(_("Aggregation for %(day)s queued: the scheduler runs it within a minute; Job history shows its progress.",
+                day=request_row.day.isoformat()), "success")
     else:
-        flash(_("The aggregation failed; the previous scorecards are kept. %(error)s", error=result.error), "error")
+        flash(_("An aggregation for %(day)s is already queued or running.", day=request_row.day.isoformat()), "info")
     return redirect(url_for("admin.jobs") if can("admin.jobs") else url_for("scoring.channel"))
 
 

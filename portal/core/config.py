@@ -42,6 +42,10 @@ class Config:
     import_max_rows: int = 5000
     # When the nightly aggregation runs (crontab, in default_timezone).
     aggregation_cron: str = "0 2 * * *"
+    # A running job touches its claim this often; a claim untouched for job_stale_seconds is a
+    # dead run (killed, machine lost) and the next run takes it over.
+    job_heartbeat_seconds: float = 10.0
+    job_stale_seconds: float = 60.0
     # Links in emails point here.
     base_url: str = "http://127.0.0.1:5000"
     # Email: with no SMTP host, messages stay in the outbox (viewable by vendor admins).
@@ -74,6 +78,8 @@ class Config:
             import_max_bytes=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
             import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "5000")),
             aggregation_cron=env.get("PORTAL_AGGREGATION_CRON", "0 2 * * *"),
+            job_heartbeat_seconds=float(env.get("PORTAL_JOB_HEARTBEAT_SECONDS") or 10),
+            job_stale_seconds=float(env.get("PORTAL_JOB_STALE_SECONDS") or 60),
             base_url=env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
             mail_from=env.get("PORTAL_MAIL_FROM", "Channel Success Portal <portal@localhost>"),
             smtp_host=env.get("PORTAL_SMTP_HOST", ""),

@@ -31,7 +31,7 @@ class DeliveryStatus(str, enum.Enum):
     SENDING = "sending"
     RETRYING = "retrying"  # a delivery failed; tried again after a backoff
     SENT = "sent"
-    FAILED = "failed"  # gave up after the last attempt; an admin can queue it again
+    FAILED = "failed"  # refused permanently (5xx) or gave up after the last attempt; an admin can queue it again
 
 
 class OutboxMessage(Base):

@@ -1,7 +1,13 @@
 """The email outbox: messages are rendered once, queued in the database, and delivered by SMTP.
 
 Delivery is claimed row by row with a conditional UPDATE, so two sender processes never send
-the same message; a failed delivery is retried with a growing wait and stays visible.
+the same message; a failed delivery is retried with a growing wait and stays visible. A
+permanent refusal of the message itself (a 5xx reply to its sender, recipient or content)
+fails it at once with the server's reply: retrying would only be refused again.
+
+Once, not exactly once: if the sender dies after the server accepted a message and before its
+row says "sent", the claim goes stale and the message is delivered again after STALE_CLAIM,
+with the same Message-ID (so mail clients can tell it is the same message).
 """
 from __future__ import annotations
 
@@ -87,7 +93,7 @@ def deliver_due(session: Session, config, now: datetime | None = None) -> SendRe
             try:
                 smtp.send(to_mime(message, config))
             except Exception as error:  # noqa: BLE001 - every failure is recorded on the message
-                _failed(session, message, error, now)
+                _failed(session, message, error, now, permanent=refused_permanently(error))
                 result.failed += 1
             else:
                 message.status, message.sent_at, message.last_error = DeliveryStatus.SENT, utcnow(), None
@@ -119,10 +125,37 @@ def _claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | 
     return message
 
 
-def _failed(session: Session, message: OutboxMessage, error: Exception, now: datetime) -> None:
-    log.warning("email %s to %s failed (attempt %s): %s", message.id, message.to_address, message.attempts, error)
-    message.last_error = f"{type(error).__name__}: {error}"[:2000]
-    if message.attempts >= MAX_ATTEMPTS:
+def refused_permanently(error: Exception) -> bool:
+    """A 5xx reply to this message's sender, recipient or content: the server will refuse it
+    again, so it fails at once. Everything else is retried with the backoff: 4xx replies,
+    connection errors, and 5xx replies to the session itself (a refused login, 535, or a
+    refused greeting or STARTTLS) — those are the portal's configuration or the server's state,
+    not the message's fault, and every message would fail alike until an operator fixes them;
+    their error stays visible on each message in the outbox meanwhile."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(code >= 500 for code, _reply in error.recipients.values())
+    return isinstance(error, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) and error.smtp_code >= 500
+
+
+def _describe(error: Exception) -> str:
+    """The server's own reply where there is one ("550 5.1.1 No such user"), for the outbox page."""
+    def reply(code: int, text: bytes | str) -> str:
+        return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        detail = "; ".join(f"{address}: {reply(*answer)}" for address, answer in error.recipients.items())
+    elif isinstance(error, smtplib.SMTPResponseException):
+        detail = reply(error.smtp_code, error.smtp_error)
+    else:
+        detail = str(error)
+    return f"{type(error).__name__}: {detail}"
+
+
+def _failed(session: Session, message: OutboxMessage, error: Exception, now: datetime, *, permanent: bool = False) -> None:
+    log.warning("email %s to %s failed (attempt %s%s): %s", message.id, message.to_address, message.attempts,
+                ", permanent" if permanent else "", error)
+    message.last_error = _describe(error)[:2000]
+    if permanent or message.attempts >= MAX_ATTEMPTS:
         message.status = DeliveryStatus.FAILED
     else:
         message.status = DeliveryStatus.RETRYING

@@ -23,14 +23,13 @@ from sqlalchemy.orm import Session, joinedload
 
 from portal.core.db import UTCDateTime
 from portal.core import clock
-from portal.scoring import health
+from portal.scoring import aggregation, health
 from portal.scoring import insights
 from portal.email import outbox
 from portal.email.digests import WEEKLY, Week
 from portal.models import (
     ActionItem,
     ActionStatus,
-    AggregationDay,
     Alert,
     AlertKind,
     EmailKind,
@@ -124,7 +123,7 @@ def preview(app: Flask, session: Session, user: User, today: date) -> list[tuple
 # ---- weekly digests and reminders --------------------------------------------------------
 
 def scorecards_ready(session: Session, day: date) -> bool:
-    return session.scalar(select(AggregationDay.status).where(AggregationDay.day == day)) == "done"
+    return aggregation.scorecards_ready(session, day)
 
 
 def queue_weekly(app: Flask, session: Session, now: datetime | None = None, *, force: bool = False) -> int:

@@ -4,20 +4,28 @@
 call alike. Exactly once per day is the database's guarantee: a run first claims the day in
 `aggregation_days` (a primary key, so only one insert wins; a compare-and-set takes over a
 failed or abandoned claim). The work is one transaction that deletes and rewrites the day's
-snapshot, so a failed or killed run leaves the previous snapshot as it was.
+snapshot, so a failed or killed run leaves the previous snapshot as it was (and a recompute
+that dies leaves the day "done" with it).
+
+A running job touches its claim's `heartbeat_at` every few seconds from a thread; a claim
+whose heartbeat is older than the stale limit (60 s by default) belongs to a dead run and the
+next run takes it over, so `kill -9` blocks the day for a minute, not for hours. The scheduler
+process looks for such days and for "Run now" requests from the web every few seconds
+(`run_requested`): a web request never runs the aggregation itself.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable
 from typing import cast as type_cast
 
-from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, or_, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import String, and_, case, cast, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -27,17 +35,32 @@ from portal.core.clock import utcnow
 from portal.scoring.figures import scorecard_select
 from portal.scoring.health import current_model, score_select
 from portal.models import (
-    Account, AccountScore, AggregationDay, AggregationRun, Alert, AlertKind, Band, CheckIn, LifecycleStatus,
+    Account, AccountScore, AggregationDay, AggregationRequest, AggregationRun, Alert, AlertKind, Band, CheckIn, LifecycleStatus,
     PartnerScorecard,
 )
 from portal.core.sqlfunctions import days_between
 
 log = logging.getLogger(__name__)
 
-# A claim older than this with no result is a run that died (killed, machine lost): take it over.
-ABANDONED_AFTER = timedelta(hours=2)
 CATCH_UP_MAX_DAYS = 31
 RENEWAL_ALERT_DAYS = 90
+ABANDONED = "abandoned: the run stopped before finishing (no heartbeat)"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How often a running job says it is alive, and how long a silent claim is trusted
+    (PORTAL_JOB_HEARTBEAT_SECONDS, PORTAL_JOB_STALE_SECONDS)."""
+
+    heartbeat_every: timedelta = timedelta(seconds=10)
+    stale_after: timedelta = timedelta(seconds=60)
+
+    @classmethod
+    def of(cls, config) -> Timing:
+        return cls(timedelta(seconds=config.job_heartbeat_seconds), timedelta(seconds=config.job_stale_seconds))
+
+
+DEFAULT_TIMING = Timing()
 
 
 @dataclass
@@ -46,15 +69,26 @@ class RunResult:
     status: str  # done | failed | skipped
     account_rows: int = 0
     alerts_raised: int = 0
-    error: str | None = None
+    error: str | None = None  # why it failed, or for a skipped run who holds the day
+    run_id: int | None = None
 
 
-def claim(session: Session, day: date, *, force: bool = False) -> str | None:
-    """Take the day for this run; None when another run has it or it is done (unless forced)."""
+def _last_sign_of_life():
+    return func.coalesce(AggregationDay.heartbeat_at, AggregationDay.claimed_at)
+
+
+def _has_snapshot():
+    """The day's scorecards exist: done, or being recomputed (or a recompute died) over a snapshot."""
+    return or_(AggregationDay.status == "done", AggregationDay.snapshot_at.is_not(None))
+
+
+def claim(session: Session, day: date, *, force: bool = False, timing: Timing = DEFAULT_TIMING) -> str | None:
+    """Take the day for this run; None when a live run has it or it is done (unless forced).
+    A claim whose heartbeat is older than `timing.stale_after` is a dead run's: taken over."""
     token = uuid.uuid4().hex
     now = utcnow()
     try:
-        session.add(AggregationDay(day=day, status="running", claimed_at=now, claim_token=token))
+        session.execute(insert(AggregationDay).values(day=day, status="running", claimed_at=now, heartbeat_at=now, claim_token=token))
         session.commit()
         return token
     except IntegrityError:
@@ -62,53 +96,180 @@ def claim(session: Session, day: date, *, force: bool = False) -> str | None:
     takeable = or_(
         AggregationDay.status == "failed",
         and_(AggregationDay.status == "done", literal(force)),
-        and_(AggregationDay.status == "running", AggregationDay.claimed_at < now - ABANDONED_AFTER),
+        and_(AggregationDay.status == "running", _last_sign_of_life() < now - timing.stale_after),
     )
     result = type_cast(CursorResult[Any], session.execute(
         update(AggregationDay).where(AggregationDay.day == day, takeable)
-        .values(status="running", claimed_at=now, claim_token=token)
+        .values(status="running", claimed_at=now, heartbeat_at=now, claim_token=token)
         .execution_options(synchronize_session=False)
     ))
     session.commit()
     return token if result.rowcount == 1 else None
 
 
+def holder(session: Session, day: date) -> str:
+    """Who holds the day, for a skipped run's message."""
+    row = session.execute(select(AggregationDay.status, _last_sign_of_life().label("alive_at"))
+                          .where(AggregationDay.day == day)).one_or_none()
+    session.commit()
+    if row is None or row.status != "running":
+        return f"the day is {row.status if row else 'not claimed'}"
+    seconds = max(0, int((utcnow() - row.alive_at).total_seconds()))
+    return f"another run is working on this day (its last heartbeat {seconds} s ago)"
+
+
+class Heartbeat:
+    """Touches the claim's heartbeat_at every `every` from a thread with its own connection, so
+    a run that is alive is never taken for dead however long it takes.
+
+    Not on SQLite: the run's transaction holds the database's only write lock, so the heartbeat
+    could not be written anyway; there the lock itself keeps a second run out while the run
+    lives, and a killed process releases it at once."""
+
+    def __init__(self, session: Session, day: date, token: str, every: timedelta):
+        self.engine = type_cast(Engine, session.get_bind())
+        self.day, self.token, self.every = day, token, every.total_seconds()
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        if self.engine.dialect.name != "sqlite":
+            self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{self.day}", daemon=True)
+            self.thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(update(AggregationDay).where(AggregationDay.day == self.day,
+                                                                    AggregationDay.claim_token == self.token)
+                                       .values(heartbeat_at=utcnow()))
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the run itself decides its outcome
+                log.warning("aggregation %s: heartbeat not written", self.day, exc_info=True)
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
 def aggregate(session: Session, day: date, *, trigger: str = "cli", force: bool = False,
-              fail_with: Callable[[], None] | None = None) -> RunResult:
+              fail_with: Callable[[], None] | None = None, timing: Timing = DEFAULT_TIMING) -> RunResult:
     """Score every account and write the day's scorecards and alerts, once; see the module docstring.
 
     `fail_with` is called inside the work transaction (tests use it to make a run fail midway).
     """
-    token = claim(session, day, force=force)
+    token = claim(session, day, force=force, timing=timing)
     if token is None:
-        return RunResult(day, "skipped")
+        return RunResult(day, "skipped", error=holder(session, day))
     # An earlier attempt still marked running was abandoned: say so in the history.
     session.execute(update(AggregationRun).where(AggregationRun.day == day, AggregationRun.status == "running")
-                    .values(status="failed", error="abandoned: the run stopped before finishing", finished_at=utcnow()))
+                    .values(status="failed", error=ABANDONED, finished_at=utcnow()))
     run = AggregationRun(day=day, trigger=trigger, started_at=utcnow(), status="running")
     session.add(run)
     session.commit()
+    run_id = run.id
     try:
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})  # reads, then writes: lock first
-        rows, alerts = _write_snapshot(session, day)
-        if fail_with:
-            fail_with()
+        with Heartbeat(session, day, token, timing.heartbeat_every):
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})  # reads, then writes: lock first
+            rows, alerts = _write_snapshot(session, day)
+            if fail_with:
+                fail_with()
         run.status, run.account_rows, run.alerts_raised, run.finished_at = "done", rows, alerts, utcnow()
-        session.execute(update(AggregationDay).where(AggregationDay.day == day, AggregationDay.claim_token == token)
-                        .values(status="done"))
+        kept = type_cast(CursorResult[Any], session.execute(
+            update(AggregationDay).where(AggregationDay.day == day, AggregationDay.claim_token == token)
+            .values(status="done", snapshot_at=utcnow()).execution_options(synchronize_session=False))).rowcount
+        if kept != 1:  # silent too long and taken over: the other run's snapshot wins
+            raise RuntimeError("another run took the day over (this run's heartbeat had stopped)")
         session.commit()
         log.info("aggregation %s: %d accounts, %d alerts", day, rows, alerts)
-        return RunResult(day, "done", rows, alerts)
+        return RunResult(day, "done", rows, alerts, run_id=run_id)
     except Exception as error:  # the snapshot transaction is rolled back whole
         session.rollback()
         message = "".join(traceback.format_exception_only(type(error), error)).strip()
         log.exception("aggregation %s failed", day)
-        session.execute(update(AggregationRun).where(AggregationRun.id == run.id)
+        session.execute(update(AggregationRun).where(AggregationRun.id == run_id)
                         .values(status="failed", error=message[:4000], finished_at=utcnow()))
+        # A recompute that failed leaves the day done with its previous snapshot.
         session.execute(update(AggregationDay).where(AggregationDay.day == day, AggregationDay.claim_token == token)
-                        .values(status="failed"))
+                        .values(status=case((AggregationDay.snapshot_at.is_not(None), "done"), else_="failed")))
         session.commit()
-        return RunResult(day, "failed", error=message)
+        return RunResult(day, "failed", error=message, run_id=run_id)
+
+
+def abandoned_days(session: Session, timing: Timing = DEFAULT_TIMING) -> list[date]:
+    """Days claimed by a run that stopped beating (killed, machine lost)."""
+    return list(session.scalars(select(AggregationDay.day).where(
+        AggregationDay.status == "running", _last_sign_of_life() < utcnow() - timing.stale_after).order_by(AggregationDay.day)))
+
+
+def abandoned_run_ids(session: Session, timing: Timing = DEFAULT_TIMING) -> set[int]:
+    """Runs still marked running whose day no live run holds: shown as abandoned in the history
+    until the next run takes the day over and records it."""
+    live = select(AggregationDay.day).where(AggregationDay.status == "running",
+                                            _last_sign_of_life() >= utcnow() - timing.stale_after)
+    return set(session.scalars(select(AggregationRun.id).where(AggregationRun.status == "running",
+                                                               AggregationRun.day.not_in(live))))
+
+
+# ---- "Run now" from the web: queued, run by the scheduler process -------------------------
+
+def request_run(session: Session, day: date, user_id: int | None) -> tuple[AggregationRequest, bool]:
+    """Queue a run of `day` for the scheduler process, unless one is already waiting or running.
+    Returns the request and whether it is new. The caller commits."""
+    waiting = session.scalar(select(AggregationRequest).where(AggregationRequest.day == day,
+                                                              AggregationRequest.status.in_(["queued", "running"]))
+                             .order_by(AggregationRequest.id).limit(1))
+    if waiting is not None:
+        return waiting, False
+    request = AggregationRequest(day=day, status="queued", requested_by_id=user_id, requested_at=utcnow())
+    session.add(request)
+    session.flush()
+    return request, True
+
+
+def recent_requests(session: Session, limit: int = 5) -> list[AggregationRequest]:
+    return list(session.scalars(select(AggregationRequest).order_by(AggregationRequest.id.desc()).limit(limit)))
+
+
+def _request_takeable(now: datetime, timing: Timing):
+    """Queued, or marked running by a scheduler that died before finishing it."""
+    live = select(AggregationDay.day).where(AggregationDay.status == "running",
+                                            _last_sign_of_life() >= now - timing.stale_after)
+    return or_(AggregationRequest.status == "queued",
+               and_(AggregationRequest.status == "running", AggregationRequest.started_at < now - timing.stale_after,
+                    AggregationRequest.day.not_in(live)))
+
+
+def run_requests(session: Session, timing: Timing = DEFAULT_TIMING) -> list[AggregationRequest]:
+    """Run the queued "Run now" requests, oldest first (the scheduler's job every few seconds).
+    A request whose day a live run holds stays queued and is tried at the next look."""
+    done = []
+    while True:
+        now = utcnow()
+        request_id = session.scalar(select(AggregationRequest.id).where(_request_takeable(now, timing))
+                                    .order_by(AggregationRequest.id).limit(1))
+        if request_id is None:
+            break
+        taken = type_cast(CursorResult[Any], session.execute(
+            update(AggregationRequest).where(AggregationRequest.id == request_id, _request_takeable(now, timing))
+            .values(status="running", started_at=now).execution_options(synchronize_session=False))).rowcount
+        session.commit()
+        if taken != 1:
+            continue  # another scheduler took it
+        request = session.get(AggregationRequest, request_id, populate_existing=True)
+        assert request is not None
+        result = aggregate(session, request.day, trigger="web", force=True, timing=timing)
+        if result.status == "skipped":
+            request.status, request.started_at, request.message = "queued", None, result.error
+            session.commit()
+            break
+        request.status, request.finished_at, request.run_id = result.status, utcnow(), result.run_id
+        request.message = result.error
+        session.commit()
+        done.append(request)
+    return done
 
 
 def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
@@ -188,18 +349,18 @@ def _insert_new(session: Session, stmt) -> None:
 def days_to_catch_up(session: Session, today: date, max_days: int = CATCH_UP_MAX_DAYS) -> list[date]:
     """The days since the last finished run (at most `max_days` back), oldest first, today included."""
     done = set(session.scalars(select(AggregationDay.day).where(AggregationDay.day > today - timedelta(days=max_days),
-                                                                  AggregationDay.status == "done")))
+                                                                  _has_snapshot())))
     last_done = max(done, default=None)
     start = last_done + timedelta(days=1) if last_done else today
     start = max(start, today - timedelta(days=max_days - 1))
     return [start + timedelta(days=n) for n in range((today - start).days + 1) if start + timedelta(days=n) not in done]
 
 
-def catch_up(session: Session, today: date, *, trigger: str = "schedule") -> list[RunResult]:
+def catch_up(session: Session, today: date, *, trigger: str = "schedule", timing: Timing = DEFAULT_TIMING) -> list[RunResult]:
     """Run every missed day in order, then today; stops at the first failure (retried next time)."""
     results = []
     for day in days_to_catch_up(session, today):
-        result = aggregate(session, day, trigger=trigger)
+        result = aggregate(session, day, trigger=trigger, timing=timing)
         results.append(result)
         if result.status == "failed":
             break
@@ -207,4 +368,9 @@ def catch_up(session: Session, today: date, *, trigger: str = "schedule") -> lis
 
 
 def latest_day(session: Session) -> date | None:
-    return session.scalar(select(AggregationDay.day).where(AggregationDay.status == "done").order_by(AggregationDay.day.desc()).limit(1))
+    return session.scalar(select(AggregationDay.day).where(_has_snapshot()).order_by(AggregationDay.day.desc()).limit(1))
+
+
+def scorecards_ready(session: Session, day: date) -> bool:
+    """The day's scorecards exist (weekly emails wait for them); a dead recompute does not hide them."""
+    return session.scalar(select(exists().where(AggregationDay.day == day, _has_snapshot()))) or False

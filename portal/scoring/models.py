@@ -138,6 +138,30 @@ class AggregationDay(Base):
     status: Mapped[str] = mapped_column(String(20))  # running | done | failed
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claim_token: Mapped[str] = mapped_column(String(40))
+    # The running job touches this every few seconds: a claim whose heartbeat is older than
+    # PORTAL_JOB_STALE_SECONDS belongs to a dead run (kill -9, machine lost) and is taken over.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the day's current snapshot was committed; set while a recompute of it runs or dies,
+    # so the day's scorecards stay usable (and weekly digests go out) meanwhile.
+    snapshot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AggregationRequest(Base):
+    """"Run now" from a web page: queued here and run by the scheduler process within seconds,
+    never inside the request (a run takes the database's write lock and can take minutes)."""
+
+    __tablename__ = "aggregation_requests"
+    __table_args__ = (CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # queued | running | done | failed
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("aggregation_runs.id", ondelete="SET NULL"))
+    message: Mapped[str | None] = mapped_column(Text)
 
 
 class AggregationRun(Base):
