@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 from flask import Flask, g, has_request_context, redirect, request, session as http_session, url_for
 from flask_login import current_user
@@ -33,6 +34,9 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.session_cookie_secure,
         REMEMBER_COOKIE_SECURE=config.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=timedelta(days=config.remember_days),
         BABEL_DEFAULT_LOCALE=config.default_language,
         BABEL_DEFAULT_TIMEZONE=config.default_timezone,
     )

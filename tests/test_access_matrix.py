@@ -27,6 +27,7 @@ RULES: dict[str, tuple[str, dict]] = {
     "index": ("GET", {ANON: LOGIN, **everyone(302)}),
     "auth.login": ("GET", {ANON: 200, **everyone(302)}),
     "auth.logout": ("POST", {ANON: LOGIN, **everyone(302)}),
+    "auth.logout_everywhere": ("POST", {ANON: LOGIN, **everyone(302)}),
     "auth.set_language": ("GET", {ANON: 302, **everyone(302)}),
     "auth.profile": ("GET", {ANON: LOGIN, **everyone(200)}),
     "auth.change_password": ("POST", {ANON: LOGIN, **everyone(400)}),
@@ -37,6 +38,7 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.users": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "admin.user_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "admin.user_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
+    "admin.user_unlock": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "accounts.accounts": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
@@ -152,7 +154,7 @@ def test_role_route_matrix(app, db, browser, tenants, caller):
     b = browser(None if caller == ANON else tenants.by_role(caller))
     failures = []
     # Logging out last keeps the session for the other routes.
-    for endpoint, (method, expected) in sorted(RULES.items(), key=lambda item: item[0] == "auth.logout"):
+    for endpoint, (method, expected) in sorted(RULES.items(), key=lambda item: item[0] in ("auth.logout", "auth.logout_everywhere")):
         for side in ("own", "other"):
             url, has_ids = _url(app, endpoint, _objects(tenants, side))
             if side == "other" and not has_ids:

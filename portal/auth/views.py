@@ -6,20 +6,17 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, render_template, request, session as http_session, url_for
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal import LANGUAGES
 from portal.auth import bp
 from portal.auth.forms import EmailPreferencesForm, LoginForm, PasswordForm, ProfileForm
+from portal.auth.services import LoginOutcome, check_login, set_password
 from portal.core.clock import utcnow
 from portal.core.extensions import csrf
+from portal.core.validation import ValidationError
 from portal.email.outbox import user_id_from
-from portal.models import User, normalise_email
+from portal.models import User
 from portal.core.web import get_session
-
-# Checked against when the email is unknown, so both failures take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-password", method="pbkdf2:sha256:1000")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -39,27 +36,42 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         db = get_session()
-        user = db.scalar(select(User).where(User.email == normalise_email(form.email.data)))
-        password_ok = (
-            user.check_password(form.password.data)
-            if user is not None
-            else check_password_hash(_DUMMY_HASH, form.password.data) and False
-        )
-        if user is None or not password_ok or not user.is_active:
-            flash(_("Email or password is incorrect."), "error")
-        else:
-            user.last_login_at = utcnow()
+        result = check_login(db, form.email.data, form.password.data, address=request.remote_addr,
+                             method=current_app.config["PORTAL"].password_hash_method)
+        if result.outcome is LoginOutcome.OK and result.user is not None:
+            result.user.last_login_at = utcnow()
             db.commit()
-            login_user(user, remember=form.remember.data)
+            login_user(result.user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("index"))
+        db.commit()  # the failure counts
+        if result.outcome is LoginOutcome.THROTTLED:
+            # Said the same way whether the email exists or not: the count is kept per typed email.
+            flash(_("Too many failed logins. Wait a few minutes, then try again."), "error")
+            return render_template("auth/login.html", form=form), 429
+        flash(_("Email or password is incorrect."), "error")
     return render_template("auth/login.html", form=form)
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends the session on the server too: the session token rotates, so a copy of this cookie
+    (or of the remember-me cookie) taken before no longer logs anyone in."""
+    current_user.end_sessions()
+    get_session().commit()
     logout_user()
     flash(_("You have been logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/profile/sessions/end")
+@login_required
+def logout_everywhere():
+    """Every session of this person ends, on every device, this one included."""
+    current_user.end_sessions()
+    get_session().commit()
+    logout_user()
+    flash(_("You have been logged out everywhere. Log in again to continue."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -96,7 +108,13 @@ def change_password():
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors.append(_("This is not your current password."))
         else:
-            current_user.set_password(form.new_password.data, current_app.config["PORTAL"].password_hash_method)
+            try:
+                set_password(current_user._get_current_object(), form.new_password.data,
+                             method=current_app.config["PORTAL"].password_hash_method)
+            except ValidationError as error:
+                form.new_password.errors = [str(e) for e in error.errors]
+                db.rollback()
+                return _profile_page(password_form=form), 400
             db.commit()
             # The session token changed: other sessions are logged out, this one continues.
             login_user(current_user._get_current_object())
