@@ -28,6 +28,8 @@ RULES: dict[str, tuple[str, dict]] = {
     "auth.login": ("GET", {ANON: 200, **everyone(302)}),
     "auth.logout": ("POST", {ANON: LOGIN, **everyone(302)}),
     "auth.logout_everywhere": ("POST", {ANON: LOGIN, **everyone(302)}),
+    "auth.forgot_password": ("GET", {ANON: 200, **everyone(200)}),
+    "auth.reset_password": ("GET", {ANON: 404, **everyone(404)}),  # the matrix's token is a preference link's
     "auth.set_language": ("GET", {ANON: 302, **everyone(302)}),
     "auth.profile": ("GET", {ANON: LOGIN, **everyone(200)}),
     "auth.change_password": ("POST", {ANON: LOGIN, **everyone(400)}),
@@ -130,7 +132,7 @@ def _email_link_token(app):
     from portal.email.outbox import link
 
     with app.extensions["portal.sessionmaker"]() as session:
-        return link(app.config["PORTAL"], "preferences", session.scalar(select(User.id).order_by(User.id).limit(1))).rsplit("/", 1)[1]
+        return link(app.config["PORTAL"], "preferences", session.scalar(select(User).order_by(User.id).limit(1))).rsplit("/", 1)[1]
 
 
 # Arguments that name vendor-wide things, the same for every partner.

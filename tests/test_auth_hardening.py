@@ -323,3 +323,111 @@ def test_a_short_secret_key_is_refused_in_production():
         Config.from_env({"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "x", "PORTAL_DATABASE_URL": "sqlite://"})
     # Development keeps working with anything (the generated key is long anyway).
     assert Config.from_env({"PORTAL_SECRET_KEY": "x", "PORTAL_DATABASE_URL": "sqlite://"}).secret_key == "x"
+
+
+# --- 7. password reset by email, and links that die ------------------------------------------
+
+
+def reset_emails(db, user):
+    from portal.models import EmailKind, OutboxMessage
+
+    return list(latest(db).scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id,
+                                                              OutboxMessage.kind == EmailKind.PASSWORD_RESET)))
+
+
+def reset_path(app, message) -> str:
+    import re
+
+    url = re.search(r"https?://\S+/password/reset/\S+", message.body_text).group(0)
+    return url.removeprefix(app.config["PORTAL"].base_url)
+
+
+def ask_for_reset(browser, email):
+    b = browser()
+    response = b.post("/password/forgot", {"email": email})
+    assert response.status_code == 302 and response.location.endswith("/login")
+    return parse(b.get("/login")).flash_texts("info")
+
+
+def test_forgot_password_answers_the_same_and_mails_only_real_active_logins(db, browser, tenants):
+    assert "Forgot password?" in browser().get("/login").get_data(as_text=True)
+    known = ask_for_reset(browser, tenants.user_a.email.upper())
+    unknown = ask_for_reset(browser, "nobody@example.com")
+    assert known == unknown and len(known) == 1
+    assert len(reset_emails(db, tenants.user_a)) == 1
+    from portal.models import OutboxMessage
+
+    assert latest(db).scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    inactive = reload(db, tenants.user_b)
+    inactive.active = False
+    db.commit()
+    assert ask_for_reset(browser, tenants.user_b.email) == known
+    assert reset_emails(db, tenants.user_b) == []
+
+
+def test_the_reset_email_is_in_the_persons_language(db, browser, tenants):
+    user = reload(db, tenants.user_a)
+    user.language = "ja"
+    db.commit()
+    ask_for_reset(browser, user.email)
+    (message,) = reset_emails(db, user)
+    assert message.language == "ja"
+    assert "新しいパスワード" in message.subject
+
+
+def test_a_reset_link_sets_the_password_once_and_ends_every_session(app, db, browser, tenants):
+    user = tenants.user_a
+    open_session = browser(user)
+    ask_for_reset(browser, user.email)
+    path = reset_path(app, reset_emails(db, user)[0])
+    b = browser()
+    assert b.get(path).status_code == 200
+    weak = b.post(path, {"new_password": "aaaaaaaaaa", "confirm_password": "aaaaaaaaaa"})
+    assert weak.status_code == 400 and parse(weak).errors.get("new_password")
+    response = b.post(path, {"new_password": STRONG, "confirm_password": STRONG})
+    assert response.status_code == 302 and response.location.endswith("/login")
+    assert not logged_in(open_session)
+    assert browser().login(user.email, STRONG).status_code == 302
+    # Used: the link no longer works.
+    assert browser().get(path).status_code == 404
+
+
+def test_a_reset_link_dies_after_30_minutes_and_when_the_password_changes(app, db, browser, tenants, clock):
+    user = tenants.user_a
+    ask_for_reset(browser, user.email)
+    path = reset_path(app, reset_emails(db, user)[0])
+    clock.shift(timedelta(minutes=31))
+    assert browser().get(path).status_code == 404
+    clock.shift(timedelta(minutes=1))
+    ask_for_reset(browser, user.email)
+    fresh = reset_path(app, sorted(reset_emails(db, user), key=lambda m: m.id)[-1])
+    assert browser().get(fresh).status_code == 200
+    b = browser(user)
+    b.post("/profile/password", {"current_password": factories.PASSWORD, "new_password": STRONG, "confirm_password": STRONG})
+    assert browser().get(fresh).status_code == 404
+
+
+def test_a_reset_link_lifts_a_lock(app, db, browser, tenants, clock):
+    user = tenants.user_a
+    for _ in range(throttle.ACCOUNT_LOCK_AFTER):
+        fail(browser(), user.email)
+        clock.shift(timedelta(seconds=10))
+    ask_for_reset(browser, user.email)
+    path = reset_path(app, reset_emails(db, user)[0])
+    browser().post(path, {"new_password": STRONG, "confirm_password": STRONG})
+    assert browser().login(user.email, STRONG).status_code == 302
+
+
+def test_preference_links_expire_and_die_with_a_password_change(app, db, browser, tenants, client, clock):
+    from portal.email import outbox
+
+    config = app.config["PORTAL"]
+    path = outbox.link(config, "preferences", tenants.user_a).removeprefix(config.base_url)
+    assert client.get(path).status_code == 200
+    clock.shift(timedelta(days=61))
+    assert client.get(path).status_code == 404
+    path = outbox.link(config, "preferences", reload(db, tenants.user_a)).removeprefix(config.base_url)
+    assert client.get(path).status_code == 200
+    b = browser(tenants.user_a)
+    b.post("/profile/password", {"current_password": factories.PASSWORD, "new_password": STRONG, "confirm_password": STRONG})
+    assert client.get(path).status_code == 404

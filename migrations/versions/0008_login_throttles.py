@@ -1,4 +1,5 @@
-"""login throttles: failed logins counted per typed email and per client address
+"""login throttles: failed logins counted per typed email and per client address; the
+password reset email kind in the outbox
 
 Revision ID: 0008
 Revises: 0007
@@ -25,7 +26,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_throttles')),
     sa.UniqueConstraint('scope', 'key', name=op.f('uq_login_throttles_scope_key'))
     )
+    _email_kinds(KINDS + ["'password_reset'"])
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM outbox_messages WHERE kind = 'password_reset'")
+    _email_kinds(KINDS)
     op.drop_table('login_throttles')
+
+
+KINDS = ["'manager_digest'", "'partner_digest'", "'reminder'", "'alert'"]
+
+
+def _email_kinds(kinds: list[str]) -> None:
+    with op.batch_alter_table('outbox_messages') as batch:  # SQLite rebuilds the table; PostgreSQL alters it
+        batch.drop_constraint(op.f('ck_outbox_messages_email_kind'), type_='check')
+        batch.create_check_constraint(op.f('ck_outbox_messages_email_kind'), f"kind IN ({', '.join(kinds)})")

@@ -9,12 +9,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal import LANGUAGES
 from portal.auth import bp
-from portal.auth.forms import EmailPreferencesForm, LoginForm, PasswordForm, ProfileForm
+from portal.auth import links, reset
+from portal.auth.forms import (
+    EmailPreferencesForm, ForgotPasswordForm, LoginForm, PasswordForm, ProfileForm, ResetPasswordForm,
+)
 from portal.auth.services import LoginOutcome, check_login, set_password
 from portal.core.clock import utcnow
 from portal.core.extensions import csrf
 from portal.core.validation import ValidationError
-from portal.email.outbox import user_id_from
+from portal.email.outbox import user_from
 from portal.models import User
 from portal.core.web import get_session
 
@@ -73,6 +76,41 @@ def logout_everywhere():
     logout_user()
     flash(_("You have been logged out everywhere. Log in again to continue."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Always the same answer, whether the email is known or not."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        reset.request_reset(current_app._get_current_object(), db, form.email.data)
+        db.commit()
+        flash(_("If this email belongs to a login, a link to set a new password is on its way. It works for 30 minutes."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    db = get_session()
+    user = links.user_for_reset(current_app.config["PORTAL"], db, token)
+    if user is None:
+        abort(404, description=_("This link has expired or has been used. Ask for a new one on the login page."))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            reset.reset_password(db, user, form.new_password.data, method=current_app.config["PORTAL"].password_hash_method)
+        except ValidationError as error:
+            db.rollback()
+            form.new_password.errors = [str(e) for e in error.errors]
+        else:
+            db.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("Your password has been set. Log in with it."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, user=user), 400 if form.errors else 200
 
 
 @bp.get("/language/<code>")
@@ -145,11 +183,11 @@ def _profile_page(form=None, password_form=None, email_form=None):
 
 
 # Links in every email: change preferences or unsubscribe without logging in. The token is the
-# user id signed with the secret key (portal/outbox.py), so nobody can make one for someone else.
+# user id signed with the secret key (portal/email/outbox.py), so nobody can make one for someone
+# else; it expires after 60 days and dies when the person's password changes.
 
 def _user_from_token(token: str) -> User:
-    user_id = user_id_from(current_app.config["PORTAL"], token)
-    user = get_session().get(User, user_id) if user_id is not None else None
+    user = user_from(current_app.config["PORTAL"], get_session(), token)
     if user is None:
         abort(404, description=_("This link is not valid. Use the link from your latest email, or log in and open My profile."))
     return user
