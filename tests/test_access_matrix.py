@@ -29,6 +29,10 @@ RULES: dict[str, tuple[str, dict]] = {
     "auth.logout": ("POST", {ANON: LOGIN, **everyone(302)}),
     "auth.logout_everywhere": ("POST", {ANON: LOGIN, **everyone(302)}),
     "auth.forgot_password": ("GET", {ANON: 200, **everyone(200)}),
+    "auth.login_code": ("GET", {ANON: 302, **everyone(302)}),  # no password given first: back to the login
+    "auth.two_factor": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "auth.two_factor_confirm": ("POST", {ANON: LOGIN, **everyone(400)}),
+    "auth.two_factor_disable": ("POST", {ANON: LOGIN, **everyone(400)}),
     "auth.reset_password": ("GET", {ANON: 404, **everyone(404)}),  # the matrix's token is a preference link's
     "auth.set_language": ("GET", {ANON: 302, **everyone(302)}),
     "auth.profile": ("GET", {ANON: LOGIN, **everyone(200)}),
@@ -41,6 +45,7 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.user_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "admin.user_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "admin.user_unlock": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
+    "admin.user_two_factor_reset": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "accounts.accounts": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),

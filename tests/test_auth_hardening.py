@@ -431,3 +431,115 @@ def test_preference_links_expire_and_die_with_a_password_change(app, db, browser
     b = browser(tenants.user_a)
     b.post("/profile/password", {"current_password": factories.PASSWORD, "new_password": STRONG, "confirm_password": STRONG})
     assert client.get(path).status_code == 404
+
+
+# --- 8. two-factor sign-in (TOTP) -------------------------------------------------------------
+
+
+def code_now(secret, offset=0):
+    import pyotp
+
+    from portal.core import clock as portal_clock
+
+    return pyotp.TOTP(secret).at(portal_clock.now(), counter_offset=offset)
+
+
+def enrol(b):
+    """Turn two-factor on through My profile; returns the secret the app would hold."""
+    import re
+
+    page = b.get("/profile/two-factor").get_data(as_text=True)
+    secret = re.search(r"<dt>Key</dt><dd><code>([A-Z2-7]+)</code>", page).group(1)
+    assert "otpauth://totp/" in page
+    response = b.post("/profile/two-factor/confirm", {"code": code_now(secret)})
+    assert response.status_code == 302
+    return secret
+
+
+def test_enrolment_needs_a_right_code_from_the_app(db, browser, tenants):
+    b = browser(tenants.user_a)
+    b.get("/profile/two-factor")
+    assert b.post("/profile/two-factor/confirm", {"code": "000000"}).status_code == 400
+    assert reload(db, tenants.user_a).totp_secret is None
+    secret = enrol(b)
+    assert reload(db, tenants.user_a).totp_secret == secret
+
+
+def test_login_asks_for_the_code_after_the_password(db, browser, tenants, clock):
+    user = tenants.user_a
+    secret = enrol(browser(user))
+    b = browser()
+    response = b.login(user.email, next_url="%2Faccounts")
+    assert response.status_code == 302 and response.location.endswith("/login/code")
+    assert not logged_in(b)  # the password alone logs nobody in
+    assert b.post("/login/code", {"code": "123456" if code_now(secret) != "123456" else "654321"}).status_code == 400
+    assert not logged_in(b)
+    clock.shift(timedelta(seconds=31))  # a new code
+    response = b.post("/login/code", {"code": code_now(secret)})
+    assert response.status_code == 302 and response.location == "/accounts"
+    assert logged_in(b)
+    # The same code again (someone looking over the shoulder) does not log in a second time.
+    other = browser()
+    other.login(user.email)
+    assert other.post("/login/code", {"code": code_now(secret)}).status_code == 400
+
+
+def test_wrong_codes_count_as_failed_logins(db, browser, tenants, clock):
+    user = tenants.user_a
+    enrol(browser(user))
+    b = browser()
+    b.login(user.email)
+    for _ in range(throttle.ACCOUNT_LOCK_AFTER):
+        b.post("/login/code", {"code": "000000"})
+        clock.shift(timedelta(seconds=10))
+    # Locked: entering the password again does not reset the count.
+    assert b.login(user.email).status_code == 429
+
+
+def test_a_pending_code_step_expires(db, browser, tenants, clock):
+    user = tenants.user_a
+    secret = enrol(browser(user))
+    b = browser()
+    b.login(user.email)
+    clock.shift(timedelta(minutes=6))
+    response = b.post("/login/code", {"code": code_now(secret)})
+    assert response.status_code == 302 and response.location.endswith("/login")
+    assert not logged_in(b)
+
+
+def test_turning_two_factor_off_needs_the_password(db, browser, tenants, clock):
+    user = tenants.user_a
+    b = browser(user)
+    secret = enrol(b)
+    assert b.post("/profile/two-factor/disable", {"current_password": "wrong one"}).status_code == 400
+    assert reload(db, user).totp_secret == secret
+    assert b.post("/profile/two-factor/disable", {"current_password": factories.PASSWORD}).status_code == 302
+    assert reload(db, user).totp_secret is None
+    assert browser().login(user.email).status_code == 302 and logged_in(b)
+
+
+def test_vendor_admins_must_enrol_when_required(app, db, browser, tenants):
+    app.config["PORTAL"].require_admin_2fa = True
+    b = browser(tenants.vendor_admin)
+    response = b.get("/partners")
+    assert response.status_code == 302 and response.location.endswith("/profile/two-factor")
+    from tests.conftest import csrf_token
+
+    b._token = csrf_token(b.client, "/profile/two-factor")  # /profile too waits for the enrolment
+    enrol(b)
+    assert b.get("/partners").status_code == 200
+    # Other roles are not forced.
+    assert browser(tenants.partner_manager).get("/partners").status_code == 200
+
+
+def test_a_vendor_admin_resets_someones_two_factor(db, browser, tenants):
+    user = tenants.admin_a
+    user_browser = browser(user)
+    enrol(user_browser)
+    admin = browser(tenants.vendor_admin)
+    assert "Reset two-factor sign-in" in admin.get(f"/users/{user.id}/edit").get_data(as_text=True)
+    assert browser(tenants.admin_b).post(f"/users/{user.id}/two-factor/reset").status_code == 403
+    assert admin.post(f"/users/{user.id}/two-factor/reset").status_code == 302
+    assert reload(db, user).totp_secret is None
+    assert not logged_in(user_browser)
+    assert browser().login(user.email).status_code == 302  # the password alone again

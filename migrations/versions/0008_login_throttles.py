@@ -1,5 +1,5 @@
 """login throttles: failed logins counted per typed email and per client address; the
-password reset email kind in the outbox
+password reset email kind in the outbox; two-factor (TOTP) columns on users
 
 Revision ID: 0008
 Revises: 0007
@@ -27,9 +27,15 @@ def upgrade() -> None:
     sa.UniqueConstraint('scope', 'key', name=op.f('uq_login_throttles_scope_key'))
     )
     _email_kinds(KINDS + ["'password_reset'"])
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('totp_last_step')
+        batch_op.drop_column('totp_secret')
     op.execute("DELETE FROM outbox_messages WHERE kind = 'password_reset'")
     _email_kinds(KINDS)
     op.drop_table('login_throttles')

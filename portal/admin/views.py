@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 
 from portal.accounts import partners as partner_service
 from portal.admin import bp
-from portal.auth import services as auth_services, throttle
+from portal.auth import services as auth_services, throttle, two_factor
 from portal.admin.forms import (
     ApiTokenForm,
     CadenceForm,
@@ -230,6 +230,21 @@ def user_unlock(user_id: int):
     throttle.unlock(db, user.email)
     db.commit()
     flash(_("%(name)s can log in again.", name=user.display_name), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@roles_required(Role.VENDOR_ADMIN)
+def user_two_factor_reset(user_id: int):
+    """Turns off another person's two-factor sign-in (a lost phone); they log in with the
+    password and may enrol again. Their sessions end."""
+    db = get_session()
+    user = one_or_404(db, users_manageable_by(current_user), user_id)
+    if user.id == current_user.id:
+        abort(400, description=_("Turn your own two-factor sign-in off on My profile."))
+    two_factor.remove(user)
+    db.commit()
+    flash(_("Two-factor sign-in of %(name)s has been reset.", name=user.display_name), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 

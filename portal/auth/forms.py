@@ -36,6 +36,14 @@ class PasswordForm(FlaskForm):
     )
 
 
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
+
+
+class DisableTwoFactorForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+
+
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
 

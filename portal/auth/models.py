@@ -67,6 +67,10 @@ class User(Base):
     # Flask-Login's id: rotated on logout, "log out everywhere" and password change, which ends
     # every session (and remember-me cookie) made with the old one, wherever the cookie went.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_urlsafe(32))
+    # Two-factor sign-in (TOTP, RFC 6238): the base32 secret once enrolment is confirmed, and the
+    # last time step a code was accepted for, so that one code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Email preferences: each kind on or off, and when the weekly emails arrive in the person's time zone.
@@ -116,6 +120,10 @@ class User(Base):
     @property
     def is_vendor(self) -> bool:
         return self.role.is_vendor
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"

@@ -71,7 +71,8 @@ class LoginResult:
 def check_login(session: Session, email: str, password: str, *, address: str | None, method: str) -> LoginResult:
     """Check a login attempt. Throttled first (nothing is checked while blocked); an unknown email
     is checked against a dummy hash of the same scheme, so it takes as long as a wrong password.
-    Counts the failure or clears the count; never commits."""
+    Counts the failure, or clears the count (for a person with two-factor sign-in, only once
+    the code is right too: portal.auth.views.login_code); never commits."""
     email = normalise_email(email)
     if throttle.blocked(session, email, address) is not None:
         return LoginResult(LoginOutcome.THROTTLED)
@@ -80,7 +81,8 @@ def check_login(session: Session, email: str, password: str, *, address: str | N
     if user is None or not password_ok or not user.is_active:
         throttle.record_failure(session, email, address)
         return LoginResult(LoginOutcome.WRONG)
-    throttle.record_success(session, email)
+    if not user.has_two_factor:
+        throttle.record_success(session, email)
     return LoginResult(LoginOutcome.OK, user)
 
 

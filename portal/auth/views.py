@@ -6,14 +6,17 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, render_template, request, session as http_session, url_for
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 
 from portal import LANGUAGES
 from portal.auth import bp
-from portal.auth import links, reset
+from portal.auth import links, reset, throttle, two_factor as totp
 from portal.auth.forms import (
-    EmailPreferencesForm, ForgotPasswordForm, LoginForm, PasswordForm, ProfileForm, ResetPasswordForm,
+    CodeForm, DisableTwoFactorForm, EmailPreferencesForm, ForgotPasswordForm, LoginForm, PasswordForm, ProfileForm,
+    ResetPasswordForm,
 )
 from portal.auth.services import LoginOutcome, check_login, set_password
+from portal.core import clock
 from portal.core.clock import utcnow
 from portal.core.extensions import csrf
 from portal.core.validation import ValidationError
@@ -42,10 +45,15 @@ def login():
         result = check_login(db, form.email.data, form.password.data, address=request.remote_addr,
                              method=current_app.config["PORTAL"].password_hash_method)
         if result.outcome is LoginOutcome.OK and result.user is not None:
-            result.user.last_login_at = utcnow()
-            db.commit()
-            login_user(result.user, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next")) or url_for("index"))
+            target = safe_next(request.args.get("next")) or url_for("index")
+            if result.user.has_two_factor:
+                # The password is right; the code comes next. Nothing is logged in until then.
+                db.commit()
+                http_session[PENDING] = {"token": result.user.session_token, "remember": bool(form.remember.data),
+                                         "next": target, "at": int(clock.now().timestamp())}
+                return redirect(url_for("auth.login_code"))
+            _complete_login(result.user, remember=form.remember.data)
+            return redirect(target)
         db.commit()  # the failure counts
         if result.outcome is LoginOutcome.THROTTLED:
             # Said the same way whether the email exists or not: the count is kept per typed email.
@@ -53,6 +61,45 @@ def login():
             return render_template("auth/login.html", form=form), 429
         flash(_("Email or password is incorrect."), "error")
     return render_template("auth/login.html", form=form)
+
+
+PENDING = "two_factor_pending"
+PENDING_MAX_AGE = 300  # seconds between the password and the code
+
+
+def _complete_login(user: User, *, remember: bool) -> None:
+    user.last_login_at = utcnow()
+    get_session().commit()
+    login_user(user, remember=remember)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step for people with two-factor sign-in: a code from their app. Wrong codes
+    count as failed logins (the same throttle), so six digits cannot be guessed."""
+    pending = http_session.get(PENDING)
+    db = get_session()
+    user = None
+    if isinstance(pending, dict) and clock.now().timestamp() - pending.get("at", 0) <= PENDING_MAX_AGE:
+        user = db.scalar(select(User).where(User.session_token == str(pending.get("token"))))
+    if user is None or not user.is_active or not user.has_two_factor:
+        http_session.pop(PENDING, None)
+        flash(_("Please log in again."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if throttle.blocked(db, user.email, request.remote_addr) is not None:
+            flash(_("Too many failed logins. Wait a few minutes, then try again."), "error")
+            return render_template("auth/login_code.html", form=form), 429
+        if totp.verify(user, form.code.data):
+            throttle.record_success(db, user.email)
+            http_session.pop(PENDING, None)
+            _complete_login(user, remember=bool(pending.get("remember")))
+            return redirect(safe_next(pending.get("next")) or url_for("index"))
+        throttle.record_failure(db, user.email, request.remote_addr)
+        db.commit()
+        form.code.errors = [_("This code is not right. Use the newest code from your app.")]
+    return render_template("auth/login_code.html", form=form), 400 if form.errors else 200
 
 
 @bp.post("/logout")
@@ -111,6 +158,76 @@ def reset_password(token: str):
             flash(_("Your password has been set. Log in with it."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form, user=user), 400 if form.errors else 200
+
+
+TOTP_PENDING = "totp_pending"
+# Pages a vendor admin who must use two-factor sign-in can open before enrolling.
+ENROLMENT_ENDPOINTS = {"auth.two_factor", "auth.two_factor_confirm", "auth.logout", "auth.logout_everywhere",
+                       "auth.set_language", "static"}
+
+
+@bp.before_app_request
+def require_two_factor():
+    """With PORTAL_REQUIRE_ADMIN_2FA, a vendor admin without two-factor goes to enrolment first."""
+    if (current_user.is_authenticated and not current_user.has_two_factor
+            and totp.required_for(current_user, current_app.config["PORTAL"])
+            and request.endpoint not in ENROLMENT_ENDPOINTS):
+        flash(_("Set up two-factor sign-in to continue."), "info")
+        return redirect(url_for("auth.two_factor"))
+    return None
+
+
+@bp.route("/profile/two-factor", methods=["GET"])
+@login_required
+def two_factor():
+    """Enrolment: a secret for the person's authenticator app (kept in their session until a
+    code proves the app has it), or, once on, the way to turn it off."""
+    return _two_factor_page(CodeForm(formdata=None), DisableTwoFactorForm(formdata=None))
+
+
+def _two_factor_page(code_form, disable_form, status=200):
+    secret = uri = None
+    if not current_user.has_two_factor:
+        secret = http_session.get(TOTP_PENDING)
+        if not isinstance(secret, str):
+            secret = http_session[TOTP_PENDING] = totp.new_secret()
+        uri = totp.provisioning_uri(secret, current_user)
+    return render_template("auth/two_factor.html", secret=secret, uri=uri, code_form=code_form,
+                           disable_form=disable_form), status
+
+
+@bp.post("/profile/two-factor/confirm")
+@login_required
+def two_factor_confirm():
+    form = CodeForm()
+    secret = http_session.get(TOTP_PENDING)
+    if form.validate_on_submit() and isinstance(secret, str) and not current_user.has_two_factor:
+        if totp.enrol(current_user, secret, form.code.data):
+            get_session().commit()
+            http_session.pop(TOTP_PENDING, None)
+            flash(_("Two-factor sign-in is on. You will be asked for a code at each login."), "success")
+            return redirect(url_for("auth.profile"))
+        form.code.errors = [_("This code is not right. Use the newest code from your app.")]
+    return _two_factor_page(form, DisableTwoFactorForm(formdata=None), 400)
+
+
+@bp.post("/profile/two-factor/disable")
+@login_required
+def two_factor_disable():
+    form = DisableTwoFactorForm()
+    if form.validate_on_submit() and current_user.has_two_factor:
+        if totp.required_for(current_user, current_app.config["PORTAL"]):
+            flash(_("Vendor admins must keep two-factor sign-in on."), "error")
+            return redirect(url_for("auth.two_factor"))
+        if current_user.check_password(form.current_password.data):
+            user = current_user._get_current_object()
+            totp.remove(user)
+            get_session().commit()
+            login_user(user)  # the session token changed: this session continues, the others end
+            flash(_("Two-factor sign-in is off."), "success")
+            return redirect(url_for("auth.profile"))
+        form.current_password.errors = [_("This is not your current password.")]
+    return _two_factor_page(CodeForm(formdata=None), form, 400)
 
 
 @bp.get("/language/<code>")

@@ -38,6 +38,8 @@ class Config:
     session_cookie_secure: bool = False
     # How long "keep me logged in" lasts (the remember-me cookie; logout and a password change end it sooner).
     remember_days: int = 14
+    # Vendor admins must use two-factor sign-in (sent to enrolment before anything else).
+    require_admin_2fa: bool = False
     default_language: str = "en"
     default_timezone: str = clock.DEFAULT_TIME_ZONE
     page_size: int = 25
@@ -72,6 +74,7 @@ class Config:
             instance_path=instance_path,
             session_cookie_secure=_flag(env.get("PORTAL_SECURE_COOKIES"), environment == "production"),
             remember_days=int(env.get("PORTAL_REMEMBER_DAYS") or "14"),
+            require_admin_2fa=_flag(env.get("PORTAL_REQUIRE_ADMIN_2FA")),
             default_language=env.get("PORTAL_DEFAULT_LANGUAGE", "en"),
             default_timezone=env.get("PORTAL_DEFAULT_TIMEZONE") or clock.DEFAULT_TIME_ZONE,
             page_size=int(env.get("PORTAL_PAGE_SIZE", "25")),
