@@ -543,3 +543,20 @@ def test_a_vendor_admin_resets_someones_two_factor(db, browser, tenants):
     assert reload(db, user).totp_secret is None
     assert not logged_in(user_browser)
     assert browser().login(user.email).status_code == 302  # the password alone again
+
+
+def test_behind_a_proxy_failures_count_per_forwarded_address(database_url, tmp_path, db, tenants):
+    """PORTAL_PROXY_COUNT=1: the address is the client's (X-Forwarded-For), not the proxy's."""
+    from portal import create_app
+    from tests.conftest import csrf_token
+
+    app = create_app(Config.for_testing(database_url, instance_path=tmp_path, proxy_count=1))
+    try:
+        client = app.test_client()
+        token = csrf_token(client)
+        client.post("/login", data={"email": tenants.user_a.email, "password": "wrong", "csrf_token": token},
+                    headers={"X-Forwarded-For": "203.0.113.7"})
+        keys = {(r.scope.value, r.key) for r in latest(db).scalars(select(LoginThrottle))}
+        assert ("address", "203.0.113.7") in keys and ("address", "127.0.0.1") not in keys
+    finally:
+        app.extensions["portal.engine"].dispose()

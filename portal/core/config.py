@@ -38,6 +38,9 @@ class Config:
     session_cookie_secure: bool = False
     # How long "keep me logged in" lasts (the remember-me cookie; logout and a password change end it sooner).
     remember_days: int = 14
+    # Reverse proxies in front of the app (nginx: 1): the client's address and scheme are then
+    # read from their X-Forwarded-For/-Proto headers (login throttling counts per address).
+    proxy_count: int = 0
     # Vendor admins must use two-factor sign-in (sent to enrolment before anything else).
     require_admin_2fa: bool = False
     default_language: str = "en"
@@ -75,6 +78,7 @@ class Config:
             session_cookie_secure=_flag(env.get("PORTAL_SECURE_COOKIES"), environment == "production"),
             remember_days=int(env.get("PORTAL_REMEMBER_DAYS") or "14"),
             require_admin_2fa=_flag(env.get("PORTAL_REQUIRE_ADMIN_2FA")),
+            proxy_count=int(env.get("PORTAL_PROXY_COUNT") or "0"),
             default_language=env.get("PORTAL_DEFAULT_LANGUAGE", "en"),
             default_timezone=env.get("PORTAL_DEFAULT_TIMEZONE") or clock.DEFAULT_TIME_ZONE,
             page_size=int(env.get("PORTAL_PAGE_SIZE", "25")),
