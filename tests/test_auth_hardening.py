@@ -451,6 +451,7 @@ def enrol(b):
     page = b.get("/profile/two-factor").get_data(as_text=True)
     secret = re.search(r"<dt>Key</dt><dd><code>([A-Z2-7]+)</code>", page).group(1)
     assert "otpauth://totp/" in page
+    assert '<svg' in page and 'class="segno"' in page  # the QR code, made on the server
     response = b.post("/profile/two-factor/confirm", {"code": code_now(secret)})
     assert response.status_code == 302
     return secret

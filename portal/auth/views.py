@@ -186,13 +186,14 @@ def two_factor():
 
 
 def _two_factor_page(code_form, disable_form, status=200):
-    secret = uri = None
+    secret = uri = qr = None
     if not current_user.has_two_factor:
         secret = http_session.get(TOTP_PENDING)
         if not isinstance(secret, str):
             secret = http_session[TOTP_PENDING] = totp.new_secret()
         uri = totp.provisioning_uri(secret, current_user)
-    return render_template("auth/two_factor.html", secret=secret, uri=uri, code_form=code_form,
+        qr = totp.qr_code(uri, _("QR code for your authenticator app"))
+    return render_template("auth/two_factor.html", secret=secret, uri=uri, qr=qr, code_form=code_form,
                            disable_form=disable_form), status
 
 
