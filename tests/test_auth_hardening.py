@@ -365,6 +365,17 @@ def test_forgot_password_answers_the_same_and_mails_only_real_active_logins(db, 
     assert reset_emails(db, tenants.user_b) == []
 
 
+def test_an_unknown_email_costs_the_same_work_as_a_known_one(app, db, browser, tenants):
+    """Both render the message (the slow part); only the known one is queued."""
+    from portal.auth import reset
+
+    with mock.patch.object(reset, "render", wraps=reset.render) as rendered:
+        ask_for_reset(browser, "nobody@example.com")
+        ask_for_reset(browser, tenants.user_a.email)
+    assert rendered.call_count == 2
+    assert len(reset_emails(db, tenants.user_a)) == 1
+
+
 def test_the_reset_email_is_in_the_persons_language(db, browser, tenants):
     user = reload(db, tenants.user_a)
     user.language = "ja"

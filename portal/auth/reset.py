@@ -27,13 +27,17 @@ def request_reset(app: Flask, session: Session, email: str) -> None:
     caller answers the same either way. At most one per person per minute (the outbox's unique
     recipient, kind and period), so the form cannot flood someone's inbox. Never commits."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.is_active:
-        return
+    deliver = user is not None and user.is_active
+    if user is None:
+        # The same work for an unknown email (a message rendered, then dropped), so the answer
+        # does not come back faster for emails that have no login.
+        user = User(email=email[:254], display_name="", password_hash="", session_token="")
     config = app.config["PORTAL"]
     url = absolute_links(app, config.base_url)("auth.reset_password", token=links.reset_token(config, user))
     data = ResetEmail(url=url, minutes=int(links.RESET_MAX_AGE.total_seconds() // 60))
-    outbox.queue(session, user, EmailKind.PASSWORD_RESET, utcnow().strftime("reset %Y-%m-%dT%H:%M"),
-                 render(app, EmailKind.PASSWORD_RESET, user, data))
+    message = render(app, EmailKind.PASSWORD_RESET, user, data)
+    if deliver:
+        outbox.queue(session, user, EmailKind.PASSWORD_RESET, utcnow().strftime("reset %Y-%m-%dT%H:%M"), message)
 
 
 def reset_password(session: Session, user: User, password: str, *, method: str) -> None:
