@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 from flask import Flask, g, has_request_context, redirect, request, session as http_session, url_for
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core.config import PROJECT_ROOT, Config
 from portal.core.db import make_engine
@@ -37,9 +39,16 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.session_cookie_secure,
         REMEMBER_COOKIE_SECURE=config.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=timedelta(days=config.remember_days),
         BABEL_DEFAULT_LOCALE=config.default_language,
         BABEL_DEFAULT_TIMEZONE=config.default_timezone,
     )
+    if config.proxy_count:
+        # Behind a proxy every request comes from the proxy: without this, one address would
+        # collect every failed login of every user. Only as many hops as there are proxies are trusted.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_count, x_proto=config.proxy_count)  # type: ignore[method-assign]
     register_database(app, config)
     register_extensions(app)
     register_blueprints(app)

@@ -27,6 +27,13 @@ RULES: dict[str, tuple[str, dict]] = {
     "index": ("GET", {ANON: LOGIN, **everyone(302)}),
     "auth.login": ("GET", {ANON: 200, **everyone(302)}),
     "auth.logout": ("POST", {ANON: LOGIN, **everyone(302)}),
+    "auth.logout_everywhere": ("POST", {ANON: LOGIN, **everyone(302)}),
+    "auth.forgot_password": ("GET", {ANON: 200, **everyone(200)}),
+    "auth.login_code": ("GET", {ANON: 302, **everyone(302)}),  # no password given first: back to the login
+    "auth.two_factor": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "auth.two_factor_confirm": ("POST", {ANON: LOGIN, **everyone(400)}),
+    "auth.two_factor_disable": ("POST", {ANON: LOGIN, **everyone(400)}),
+    "auth.reset_password": ("GET", {ANON: 404, **everyone(404)}),  # the matrix's token is a preference link's
     "auth.set_language": ("GET", {ANON: 302, **everyone(302)}),
     "auth.profile": ("GET", {ANON: LOGIN, **everyone(200)}),
     "auth.change_password": ("POST", {ANON: LOGIN, **everyone(400)}),
@@ -37,6 +44,8 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.users": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "admin.user_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "admin.user_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
+    "admin.user_unlock": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
+    "admin.user_two_factor_reset": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "accounts.accounts": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
@@ -131,7 +140,7 @@ def _email_link_token(app):
     from portal.email.outbox import link
 
     with app.extensions["portal.sessionmaker"]() as session:
-        return link(app.config["PORTAL"], "preferences", session.scalar(select(User.id).order_by(User.id).limit(1))).rsplit("/", 1)[1]
+        return link(app.config["PORTAL"], "preferences", session.scalar(select(User).order_by(User.id).limit(1))).rsplit("/", 1)[1]
 
 
 # Arguments that name vendor-wide things, the same for every partner.
@@ -155,7 +164,7 @@ def test_role_route_matrix(app, db, browser, tenants, caller):
     b = browser(None if caller == ANON else tenants.by_role(caller))
     failures = []
     # Logging out last keeps the session for the other routes.
-    for endpoint, (method, expected) in sorted(RULES.items(), key=lambda item: item[0] == "auth.logout"):
+    for endpoint, (method, expected) in sorted(RULES.items(), key=lambda item: item[0] in ("auth.logout", "auth.logout_everywhere")):
         for side in ("own", "other"):
             url, has_ids = _url(app, endpoint, _objects(tenants, side))
             if side == "other" and not has_ids:

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 
 from portal.accounts import partners as partner_service
 from portal.admin import bp
-from portal.auth import services as auth_services
+from portal.auth import services as auth_services, throttle, two_factor
 from portal.admin.forms import (
     ApiTokenForm,
     CadenceForm,
@@ -217,7 +217,35 @@ def user_edit(user_id: int):
     if form.validate_on_submit() and _save_user(db, form, user):
         flash(_("%(name)s has been saved.", name=user.display_name), "success")
         return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user), 400 if form.errors else 200
+    locked = current_user.role == Role.VENDOR_ADMIN and throttle.is_locked(db, user.email)
+    return render_template("admin/user_form.html", form=form, user=user, locked=locked), 400 if form.errors else 200
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@roles_required(Role.VENDOR_ADMIN)
+def user_unlock(user_id: int):
+    """Lets a person locked out by failed logins try again now (after they called the vendor)."""
+    db = get_session()
+    user = one_or_404(db, users_manageable_by(current_user), user_id)
+    throttle.unlock(db, user.email)
+    db.commit()
+    flash(_("%(name)s can log in again.", name=user.display_name), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@roles_required(Role.VENDOR_ADMIN)
+def user_two_factor_reset(user_id: int):
+    """Turns off another person's two-factor sign-in (a lost phone); they log in with the
+    password and may enrol again. Their sessions end."""
+    db = get_session()
+    user = one_or_404(db, users_manageable_by(current_user), user_id)
+    if user.id == current_user.id:
+        abort(400, description=_("Turn your own two-factor sign-in off on My profile."))
+    two_factor.remove(user)
+    db.commit()
+    flash(_("Two-factor sign-in of %(name)s has been reset.", name=user.display_name), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
 # --- the reseller's own settings and API tokens (partner admin) -----------------------------

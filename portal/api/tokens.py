@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.core.clock import utcnow
 from portal.core.scoping import visible_to
-from portal.models import ApiToken, PartnerStatus, User
+from portal.models import LOCKED_OUT_PARTNER_STATUSES, ApiToken, User
 
 PREFIX = "csp_"
 
@@ -28,13 +28,18 @@ def issue_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]
 
 
 def authenticate(session: Session, secret: str) -> ApiToken | None:
-    """The live token for this secret, if any; records when it was last used."""
+    """The live token for this secret, if any; records when it was last used. A token stops
+    working while its partner is suspended or terminated, and when the person who made it is
+    deactivated (a partner admin who leaves takes their integrations' access with them)."""
     if not secret.startswith(PREFIX):
         return None
     token = session.scalar(
-        select(ApiToken).options(joinedload(ApiToken.partner)).where(ApiToken.token_hash == _hash(secret), ApiToken.revoked_at.is_(None))
+        select(ApiToken).options(joinedload(ApiToken.partner), joinedload(ApiToken.created_by))
+        .where(ApiToken.token_hash == _hash(secret), ApiToken.revoked_at.is_(None))
     )
-    if token is None or token.partner.status in (PartnerStatus.SUSPENDED, PartnerStatus.TERMINATED):
+    if token is None or token.partner.status in LOCKED_OUT_PARTNER_STATUSES:
+        return None
+    if token.created_by is not None and not token.created_by.active:
         return None
     token.last_used_at = utcnow()
     return token

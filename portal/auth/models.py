@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, ForeignKey, Integer, String,
+    Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql import true
@@ -19,6 +19,10 @@ from portal.accounts.models import PartnerStatus, partner_managers
 
 if TYPE_CHECKING:
     from portal.accounts.models import Partner
+
+
+# A partner in these states has no working logins or API tokens.
+LOCKED_OUT_PARTNER_STATUSES = (PartnerStatus.SUSPENDED, PartnerStatus.TERMINATED)
 
 
 class Role(str, enum.Enum):
@@ -60,8 +64,13 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # None: follow the browser's language.
     language: Mapped[str | None] = mapped_column(String(8))
-    # Flask-Login's id: rotated on password change, which logs out every other session.
+    # Flask-Login's id: rotated on logout, "log out everywhere" and password change, which ends
+    # every session (and remember-me cookie) made with the old one, wherever the cookie went.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_urlsafe(32))
+    # Two-factor sign-in (TOTP, RFC 6238): the base32 secret once enrolment is confirmed, and the
+    # last time step a code was accepted for, so that one code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Email preferences: each kind on or off, and when the weekly emails arrive in the person's time zone.
@@ -81,6 +90,10 @@ class User(Base):
 
     def set_password(self, password: str, method: str = "scrypt") -> None:
         self.password_hash = generate_password_hash(password, method=method)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """A new session token: every cookie holding the old one no longer logs anyone in."""
         self.session_token = secrets.token_urlsafe(32)
 
     def check_password(self, password: str) -> bool:
@@ -89,7 +102,9 @@ class User(Base):
     # Flask-Login protocol
     @property
     def is_active(self) -> bool:
-        return self.active and (self.partner is None or self.partner.status != PartnerStatus.TERMINATED)
+        """Deactivated people, and the staff of a suspended or terminated partner, can neither log
+        in nor keep using a session opened before."""
+        return self.active and (self.partner is None or self.partner.status not in LOCKED_OUT_PARTNER_STATUSES)
 
     @property
     def is_authenticated(self) -> bool:
@@ -106,8 +121,33 @@ class User(Base):
     def is_vendor(self) -> bool:
         return self.role.is_vendor
 
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
+
+
+class ThrottleScope(str, enum.Enum):
+    ACCOUNT = "account"  # the email typed, known or not (so a lock says nothing about existence)
+    ADDRESS = "address"  # the client's address
+
+
+class LoginThrottle(Base):
+    """Failed logins counted in the database, so every gunicorn worker and a restart see the same
+    count: one row per typed email and per client address, removed when it no longer matters."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[ThrottleScope] = mapped_column(enum_column(ThrottleScope, "throttle_scope"))
+    key: Mapped[str] = mapped_column(String(254))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # No attempt is checked before this moment (the growing delay, then the lock).
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 def normalise_email(value: str) -> str:

@@ -11,6 +11,7 @@ from portal.core import clock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def _flag(value: str | None, default: bool = False) -> bool:
@@ -35,6 +36,13 @@ class Config:
     # werkzeug hash spec; tests use a cheap one so that building fixtures stays fast.
     password_hash_method: str = "scrypt"
     session_cookie_secure: bool = False
+    # How long "keep me logged in" lasts (the remember-me cookie; logout and a password change end it sooner).
+    remember_days: int = 14
+    # Reverse proxies in front of the app (nginx: 1): the client's address and scheme are then
+    # read from their X-Forwarded-For/-Proto headers (login throttling counts per address).
+    proxy_count: int = 0
+    # Vendor admins must use two-factor sign-in (sent to enrolment before anything else).
+    require_admin_2fa: bool = False
     default_language: str = "en"
     default_timezone: str = clock.DEFAULT_TIME_ZONE
     page_size: int = 25
@@ -72,6 +80,9 @@ class Config:
             environment=environment,
             instance_path=instance_path,
             session_cookie_secure=_flag(env.get("PORTAL_SECURE_COOKIES"), environment == "production"),
+            remember_days=int(env.get("PORTAL_REMEMBER_DAYS") or "14"),
+            require_admin_2fa=_flag(env.get("PORTAL_REQUIRE_ADMIN_2FA")),
+            proxy_count=int(env.get("PORTAL_PROXY_COUNT") or "0"),
             default_language=env.get("PORTAL_DEFAULT_LANGUAGE", "en"),
             default_timezone=env.get("PORTAL_DEFAULT_TIMEZONE") or clock.DEFAULT_TIME_ZONE,
             page_size=int(env.get("PORTAL_PAGE_SIZE", "25")),
@@ -122,6 +133,13 @@ class Config:
                     "PORTAL_SECRET_KEY must be set in production (PORTAL_ENV=production)."
                 )
             self.secret_key = _instance_secret_key(self.instance_path)
+        if self.environment == "production" and len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            # It signs sessions, remember-me cookies and the links in emails: a short one can be guessed.
+            raise RuntimeError(
+                f"PORTAL_SECRET_KEY is too short ({len(self.secret_key)} characters): use at least "
+                f"{MIN_SECRET_KEY_LENGTH} random characters in production, e.g. the output of "
+                "`python3 -c 'import secrets; print(secrets.token_hex(32))'`."
+            )
         return self
 
 

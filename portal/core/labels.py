@@ -103,6 +103,7 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         EmailKind.PARTNER_DIGEST: _l("Partner admin digest"),
         EmailKind.REMINDER: _l("Check-in reminder"),
         EmailKind.ALERT: _l("Alert"),
+        EmailKind.PASSWORD_RESET: _l("Password reset"),
     },
     DeliveryStatus: {
         DeliveryStatus.QUEUED: _l("Queued"),

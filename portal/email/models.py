@@ -24,6 +24,7 @@ class EmailKind(str, enum.Enum):
     PARTNER_DIGEST = "partner_digest"  # partner admins, weekly: their shared scorecard in brief
     REMINDER = "reminder"  # partner users, weekly: check-ins due and overdue
     ALERT = "alert"  # anyone, at most hourly: accounts turned red, items assigned
+    PASSWORD_RESET = "password_reset"  # anyone who asked: a link to set a new password (30 minutes)
 
 
 class DeliveryStatus(str, enum.Enum):

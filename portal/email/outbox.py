@@ -20,7 +20,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any, cast
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from portal.auth.links import password_fingerprint, same_fingerprint, timed_serializer
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -179,30 +181,42 @@ def to_mime(message: OutboxMessage, config) -> EmailMessage:
     # Stable per outbox row: a message delivered twice after a crash is recognisably the same.
     mime["Message-ID"] = f"<outbox-{message.id}@{domain}>"
     mime["X-Portal-Kind"] = message.kind.value
-    if message.user_id is not None:  # RFC 8058 one-click unsubscribe, signed, no login
-        mime["List-Unsubscribe"] = f"<{link(config, 'unsubscribe', message.user_id)}>"
+    if message.user is not None:  # RFC 8058 one-click unsubscribe, signed, no login
+        mime["List-Unsubscribe"] = f"<{link(config, 'unsubscribe', message.user)}>"
         mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mime.set_content(message.body_text)
     mime.add_alternative(message.body_html, subtype="html")
     return mime
 
 
-def _signer(config) -> URLSafeSerializer:
-    return URLSafeSerializer(config.secret_key, salt="email-preferences")
+# A preference link works this long after the email was made, and dies when the password changes.
+LINK_MAX_AGE = timedelta(days=60)
 
 
-def link(config, action: str, user_id: int) -> str:
+def _signer(config) -> URLSafeTimedSerializer:
+    return timed_serializer(config, "email-links")
+
+
+def link(config, action: str, user: User) -> str:
     """The signed link in every email to change preferences or unsubscribe without logging in
-    (action: 'preferences' or 'unsubscribe'). Forging one needs the secret key."""
-    return f"{config.base_url}/email/{action}/{_signer(config).dumps(user_id)}"
+    (action: 'preferences' or 'unsubscribe'). Forging one needs the secret key; it carries the
+    moment it was made (60 days of life) and the fingerprint of the person's password, so a
+    password change ends every link sent before (a forwarded email stops working)."""
+    return f"{config.base_url}/email/{action}/{_signer(config).dumps([user.id, password_fingerprint(config, user)])}"
 
 
-def user_id_from(config, token: str) -> int | None:
+def user_from(config, session: Session, token: str) -> User | None:
+    """The person a preference link is for, while it is fresh and their password unchanged."""
     try:
-        value = _signer(config).loads(token)
-    except BadSignature:
+        value = _signer(config).loads(token, max_age=int(LINK_MAX_AGE.total_seconds()))
+    except BadSignature:  # also SignatureExpired
         return None
-    return value if isinstance(value, int) else None
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str)):
+        return None
+    user = session.get(User, value[0])
+    if user is None or not same_fingerprint(config, user, value[1]):
+        return None
+    return user
 
 
 class _Connection:

@@ -75,6 +75,7 @@ SUBJECTS = {
     EmailKind.REMINDER: lambda data: ngettext("%(num)d check-in to report", "%(num)d check-ins to report", len(data.owed)),
     EmailKind.ALERT: lambda data: ngettext("%(num)d alert from the channel success portal",
                                            "%(num)d alerts from the channel success portal", len(data)),
+    EmailKind.PASSWORD_RESET: lambda data: _("Set a new password for the channel success portal"),
 }
 
 
@@ -94,8 +95,8 @@ def render(app: Flask, kind: EmailKind, user: User, data) -> outbox.Rendered:
         context = dict(
             user=user, data=data, reasons=health.reasons, figure_names=insights.FIGURE_NAMES,
             link=absolute_links(app, config.base_url),
-            preferences_url=outbox.link(config, "preferences", user.id),
-            unsubscribe_url=outbox.link(config, "unsubscribe", user.id),
+            preferences_url=outbox.link(config, "preferences", user),
+            unsubscribe_url=outbox.link(config, "unsubscribe", user),
         )
         subject = SUBJECTS[kind](data)
         return outbox.Rendered(
