@@ -78,6 +78,9 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.outbox_message": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "admin.outbox_retry": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "admin.email_preview": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    # The audit log: a partner admin's page shows its own partner's events only (tests/test_audit.py).
+    "audit.events": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
+    "audit.export": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
 }
 
 # The JSON API authenticates by token, not by login: tests/test_api.py covers it.

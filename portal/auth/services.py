@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.audit import services as audit
 from portal.core.scoping import roles_assignable_by
 from portal.core.validation import Checks
 from portal.models import PARTNER_ROLES, Partner, Role, User, normalise_email
@@ -49,6 +50,7 @@ def save_user(session: Session, values: Mapping[str, Any], *, user: User | None 
         c.fail("role", _l("You cannot change your own role or deactivate yourself."))
     c.done()
     assert display_name is not None  # required: done() raised otherwise
+    before = audit.user_snapshot(user)
     user = user or User()
     user.email, user.display_name, user.role = email, display_name, role
     user.partner_id, user.language, user.active = partner_id, values.get("language") or None, active
@@ -56,4 +58,5 @@ def save_user(session: Session, values: Mapping[str, Any], *, user: User | None 
         user.set_password(password, password_method)
     session.add(user)
     session.flush()
+    audit.user_saved(session, user, before, actor=actor, password_set=bool(password))
     return user

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal import LANGUAGES
+from portal.audit import services as audit
 from portal.auth import bp
 from portal.auth.forms import EmailPreferencesForm, LoginForm, PasswordForm, ProfileForm
 from portal.core.clock import utcnow
@@ -46,9 +47,11 @@ def login():
             else check_password_hash(_DUMMY_HASH, form.password.data) and False
         )
         if user is None or not password_ok or not user.is_active:
+            audit.record_login(db, form.email.data, user, ok=False, reason=audit.login_refusal(user, password_ok))
             flash(_("Email or password is incorrect."), "error")
         else:
             user.last_login_at = utcnow()
+            audit.record_login(db, form.email.data, user, ok=True)
             db.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("index"))
@@ -58,6 +61,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    audit.record_logout(get_session(), current_user)
     logout_user()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
