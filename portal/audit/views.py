@@ -61,6 +61,15 @@ ENUM_FIELDS: dict[tuple[str | None, str], Any] = {
 }
 
 
+# What a partner admin's log can hold (the rest is vendor-wide): the choices of its action filter.
+PARTNER_ACTIONS = {
+    AuditAction.LOGIN, AuditAction.LOGIN_FAILED, AuditAction.LOGOUT, AuditAction.USER_CREATED, AuditAction.USER_UPDATED,
+    AuditAction.ROLE_CHANGED, AuditAction.USER_DEACTIVATED, AuditAction.USER_REACTIVATED, AuditAction.PARTNER_CREATED,
+    AuditAction.PARTNER_UPDATED, AuditAction.PARTNER_SETTINGS_CHANGED, AuditAction.TOKEN_CREATED, AuditAction.TOKEN_REVOKED,
+    AuditAction.ACCOUNT_CREATED, AuditAction.ACCOUNT_UPDATED,
+}
+
+
 def action_label(action: AuditAction) -> str:
     return str(ACTION_LABELS.get(action, action.value))
 
@@ -127,7 +136,7 @@ def events():
     page = paginate(db, services.events_visible_to(current_user, _filters()), rows=True)
     return render_template(
         "audit/events.html", page=page, args=request.args, describe=describe, action_label=action_label,
-        actions=[{"value": a.value, "label": action_label(a)} for a in AuditAction],
+        actions=[{"value": a.value, "label": action_label(a)} for a in AuditAction if current_user.is_vendor or a in PARTNER_ACTIONS],
         actors=services.actors_visible_to(db, current_user),
         partners=partner_service.names(db, current_user) if current_user.is_vendor else [],
     )
