@@ -38,6 +38,11 @@ def _client_address() -> str | None:
     return (request.remote_addr or None) if has_request_context() else None
 
 
+def _label(value: str | None) -> str | None:
+    """A label as stored: within the column, without NUL (PostgreSQL refuses it; a typed email may carry one)."""
+    return (value.replace("\x00", "")[:300] or None) if value else None
+
+
 def plain(value: Any) -> Any:
     """A value as the detail stores it: enums by their code, sets and lists sorted."""
     if isinstance(value, Enum):
@@ -61,16 +66,14 @@ def record(session: Session, action: AuditAction, *, actor: Actor, partner_id: i
     event = AuditEvent(
         action=action,
         actor_id=actor.id if isinstance(actor, User) else None,
-        actor_label=(actor_label(actor) or actor_fallback or None),
+        actor_label=_label(actor_label(actor) or actor_fallback),
         partner_id=partner_id,
         target_type=getattr(target, "__tablename__", None),
         target_id=getattr(target, "id", None),
-        target_label=(target_label or None) and target_label[:300],
+        target_label=_label(target_label),
         detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True) if detail else None,
         client_address=_client_address(),
     )
-    if event.actor_label:
-        event.actor_label = event.actor_label[:300]
     session.add(event)
     return event
 
