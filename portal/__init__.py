@@ -1,6 +1,7 @@
 """Channel success portal: the application factory."""
 from __future__ import annotations
 
+import functools
 import importlib
 from datetime import timedelta
 
@@ -82,10 +83,24 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
+def select_timezone() -> str | None:
+    """Times on pages in the viewer's own zone (My profile → email preferences); else the default."""
+    if has_request_context() and current_user and current_user.is_authenticated and current_user.time_zone in _zones():
+        return current_user.time_zone
+    return None
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
+
+
 def register_extensions(app: Flask) -> None:
     from portal.auth.loader import load_user
 
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -101,18 +116,18 @@ def register_extensions(app: Flask) -> None:
 VIEW_MODULES = (
     "portal.auth.views", "portal.accounts.views", "portal.reporting.report_views", "portal.reporting.import_views",
     "portal.scoring.views", "portal.scoring.voc_views", "portal.actions.views", "portal.admin.views",
-    "portal.admin.health_views", "portal.admin.email_views", "portal.api.views",
+    "portal.admin.health_views", "portal.admin.email_views", "portal.api.views", "portal.audit.views",
 )
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import accounts, actions, admin, api, auth, reporting, scoring
+    from portal import accounts, actions, admin, api, audit, auth, reporting, scoring
     from portal.core.web import IdConverter
 
     for module in VIEW_MODULES:
         importlib.import_module(module)
     app.url_map.converters["int"] = IdConverter
-    for area in (auth, accounts, reporting, scoring, actions, admin, api):
+    for area in (auth, accounts, reporting, scoring, actions, admin, api, audit):
         app.register_blueprint(area.bp)
 
     @app.get("/")

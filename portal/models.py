@@ -27,6 +27,9 @@ from portal.actions.models import (  # noqa: F401
 from portal.email.models import (  # noqa: F401
     EmailKind, DeliveryStatus, OutboxMessage, Notification,
 )
+from portal.audit.models import (  # noqa: F401
+    AuditAction, AuditEvent,
+)
 from portal.accounts.models import record_arr_changes  # noqa: E402
 
 

@@ -90,6 +90,9 @@ RULES: dict[str, tuple[str, dict]] = {
     # An email's HTML for the sandboxed frame on the two pages above (a partner user's reminder).
     "admin.outbox_message_html": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "admin.email_preview_html": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    # The audit log: a partner admin's page shows its own partner's events only (tests/test_audit.py).
+    "audit.events": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
+    "audit.export": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
 }
 
 # The JSON API authenticates by token, not by login: tests/test_api.py covers it.

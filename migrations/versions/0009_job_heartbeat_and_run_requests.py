@@ -2,14 +2,14 @@
 are queued for the scheduler process.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-03 06:10:00+00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from portal.audit import services as audit
+from portal.audit.models import AuditAction
 from portal.core.scoping import partners_visible_to
 from portal.core.validation import FieldError, ValidationError
 from portal.models import VENDOR_ROLES, Account, LifecycleStatus, Partner, PartnerStatus, PartnerTier, User
@@ -56,12 +58,14 @@ def vendor_staff(session: Session) -> list[User]:
     return list(session.scalars(select(User).where(User.role.in_(VENDOR_ROLES), User.active.is_(True)).order_by(User.display_name)))
 
 
-def save_partner(session: Session, values: Mapping[str, Any], partner: Partner | None = None) -> Partner:
-    """Create or update a partner; the code is unique. Raises ValidationError; never commits."""
+def save_partner(session: Session, values: Mapping[str, Any], partner: Partner | None = None, *, actor: User | None = None) -> Partner:
+    """Create or update a partner; the code is unique. Raises ValidationError; never commits.
+    `actor` (None: the command line) is named in the audit log."""
     code = (values.get("code") or "").strip().upper()
     clash = session.scalar(select(Partner.id).where(Partner.code == code, Partner.id != (partner.id if partner else None)))
     if clash:
         raise ValidationError([FieldError("code", _l("Another partner already uses this code."), code)])
+    before = audit.partner_snapshot(partner)
     partner = partner or Partner()
     partner.name, partner.code = values["name"].strip(), code
     partner.tier, partner.status = PartnerTier(values["tier"]), PartnerStatus(values["status"])
@@ -69,4 +73,15 @@ def save_partner(session: Session, values: Mapping[str, Any], partner: Partner |
     partner.managers = list(session.scalars(select(User).where(User.id.in_(manager_ids), User.role.in_(VENDOR_ROLES))))
     session.add(partner)
     session.flush()
+    audit.partner_saved(session, partner, before, actor=actor)
     return partner
+
+
+def save_partner_settings(session: Session, partner: Partner, values: Mapping[str, Any], *, actor: User) -> None:
+    """The partner admin's own settings (may files and the API create accounts?). Never commits."""
+    before = partner.imports_create_accounts
+    partner.imports_create_accounts = bool(values.get("imports_create_accounts"))
+    if before != partner.imports_create_accounts:
+        audit.record(session, AuditAction.PARTNER_SETTINGS_CHANGED, actor=actor, partner_id=partner.id, target=partner,
+                     target_label=f"{partner.name} ({partner.code})",
+                     detail={"imports_create_accounts": [before, partner.imports_create_accounts]})

@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.audit import services as audit
+from portal.audit.models import AuditAction
 from portal.core.history import record_change, snapshot
 from portal.models import Account, ApiToken, LifecycleStatus, Partner, ReportSource, Segment, User
 from portal.core.validation import Checks, FieldError
@@ -115,6 +117,10 @@ def save_account(
         setattr(account, name, value)
     session.add(account)
     session.flush()
-    record_change(session, entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
-                  before=before, after=snapshot(account, ACCOUNT_FIELDS), source=source, user=user, token=token)
+    entry = record_change(session, entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
+                          before=before, after=snapshot(account, ACCOUNT_FIELDS), source=source, user=user, token=token)
+    if entry is not None:
+        audit.record(session, AuditAction.ACCOUNT_CREATED if created else AuditAction.ACCOUNT_UPDATED, actor=user or token,
+                     partner_id=partner_id, target=account, target_label=f"{account.name} ({account.reference})",
+                     detail=entry.changes | {"via": source.value})
     return account, created

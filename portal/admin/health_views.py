@@ -91,7 +91,7 @@ def tier_rules():
             for figure in tiers.TIER_FIGURES:
                 form[f"{tier.value}__{figure}"].data = current.get(tier, {}).get(figure)
     if form.validate_on_submit():
-        tiers.save_rules(db, {tier: {figure: (float(form[f"{tier.value}__{figure}"].data)
+        tiers.save_rules(db, actor=current_user, thresholds={tier: {figure: (float(form[f"{tier.value}__{figure}"].data)
                                               if form[f"{tier.value}__{figure}"].data is not None else None)
                                      for figure in tiers.TIER_FIGURES} for tier in tiers.RANKED_TIERS})
         db.commit()

@@ -96,7 +96,7 @@ def _manager_choices(db):
 
 def _save_partner(db, form: PartnerForm, partner: Partner | None) -> Partner | None:
     try:
-        partner = partner_service.save_partner(db, form.data, partner)
+        partner = partner_service.save_partner(db, form.data, partner, actor=current_user)
     except ValidationError as error:
         attach_errors(form, error.errors)
         return None
@@ -258,7 +258,7 @@ def partner_settings():
     partner = db.get(Partner, current_user.partner_id)
     form = PartnerSettingsForm(obj=partner)
     if form.validate_on_submit():
-        partner.imports_create_accounts = form.imports_create_accounts.data
+        partner_service.save_partner_settings(db, partner, form.data, actor=current_user)
         db.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("admin.partner_settings"))
@@ -287,7 +287,7 @@ def api_token_new():
 def api_token_revoke(token_id: int):
     db = get_session()
     token = one_or_404(db, visible_to(current_user, ApiToken), token_id)
-    if api_tokens.revoke(token):
+    if api_tokens.revoke(db, token, actor=current_user):
         db.commit()
         flash(_("Token “%(name)s” revoked: it no longer works.", name=token.name), "success")
     return redirect(url_for("admin.partner_settings"))
@@ -308,7 +308,7 @@ def reporting_rules():
             getattr(form, f"{segment.value}_months").data = current[segment].months
             getattr(form, f"{segment.value}_grace").data = current[segment].grace_days
     if form.validate_on_submit():
-        rules.save_cadences(db, form.data)
+        rules.save_cadences(db, form.data, actor=current_user)
         db.commit()
         flash(_("Reporting cadences saved; what is due follows them from now on."), "success")
         return redirect(url_for("admin.reporting_rules"))
@@ -323,7 +323,7 @@ def _edit_rule_item(model, form_class, item_id, heading):
     form = form_class(obj=item)
     if form.validate_on_submit():
         try:
-            rules.save_rule_item(db, model, form.data, item)
+            rules.save_rule_item(db, model, form.data, item, actor=current_user)
         except ValidationError as error:
             attach_errors(form, error.errors)
         else:

@@ -7,6 +7,8 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from portal.audit import services as audit
+from portal.audit.models import AuditAction
 from portal.core.clock import utcnow
 from portal.core.scoping import visible_to
 from portal.models import LOCKED_OUT_PARTNER_STATUSES, ApiToken, User
@@ -24,6 +26,8 @@ def issue_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]
     token = ApiToken(partner_id=user.partner_id, name=name, prefix=secret[:12], token_hash=_hash(secret), created_by_id=user.id)
     session.add(token)
     session.flush()
+    audit.record(session, AuditAction.TOKEN_CREATED, actor=user, partner_id=token.partner_id, target=token,
+                 target_label=f"{token.name} ({token.prefix}…)")
     return token, secret
 
 
@@ -51,9 +55,11 @@ def tokens_of(session: Session, user: User) -> list[ApiToken]:
                                 .order_by(ApiToken.created_at.desc())))
 
 
-def revoke(token: ApiToken) -> bool:
+def revoke(session: Session, token: ApiToken, *, actor: User) -> bool:
     """Stop a token from working; False if it was already revoked. The caller commits."""
     if token.revoked_at is not None:
         return False
     token.revoked_at = utcnow()
+    audit.record(session, AuditAction.TOKEN_REVOKED, actor=actor, partner_id=token.partner_id, target=token,
+                 target_label=f"{token.name} ({token.prefix}…)")
     return True

@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from portal.auth import throttle
+from portal.audit import services as audit
 from portal.core.scoping import roles_assignable_by
 from portal.core.validation import Checks, FieldError, ValidationError
 from portal.models import PARTNER_ROLES, Partner, Role, User, normalise_email
@@ -76,12 +77,14 @@ def check_login(session: Session, email: str, password: str, *, address: str | N
     typed = normalise_email(email)
     email = typed.replace("\x00", "")  # PostgreSQL refuses NUL in text; no login has one
     if throttle.blocked(session, email, address) is not None:
+        audit.record_login(session, email, None, ok=False, reason=audit.THROTTLED)
         return LoginResult(LoginOutcome.THROTTLED)
     user = None if typed != email else session.scalar(
         select(User).options(joinedload(User.partner)).where(User.email == email))
     password_ok = check_password_hash(user.password_hash if user is not None else _dummy_hash(method), password)
     if user is None or not password_ok or not user.is_active:
         throttle.record_failure(session, email, address)
+        audit.record_login(session, email, user, ok=False, reason=audit.login_refusal(user, password_ok))
         return LoginResult(LoginOutcome.WRONG)
     if not user.has_two_factor:
         throttle.record_success(session, email)
@@ -128,6 +131,7 @@ def save_user(session: Session, values: Mapping[str, Any], *, user: User | None 
         c.fail("role", _l("You cannot change your own role or deactivate yourself."))
     c.done()
     assert display_name is not None  # required: done() raised otherwise
+    before = audit.user_snapshot(user)
     user = user or User()
     user.email, user.display_name, user.role = email, display_name, role
     user.partner_id, user.language, user.active = partner_id, values.get("language") or None, active
@@ -137,4 +141,5 @@ def save_user(session: Session, values: Mapping[str, Any], *, user: User | None 
         user.end_sessions()
     session.add(user)
     session.flush()
+    audit.user_saved(session, user, before, actor=actor, password_set=bool(password))
     return user

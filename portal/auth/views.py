@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from portal import LANGUAGES
+from portal.audit import services as audit
 from portal.auth import bp
 from portal.auth import links, reset, throttle, two_factor as totp
 from portal.auth.forms import (
@@ -69,6 +70,7 @@ PENDING_MAX_AGE = 300  # seconds between the password and the code
 
 def _complete_login(user: User, *, remember: bool) -> None:
     user.last_login_at = utcnow()
+    audit.record_login(get_session(), user.email, user, ok=True)
     get_session().commit()
     login_user(user, remember=remember)
 
@@ -107,6 +109,7 @@ def login_code():
 def logout():
     """Ends the session on the server too: the session token rotates, so a copy of this cookie
     (or of the remember-me cookie) taken before no longer logs anyone in."""
+    audit.record_logout(get_session(), current_user)
     current_user.end_sessions()
     get_session().commit()
     logout_user()
@@ -118,6 +121,7 @@ def logout():
 @login_required
 def logout_everywhere():
     """Every session of this person ends, on every device, this one included."""
+    audit.record_logout(get_session(), current_user)
     current_user.end_sessions()
     get_session().commit()
     logout_user()

@@ -23,14 +23,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
+def enum_column(enum_cls: type[enum.Enum], name: str, length: int = 20) -> Enum:
     """Enums are stored as their value in a VARCHAR with a CHECK, portable across SQLite and PostgreSQL."""
     return Enum(
         enum_cls,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=20,
+        length=length,
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )

@@ -8,19 +8,27 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.audit import services as audit
+from portal.audit.models import AuditAction
 from portal.core.validation import FieldError, ValidationError
-from portal.models import Feature, MilestoneTemplate, ReportingCadence, Segment
+from portal.models import Feature, MilestoneTemplate, ReportingCadence, Segment, User
 
 CADENCE_MONTHS = (1, 2, 3, 4, 6, 12)
 
 
-def save_cadences(session: Session, values: Mapping[str, Any]) -> None:
+def save_cadences(session: Session, values: Mapping[str, Any], *, actor: User | None = None) -> None:
     """Months and grace days per segment, from `<segment>_months` and `<segment>_grace`. Never commits."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
     for segment in Segment:
         row = session.get(ReportingCadence, segment) or ReportingCadence(segment=segment)
+        before.update({f"{segment.value}_months": row.months, f"{segment.value}_grace": row.grace_days})
         row.months, row.grace_days = values[f"{segment.value}_months"], values[f"{segment.value}_grace"]
+        after.update({f"{segment.value}_months": row.months, f"{segment.value}_grace": row.grace_days})
         session.add(row)
     session.flush()
+    if detail := audit.changes(before, after):
+        audit.record(session, AuditAction.CADENCE_CHANGED, actor=actor, detail=detail)
 
 
 def features(session: Session) -> list[Feature]:
@@ -31,16 +39,26 @@ def milestone_templates(session: Session) -> list[MilestoneTemplate]:
     return list(session.scalars(select(MilestoneTemplate).order_by(MilestoneTemplate.position, MilestoneTemplate.id)))
 
 
+RULE_ITEM_ACTIONS = {
+    (Feature, True): AuditAction.FEATURE_CREATED, (Feature, False): AuditAction.FEATURE_UPDATED,
+    (MilestoneTemplate, True): AuditAction.MILESTONE_TEMPLATE_CREATED, (MilestoneTemplate, False): AuditAction.MILESTONE_TEMPLATE_UPDATED,
+}
+
+
 def save_rule_item(session: Session, model: type[Feature] | type[MilestoneTemplate], values: Mapping[str, Any],
-                   item: Feature | MilestoneTemplate | None) -> Feature | MilestoneTemplate:
+                   item: Feature | MilestoneTemplate | None, *, actor: User | None = None) -> Feature | MilestoneTemplate:
     """Create or edit a feature or a milestone template; keys are unique. Raises ValidationError; never commits."""
     key = values.get("key")
     if session.scalar(select(model.id).where(model.key == key, model.id != (item.id if item else None))):
         raise ValidationError([FieldError("key", _l("This key is already used."), key)])
+    fields = [name for name in values if name not in ("csrf_token", "submit") and hasattr(model, name)]
+    before = {name: audit.plain(getattr(item, name)) for name in fields} if item is not None else None
     item = item or model()
-    for name, value in values.items():
-        if name not in ("csrf_token", "submit") and hasattr(model, name):
-            setattr(item, name, value)
+    for name in fields:
+        setattr(item, name, values[name])
     session.add(item)
     session.flush()
+    detail = audit.changes(before, {name: audit.plain(getattr(item, name)) for name in fields})
+    if before is None or detail:
+        audit.record(session, RULE_ITEM_ACTIONS[(model, before is None)], actor=actor, target=item, target_label=item.key, detail=detail)
     return item

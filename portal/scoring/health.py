@@ -19,8 +19,10 @@ from portal.core import clock
 from portal.reporting.cadence import cadence_rules
 from portal.models import (
     Account, Band, CheckIn, Feature, HealthModel, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Sentiment,
-    check_in_features,
+    User, check_in_features,
 )
+from portal.audit import services as audit
+from portal.audit.models import AuditAction
 from portal.core.sqlfunctions import days_between, greatest, round_half_up
 
 COMPONENTS = ("usage", "onboarding", "satisfaction", "effort", "sentiment_score", "outcome", "freshness")
@@ -68,12 +70,22 @@ def current_model(session: Session) -> ModelSpec:
 
 
 def save_model(session: Session, weights: dict, green_min: int, yellow_min: int, user_id: int | None, note: str | None) -> HealthModel:
-    """A new version; the running one stays as it was, for the snapshots that used it."""
+    """A new version; the running one stays as it was, for the snapshots that used it. The audit
+    log gets who saved it and what differs from the version before."""
+    previous = current_model(session)
     version = (session.scalar(select(func.max(HealthModel.version))) or 0) + 1
     row = HealthModel(version=version, weights=weights, green_min=green_min, yellow_min=yellow_min,
                       created_by_id=user_id, note=note)
     session.add(row)
     session.flush()
+    before = {"green_min": previous.green_min, "yellow_min": previous.yellow_min, "version": previous.version}
+    after = {"green_min": green_min, "yellow_min": yellow_min, "version": version, "note": note}
+    for phase in {*previous.weights, *weights}:
+        for name in {*previous.weights.get(phase, {}), *weights.get(phase, {})}:
+            before[f"{phase}.{name}"] = previous.weights.get(phase, {}).get(name, 0)
+            after[f"{phase}.{name}"] = weights.get(phase, {}).get(name, 0)
+    audit.record(session, AuditAction.HEALTH_MODEL_SAVED, actor=session.get(User, user_id) if user_id else None,
+                 target=row, target_label=f"v{version}", detail=audit.changes(before, after))
     return row
 
 

@@ -10,7 +10,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from portal.models import Partner, PartnerScorecard, PartnerTier, TierRule
+from portal.audit import services as audit
+from portal.audit.models import AuditAction
+from portal.models import Partner, PartnerScorecard, PartnerTier, TierRule, User
 
 # Best first; "registered" needs nothing.
 RANKED_TIERS = (PartnerTier.PLATINUM, PartnerTier.GOLD, PartnerTier.SILVER)
@@ -31,12 +33,19 @@ def rules(session: Session) -> dict[PartnerTier, dict[str, float]]:
     return found
 
 
-def save_rules(session: Session, thresholds: dict[PartnerTier, dict[str, float | None]]) -> None:
+def save_rules(session: Session, thresholds: dict[PartnerTier, dict[str, float | None]], *, actor: User | None = None) -> None:
+    """Replace every threshold; the audit log gets what changed. Never commits."""
+    before = {f"{tier.value}.{figure}": minimum for tier, figures in rules(session).items() for figure, minimum in figures.items()}
     session.execute(delete(TierRule))
+    after = {}
     for tier, figures in thresholds.items():
         for figure, minimum in figures.items():
             if minimum is not None:
                 session.add(TierRule(tier=tier, figure=figure, minimum=minimum))
+                after[f"{tier.value}.{figure}"] = minimum
+    detail = audit.changes(before, after) | {name: [minimum, None] for name, minimum in before.items() if name not in after}
+    if detail:
+        audit.record(session, AuditAction.TIER_RULES_CHANGED, actor=actor, detail=detail)
 
 
 @dataclass(frozen=True)
