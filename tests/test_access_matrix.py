@@ -5,6 +5,8 @@ objects. Partner roles must get 404 for the other partner's objects on every rou
 """
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -161,7 +163,9 @@ def _objects(tenants, side):
 
 
 @pytest.mark.parametrize("caller", [ANON, VA, PM, PA, PU], ids=lambda c: getattr(c, "value", c))
-def test_role_route_matrix(app, db, browser, tenants, caller):
+def test_role_route_matrix(app, db, browser, tenants, caller, today_is):
+    # A day on which the partner user's check-in is due, so their reminder email exists to preview.
+    today_is(date(2026, 12, 3))
     # Scorecards, scores and alerts exist, so a page that leaked them would show it.
     assert aggregate(db, clock.today()).status == "done"
     b = browser(None if caller == ANON else tenants.by_role(caller))
