@@ -111,3 +111,12 @@ def parse(response_or_html) -> Page:
 
 def is_login_redirect(response) -> bool:
     return response.status_code == 302 and response.location.split("?")[0].endswith("/login")
+
+
+def logged_in(b) -> bool:
+    """Does this browser's session still open My profile?"""
+    response = b.get("/profile")
+    if response.status_code == 200:
+        return True
+    assert is_login_redirect(response)
+    return False

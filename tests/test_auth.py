@@ -9,18 +9,12 @@ from sqlalchemy import select
 from portal.models import PartnerStatus, Role, User
 from tests import factories
 from tests.readback import latest, reload, snapshot
-from tests.pages import is_login_redirect, parse
+from tests.pages import is_login_redirect, logged_in, parse
 
 NEW_PASSWORD = "a brand new passphrase"
 LOGIN_ERROR = "Email or password is incorrect."
 
 
-def logged_in(b) -> bool:
-    response = b.get("/profile")
-    if response.status_code == 200:
-        return True
-    assert is_login_redirect(response)
-    return False
 
 
 # --- logging in ----------------------------------------------------------------------------

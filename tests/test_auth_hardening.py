@@ -13,7 +13,7 @@ from portal.auth import services as auth_services, throttle
 from portal.core.config import Config
 from portal.models import LoginThrottle, PartnerStatus, Role
 from tests import factories
-from tests.pages import is_login_redirect, parse
+from tests.pages import is_login_redirect, logged_in, parse
 from tests.readback import latest, reload
 
 LOGIN_ERROR = "Email or password is incorrect."
@@ -21,12 +21,6 @@ THROTTLED = "Too many failed logins. Wait a few minutes, then try again."
 STRONG = "plum orbit cactus lantern"
 
 
-def logged_in(b) -> bool:
-    response = b.get("/profile")
-    if response.status_code == 200:
-        return True
-    assert is_login_redirect(response)
-    return False
 
 
 def stolen_cookies(b, app):

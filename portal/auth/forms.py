@@ -21,21 +21,6 @@ class ProfileForm(FlaskForm):
     language = SelectField(_l("Language"), choices=language_choices())
 
 
-class PasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(),
-            Length(min=PASSWORD_MIN_LENGTH, max=200, message=_l("Use at least %(min)d characters.", min=PASSWORD_MIN_LENGTH)),
-        ],
-    )
-    confirm_password = PasswordField(
-        _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
-    )
-
-
 class CodeForm(FlaskForm):
     code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
 
@@ -67,6 +52,13 @@ WEEKDAYS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Fr
 TIME_ZONES = ["Asia/Tokyo", "Asia/Seoul", "Asia/Shanghai", "Asia/Taipei", "Asia/Hong_Kong", "Asia/Singapore",
               "Asia/Bangkok", "Asia/Jakarta", "Asia/Kolkata", "Australia/Sydney", "Pacific/Auckland", "Europe/London",
               "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago", "America/Los_Angeles", "UTC"]
+
+
+class PasswordForm(ResetPasswordForm):
+    """My profile's password change: the reset form's fields after the current password."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+
 
 
 class EmailPreferencesForm(FlaskForm):
