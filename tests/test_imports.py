@@ -643,3 +643,21 @@ def test_an_upload_over_the_request_limit_is_refused_before_it_is_read(app, db, 
     b = browser(tenants.user_a)
     response = upload(b, b"x" * (app.config["PORTAL"].import_max_bytes + 100 * 1024), "big.csv")
     assert response.status_code == 413 and "Split the file" in response.get_data(as_text=True)
+
+
+def test_a_file_is_parsed_once_at_upload_then_previewed_and_committed_from_its_stored_rows(db, browser, tenants, monkeypatch):
+    from portal.reporting import import_views
+
+    b = browser(tenants.user_a)
+    headers = list(GOOD)
+    content = xlsx_file(headers, [datetime(2026, 7, 15) if h == "Period" else GOOD[h] for h in headers])
+    page = preview(b, content, "check-ins.xlsx")
+
+    def no_second_parse(*_args, **_kwargs):
+        raise AssertionError("the file was parsed again")
+
+    monkeypatch.setattr(import_views, "read_file", no_second_parse)
+    assert "2026-07" in b.get(page.url).get_data(as_text=True)  # the Excel date came back as a date
+    commit(b, page)
+    assert latest(db).scalar(select(CheckIn).where(CheckIn.account_id == tenants.account_a.id)
+                             .order_by(CheckIn.id.desc()).limit(1)).period_start == JULY

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.reporting.cadence import cadence_rules, default_period
 from portal.core.clock import utcnow
 from portal.core.exports import table_response
-from portal.reporting.imports import FileProblem, commit_import, plan_import, read_file, template_headers
+from portal.reporting.imports import FileProblem, Sheet, commit_import, plan_import, read_file, template_headers
 from portal.models import PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner
 from portal.reporting import bp
 from portal.reporting.forms import ImportForm
@@ -45,7 +45,8 @@ def import_upload():
                 form.file.errors.append(str(problem.message))
             else:
                 batch = ImportBatch(partner_id=current_user.partner_id, user_id=current_user.id, filename=upload.filename[:255],
-                                    content_sha256=hashlib.sha256(content).hexdigest(), content=content, summary=plan.summary())
+                                    content_sha256=hashlib.sha256(content).hexdigest(), content=content,
+                                    sheet=sheet.to_json(), summary=plan.summary())
                 db.add(batch)
                 db.commit()
                 return redirect(url_for("reporting.import_preview", batch_id=batch.id))
@@ -57,6 +58,8 @@ def _batch_and_plan(batch_id: int):
     db = get_session()
     batch = one_or_404(db, visible_to(current_user, ImportBatch), batch_id)
     partner = db.get(Partner, batch.partner_id)
+    if batch.sheet is not None:
+        return db, batch, partner, Sheet.from_json(batch.sheet)  # parsed once, at upload
     try:
         sheet = read_file(batch.content, batch.filename, **_limits())
     except FileProblem as problem:  # e.g. the limits were lowered after the upload

@@ -276,6 +276,9 @@ class ImportBatch(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The rows as read at upload (portal.reporting.imports.Sheet.to_json): previews and the commit
+    # read these instead of parsing the file again. None for batches from before revision 0011.
+    sheet: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="previewed")  # previewed | committed
     summary: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
