@@ -251,12 +251,12 @@ def _read_xlsx(content: bytes, limits: Limits) -> Sheet:
                              size=-(-unzipped // 2**20), limit=limits.unzipped_bytes // 2**20))
     collector = _Collector(limits, "Excel")
     try:
+        _check_row_widths(archive, _first_sheet_path(archive), limits)
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         try:
             if not workbook.worksheets:
                 raise FileProblem(_l("The Excel file has no sheet."))
             worksheet = workbook.worksheets[0]
-            _check_row_widths(archive, getattr(worksheet, "_worksheet_path", ""), limits)
             for number, values in enumerate(worksheet.iter_rows(values_only=True, max_col=limits.columns + 1), start=1):
                 collector.add(number, list(values))
         finally:
@@ -269,22 +269,41 @@ def _read_xlsx(content: bytes, limits: Limits) -> Sheet:
     return collector.sheet()
 
 
+def _first_sheet_path(archive: zipfile.ZipFile) -> str:
+    """The part holding the workbook's first sheet (the one the import reads), from
+    xl/workbook.xml and its relationships; "" when the workbook names none."""
+    from defusedxml.ElementTree import fromstring
+
+    relationship = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    sheets = [e for e in fromstring(archive.read("xl/workbook.xml")).iter() if e.tag.rpartition("}")[2] == "sheet"]
+    if not sheets:
+        return ""
+    targets = {e.get("Id"): e.get("Target", "") for e in fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter()}
+    target = targets.get(sheets[0].get(relationship), "")
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}" if target else ""
+
+
 def _check_row_widths(archive: zipfile.ZipFile, path: str, limits: Limits) -> None:
-    """Count the cells of each row while streaming the sheet's XML: openpyxl builds a whole row
-    before it can be cut to the column limit, and one row of a million cells takes it minutes."""
-    if not path:
+    """Count the cells of each row while streaming the sheet's XML, before openpyxl opens the
+    file: it builds a whole row before it can be cut to the column limit (and its loading
+    alone takes seconds on one row of a million cells)."""
+    if not path or path not in archive.namelist():
         return
     from defusedxml.ElementTree import iterparse
 
-    row_number, cells = 0, 0
-    for event, element in iterparse(archive.open(path.lstrip("/")), events=("start", "end")):
+    row_number, cells, filled, row_has_value = 0, 0, 0, False
+    for event, element in iterparse(archive.open(path), events=("start", "end")):
         tag = element.tag.rpartition("}")[2]
         if event == "start" and tag == "row":
-            row_number, cells = row_number + 1, 0
+            row_number, cells, row_has_value = row_number + 1, 0, False
         elif event == "start" and tag == "c":
             cells += 1
             if cells > limits.columns * 4:  # generous: empty formatted cells are dropped later
                 raise FileProblem(_l("Row %(row)s has more than %(limit)s columns.", row=row_number, limit=limits.columns))
+        elif event == "start" and tag in ("v", "is") and not row_has_value:
+            row_has_value, filled = True, filled + 1
+            if filled > limits.rows + 1:  # the header and the data rows (empty formatted rows do not count)
+                raise FileProblem(_l("The file has more than %(limit)s rows. Split it into smaller files.", limit=limits.rows))
         elif event == "end" and tag in ("c", "row"):
             element.clear()
 
