@@ -55,7 +55,8 @@ FIELD_LABELS: dict[str, Any] = {
     "imports_create_accounts": _l("Files and the API may create accounts"), "reason": _l("Reason"), "via": _l("Source"),
     "note": _l("Note"),
 }
-REASONS = {"unknown_email": _l("unknown email"), "wrong_password": _l("wrong password"), "inactive": _l("inactive login")}
+REASONS = {"unknown_email": _l("unknown email"), "wrong_password": _l("wrong password"), "inactive": _l("inactive login"),
+           "throttled": _l("too many failed logins")}
 ENUM_FIELDS: dict[tuple[str | None, str], Any] = {
     ("partners", "tier"): PartnerTier, ("partners", "status"): PartnerStatus, ("users", "role"): Role,
 }
