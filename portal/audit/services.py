@@ -39,8 +39,8 @@ def _client_address() -> str | None:
 
 
 def _label(value: str | None) -> str | None:
-    """A label as stored: within the column, without NUL (PostgreSQL refuses it; a typed email may carry one)."""
-    return (value.replace("\x00", "")[:300] or None) if value else None
+    """A label as stored: within the column (a typed email may be long; NUL is refused by the request check)."""
+    return value[:300] if value else None
 
 
 def plain(value: Any) -> Any:

@@ -34,28 +34,32 @@ def timed_serializer(config, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(config.secret_key, salt=salt, signer=_ClockSigner)
 
 
-def same_fingerprint(config, user: User, fingerprint: str) -> bool:
-    return hmac.compare_digest(password_fingerprint(config, user), fingerprint)
+def person_token(config, salt: str, user: User) -> str:
+    """A signed, timed token naming a person and their current password's fingerprint."""
+    return timed_serializer(config, salt).dumps([user.id, password_fingerprint(config, user)])
 
 
-def _reset_signer(config) -> URLSafeTimedSerializer:
-    return timed_serializer(config, "password-reset")
-
-
-def reset_token(config, user: User) -> str:
-    return _reset_signer(config).dumps([user.id, password_fingerprint(config, user)])
-
-
-def user_for_reset(config, session: Session, token: str) -> User | None:
-    """The person a reset link is for, if the link is at most 30 minutes old, unused (the
-    password is the one it was made for) and the login still active; else None."""
+def person_from_token(config, session: Session, salt: str, token: str, max_age: timedelta) -> User | None:
+    """The person a token names, if it is at most `max_age` old and their password is still the
+    one it was made for; else None."""
     try:
-        value = _reset_signer(config).loads(token, max_age=int(RESET_MAX_AGE.total_seconds()))
+        value = timed_serializer(config, salt).loads(token, max_age=int(max_age.total_seconds()))
     except BadSignature:  # also SignatureExpired
         return None
     if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str)):
         return None
     user = session.get(User, value[0])
-    if user is None or not user.is_active or not same_fingerprint(config, user, value[1]):
+    if user is None or not hmac.compare_digest(password_fingerprint(config, user), value[1]):
         return None
     return user
+
+
+def reset_token(config, user: User) -> str:
+    return person_token(config, "password-reset", user)
+
+
+def user_for_reset(config, session: Session, token: str) -> User | None:
+    """The person a reset link is for, if the link is at most 30 minutes old, unused (the
+    password is the one it was made for) and the login still active; else None."""
+    user = person_from_token(config, session, "password-reset", token, RESET_MAX_AGE)
+    return user if user is not None and user.is_active else None

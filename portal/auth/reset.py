@@ -27,12 +27,12 @@ def request_reset(app: Flask, session: Session, email: str) -> None:
     caller answers the same either way. At most one per person per minute (the outbox's unique
     recipient, kind and period), so the form cannot flood someone's inbox. Never commits."""
     email = normalise_email(email)
-    user = None if "\x00" in email else session.scalar(select(User).where(User.email == email))
+    user = session.scalar(select(User).where(User.email == email))
     deliver = user is not None and user.is_active
     if user is None:
         # The same work for an unknown email (a message rendered, then dropped), so the answer
         # does not come back faster for emails that have no login.
-        user = User(email=email[:254].replace("\x00", ""), display_name="", password_hash="", session_token="")
+        user = User(email=email[:254], display_name="", password_hash="", session_token="")
     config = app.config["PORTAL"]
     url = absolute_links(app, config.base_url)("auth.reset_password", token=links.reset_token(config, user))
     data = ResetEmail(url=url, minutes=int(links.RESET_MAX_AGE.total_seconds() // 60))

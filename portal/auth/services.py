@@ -74,13 +74,11 @@ def check_login(session: Session, email: str, password: str, *, address: str | N
     is checked against a dummy hash of the same scheme, so it takes as long as a wrong password.
     Counts the failure, or clears the count (for a person with two-factor sign-in, only once
     the code is right too: portal.auth.views.login_code); never commits."""
-    typed = normalise_email(email)
-    email = typed.replace("\x00", "")  # PostgreSQL refuses NUL in text; no login has one
+    email = normalise_email(email)  # a NUL never gets here: the request check refuses it (core.inputs)
     if throttle.blocked(session, email, address) is not None:
         audit.record_login(session, email, None, ok=False, reason=audit.THROTTLED)
         return LoginResult(LoginOutcome.THROTTLED)
-    user = None if typed != email else session.scalar(
-        select(User).options(joinedload(User.partner)).where(User.email == email))
+    user = session.scalar(select(User).options(joinedload(User.partner)).where(User.email == email))
     password_ok = check_password_hash(user.password_hash if user is not None else _dummy_hash(method), password)
     if user is None or not password_ok or not user.is_active:
         throttle.record_failure(session, email, address)

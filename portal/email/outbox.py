@@ -20,9 +20,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any, cast
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from portal.auth.links import password_fingerprint, same_fingerprint, timed_serializer
+from portal.auth.links import person_from_token, person_token
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -193,8 +192,7 @@ def to_mime(message: OutboxMessage, config) -> EmailMessage:
 LINK_MAX_AGE = timedelta(days=60)
 
 
-def _signer(config) -> URLSafeTimedSerializer:
-    return timed_serializer(config, "email-links")
+LINK_SALT = "email-links"
 
 
 def link(config, action: str, user: User) -> str:
@@ -202,21 +200,12 @@ def link(config, action: str, user: User) -> str:
     (action: 'preferences' or 'unsubscribe'). Forging one needs the secret key; it carries the
     moment it was made (60 days of life) and the fingerprint of the person's password, so a
     password change ends every link sent before (a forwarded email stops working)."""
-    return f"{config.base_url}/email/{action}/{_signer(config).dumps([user.id, password_fingerprint(config, user)])}"
+    return f"{config.base_url}/email/{action}/{person_token(config, LINK_SALT, user)}"
 
 
 def user_from(config, session: Session, token: str) -> User | None:
     """The person a preference link is for, while it is fresh and their password unchanged."""
-    try:
-        value = _signer(config).loads(token, max_age=int(LINK_MAX_AGE.total_seconds()))
-    except BadSignature:  # also SignatureExpired
-        return None
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str)):
-        return None
-    user = session.get(User, value[0])
-    if user is None or not same_fingerprint(config, user, value[1]):
-        return None
-    return user
+    return person_from_token(config, session, LINK_SALT, token, LINK_MAX_AGE)
 
 
 class _Connection:
