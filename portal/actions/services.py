@@ -5,7 +5,6 @@ returns FieldErrors named after the form fields, so every bad value is reported 
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -18,7 +17,7 @@ from portal.core.clock import utcnow
 from portal.models import (
     Account, ActionComment, ActionItem, ActionStatus, Alert, AlertKind, OPEN_ACTION_STATUSES, Role, User,
 )
-from portal.core.validation import Checks, FieldError, ValidationError, parse_date
+from portal.core.validation import Checks, FieldError, ValidationError, parse_date, whole_number
 
 ALERT_ITEM_DUE_DAYS = 7
 MAX_TITLE = 200
@@ -72,10 +71,7 @@ def parse_item(values: dict, owners: set[int], today: date) -> ItemInput:
     title = c.text(values, "title", max_length=MAX_TITLE, required=True)
     details = c.text(values, "details", max_length=MAX_TEXT)
     raw_owner = values.get("owner_id")
-    owner_digits = str(raw_owner or "")
-    # ASCII digits only, not too many: "²" passes str.isdigit() but not int(), and Python
-    # refuses over 4,300 digits; anything else is no one on the list.
-    owner_id = int(owner_digits) if re.fullmatch(r"[0-9]{1,18}", owner_digits) and int(owner_digits) else None
+    owner_id = whole_number(str(raw_owner or "")) or None  # anything but a listed id is no one on the list
     if owner_id is not None and owner_id not in owners or (raw_owner not in (None, "", 0, "0") and owner_id is None):
         c.fail("owner_id", _l("Choose someone from the list."))
     raw_due = values.get("due_on")

@@ -8,7 +8,6 @@ are forgiving: not a number or below 1 means the first page, past the end an emp
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from math import ceil
 from typing import Any, Mapping, NoReturn, TypeVar
@@ -19,7 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
-from portal.core.validation import FieldError
+from portal.core.validation import FieldError, whole_number
 
 # Ids are INTEGER columns: a larger number cannot match a row, and overflows the database's integer.
 MAX_ID = 2**31 - 1
@@ -74,7 +73,7 @@ class ListArgs:
         raw = self.text(name)
         if not raw:
             return None
-        number = _whole_number(raw)
+        number = whole_number(raw)
         if number is None or number <= 0:
             self._bad(name, _("a positive whole number"))
         return number if number <= MAX_ID else NO_ROW
@@ -86,7 +85,7 @@ class ListArgs:
 
     def number(self, name: str, default: int, low: int, high: int) -> int:
         """A count such as per_page: forgiving, kept within [low, high]."""
-        number = _whole_number(self.args.get(name, ""))
+        number = whole_number(self.args.get(name, ""))
         return default if number is None else min(high, max(low, number))
 
     def page(self) -> int:
@@ -97,7 +96,7 @@ class ListArgs:
         number within [low, high] raises InvalidArgument (the OpenAPI document states the range)."""
         if name not in self.args:
             return default
-        number = _whole_number(self.args[name])
+        number = whole_number(self.args[name])
         if number is None or not low <= number <= high:
             self._bad(name, _("a whole number from %(low)s to %(high)s", low=low, high=high))
         return number
@@ -108,16 +107,6 @@ class ListArgs:
         if name in self.args and not self.text(name):
             self._bad(name, _("one of %(options)s", options=", ".join(m.value for m in enum_cls)))
         return self.choice(name, enum_cls)
-
-
-def _whole_number(raw: str) -> int | None:
-    """ASCII digits with an optional minus; a number too long to be meant (past any page or id)
-    stands for a huge one, without converting it (Python refuses over 4,300 digits)."""
-    if not re.fullmatch(r"-?[0-9]+", raw):
-        return None  # not a number; also "²" and "١": str.isdigit() says yes, int() may refuse
-    digits = raw.lstrip("-").lstrip("0") or "0"
-    number = int(digits) if len(digits) <= 18 else 10**18
-    return -number if raw.startswith("-") else number
 
 
 @dataclass

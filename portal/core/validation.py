@@ -96,7 +96,7 @@ class Checks:
             number = int(raw)  # Excel stores every number as a float
         else:
             text = normalised(raw).replace(",", "").replace("¥", "").replace("円", "")
-            number = _digits(text)
+            number = whole_number(text)
         top = MAX_INTEGER if high is None else high  # past MAX_INTEGER an INTEGER column overflows in PostgreSQL
         if number is None or (low is not None and number < low) or number > top:
             if high is None and (number is None or number <= top):
@@ -149,14 +149,15 @@ class Checks:
         return False
 
 
-def _digits(text: str) -> int | None:
-    """A whole number in ASCII digits (NFKC has folded full-width ones). Past 30 digits it stands
-    for "far too large" (or small) without converting: Python refuses over 4,300 digits."""
+def whole_number(text: str) -> int | None:
+    """A whole number in ASCII digits with an optional minus (not "²" or "١", which str.isdigit
+    accepts); None for anything else. Past 30 significant digits it stands for "far too large"
+    (or small) without converting: Python refuses to convert over 4,300 digits."""
     if not re.fullmatch(r"-?[0-9]+", text):
         return None
-    if len(text.lstrip("-")) > 30:
-        return -(10**30) if text.startswith("-") else 10**30
-    return int(text)
+    digits = text.lstrip("-").lstrip("0") or "0"
+    number = int(digits) if len(digits) <= 30 else 10**30
+    return -number if text.startswith("-") else number
 
 
 def parse_date(raw: Any) -> date | None:
