@@ -98,6 +98,8 @@ class Account(Base):
     # The reseller's own reference for the customer (its CRM id), unique per partner.
     reference: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
+    # フリガナ: the reading of a Japanese name, which lists sort by (kanji order means nothing).
+    name_kana: Mapped[str | None] = mapped_column(String(200))
     industry: Mapped[str | None] = mapped_column(String(100))
     segment: Mapped[Segment] = mapped_column(enum_column(Segment, "account_segment"), index=True)
     plan: Mapped[str | None] = mapped_column(String(100))
@@ -111,10 +113,13 @@ class Account(Base):
     )
     churned_on: Mapped[date | None] = mapped_column(Date)
     churn_reason: Mapped[str | None] = mapped_column(Text)
+    # The reseller's person responsible for the customer (a user of the same partner).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     partner: Mapped[Partner] = relationship(back_populates="accounts")
+    owner: Mapped["User | None"] = relationship(foreign_keys=[owner_id])
 
     @validates("reference")
     def _strip_reference(self, _key: str, value: str) -> str:
