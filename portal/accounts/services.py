@@ -9,7 +9,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts import lifecycle
 from portal.audit import services as audit
+from portal.core import clock
 from portal.audit.models import AuditAction
 from portal.core.history import record_change, snapshot
 from portal.models import Account, ApiToken, LifecycleStatus, Partner, ReportSource, Segment, User
@@ -17,6 +19,8 @@ from portal.core.validation import Checks, FieldError
 
 ACCOUNT_FIELDS = ("name", "industry", "segment", "plan", "seats", "arr_jpy", "contract_start", "renewal_date",
                   "desired_outcome", "status", "churned_on", "churn_reason")
+# What the change log keeps of an account: its fields and when and why its phase last changed.
+HISTORY_FIELDS = ACCOUNT_FIELDS + ("phase_changed_on", "phase_reason")
 MAX_REFERENCE = 64
 
 
@@ -109,16 +113,18 @@ def save_account(
     checked = check_account(values, account, c)  # raises with every error found so far
     assert partner_id is not None
     created = account is None or account.id is None
-    before = None if created else snapshot(account, ACCOUNT_FIELDS)
+    before = None if created else snapshot(account, HISTORY_FIELDS)
+    status_before = account.status if account is not None and not created else None
     if account is None:
         account = Account()
     account.partner_id, account.reference = partner_id, reference
     for name, value in checked.items():
         setattr(account, name, value)
+    lifecycle.note_phase_set(account, status_before, clock.today())
     session.add(account)
     session.flush()
     entry = record_change(session, entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
-                          before=before, after=snapshot(account, ACCOUNT_FIELDS), source=source, user=user, token=token)
+                          before=before, after=snapshot(account, HISTORY_FIELDS), source=source, user=user, token=token)
     if entry is not None:
         audit.record(session, AuditAction.ACCOUNT_CREATED if created else AuditAction.ACCOUNT_UPDATED, actor=user or token,
                      partner_id=partner_id, target=account, target_label=f"{account.name} ({account.reference})",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from portal.core.formatting import local_date, yen
 from portal.core.labels import label
 from portal.models import (
-    ApiToken, ChangeLog, LifecycleStatus, MilestoneStatus, ReportSource, Segment, StakeholderRole, User,
+    ApiToken, ChangeLog, LifecycleStatus, MilestoneStatus, PhaseReason, ReportSource, Segment, StakeholderRole, User,
 )
 
 
@@ -76,6 +76,7 @@ FIELDS: dict[str, dict[str, tuple[Any, Any]]] = {
         "contract_start": (_l("Contract start"), DATE), "renewal_date": (_l("Renewal date"), DATE),
         "desired_outcome": (_l("Desired outcome"), TEXT), "status": (_l("Lifecycle status"), LifecycleStatus),
         "churned_on": (_l("Churned on"), DATE), "churn_reason": (_l("Churn reason"), TEXT),
+        "phase_changed_on": (_l("Phase changed on"), DATE), "phase_reason": (_l("Why the phase changed"), PhaseReason),
     },
 }
 

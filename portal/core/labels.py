@@ -13,6 +13,7 @@ from portal.models import (
     AlertKind,
     Band,
     LifecycleStatus,
+    PhaseReason,
     MilestoneStatus,
     PartnerStatus,
     PartnerTier,
@@ -56,6 +57,11 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         LifecycleStatus.ONBOARDING: _l("Onboarding"),
         LifecycleStatus.ACTIVE: _l("Adopted"),
         LifecycleStatus.CHURNED: _l("Churned"),
+    },
+    PhaseReason: {
+        PhaseReason.GO_LIVE: _l("Go-live milestone done"),
+        PhaseReason.DAYS_AFTER_START: _l("Days after contract start passed"),
+        PhaseReason.SET_BY_RESELLER: _l("Set by the reseller"),
     },
     Sentiment: {Sentiment.GREEN: _l("Green"), Sentiment.YELLOW: _l("Yellow"), Sentiment.RED: _l("Red")},
     ActionStatus: {

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String, Table, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import false
 
 from portal.core.clock import utcnow
 from portal.core.db import Base, UTCDateTime, enum_column
@@ -90,6 +91,22 @@ class ReportingCadence(Base):
     grace_days: Mapped[int] = mapped_column(Integer, default=10)
 
 
+class ReportingSettings(Base):
+    """The vendor's lifecycle and overdue settings: one row (id 1); defaults when there is none."""
+
+    __tablename__ = "reporting_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("adoption_after_days IS NULL OR adoption_after_days BETWEEN 1 AND 3650", name="adoption_after_days_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    # An onboarding account moves to adoption this many days after contract start (None: only by go-live).
+    adoption_after_days: Mapped[int | None] = mapped_column(Integer, default=120)
+    # No check-in counts as overdue for a period that ended before this day (e.g. the portal's launch).
+    overdue_from: Mapped[date | None] = mapped_column(Date)
+
+
 class Feature(Base):
     """A key product feature whose adoption resellers report (vendor-defined)."""
 
@@ -117,6 +134,8 @@ class MilestoneTemplate(Base):
     due_after_days: Mapped[int] = mapped_column(Integer, default=0)
     # Completing this milestone is the customer's first value (time to first value ends here).
     marks_first_value: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Completing this milestone moves the account from onboarding to adoption.
+    marks_go_live: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -256,7 +275,8 @@ class ChangeLog(Base):
     action: Mapped[str] = mapped_column(String(20))
     # {"field": [old, new], ...} with dates as ISO strings.
     changes: Mapped[dict] = mapped_column(JSON)
-    source: Mapped[ReportSource] = mapped_column(enum_column(ReportSource, "change_source"))
+    # None: the portal made the change by a vendor rule (e.g. an account moved to adoption by days).
+    source: Mapped[ReportSource | None] = mapped_column(enum_column(ReportSource, "change_source"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     api_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,7 +18,7 @@ from portal.core.db import UTCDateTime
 from portal.core import clock
 from portal.reporting.cadence import cadence_rules
 from portal.models import (
-    Account, Band, CheckIn, Feature, HealthModel, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Sentiment,
+    Account, Band, CheckIn, Feature, HealthModel, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, PhaseReason, Sentiment,
     User, check_in_features,
 )
 from portal.audit import services as audit
@@ -104,6 +104,14 @@ def _avg_present(*exprs):
     return case((count == 0, null()), else_=total / func.nullif(count, 0))
 
 
+def onboarding_on(day):
+    """The account was in onboarding on `day`: it is now, or a rule moved it to adoption after that
+    day (portal.accounts.lifecycle); a phase set by hand counts from when it was set only."""
+    moved_later = and_(Account.status == LifecycleStatus.ACTIVE, Account.phase_changed_on > day,
+                       Account.phase_reason.in_([PhaseReason.GO_LIVE, PhaseReason.DAYS_AFTER_START]))
+    return case((or_(Account.status == LifecycleStatus.ONBOARDING, moved_later), True), else_=False)
+
+
 def inputs_select(session: Session, day: date):
     """Per live account on `day`: what it reported last (as known that day) and its milestones."""
     day_param = literal(day)
@@ -157,7 +165,7 @@ def inputs_select(session: Session, day: date):
         select(
             Account.id.label("account_id"),
             Account.partner_id,
-            (Account.status == LifecycleStatus.ONBOARDING).label("onboarding_phase"),
+            onboarding_on(day_param).label("onboarding_phase"),
             Account.arr_jpy,
             Account.renewal_date,
             Account.seats,
