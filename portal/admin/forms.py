@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.auth.forms import language_choices
@@ -62,6 +62,14 @@ class CadenceForm(FlaskForm):
     low_touch_grace = IntegerField(_l("Low touch: grace days"), validators=[NumberRange(min=0, max=60)])
     tech_touch_months = SelectField(_l("Tech touch: report every"), coerce=int)
     tech_touch_grace = IntegerField(_l("Tech touch: grace days"), validators=[NumberRange(min=0, max=60)])
+    adoption_after_days = IntegerField(
+        _l("Move to adoption this many days after contract start"),
+        description=_l("An onboarding account moves to adoption when its go-live milestone is done, or after these days. Leave empty to move accounts on go-live only."),
+        validators=[Optional(), NumberRange(min=1, max=3650)])
+    overdue_from = DateField(
+        _l("Count overdue check-ins from"),
+        description=_l("Periods that ended before this day are never overdue (e.g. the day the portal started). Each account owes check-ins only from when it was first in the portal."),
+        validators=[Optional()])
 
 
 class FeatureForm(FlaskForm):
@@ -76,6 +84,7 @@ class FeatureForm(FlaskForm):
 class MilestoneTemplateForm(FeatureForm):
     due_after_days = IntegerField(_l("Planned days after contract start"), default=0, validators=[NumberRange(min=0, max=730)])
     marks_first_value = BooleanField(_l("Reaching it is the customer's first value"))
+    marks_go_live = BooleanField(_l("Reaching it is go-live: the account moves from onboarding to adoption"))
     active = BooleanField(_l("Part of onboarding"), default=True)
 
 

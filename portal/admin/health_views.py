@@ -100,4 +100,4 @@ def tier_rules():
     day = latest_day(db)
     movers = tiers.movers(db, day) if day else []
     return render_template("admin/tier_rules.html", form=form, ranked=tiers.RANKED_TIERS, figures=tiers.TIER_FIGURES,
-                           movers=movers), (400 if form.errors else 200)
+                           movers=movers, has_rules=any(current.values())), (400 if form.errors else 200)

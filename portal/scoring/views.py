@@ -36,7 +36,7 @@ def partner_scorecard(partner_id: int):
     return render_template(
         "scoring/partner.html",
         partner=partner,
-        tier=tiers.progress(card, tiers.rules(db)),
+        tier=tiers.progress(card, tiers.rules(db), held=partner.tier),
         tier_figures=tiers.TIER_FIGURES,
         renewals=renewals,
         overdue=overdue,
