@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -16,7 +16,7 @@ from portal.scoring.aggregation import aggregate
 from portal.reporting.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
     Account, CheckIn, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
-    PartnerStatus, PartnerTier, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
+    PartnerStatus, PhaseReason, PartnerTier, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
     StakeholderRole, User, VocItem, VocKind,
 )
 from portal.reporting.reference_data import ensure_defaults
@@ -39,10 +39,18 @@ PARTNERS = [
     ("Setouchi Systems", "SETOUCHI", PartnerTier.SILVER, PartnerStatus.ACTIVE, 0, False),
 ]
 
-JA_PREFIXES = ["東都", "浪速", "北陸", "中央", "青山", "みどり", "大和", "あさひ", "港南", "湘南", "信州", "博多",
-               "杜の都", "瀬戸", "葵", "若葉", "日の出", "白鷺", "松風", "桜井"]
-JA_KINDS = ["商事", "製作所", "物流", "建設", "食品", "薬品", "不動産", "会計事務所", "クリニック", "ホテル",
-            "電機", "印刷", "運輸", "精工", "保険サービス"]
+# Name parts with their readings (フリガナ), which Japanese lists sort by; the legal form 株式会社
+# is left out of the reading, as Japanese business systems do.
+JA_PREFIX_READINGS = {"東都": "トウト", "浪速": "ナニワ", "北陸": "ホクリク", "中央": "チュウオウ", "青山": "アオヤマ",
+                      "みどり": "ミドリ", "大和": "ヤマト", "あさひ": "アサヒ", "港南": "コウナン", "湘南": "ショウナン",
+                      "信州": "シンシュウ", "博多": "ハカタ", "杜の都": "モリノミヤコ", "瀬戸": "セト", "葵": "アオイ",
+                      "若葉": "ワカバ", "日の出": "ヒノデ", "白鷺": "シラサギ", "松風": "マツカゼ", "桜井": "サクライ"}
+JA_KIND_READINGS = {"商事": "ショウジ", "製作所": "セイサクショ", "物流": "ブツリュウ", "建設": "ケンセツ", "食品": "ショクヒン",
+                    "薬品": "ヤクヒン", "不動産": "フドウサン", "会計事務所": "カイケイジムショ", "クリニック": "クリニック",
+                    "ホテル": "ホテル", "電機": "デンキ", "印刷": "インサツ", "運輸": "ウンユ", "精工": "セイコウ",
+                    "保険サービス": "ホケンサービス"}
+JA_PREFIXES = list(JA_PREFIX_READINGS)
+JA_KINDS = list(JA_KIND_READINGS)
 EN_PREFIXES = ["Harbor", "Summit", "Maple", "Cedar", "Orbit", "Lumen", "Granite", "Silverline", "Northwind",
                "Bright", "Keystone", "Riverside", "Evergreen", "Nimbus", "Atlas"]
 EN_KINDS = ["Logistics", "Foods", "Clinics", "Manufacturing", "Retail", "Hotels", "Accounting", "Printing",
@@ -118,14 +126,20 @@ def load_demo(
         person(f"admin@{code.lower()}.example", f"{code.title()} Admin", Role.PARTNER_ADMIN, partners[code])
     session.flush()
     _add_reporting_history(session, rng, today)
+    session.flush()
+    _move_to_adoption(session, today)
+    _assign_owners(session, seed)
     session.commit()
     return demo_logins()
 
 
 def _add_accounts(session: Session, rng: random.Random, partner: Partner, japanese: bool, count: int, today: date) -> None:
+    """Customers in onboarding; `_move_to_adoption` moves those whose go-live is done, as the portal would."""
     for n in range(1, count + 1):
+        name_kana = None
         if japanese:
-            name = f"株式会社{rng.choice(JA_PREFIXES)}{rng.choice(JA_KINDS)}"
+            prefix, kind = rng.choice(JA_PREFIXES), rng.choice(JA_KINDS)
+            name, name_kana = f"株式会社{prefix}{kind}", f"{JA_PREFIX_READINGS[prefix]}{JA_KIND_READINGS[kind]}"
             industry, outcome = rng.choice(INDUSTRIES_JA), rng.choice(OUTCOMES_JA)
         else:
             name = f"{rng.choice(EN_PREFIXES)} {rng.choice(EN_KINDS)}"
@@ -136,18 +150,22 @@ def _add_accounts(session: Session, rng: random.Random, partner: Partner, japane
         contract_start = today - timedelta(days=rng.randint(10, 3 * 365))
         years = max(1, (today - contract_start).days // 365 + 1)
         renewal = contract_start + timedelta(days=365 * years)
-        status = LifecycleStatus.ONBOARDING if (today - contract_start).days < 100 else LifecycleStatus.ACTIVE
+        status = LifecycleStatus.ONBOARDING
         churned_on = churn_reason = None
-        if status == LifecycleStatus.ACTIVE and rng.random() < 0.07:
+        if (today - contract_start).days >= 100 and rng.random() < 0.07:
             status = LifecycleStatus.CHURNED
             churned_on = renewal - timedelta(days=365)
             churn_reason = rng.choice(["予算削減", "担当者の異動", "競合製品へ移行"] if japanese
                                       else ["Budget cut", "Champion left", "Moved to a competitor"])
+        if n % 7 == 0:
+            name = f"{name} {'第' + str(n) + '事業部' if japanese else 'Division ' + str(n)}"
+            name_kana = f"{name_kana}ダイ{n}ジギョウブ" if name_kana else None
         session.add(
             Account(
                 partner=partner,
                 reference=f"{partner.code[:3]}-{n:04d}",
-                name=name if n % 7 else f"{name} {'第' + str(n) + '事業部' if japanese else 'Division ' + str(n)}",
+                name=name,
+                name_kana=name_kana,
                 industry=industry,
                 segment=segment,
                 plan=PLANS[min(3, seats // 100)],
@@ -161,6 +179,31 @@ def _add_accounts(session: Session, rng: random.Random, partner: Partner, japane
                 churn_reason=churn_reason,
             )
         )
+
+
+def _move_to_adoption(session: Session, today: date) -> None:
+    """Accounts whose go-live milestone is done are in adoption since that day, as the milestone
+    service would have moved them; the rest wait for go-live or the vendor's days (the aggregation)."""
+    go_live = (
+        select(Milestone.account_id, Milestone.completed_on)
+        .join(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
+        .where(MilestoneTemplate.marks_go_live.is_(True), Milestone.status == MilestoneStatus.DONE, Milestone.completed_on <= today)
+    )
+    done_on = {account_id: day for account_id, day in session.execute(go_live)}
+    for account in session.scalars(select(Account).where(Account.status == LifecycleStatus.ONBOARDING, Account.id.in_(list(done_on)))):
+        account.status, account.phase_reason, account.phase_changed_on = LifecycleStatus.ACTIVE, PhaseReason.GO_LIVE, done_on[account.id]
+
+
+def _assign_owners(session: Session, seed: int) -> None:
+    """Most customers have a person at their reseller who looks after them; some have none yet."""
+    rng = random.Random(seed + 1)  # its own stream: the rest of the demo stays as it was
+    people: dict[int, list[User]] = {}
+    for user in session.scalars(select(User).where(User.partner_id.is_not(None)).order_by(User.id)):
+        people.setdefault(user.partner_id, []).append(user)  # type: ignore[arg-type]
+    for account in session.scalars(select(Account).order_by(Account.id)):
+        staff = people.get(account.partner_id)
+        if staff and rng.random() < 0.9:
+            account.owner_id = rng.choice(staff).id
 
 
 # Per partner: how reliably it reports (share of periods with a check-in) and how rosy its
@@ -206,7 +249,9 @@ def _add_reporting_history(session: Session, rng: random.Random, today: date) ->
             else:
                 health = min(1.0, max(0.05, health + rng.gauss(0, 0.08)))
             if rng.random() < diligence:
-                session.add(_check_in(rng, account, period, health, optimism, features, japanese))
+                check_in = _check_in(rng, account, period, health, optimism, features, japanese)
+                if clock.day_of(check_in.submitted_at) < today:  # still in its grace days: not reported yet
+                    session.add(check_in)
             period = period.next()
 
 
@@ -214,6 +259,8 @@ def _add_milestones(session: Session, rng: random.Random, account: Account, temp
     slip = rng.choice([0, 0, 0, 5, 12, 30])  # some onboardings run late
     assert account.contract_start is not None  # every demo account has one
     for template in templates:
+        if template.marks_go_live and account.id % 10 == 0:
+            continue  # some resellers never record go-live: the vendor's days after contract start move these
         planned = account.contract_start + timedelta(days=template.due_after_days)
         done_on = planned + timedelta(days=slip + rng.randint(-3, 6))
         if done_on <= today:
@@ -231,7 +278,7 @@ def _check_in(rng: random.Random, account: Account, period, health: float, optim
     check_in = CheckIn(
         account_id=account.id, partner_id=account.partner_id, period_start=period.start, version=1,
         source=rng.choice([ReportSource.FORM, ReportSource.FILE, ReportSource.FILE, ReportSource.API]),
-        submitted_at=datetime.combine(period.end + timedelta(days=rng.randint(1, 12)), time(9, 30)),
+        submitted_at=datetime.combine(period.end + timedelta(days=rng.randint(1, 12)), time(0, 30), tzinfo=timezone.utc),
         active_users=max(0, min(account.seats, round(account.seats * (0.2 + 0.75 * health) + rng.randint(-2, 2)))),
         nps=max(0, min(10, round(3 + health * 7.5 + rng.gauss(0, 1.2)))) if rng.random() < 0.8 else None,
         csat=max(1, min(5, round(1 + health * 4 + rng.gauss(0, 0.5)))) if rng.random() < 0.6 else None,
