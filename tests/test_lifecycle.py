@@ -187,3 +187,15 @@ def test_the_vendor_can_start_overdue_counting_on_a_day(db, tenants):
     settings(db, overdue_from=date(2026, 10, 1))
     aggregate(db, TODAY + timedelta(days=1))
     assert overdue_subjects(db, account) == ["2026-10-01"]
+
+
+def test_the_what_to_report_list_agrees_with_the_alerts(db, tenants):
+    """The reseller's list of owed check-ins uses the same rule as the nightly alerts."""
+    from portal.reporting.cadence import obligations
+
+    fresh = factories.account(db, tenants.partner_a, segment=Segment.HIGH_TOUCH, contract_start=date(2024, 1, 1),
+                              created_at=datetime(2026, 11, 19, tzinfo=timezone.utc))
+    old = factories.account(db, tenants.partner_a, segment=Segment.HIGH_TOUCH, contract_start=date(2024, 1, 1))
+    owed = {(o.account_id, o.period.key) for o in obligations(latest(db), TODAY) if o.overdue}
+    assert (old.id, "2026-10") in owed
+    assert not any(account_id == fresh.id for account_id, _ in owed)
