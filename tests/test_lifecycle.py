@@ -199,3 +199,15 @@ def test_the_what_to_report_list_agrees_with_the_alerts(db, tenants):
     owed = {(o.account_id, o.period.key) for o in obligations(latest(db), TODAY) if o.overdue}
     assert (old.id, "2026-10") in owed
     assert not any(account_id == fresh.id for account_id, _ in owed)
+
+
+def test_a_first_import_without_check_ins_is_not_scored_red_for_reports_it_never_owed(db, client, tenants):
+    tenants.partner_a.imports_create_accounts = True
+    db.commit()
+    body = {"name": "Imported KK", "segment": "high_touch", "contract_start": "2024-11-01", "status": "active"}
+    assert api_put(client, tenants.secret_a, "/accounts/IMP-1", body).status_code == 201
+    aggregate(db, TODAY)
+    imported = latest(db).scalar(select(Account).where(Account.reference == "IMP-1"))
+    score = latest(db).scalar(select(AccountScore).where(AccountScore.account_id == imported.id))
+    assert score.freshness is None, "no report was owed yet: freshness is not judged"
+    assert latest(db).scalar(select(Alert.id).where(Alert.account_id == imported.id)) is None

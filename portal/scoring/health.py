@@ -160,7 +160,15 @@ def inputs_select(session: Session, day: date):
     )
     rules = cadence_rules(session)
     allowed_days = case(*[(Account.segment == s, literal(r.months * 30 + r.grace_days)) for s, r in rules.items()])
-    since = func.coalesce(latest.c.submitted_at, Account.contract_start)
+    # Before a first report, freshness counts from when the account was in the portal (created), not
+    # from a contract start that a first import back-dates by years.
+    since_contract, since_created = days_between(day_param, Account.contract_start), days_between(day_param, Account.created_at)
+    days_since = case(
+        (latest.c.id.is_not(None), days_between(day_param, latest.c.submitted_at)),
+        (Account.contract_start.is_(None), null()),
+        (since_created < since_contract, since_created),
+        else_=since_contract,
+    )
     return (
         select(
             Account.id.label("account_id"),
@@ -178,7 +186,7 @@ def inputs_select(session: Session, day: date):
             latest.c.sentiment,
             latest.c.outcome_progress,
             case((latest.c.id.is_(None), null()), else_=days_between(day_param, latest.c.submitted_at)).label("days_since_report"),
-            days_between(day_param, since).label("days_since"),
+            days_since.label("days_since"),
             allowed_days.label("allowed_days"),
             func.coalesce(milestones.c.due, 0).label("milestones_due"),
             func.coalesce(milestones.c.on_time, 0).label("milestones_on_time"),
