@@ -157,6 +157,10 @@ def _add_accounts(session: Session, rng: random.Random, partner: Partner, japane
             churned_on = renewal - timedelta(days=365)
             churn_reason = rng.choice(["予算削減", "担当者の異動", "競合製品へ移行"] if japanese
                                       else ["Budget cut", "Champion left", "Moved to a competitor"])
+        # In the portal since it started a year ago (or since the contract, if later); a prospect's
+        # customers were only just added.
+        in_portal_since = (clock.end_of_day(today - timedelta(days=1)) if partner.status == PartnerStatus.PROSPECT else
+                           datetime.combine(max(contract_start, today - timedelta(days=365)), time(0, 30), tzinfo=timezone.utc))
         if n % 7 == 0:
             name = f"{name} {'第' + str(n) + '事業部' if japanese else 'Division ' + str(n)}"
             name_kana = f"{name_kana}ダイ{n}ジギョウブ" if name_kana else None
@@ -177,6 +181,7 @@ def _add_accounts(session: Session, rng: random.Random, partner: Partner, japane
                 status=status,
                 churned_on=churned_on,
                 churn_reason=churn_reason,
+                created_at=in_portal_since,
             )
         )
 

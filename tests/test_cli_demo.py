@@ -72,6 +72,7 @@ def test_demo_data_has_nothing_after_today_and_moves_like_real_data(db):
     assert db.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.period_start > today)) == 0
     assert db.scalar(select(func.count()).select_from(Milestone).where(Milestone.completed_on > today)) == 0
     assert db.scalar(select(func.count()).select_from(Account).where(Account.phase_changed_on > today)) == 0
+    assert db.scalar(select(func.count()).select_from(Account).where(Account.created_at >= end_of_today)) == 0
 
     accounts = db.scalars(select(Account)).all()
     moved = [a for a in accounts if a.phase_reason == PhaseReason.GO_LIVE]
@@ -90,6 +91,8 @@ def test_demo_data_has_nothing_after_today_and_moves_like_real_data(db):
     bands = Counter(db.scalars(select(AccountScore.band).where(AccountScore.day == today, AccountScore.band.is_not(None))))
     assert bands[Band.GREEN] > bands[Band.YELLOW] > 0 and bands[Band.RED] > 0
     assert bands[Band.GREEN] < 0.75 * sum(bands.values()), "not everyone is healthy"
+    unscored = db.scalar(select(func.count()).select_from(AccountScore).where(AccountScore.day == today, AccountScore.band.is_(None)))
+    assert 0 < unscored < sum(bands.values()) / 5, "some accounts have too little data to score"
 
 
 def test_demo_logins_work_through_the_login_form(db, browser):
