@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import (
-    Account, AccountScore, Alert, AlertKind, ChangeLog, LifecycleStatus, PhaseReason, ReportingSettings, ReportSource, Segment,
+    Account, AccountScore, Alert, AlertKind, ChangeLog, LifecycleStatus, MilestoneStatus, PhaseReason, ReportingSettings,
+    ReportSource, Segment,
 )
 from portal.scoring.aggregation import aggregate
 from tests import factories
@@ -211,3 +212,17 @@ def test_a_first_import_without_check_ins_is_not_scored_red_for_reports_it_never
     score = latest(db).scalar(select(AccountScore).where(AccountScore.account_id == imported.id))
     assert score.freshness is None, "no report was owed yet: freshness is not judged"
     assert latest(db).scalar(select(Alert.id).where(Alert.account_id == imported.id)) is None
+
+
+def test_the_nightly_run_moves_accounts_whose_go_live_was_done_before_the_rule(db, tenants):
+    """Milestones recorded before this rule existed (or loaded directly) move their accounts at the next run."""
+    account = factories.account(db, tenants.partner_a, status=LifecycleStatus.ONBOARDING, contract_start=TODAY - timedelta(days=60))
+    factories.milestone(db, account, "go_live", status=MilestoneStatus.DONE, completed_on=date(2026, 11, 2))
+    later = factories.account(db, tenants.partner_a, status=LifecycleStatus.ONBOARDING, contract_start=TODAY - timedelta(days=60))
+    factories.milestone(db, later, "go_live", status=MilestoneStatus.DONE, completed_on=TODAY)
+    aggregate(db, TODAY - timedelta(days=1))
+    moved = reload(db, account)
+    assert (moved.status, moved.phase_changed_on, moved.phase_reason) == (LifecycleStatus.ACTIVE, date(2026, 11, 2), PhaseReason.GO_LIVE)
+    assert reload(db, later).status == LifecycleStatus.ONBOARDING, "its go-live comes after the day aggregated"
+    [entry] = phase_log(db, account)
+    assert (entry.source, entry.changes["phase_reason"]) == (None, [None, "go_live"])

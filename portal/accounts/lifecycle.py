@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import JSON, and_, insert, literal, select, update
+from sqlalchemy import JSON, and_, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from portal.core.clock import utcnow
 from portal.core.sqlfunctions import add_days
 from portal.models import (
-    Account, ApiToken, ChangeLog, LifecycleStatus, Milestone, MilestoneStatus, PhaseReason, ReportSource, User,
+    Account, ApiToken, ChangeLog, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, PhaseReason, ReportSource, User,
 )
 from portal.reporting.cadence import reporting_settings
 
@@ -54,27 +54,39 @@ def move_on_go_live(session: Session, milestone: Milestone, was_done: bool, *, s
     return True
 
 
-def move_by_days(session: Session, day: date) -> int:
-    """Onboarding accounts whose contract started the vendor's number of days before `day` move to
-    adoption, in one INSERT (their change-log entries) and one UPDATE; the count moved.
-    Accounts whose phase someone set, and churned ones, are left as they are."""
+def move_by_rules(session: Session, day: date) -> int:
+    """The nightly moves to adoption, set-based: accounts whose go-live milestone was done by `day`
+    without moving them (recorded before this rule existed), then those past the vendor's days
+    after contract start. Accounts whose phase someone set, and churned ones, stay as they are.
+    Returns how many moved."""
+    go_live_on = (
+        select(func.min(Milestone.completed_on))
+        .join(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
+        .where(Milestone.account_id == Account.id, MilestoneTemplate.marks_go_live.is_(True),
+               Milestone.status == MilestoneStatus.DONE, Milestone.completed_on <= day)
+        .scalar_subquery()
+    )
+    waiting = and_(Account.status == LifecycleStatus.ONBOARDING, Account.phase_reason.is_(None))
+    moved = _move(session, and_(waiting, go_live_on.is_not(None)), PhaseReason.GO_LIVE, go_live_on)
     days = reporting_settings(session).adoption_after_days
-    if not days:
-        return 0
-    due = and_(Account.status == LifecycleStatus.ONBOARDING, Account.phase_reason.is_(None),
-               Account.contract_start.is_not(None), Account.contract_start <= day - timedelta(days=days))
-    changes = {"status": [LifecycleStatus.ONBOARDING.value, LifecycleStatus.ACTIVE.value],
-               "phase_reason": [None, PhaseReason.DAYS_AFTER_START.value]}
+    if days:
+        passed = and_(waiting, Account.contract_start.is_not(None), Account.contract_start <= day - timedelta(days=days))
+        moved += _move(session, passed, PhaseReason.DAYS_AFTER_START, add_days(Account.contract_start, days))
+    return moved
+
+
+def _move(session: Session, due, reason: PhaseReason, moved_on) -> int:
+    """One INSERT of the change-log entries (source None: a rule of the portal) and one UPDATE."""
+    changes = {"status": [LifecycleStatus.ONBOARDING.value, LifecycleStatus.ACTIVE.value], "phase_reason": [None, reason.value]}
     entries = select(
         literal("account"), Account.id, Account.partner_id, Account.id, literal("update"),
         literal(changes, JSON), literal(utcnow(), ChangeLog.changed_at.type),
     ).where(due)
     session.execute(insert(ChangeLog).from_select(
         ["entity", "entity_id", "partner_id", "account_id", "action", "changes", "changed_at"], entries))
-    moved = session.execute(
-        update(Account).where(due).values(
-            status=LifecycleStatus.ACTIVE, phase_reason=PhaseReason.DAYS_AFTER_START,
-            phase_changed_on=add_days(Account.contract_start, days), updated_at=utcnow(),
-        ).execution_options(synchronize_session=False)
+    result = session.execute(
+        update(Account).where(due).values(status=LifecycleStatus.ACTIVE, phase_reason=reason, phase_changed_on=moved_on,
+                                          updated_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
-    return moved.rowcount or 0  # type: ignore[attr-defined]
+    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -275,7 +275,7 @@ def run_requests(session: Session, timing: Timing = DEFAULT_TIMING) -> list[Aggr
 
 def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
     model = current_model(session)
-    lifecycle.move_by_days(session, day)  # before scoring: the phase picks the weights
+    lifecycle.move_by_rules(session, day)  # before scoring: the phase picks the weights
     session.execute(delete(AccountScore).where(AccountScore.day == day))
     scores = score_select(session, day, model)
     session.execute(insert(AccountScore).from_select([c.name for c in scores.selected_columns], scores))
