@@ -19,7 +19,7 @@ from portal.core.scoping import accounts_visible_to
 from portal.models import Account, AccountScore, Band, CheckIn, LifecycleStatus, Partner, Role, Segment, User
 from portal.reporting.cadence import cadence_rules, next_due
 from portal.scoring.aggregation import latest_day
-from portal.scoring.insights import SNAPSHOT_TOLERANCE_DAYS, comparison_day, weekly_days
+from portal.scoring.insights import SNAPSHOT_TOLERANCE_DAYS, weekly_days
 from portal.scoring.review import RENEWAL_DAYS
 
 TREND_DAYS = 30  # the score's change is against the newest snapshot at least this long before
@@ -84,7 +84,7 @@ def score_days(session: Session) -> ScoreDays:
     latest = latest_day(session)
     if latest is None:
         return ScoreDays(None, None)
-    earlier = comparison_day(session, latest, TREND_DAYS)
+    earlier = session.scalar(select(func.max(AccountScore.day)).where(AccountScore.day <= latest - timedelta(days=TREND_DAYS)))
     # A snapshot months older would call a half-year's drift "30 days".
     if earlier is not None and earlier < latest - timedelta(days=TREND_DAYS + SNAPSHOT_TOLERANCE_DAYS):
         earlier = None

@@ -99,7 +99,7 @@ def accounts_export():
     days = listing.score_days(db)
     rows = db.execute(listing.account_rows(db, current_user, today(), days, filters, sort=sort, descending=descending)).all()
     headers = [_("Reference"), _("Customer"), _("Name reading (furigana)")] + ([_("Partner")] if current_user.is_vendor else []) + [
-        _("Segment"), _("Lifecycle status"), _("Band"), _("Health score"), _("Change in 30 days"), _("Last check-in"),
+        _("Segment"), _("Lifecycle status"), _("Health band"), _("Health score"), _("Change in 30 days"), _("Last check-in"),
         _("Next check-in due"), _("Owner"), _("Renewal date"), "ARR"]
     table = [
         [r.Account.reference, r.Account.name, r.Account.name_kana] + ([r.partner_name] if current_user.is_vendor else []) + [
