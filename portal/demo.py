@@ -43,6 +43,14 @@ JA_PREFIXES = ["東都", "浪速", "北陸", "中央", "青山", "みどり", "�
                "杜の都", "瀬戸", "葵", "若葉", "日の出", "白鷺", "松風", "桜井"]
 JA_KINDS = ["商事", "製作所", "物流", "建設", "食品", "薬品", "不動産", "会計事務所", "クリニック", "ホテル",
             "電機", "印刷", "運輸", "精工", "保険サービス"]
+# Readings (フリガナ) of the parts of the Japanese names, "株式会社" left out as Japanese systems do.
+JA_READINGS = {"東都": "トウト", "浪速": "ナニワ", "北陸": "ホクリク", "中央": "チュウオウ", "青山": "アオヤマ", "みどり": "ミドリ",
+               "大和": "ヤマト", "あさひ": "アサヒ", "港南": "コウナン", "湘南": "ショウナン", "信州": "シンシュウ", "博多": "ハカタ",
+               "杜の都": "モリノミヤコ", "瀬戸": "セト", "葵": "アオイ", "若葉": "ワカバ", "日の出": "ヒノデ", "白鷺": "シラサギ",
+               "松風": "マツカゼ", "桜井": "サクライ", "商事": "ショウジ", "製作所": "セイサクショ", "物流": "ブツリュウ",
+               "建設": "ケンセツ", "食品": "ショクヒン", "薬品": "ヤクヒン", "不動産": "フドウサン", "会計事務所": "カイケイジムショ",
+               "クリニック": "クリニック", "ホテル": "ホテル", "電機": "デンキ", "印刷": "インサツ", "運輸": "ウンユ", "精工": "セイコウ",
+               "保険サービス": "ホケンサービス"}
 EN_PREFIXES = ["Harbor", "Summit", "Maple", "Cedar", "Orbit", "Lumen", "Granite", "Silverline", "Northwind",
                "Bright", "Keystone", "Riverside", "Evergreen", "Nimbus", "Atlas"]
 EN_KINDS = ["Logistics", "Foods", "Clinics", "Manufacturing", "Retail", "Hotels", "Accounting", "Printing",
@@ -110,10 +118,14 @@ def load_demo(
         partners[code] = partner
         _add_accounts(session, rng, partner, japanese, accounts_per_partner + rng.randint(-6, 8), today)
 
-    person("admin@sakura.example", "高橋 健一", Role.PARTNER_ADMIN, partners["SAKURA"], language="ja")
-    person("user@sakura.example", "田中 由美", Role.PARTNER_USER, partners["SAKURA"], language="ja")
-    person("admin@blueharbor.example", "Emma Wilson", Role.PARTNER_ADMIN, partners["BLUEHARBOR"], language="en")
-    person("user@blueharbor.example", "Liam Brooks", Role.PARTNER_USER, partners["BLUEHARBOR"])
+    staff = {"SAKURA": [person("admin@sakura.example", "高橋 健一", Role.PARTNER_ADMIN, partners["SAKURA"], language="ja"),
+                        person("user@sakura.example", "田中 由美", Role.PARTNER_USER, partners["SAKURA"], language="ja")],
+             "BLUEHARBOR": [person("admin@blueharbor.example", "Emma Wilson", Role.PARTNER_ADMIN, partners["BLUEHARBOR"], language="en"),
+                            person("user@blueharbor.example", "Liam Brooks", Role.PARTNER_USER, partners["BLUEHARBOR"])]}
+    # Owners, so that "my accounts" means something: the staff user most, the admin some, a few nobody yet.
+    for code, (admin, user) in staff.items():
+        for n, account in enumerate(sorted(partners[code].accounts, key=lambda a: a.reference)):
+            account.owner = (user, user, admin, None)[n % 4]
     for code in ("HOKUTO", "KANSAI", "MINATO", "FUJISOL"):
         person(f"admin@{code.lower()}.example", f"{code.title()} Admin", Role.PARTNER_ADMIN, partners[code])
     session.flush()
@@ -124,8 +136,10 @@ def load_demo(
 
 def _add_accounts(session: Session, rng: random.Random, partner: Partner, japanese: bool, count: int, today: date) -> None:
     for n in range(1, count + 1):
+        kana = None
         if japanese:
-            name = f"株式会社{rng.choice(JA_PREFIXES)}{rng.choice(JA_KINDS)}"
+            prefix, kind = rng.choice(JA_PREFIXES), rng.choice(JA_KINDS)
+            name, kana = f"株式会社{prefix}{kind}", JA_READINGS[prefix] + JA_READINGS[kind]
             industry, outcome = rng.choice(INDUSTRIES_JA), rng.choice(OUTCOMES_JA)
         else:
             name = f"{rng.choice(EN_PREFIXES)} {rng.choice(EN_KINDS)}"
@@ -148,6 +162,7 @@ def _add_accounts(session: Session, rng: random.Random, partner: Partner, japane
                 partner=partner,
                 reference=f"{partner.code[:3]}-{n:04d}",
                 name=name if n % 7 else f"{name} {'第' + str(n) + '事業部' if japanese else 'Division ' + str(n)}",
+                name_kana=kana if kana is None or n % 7 else f"{kana} ダイ{n}ジギョウブ",
                 industry=industry,
                 segment=segment,
                 plan=PLANS[min(3, seats // 100)],
