@@ -71,7 +71,7 @@ class _Parser(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag == "span" and self._aside is not None:
-            self.page.asides[-1] = "".join(self._aside).strip()
+            self.page.asides[-1] = " ".join([self.page.asides[-1], "".join(self._aside).strip()]).strip()
             self._aside = None
             return
         if tag == "select":

@@ -44,7 +44,8 @@ def test_japanese_names_sort_by_their_reading_typed_in_any_kana(db, browser, ten
         assert b.post("/accounts/new", account_form(reference=f"J-{n}", name=name, name_kana=reading)).status_code == 302
     page = parse(b.get("/accounts"))
     assert page.rows[1:] == ["安藤工業", "伊藤製作所", "山田商事"]  # Latin names first, then by reading
-    assert page.asides[1:] == ["アンドウコウギョウ", "イトウセイサクショ", "ヤマダショウジ"]  # shown, folded to katakana
+    # Shown beside the name with the reference, folded to katakana.
+    assert page.asides[1:] == ["アンドウコウギョウ J-1", "イトウセイサクショ J-2", "ヤマダショウジ J-0"]
     assert rows(b.get("/accounts?sort=name&order=desc"))[:3] == ["山田商事", "伊藤製作所", "安藤工業"]
     # The search finds a reading however it is typed.
     assert rows(b.get("/accounts?q=やまだ")) == ["山田商事"]

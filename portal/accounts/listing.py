@@ -139,7 +139,9 @@ def account_rows(session: Session, user: User, today: date, days: ScoreDays, fil
         stmt = stmt.where(due < today)
     if filters.renewing:
         stmt = stmt.where(Account.renewal_date.between(today, today + timedelta(days=RENEWAL_DAYS)))
-    return stmt.order_by(*sorts(due)[sort].order_by(descending, SORT_NAME, Account.id))
+    # Within a band, the lowest score first: the band's worst need someone soonest.
+    tie_breakers = ([_now.score.asc().nulls_last()] if sort == "band" else []) + [SORT_NAME, Account.id]
+    return stmt.order_by(*sorts(due)[sort].order_by(descending, *tie_breakers))
 
 
 def sparklines(session: Session, account_ids: list[int], latest: date | None) -> dict[int, list[int | None]]:
