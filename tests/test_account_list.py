@@ -208,6 +208,8 @@ def test_the_form_keeps_the_reading_in_katakana_and_an_owner_of_the_partner(db, 
     account = latest(db).scalar(select(Account).where(Account.reference == "CRM-9"))
     assert (account.name_kana, account.owner_id) == ("ナデシコショクヒン", tenants.user_a.id)
     assert parse(b.get(f"/accounts/{account.id}/edit")).value("owner_id") == str(tenants.user_a.id)
+    detail = b.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "ナデシコショクヒン" in detail and f"Owner: {tenants.user_a.display_name}" in detail
 
     refused = b.post(f"/accounts/{account.id}/edit", account_form(owner_id=str(tenants.user_b.id)))
     assert refused.status_code == 400

@@ -29,7 +29,7 @@ from portal.accounts import bp
 from portal.accounts.forms import AccountForm
 from portal.core.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404, partners_visible_to
 from portal.core.validation import ValidationError
-from portal.core.lists import ListArgs, paginate
+from portal.core.lists import InvalidArgument, ListArgs, paginate
 from portal.core.exports import table_response
 from portal.core.labels import label
 from portal.accounts import listing
@@ -49,9 +49,9 @@ def _list_request(db) -> tuple[listing.Filters, str, bool]:
     elif "owner" not in request.args and listing.defaults_to_mine(db, current_user):
         owner = listing.OWNER_ME
     band = args.text("band")
-    if band != listing.NOT_SCORED:
-        chosen = args.choice("band", Band)
-        band = chosen.value if chosen else ""
+    options = [b.value for b in Band] + [listing.NOT_SCORED]
+    if band and band not in options:
+        raise InvalidArgument("band", _("one of %(options)s", options=", ".join(options)), band)
     filters = listing.Filters(
         q=args.text("q"), band=band or None, owner=owner or None,
         partner_id=args.id("partner_id") if current_user.is_vendor else None,
@@ -115,7 +115,7 @@ def accounts_export():
 @login_required
 def account_detail(account_id: int):
     db = get_session()
-    account = one_or_404(db, accounts_visible_to(current_user).options(joinedload(Account.partner)), account_id)
+    account = one_or_404(db, accounts_visible_to(current_user).options(joinedload(Account.partner), joinedload(Account.owner)), account_id)
     now = today()
     check_ins = list(db.scalars(
         select(CheckIn)
