@@ -57,9 +57,6 @@ def sorts(next_due_column) -> dict[str, Sort]:
     }
 
 
-SORT_KEYS = tuple(sorts(None))
-
-
 @dataclass
 class Filters:
     q: str = ""
