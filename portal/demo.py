@@ -118,10 +118,14 @@ def load_demo(
         partners[code] = partner
         _add_accounts(session, rng, partner, japanese, accounts_per_partner + rng.randint(-6, 8), today)
 
-    person("admin@sakura.example", "高橋 健一", Role.PARTNER_ADMIN, partners["SAKURA"], language="ja")
-    person("user@sakura.example", "田中 由美", Role.PARTNER_USER, partners["SAKURA"], language="ja")
-    person("admin@blueharbor.example", "Emma Wilson", Role.PARTNER_ADMIN, partners["BLUEHARBOR"], language="en")
-    person("user@blueharbor.example", "Liam Brooks", Role.PARTNER_USER, partners["BLUEHARBOR"])
+    staff = {"SAKURA": [person("admin@sakura.example", "高橋 健一", Role.PARTNER_ADMIN, partners["SAKURA"], language="ja"),
+                        person("user@sakura.example", "田中 由美", Role.PARTNER_USER, partners["SAKURA"], language="ja")],
+             "BLUEHARBOR": [person("admin@blueharbor.example", "Emma Wilson", Role.PARTNER_ADMIN, partners["BLUEHARBOR"], language="en"),
+                            person("user@blueharbor.example", "Liam Brooks", Role.PARTNER_USER, partners["BLUEHARBOR"])]}
+    # Owners, so that "my accounts" means something: the staff user most, the admin some, a few nobody yet.
+    for code, (admin, user) in staff.items():
+        for n, account in enumerate(sorted(partners[code].accounts, key=lambda a: a.reference)):
+            account.owner = (user, user, admin, None)[n % 4]
     for code in ("HOKUTO", "KANSAI", "MINATO", "FUJISOL"):
         person(f"admin@{code.lower()}.example", f"{code.title()} Admin", Role.PARTNER_ADMIN, partners[code])
     session.flush()

@@ -49,6 +49,7 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.user_unlock": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "admin.user_two_factor_reset": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "accounts.accounts": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "accounts.accounts_export": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "accounts.account_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),

@@ -71,11 +71,11 @@ FIELDS: dict[str, dict[str, tuple[Any, Any]]] = {
         "active": (_l("Still involved"), FLAG),
     },
     "account": {
-        "name": (_l("Customer name"), TEXT), "industry": (_l("Industry"), TEXT), "segment": (_l("Segment"), Segment),
-        "plan": (_l("Plan"), TEXT), "seats": (_l("Seats"), NUMBER), "arr_jpy": (_l("ARR"), YEN),
+        "name": (_l("Customer name"), TEXT), "name_kana": (_l("Name reading (furigana)"), TEXT), "industry": (_l("Industry"), TEXT),
+        "segment": (_l("Segment"), Segment), "plan": (_l("Plan"), TEXT), "seats": (_l("Seats"), NUMBER), "arr_jpy": (_l("ARR"), YEN),
         "contract_start": (_l("Contract start"), DATE), "renewal_date": (_l("Renewal date"), DATE),
         "desired_outcome": (_l("Desired outcome"), TEXT), "status": (_l("Lifecycle status"), LifecycleStatus),
-        "churned_on": (_l("Churned on"), DATE), "churn_reason": (_l("Churn reason"), TEXT),
+        "churned_on": (_l("Churned on"), DATE), "churn_reason": (_l("Churn reason"), TEXT), "owner": (_l("Owner"), TEXT),
         "phase_changed_on": (_l("Phase changed on"), DATE), "phase_reason": (_l("Why the phase changed"), PhaseReason),
     },
 }

@@ -179,3 +179,20 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
             )
     found.sort(key=lambda o: (-o.days_overdue, o.due_on, o.account_name))
     return found
+
+
+def next_due(rules: dict[Segment, SegmentRule], today: date):
+    """The due date of the check-in an account owes next, as one SQL expression (lists sort and
+    filter by it; "overdue" is a next due date before today): the oldest of `periods_owed` that
+    it owes and has not reported, else the next period's. The same rule as `obligations`:
+    a period is owed once the contract had started by its end. NULL for churned accounts."""
+    whens = []
+    for segment, rule in rules.items():
+        periods = periods_owed(rule, today)
+        owed = [(and_(or_(Account.contract_start.is_(None), Account.contract_start <= p.end),
+                      ~select(CheckIn.id).where(CheckIn.account_id == Account.id, CheckIn.period_start == p.start).exists()),
+                 literal(p.due_on(rule.grace_days)))
+                for p in reversed(periods)]  # oldest first
+        whens.append((and_(Account.segment == segment, Account.status != LifecycleStatus.CHURNED),
+                      case(*owed, else_=literal(periods[0].next().due_on(rule.grace_days)))))
+    return case(*whens, else_=None)
