@@ -65,7 +65,7 @@ def weights_form(usage: int = 1, **overrides):
     data = {f"{phase}__{name}": "0" for phase in ("onboarding", "adoption")
             for name in ("usage", "onboarding", "satisfaction", "effort", "sentiment_score", "outcome", "freshness")}
     data.update({"onboarding__usage": str(usage), "adoption__usage": str(usage)})
-    data.update(green_min="70", yellow_min="45", note="", action="save")
+    data.update(green_min="70", yellow_min="45", min_coverage_pct="60", note="", action="save")
     data.update(overrides)
     return data
 

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -146,6 +146,9 @@ def test_the_channel_overview_shows_changes_against_a_week_before_and_the_movers
 
     week_ago = DAY - timedelta(days=7)
     alpha = factories.account(db, tenants.partner_a, arr_jpy=5_000_000, contract_start=date(2024, 1, 1))
+    # a full report before the week began, so alpha has a score to move from (not "Not enough data")
+    factories.check_in(db, alpha, nps=9, active_users=20, outcome_progress=80, period_start=date(2026, 7, 1),
+                       submitted_at=datetime(2026, 10, 5, 9))
     assert aggregate(db, week_ago).status == "done"
     factories.check_in(db, alpha, sentiment=Sentiment.RED, sentiment_reason="Budget", nps=0, active_users=0,
                        open_escalations=2, period_start=date(2026, 10, 1))
