@@ -441,7 +441,8 @@ def test_accounts_of_two_partners_are_scored_independently(db, tenants):
 
 def test_the_built_in_model_is_version_0(db):
     model = current_model(db)
-    assert (model.version, model.weights, model.green_min, model.yellow_min) == (0, DEFAULT_WEIGHTS, 70, 45)
+    assert (model.version, model.weights, model.green_min, model.yellow_min, model.min_coverage_pct) == (
+        0, DEFAULT_WEIGHTS, 70, 55, 60)
 
 
 def test_saving_makes_a_new_version_and_the_newest_is_current(db):
