@@ -4,6 +4,7 @@ reports and milestones, model versions, the preview, and the vendor admin's page
 from __future__ import annotations
 
 import re
+from html import unescape
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -699,3 +700,67 @@ def test_the_coverage_threshold_is_checked_at_its_field(db, browser, tenants, va
     assert response.status_code == 400
     assert parse(response).errors == {"min_coverage_pct": message}
     assert model_count(db) == 0
+
+
+# --- the health card on the account page ------------------------------------------------------
+
+
+def health_section(html: str) -> str:
+    return unescape(re.sub(r"\s+", " ", html.split('id="health-heading"', 1)[1].split("</section>", 1)[0]))
+
+
+@pytest.mark.parametrize("who", ["vendor_admin", "user_a"])
+def test_the_card_of_an_account_short_of_data_says_what_to_report(db, browser, tenants, today_is, who):
+    today_is(DAY)
+    account = customer(db, tenants.partner_a, contract_start=DAY - timedelta(days=20))
+    report(db, account, sentiment=Sentiment.GREEN)
+    assert aggregate(db, DAY).status == "done"
+    card = health_section(browser(getattr(tenants, who)).get(f"/accounts/{account.id}").get_data(as_text=True))
+    assert "Not enough data" in card and "health__score" not in card and "Healthy" not in card
+    assert "a score needs 60%" in card
+    assert "Usage (25% of the weight): active users in a check-in (and the account's seats)" in card
+    assert "Satisfaction (20% of the weight): NPS or CSAT in a check-in" in card
+    assert "Outcome progress (15% of the weight): outcome progress in a check-in" in card
+    assert "Scored with the adoption weights" in card
+    # what is there is listed with its freshness
+    assert "Reseller sentiment" in card and "check-in for 2026-10, reported Nov 5, 2026 (15 days old)" in card
+
+
+def test_the_card_of_a_scored_account_lists_components_with_their_freshness_and_the_missing_ones(db, browser, tenants, today_is):
+    today_is(DAY)
+    account = customer(db, tenants.partner_a)
+    report(db, account, submitted_at=ago(50), active_users=100, nps=8)  # 50 days old: stale for monthly reporting
+    assert aggregate(db, DAY).status == "done"
+    card = health_section(browser(tenants.user_a).get(f"/accounts/{account.id}").get_data(as_text=True))
+    row = latest(db).scalar(select(AccountScore).where(AccountScore.account_id == account.id))
+    assert row.score is not None and f'<span class="health__score">{row.score}</span>' in card
+    assert "Data reported: 85% of the weight; a score needs 60%." in card
+    assert "Not enough data" not in card
+    assert "check-in for 2026-09, reported Oct 1, 2026 (50 days old) · older than the reporting cadence: counts half" in card
+    assert "last check-in 50 days before this score" in card
+    missing = card.split("Missing</h3>", 1)[1]
+    assert "Outcome progress (15% of the weight)" in missing and "Usage" not in missing
+
+
+def test_the_card_of_an_onboarding_account_says_so_and_dates_its_milestones(db, browser, tenants, today_is):
+    today_is(DAY)
+    account = customer(db, tenants.partner_a, status=LifecycleStatus.ONBOARDING, contract_start=DAY - timedelta(days=90))
+    report(db, account, active_users=80, nps=9, outcome_progress=40)
+    factories.milestone(db, account, "kickoff", planned_on=DAY - timedelta(days=60), completed_on=DAY - timedelta(days=58))
+    factories.milestone(db, account, "technical_setup", planned_on=DAY - timedelta(days=30))
+    assert aggregate(db, DAY).status == "done"
+    card = health_section(browser(tenants.vendor_admin).get(f"/accounts/{account.id}").get_data(as_text=True))
+    assert "Scored with the onboarding weights: the account is in onboarding." in card
+    assert "40% of the weight · milestones as of Nov 20, 2026: 1 of 2 due on time" in card
+
+
+def test_the_card_reads_in_japanese(db, browser, tenants, today_is):
+    today_is(DAY)
+    account = customer(db, tenants.partner_a, contract_start=DAY - timedelta(days=20))
+    report(db, account, sentiment=Sentiment.GREEN)
+    assert aggregate(db, DAY).status == "done"
+    tenants.user_a.language = "ja"
+    db.commit()
+    card = health_section(browser(tenants.user_a).get(f"/accounts/{account.id}").get_data(as_text=True))
+    assert "データ不足" in card and "スコアを出すにはデータが足りません" in card
+    assert "利用状況（ウェイトの 25%）：チェックインでアクティブユーザー数を報告してください" in card

@@ -37,6 +37,16 @@ COMPONENT_LABELS = {
     "outcome": _l("Outcome progress"),
     "freshness": _l("Data freshness"),
 }
+# What a reseller reports to give each component data (the health card's "to get a score").
+TO_REPORT = {
+    "usage": _l("active users in a check-in (and the account's seats)"),
+    "onboarding": _l("the onboarding milestones' planned and completion dates"),
+    "satisfaction": _l("NPS or CSAT in a check-in"),
+    "effort": _l("customer effort (CES), open tickets and escalations in a check-in"),
+    "sentiment_score": _l("the reseller's sentiment in a check-in"),
+    "outcome": _l("outcome progress in a check-in"),
+    "freshness": _l("a check-in for the current period"),
+}
 PHASES = ("onboarding", "adoption")
 DEFAULT_WEIGHTS = {
     "onboarding": {"usage": 15, "onboarding": 40, "satisfaction": 10, "effort": 10, "sentiment_score": 15,
@@ -361,6 +371,55 @@ def preview(session: Session, day: date, current: ModelSpec, proposed: ModelSpec
     after = {b: sum(r.accounts for r in rows if r.after == b) for b in bands}
     moved = {(r.before, r.after): r.accounts for r in rows if r.before != r.after}
     return {"before": before, "after": after, "moved": moved, "total": sum(r.accounts for r in rows)}
+
+
+# --- the health card ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardComponent:
+    name: str
+    value: int | None
+    share_pct: int  # of the phase's total weight
+
+    @property
+    def label(self) -> str:
+        return str(COMPONENT_LABELS[self.name])
+
+    @property
+    def to_report(self) -> str:
+        return str(TO_REPORT[self.name])
+
+
+@dataclass(frozen=True)
+class HealthCard:
+    """What the account page says about a score: the weights' phase, the components present and
+    missing with their share of the weight, and how far a "Not enough data" account is from a score."""
+
+    onboarding_phase: bool
+    scored: bool
+    coverage_pct: int | None
+    min_coverage_pct: int
+    present: list[CardComponent]
+    missing: list[CardComponent]
+
+    @property
+    def short_by_pct(self) -> int:
+        return max(0, self.min_coverage_pct - (self.coverage_pct or 0))
+
+
+def health_card(s, model: ModelSpec) -> HealthCard:
+    """`s` is an AccountScore; `model` the version it was scored with. Components the phase gives
+    no weight are neither present nor missing."""
+    weights = model.phase_weights(s.onboarding_phase)
+    total = sum(weights.values()) or 1.0
+    components = [CardComponent(n, getattr(s, n), round(100 * w / total)) for n, w in weights.items() if w]
+    return HealthCard(
+        onboarding_phase=s.onboarding_phase, scored=s.score is not None, coverage_pct=s.coverage_pct,
+        min_coverage_pct=model.min_coverage_pct,
+        present=[c for c in components if c.value is not None],
+        missing=sorted((c for c in components if c.value is None), key=lambda c: -c.share_pct),
+    )
 
 
 # --- reasons in words --------------------------------------------------------------------------
