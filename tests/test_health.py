@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from portal.scoring.aggregation import aggregate
 from portal.scoring.health import DEFAULT_WEIGHTS, ModelSpec, current_model, preview, reasons, save_model, score_select
 from portal.models import (
-    AccountScore, Feature, HealthModel, LifecycleStatus, MilestoneStatus, MilestoneTemplate, ReportingCadence, Role,
+    AccountScore, Feature, HealthModel, LifecycleStatus, MilestoneStatus, MilestoneTemplate, PartnerScorecard, ReportingCadence, Role,
     Segment, Sentiment,
 )
 from tests import factories
@@ -764,3 +764,16 @@ def test_the_card_reads_in_japanese(db, browser, tenants, today_is):
     card = health_section(browser(tenants.user_a).get(f"/accounts/{account.id}").get_data(as_text=True))
     assert "データ不足" in card and "スコアを出すにはデータが足りません" in card
     assert "利用状況（ウェイトの 25%）：チェックインでアクティブユーザー数を報告してください" in card
+
+
+def test_an_account_short_of_data_is_counted_apart_in_every_scorecard_figure(db, partner, today_is):
+    today_is(DAY)
+    steady(db, partner, arr_jpy=2_000_000)  # 75, green
+    thin = customer(db, partner, arr_jpy=5_000_000, renewal_date=DAY + timedelta(days=30))
+    report(db, thin, sentiment=Sentiment.GREEN)  # would be 100 from sentiment, effort and freshness alone
+    assert aggregate(db, DAY).status == "done"
+    card = latest(db).scalar(select(PartnerScorecard).where(PartnerScorecard.day == DAY, PartnerScorecard.partner_id == partner.id))
+    assert (card.accounts, card.green_accounts, card.yellow_accounts, card.red_accounts, card.unscored_accounts) == (2, 1, 0, 0, 1)
+    assert (card.average_health, card.median_health) == (75.0, 75.0)
+    assert (card.arr_jpy, card.green_arr_jpy, card.unscored_arr_jpy, card.at_risk_arr_jpy) == (7_000_000, 2_000_000, 5_000_000, 0)
+    assert (card.renewals_90_green, card.renewals_90_unscored) == (0, 1)

@@ -118,6 +118,8 @@ class PartnerScorecard(Base):
     green_arr_jpy: Mapped[int] = mapped_column(BigInteger)
     yellow_arr_jpy: Mapped[int] = mapped_column(BigInteger)
     red_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    # "Not enough data": kept apart from the bands in every figure, never added to green.
+    unscored_arr_jpy: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     average_health: Mapped[float | None] = mapped_column(Float)
     median_health: Mapped[float | None] = mapped_column(Float)
     onboarding_on_time_pct: Mapped[float | None] = mapped_column(Float)
@@ -132,6 +134,7 @@ class PartnerScorecard(Base):
     renewals_90_green: Mapped[int] = mapped_column(Integer)
     renewals_90_yellow: Mapped[int] = mapped_column(Integer)
     renewals_90_red: Mapped[int] = mapped_column(Integer)
+    renewals_90_unscored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AggregationDay(Base):
