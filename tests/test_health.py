@@ -723,7 +723,9 @@ def test_the_card_of_an_account_short_of_data_says_what_to_report(db, browser, t
     assert "Outcome progress (15% of the weight): outcome progress in a check-in" in card
     assert "Scored with the adoption weights" in card
     # what is there is listed with its freshness
-    assert "Reseller sentiment" in card and "check-in for 2026-10, reported Nov 5, 2026 (15 days old)" in card
+    assert "Reseller sentiment" in card and "from the check-in for 2026-10, reported Nov 5, 2026 (15 days old)." in card
+    assert "15% of the weight · from the check-in of Nov 5, 2026" in card
+    assert "No score in the last six months." in card
 
 
 def test_the_card_of_a_scored_account_lists_components_with_their_freshness_and_the_missing_ones(db, browser, tenants, today_is):
@@ -736,7 +738,9 @@ def test_the_card_of_a_scored_account_lists_components_with_their_freshness_and_
     assert row.score is not None and f'<span class="health__score">{row.score}</span>' in card
     assert "Data reported: 85% of the weight; a score needs 60%." in card
     assert "Not enough data" not in card
-    assert "check-in for 2026-09, reported Oct 1, 2026 (50 days old) · older than the reporting cadence: counts half" in card
+    assert ("from the check-in for 2026-09, reported Oct 1, 2026 (50 days old). It is older than the reporting cadence,"
+            " so they count half.") in card
+    assert "25% of the weight · from the check-in of Oct 1, 2026 · counts half" in card
     assert "last check-in 50 days before this score" in card
     missing = card.split("Missing</h3>", 1)[1]
     assert "Outcome progress (15% of the weight)" in missing and "Usage" not in missing
