@@ -17,7 +17,8 @@ Prints per band: accounts, share of accounts, churned, churn rate ("Not enough d
 then the checks as PASS/FAIL lines, each figure beside its floor and their ratio:
     churn rate yellow vs green, red vs yellow (ratio must be above 1: churn rises band by band)
     red share of all the accounts (floor 10 %)
-Exit status 1 when a check fails.
+and a last line on the cap rule: the accounts an open escalation or red sentiment keeps out of
+green, and their churn rate beside green's. Exit status 1 when a check fails.
 
 The generator is one function per step (`draw`, `churn_probability`, `check_in_row`) so a
 change of what a check-in holds (CSAT as a decimal, feature levels, NPS as a score) changes
@@ -225,6 +226,15 @@ def churn_by_band(session: Session, model: ModelSpec, churns: dict[int, bool], d
     return out
 
 
+def capped_churn(session: Session, model: ModelSpec, churns: dict[int, bool], day: date = DAY) -> BandRow:
+    """The accounts whose score is green but an open escalation or red sentiment keeps in yellow:
+    the cap is tied to risk when they churn more than green does."""
+    scored = score_select(session, day, model).subquery("scored")
+    members = list(session.scalars(select(scored.c.account_id).where(scored.c.capped.is_(True),
+                                                                     scored.c.account_id.in_(list(churns)))))
+    return BandRow("capped", len(members), len(members) / len(churns) if churns else 0.0, sum(churns[a] for a in members))
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -315,6 +325,9 @@ def main() -> int:
         rows = churn_by_band(session, model, churns)
         results = checks(rows)
         print(report(rows, results))
+        capped = capped_churn(session, model, churns)
+        print(f"(of yellow: {capped.accounts:,} kept out of green by an escalation or red sentiment,"
+              f" churn rate {_pct(capped.churn_rate)} against green's {_pct(rows['green'].churn_rate)})")
         session.close()
         engine.dispose()
         return 0 if all(c.passed for c in results) else 1
