@@ -167,6 +167,9 @@ def trend_rows(html: str) -> list[str]:
 
 def test_trends_show_one_point_a_week_up_to_the_latest_scorecard(db, browser, tenants):
     days = [DAY - timedelta(days=n) for n in (14, 10, 7, 0)]
+    # enough data for account A to have a score (the fixture's check-in holds a sentiment alone)
+    factories.check_in(db, tenants.account_a, period_start=tenants.check_in_a.period_start, version=2,
+                       active_users=10, nps=8, outcome_progress=50, submitted_at=datetime(2026, 11, 1, 9))
     for day in days:
         assert aggregate(db, day).status == "done"
     weekly = [f"{d:%b} {d.day}, {d.year}" for d in (days[0], days[2], days[3])]  # not the day 10 days back
