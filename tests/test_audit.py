@@ -216,9 +216,10 @@ def test_rule_changes_are_vendor_wide_events(db, browser, tenants):
     assert one_event(db, since, AuditAction.TIER_RULES_CHANGED, va, None).changes == {"gold.accounts": [None, 5.0]}
 
     since = marker(db)
-    assert vendor.post("/health-model", weights_form(note="Usage only")).status_code == 302
+    assert vendor.post("/health-model", weights_form(note="Usage only", min_coverage_pct="50")).status_code == 302
     model = one_event(db, since, AuditAction.HEALTH_MODEL_SAVED, va, None)
     assert model.changes["note"] == [None, "Usage only"] and model.changes["version"] == [0, 1]
+    assert model.changes["min_coverage_pct"] == [60, 50]
 
 
 @pytest.mark.parametrize("url, data", [
