@@ -12,6 +12,7 @@ from portal.core import clock
 from portal.scoring import tiers
 from portal.scoring.aggregation import aggregate
 from portal.models import PartnerTier, TierRule
+from tests import factories
 from tests.pages import parse
 from tests.readback import latest
 
@@ -56,6 +57,9 @@ def test_the_admin_sets_thresholds_and_resellers_see_their_progress(db, browser,
     saved = {(r.tier, r.figure, r.minimum) for r in latest(db).scalars(select(TierRule))}
     assert saved == {(PartnerTier.GOLD, "accounts", 1.0), (PartnerTier.GOLD, "average_health", 1.0),
                      (PartnerTier.PLATINUM, "accounts", 100.0)}
+    # enough data for a score (the fixture's check-in holds a sentiment alone: "Not enough data")
+    factories.check_in(db, tenants.account_a, period_start=tenants.check_in_a.period_start, version=2,
+                       active_users=10, nps=8, outcome_progress=50)
     assert aggregate(db, clock.today()).status == "done"
 
     page = browser(tenants.user_a).get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)

@@ -17,7 +17,7 @@ from portal.scoring import health
 from portal.scoring import insights
 from portal.accounts.services import save_account
 from portal.core.labels import choices
-from portal.reporting.cadence import cadence_rules, obligations
+from portal.reporting.cadence import cadence_rules, obligations, period_containing
 from portal.core.formatting import local_name
 from portal.models import (
     Account, ActionItem, Band, Partner, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, ReportSource, Segment,
@@ -162,10 +162,15 @@ def _timeline(milestones, today) -> dict:
 def _health(db, account: Account, now) -> dict:
     score = insights.latest_account_score(db, account.id)
     open_items = db.scalars(actions.open_items(select(ActionItem).where(ActionItem.account_id == account.id))).all()
+    scored_from = db.get(CheckIn, score.check_in_id) if score and score.check_in_id else None
     return {
         "now": now,
         "open_items": open_items,
         "score": score,
+        "card": health.health_card(score, health.model_version(db, score.model_version)) if score else None,
+        "scored_from": scored_from,
+        "scored_from_period": period_containing(scored_from.period_start, cadence_rules(db)[account.segment].months)
+        if scored_from else None,
         "trend": insights.account_trend(db, account.id, score.day) if score else [],
         "reasons": health.reasons(score) if score else [],
         "components": health.COMPONENTS,

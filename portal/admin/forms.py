@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.auth.forms import language_choices
 from portal.core.labels import choices
@@ -95,6 +95,10 @@ def health_model_form_class():
     attrs = {
         "green_min": IntegerField(_l("Healthy (green) from score"), validators=[DataRequired(), NumberRange(1, 100)]),
         "yellow_min": IntegerField(_l("Needs attention (yellow) from score"), validators=[DataRequired(), NumberRange(0, 99)]),
+        "min_coverage_pct": IntegerField(
+            _l("Data needed for a score (percent of the weight)"),
+            description=_l("Below this share of its set's weight, an account shows \"Not enough data\" instead of a score and band."),
+            validators=[InputRequired(), NumberRange(0, 100)]),
         "note": StringField(_l("What changed and why"), validators=[Optional(), Length(max=300)]),
     }
     for phase in PHASES:

@@ -108,10 +108,10 @@ def ranking_export(fmt: str):
     day = latest_day(db)
     partners = _ranking(db, day)[0]
     headers = [_("Partner"), _("Tier"), _("Live accounts"), "ARR", _("Average health"), _("Healthy"), _("Needs attention"),
-               _("At risk"), _("ARR needing attention or at risk"), _("Reporting compliance"), _("Renewal rate (12 months)"),
+               _("At risk"), _("Not enough data"), _("ARR needing attention or at risk"), _("Reporting compliance"), _("Renewal rate (12 months)"),
                "GRR", "NRR", "NPS"]
     rows = [[p.name, label(p.tier), s.accounts, s.arr_jpy, _round(s.average_health), s.green_accounts, s.yellow_accounts,
-             s.red_accounts, s.at_risk_arr_jpy, _round(s.reporting_compliance_pct), _round(s.renewal_rate_pct),
+             s.red_accounts, s.unscored_accounts, s.at_risk_arr_jpy, _round(s.reporting_compliance_pct), _round(s.renewal_rate_pct),
              _round(s.grr_pct), _round(s.nrr_pct), _round(s.nps)] for p, s in partners]
     return table_response(headers, rows, f"partners-{day or 'none'}", fmt)
 
