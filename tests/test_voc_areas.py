@@ -41,7 +41,7 @@ def test_the_check_in_form_matches_japanese_and_keeps_unknown_words_as_written(d
     assert items(db) == [("Export to Excel in one click", "ﾚﾎﾟｰﾄ", "reports"), ("承認フローがとても楽になった", "請求書まわり", None)]
 
 
-def test_the_api_matches_the_area_and_accepts_one_it_does_not_know(db, client, tenants, today_is):
+def test_the_api_matches_the_area_accepts_one_it_does_not_know_and_reads_the_vendor_s_answer(db, client, browser, tenants, today_is):
     from tests.test_api import CHECK_IN, Api
 
     today_is(TODAY)
@@ -51,6 +51,14 @@ def test_the_api_matches_the_area_and_accepts_one_it_does_not_know(db, client, t
     response = api.post("/accounts/A-001/check-ins", body)
     assert response.status_code == 201, response.get_json()
     assert items(db) == [("Bulk approval", "ＷＯＲＫＦＬＯＷ", "workflow"), ("Invoices are late", "Billing", None)]
+    assert [(v["product_area_key"], v["status"]) for v in response.get_json()["voc"]] == [("workflow", "new"), (None, "new")]
+
+    item = latest(db).scalar(select(VocItem).where(VocItem.text == "Bulk approval"))
+    vendor = browser(tenants.vendor_admin)
+    answered = vendor.post(f"/voice-of-customer/{item.id}", {"status": "planned", "answer": "In the June release", "product_area_id": str(item.product_area_id)})
+    assert answered.status_code == 302
+    [listed] = [c for c in api.get("/accounts/A-001/check-ins").get_json()["items"] if c["voc"]]
+    assert (listed["voc"][0]["status"], listed["voc"][0]["answer"]) == ("planned", "In the June release")
 
 
 def test_the_file_import_matches_the_area(db, browser, tenants, today_is):

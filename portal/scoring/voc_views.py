@@ -159,7 +159,7 @@ def _item_page(db, item: VocItem, form: VocAnswerForm | None = None):
 
 def _item(db, voc_id: int) -> VocItem:
     return one_or_404(db, visible_to(current_user, VocItem).options(
-        joinedload(VocItem.check_in).joinedload(CheckIn.account), joinedload(VocItem.area), joinedload(VocItem.answered_by)), voc_id)
+        joinedload(VocItem.check_in).joinedload(CheckIn.account).joinedload(Account.partner), joinedload(VocItem.area), joinedload(VocItem.answered_by)), voc_id)
 
 
 @bp.get("/voice-of-customer/<int:voc_id>")
