@@ -40,11 +40,11 @@ ACCOUNT_PROPERTIES = {
 
 RISK = {"type": "object", "required": ["type", "severity"], "additionalProperties": False,
         "properties": {"type": _enum(RiskType), "severity": _enum(Severity), "note": _nullable("string")}}
-VOC = {"type": "object", "required": ["kind", "text"], "additionalProperties": False,
-       "properties": {"kind": _enum(VocKind), "text": {"type": "string"}, "product_area": _nullable("string", maxLength=100)}}
+VOC_PROPERTIES = {"kind": _enum(VocKind), "text": {"type": "string"}, "product_area": _nullable("string", maxLength=100)}
+VOC = {"type": "object", "required": ["kind", "text"], "additionalProperties": False, "properties": VOC_PROPERTIES}
 # An item as stored: the vendor's area it matched (null: unassigned, the words kept as written), and the vendor's status and answer.
 VOC_ANSWERED = {"type": "object", "required": ["kind", "text", "product_area_key", "status"], "additionalProperties": False,
-                "properties": {**VOC["properties"], "product_area_key": _nullable("string"), "status": _enum(VocStatus),
+                "properties": {**VOC_PROPERTIES, "product_area_key": _nullable("string"), "status": _enum(VocStatus),
                                "answer": _nullable("string"), "answered_at": _nullable("string", format="date-time")}}
 
 CHECK_IN_INPUT_PROPERTIES = {
