@@ -233,3 +233,19 @@ def test_product_area_changes_are_in_the_audit_log(db, browser, tenants):
     assert response.status_code == 302
     event = latest(db).scalar(select(AuditEvent).where(AuditEvent.target_label == "billing"))
     assert event is not None and event.action.value == "product_area_created" and event.actor_id == tenants.vendor_admin.id
+
+
+def test_the_partner_digest_carries_the_week_s_product_answers_to_that_partner_only(db, browser, tenants, today_is):
+    from datetime import date
+
+    today_is(date(2026, 12, 3))
+    own = say(db, tenants.check_in_a, VocKind.REQUEST, "Alpha wants Excel export", "Reports")
+    other = say(db, tenants.check_in_b, VocKind.REQUEST, "Bravo wants dark mode", "Mobile")
+    vendor = browser(tenants.vendor_admin)
+    assert answer(vendor, own, status="planned", answer="Coming in the spring release.").status_code == 302
+    assert answer(vendor, other, status="declined", answer="Bravo Secret Plan: not this year.").status_code == 302
+    digest = vendor.get(f"/users/{tenants.admin_a.id}/emails").get_data(as_text=True)
+    assert "Product answers to your customers" in digest and "Coming in the spring release." in digest
+    assert "Bravo Secret Plan" not in digest
+    today_is(date(2026, 12, 20))  # a fortnight later the answer is old news
+    assert "Coming in the spring release." not in vendor.get(f"/users/{tenants.admin_a.id}/emails").get_data(as_text=True)
