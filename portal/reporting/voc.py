@@ -31,12 +31,12 @@ if TYPE_CHECKING:
     from portal.reporting.checkins import VocInput
 
 # Where an item may go from each status. Going back is allowed where it is honest (a plan that
-# was dropped, a decline reconsidered); "new" is only ever the start.
+# was dropped, a decline reconsidered, a release that was pulled); "new" is only ever the start.
 TRANSITIONS: dict[VocStatus, frozenset[VocStatus]] = {
     VocStatus.NEW: frozenset({VocStatus.ACKNOWLEDGED, VocStatus.PLANNED, VocStatus.SHIPPED, VocStatus.DECLINED}),
     VocStatus.ACKNOWLEDGED: frozenset({VocStatus.PLANNED, VocStatus.SHIPPED, VocStatus.DECLINED}),
     VocStatus.PLANNED: frozenset({VocStatus.ACKNOWLEDGED, VocStatus.SHIPPED, VocStatus.DECLINED}),
-    VocStatus.SHIPPED: frozenset(),
+    VocStatus.SHIPPED: frozenset({VocStatus.PLANNED}),
     VocStatus.DECLINED: frozenset({VocStatus.ACKNOWLEDGED, VocStatus.PLANNED}),
 }
 UNASSIGNED = "unassigned"  # the inbox's filter value for items with no vendor area
