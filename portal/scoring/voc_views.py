@@ -30,7 +30,6 @@ from portal.scoring import bp
 from portal.scoring.forms import VocAnswerForm
 
 EXPORT_LIMIT = 50_000
-FACETS = ("area", "status", "kind")
 
 
 class Filters:
@@ -75,9 +74,8 @@ class Filters:
         return (
             self.statement()
             .join(Partner, Partner.id == VocItem.partner_id)
-            .outerjoin(ProductArea, ProductArea.id == VocItem.product_area_id)
             .with_only_columns(VocItem, Account.name.label("account_name"), Account.segment, Partner.name.label("partner_name"),
-                               CheckIn.period_start, CheckIn.submitted_at, ProductArea)
+                               CheckIn.period_start, CheckIn.submitted_at)
             .order_by(CheckIn.submitted_at.desc(), VocItem.id.desc())
         )
 
@@ -133,7 +131,7 @@ def voc_export(fmt: str):
     headers = [_("Submitted"), _("Partner"), _("Account"), _("Segment"), _("Kind"), _("Product area"), _("Area as written"),
                _("Status"), _("Vendor's answer"), _("Answered"), _("What the customer said")]
     data = [[r.submitted_at.strftime("%Y-%m-%d"), r.partner_name, r.account_name, label(r.segment), label(r.VocItem.kind),
-             local_name(r.ProductArea) if r.ProductArea else _("Unassigned"), r.VocItem.product_area or "", label(r.VocItem.status),
+             local_name(r.VocItem.area) if r.VocItem.area else _("Unassigned"), r.VocItem.product_area or "", label(r.VocItem.status),
              r.VocItem.answer or "", r.VocItem.answered_at.strftime("%Y-%m-%d") if r.VocItem.answered_at else "", r.VocItem.text]
             for r in rows]
     return table_response(headers, data, "voice-of-customer", fmt)
