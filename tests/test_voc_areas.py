@@ -16,7 +16,7 @@ from tests.reporting_forms import TODAY, check_in_form
 
 
 @pytest.mark.parametrize("written, key", [
-    ("Reports", "reports"), ("REPORTS", "reports"), ("ＲＥＰＯＲＴＳ", "reports"), ("レポート", "reports"), ("ﾚﾎﾟｰﾄ", "reports"),
+    ("Reports", "reports"), ("REPORTS", "reports"), ("ＲＥＰＯＲＴＳ", "reports"), ("レポート", "reports"), ("ﾚﾎﾟｰﾄ", "reports"), ("れぽーと", "reports"),
     ("  dashboards ", "reports"), ("帳票", "reports"), ("レポート・ダッシュボード", "reports"), ("モバイル", "mobile"),
     ("Mobile app", "mobile"), ("ｗｏｒｋｆｌｏｗ", "workflow"), ("承認フロー", "workflow"), ("Billing", None), ("", None),
 ])

@@ -43,7 +43,8 @@ SQLITE_GUARD = (
 
 
 def _key(text):
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    katakana = {code: code + 0x60 for code in range(0x3041, 0x3097)}
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().translate(katakana).split())
 
 
 def _audit_actions(actions) -> None:

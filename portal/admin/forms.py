@@ -117,5 +117,5 @@ class ProductAreaForm(FeatureForm):
     """A product area of the voice of the customer; the rules are portal.reporting.voc.save_product_area's."""
 
     aliases = TextAreaField(_l("Other words resellers use"), render_kw={"rows": 3},
-                            description=_l("Separated by commas or lines, e.g. “Dashboards, 帳票”. Case and full-width or half-width characters do not matter."))
+                            description=_l("Separated by commas or lines, e.g. “Dashboards, 帳票”. Case, full-width or half-width characters and hiragana or katakana do not matter."))
     active = BooleanField(_l("Items are matched to it"), default=True)

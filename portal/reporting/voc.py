@@ -1,8 +1,8 @@
 """The voice of the customer once a reseller has passed it on: the vendor's product areas, which
 area an item is about, and the vendor's answer that the reseller reads.
 
-An area is matched on its key, English and Japanese names and aliases, ignoring case and the
-width of characters (NFKC), so "レポート", "ﾚﾎﾟｰﾄ", "REPORTS" and "reports" are one area. An area we
+An area is matched on its key, English and Japanese names and aliases, ignoring case, the width
+of characters (NFKC) and hiragana/katakana, so "レポート", "ﾚﾎﾟｰﾄ", "れぽーと" and "REPORTS" are one area. An area we
 do not know is not refused: the reseller passed on what the customer said and should not have to
 guess the vendor's list first. The item is kept with the words as written and shows as
 "Unassigned" until the vendor maps it (in the inbox, or by adding the words as an alias, which
@@ -43,9 +43,13 @@ UNASSIGNED = "unassigned"  # the inbox's filter value for items with no vendor a
 ALIAS_SEPARATORS = re.compile(r"[,、，;\n]")
 
 
+HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
+
+
 def area_key(text: str) -> str:
-    """What two spellings of one area have in common: NFKC (full/half width), case, spacing."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """What two spellings of one area have in common: NFKC (full/half width), case, spacing, and
+    hiragana or katakana (れぽーと, レポート)."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().translate(HIRAGANA_TO_KATAKANA).split())
 
 
 def parse_aliases(text: Any) -> list[str]:
