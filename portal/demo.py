@@ -120,8 +120,6 @@ def load_demo(
         person(f"admin@{code.lower()}.example", f"{code.title()} Admin", Role.PARTNER_ADMIN, partners[code])
     session.flush()
     _add_reporting_history(session, rng, today)
-    session.flush()
-    _answer_voice_of_customer(session, rng, today)
     session.commit()
     return demo_logins()
 
@@ -212,6 +210,8 @@ def _add_reporting_history(session: Session, rng: random.Random, today: date) ->
             if rng.random() < diligence:
                 session.add(_check_in(rng, account, period, health, optimism, features, japanese))
             period = period.next()
+    session.flush()
+    _answer_voice_of_customer(session, rng, today)
 
 
 def _add_milestones(session: Session, rng: random.Random, account: Account, templates, today: date) -> None:
