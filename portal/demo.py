@@ -20,6 +20,8 @@ from portal.models import (
     StakeholderRole, User, VocItem, VocKind,
 )
 from portal.reporting.reference_data import ensure_defaults
+from portal.models import VocStatus
+from portal.reporting.voc import assign_unassigned
 
 DEMO_PASSWORD = "portal-demo-2026"
 
@@ -224,9 +226,9 @@ HISTORY_MONTHS = 12
 STAKEHOLDERS_JA = ["山田 太郎", "鈴木 花子", "伊藤 誠", "渡辺 直子", "中村 翔", "小林 愛"]
 STAKEHOLDERS_EN = ["Olivia Hart", "Noah Bennett", "Grace Kim", "Ethan Ross", "Mia Turner", "Lucas Gray"]
 VOC_JA = [(VocKind.REQUEST, "レポート", "月次レポートをExcelで出力したい"), (VocKind.COMPLAINT, "モバイル", "スマホ画面の表示が遅い"),
-          (VocKind.PRAISE, "ワークフロー", "承認フローで残業が減ったと好評")]
+          (VocKind.PRAISE, "ワークフロー", "承認フローで残業が減ったと好評"), (VocKind.REQUEST, "請求書", "請求書を自動でメール送信したい")]
 VOC_EN = [(VocKind.REQUEST, "Reports", "Wants a monthly export to Excel"), (VocKind.COMPLAINT, "Mobile", "The phone app is slow"),
-          (VocKind.PRAISE, "Workflow", "Approvals cut overtime, users love it")]
+          (VocKind.PRAISE, "Workflow", "Approvals cut overtime, users love it"), (VocKind.REQUEST, "Invoicing", "Wants invoices emailed automatically")]
 
 
 def _add_reporting_history(session: Session, rng: random.Random, today: date) -> None:
@@ -262,6 +264,8 @@ def _add_reporting_history(session: Session, rng: random.Random, today: date) ->
                 if clock.day_of(check_in.submitted_at) < today:  # still in its grace days: not reported yet
                     session.add(check_in)
             period = period.next()
+    session.flush()
+    _answer_voice_of_customer(session, rng, today)
 
 
 def _add_milestones(session: Session, rng: random.Random, account: Account, templates, today: date) -> None:
@@ -317,3 +321,29 @@ def aggregate_history(session: Session, today: date, weeks: int = 26) -> int:
     for day in days:
         aggregate(session, day, trigger="cli")
     return len(days)
+
+
+# The vendor's answers to older voice-of-the-customer items, by status, in the reseller's language.
+VOC_ANSWERS = {
+    VocStatus.ACKNOWLEDGED: ("ありがとうございます。製品チームで検討しています。", "Thank you: the product team is looking at it."),
+    VocStatus.PLANNED: ("次の半期リリースで対応予定です。", "On the roadmap for the next half-year release."),
+    VocStatus.SHIPPED: ("最新リリースで提供しました。リリースノートをご覧ください。", "Available since the latest release; see the release notes."),
+    VocStatus.DECLINED: ("製品の方向性と合わないため見送ります。回避策をヘルプセンターに掲載しています。",
+                         "Not planned: it does not fit the product's direction. The help centre shows a workaround."),
+}
+
+
+def _answer_voice_of_customer(session: Session, rng: random.Random, today: date) -> None:
+    """Areas matched as a submission matches them; items older than a month answered by a partner
+    manager (some still new, and the unknown areas left for the vendor to map)."""
+    assign_unassigned(session)
+    manager = session.scalar(select(User).where(User.role == Role.PARTNER_MANAGER).order_by(User.id).limit(1))
+    rows = session.execute(select(VocItem, CheckIn.submitted_at, Partner.name).join(CheckIn, CheckIn.id == VocItem.check_in_id)
+                           .join(Partner, Partner.id == VocItem.partner_id).order_by(VocItem.id)).all()
+    for item, submitted_at, partner_name in rows:
+        if submitted_at.date() > today - timedelta(days=30) or rng.random() < 0.2:
+            continue
+        item.status = rng.choice([VocStatus.ACKNOWLEDGED, VocStatus.ACKNOWLEDGED, VocStatus.PLANNED, VocStatus.SHIPPED, VocStatus.DECLINED])
+        item.answer = VOC_ANSWERS[item.status][0 if not partner_name.isascii() else 1]
+        item.answered_at = min(submitted_at + timedelta(days=rng.randint(2, 20)), datetime.combine(today, time(9, 0), tzinfo=timezone.utc))
+        item.answered_by_id = manager.id if manager else None

@@ -97,6 +97,7 @@ PAGES = [
     ("vendor_admin", "/channel"),
     ("vendor_admin", "/actions?view=open"),
     ("vendor_admin", "/voice-of-customer"),
+    ("user_a", "/voice-of-customer"),
     ("vendor_admin", "/accounts"),
     ("partner_manager", "/partners"),
     ("user_a", "/home"),

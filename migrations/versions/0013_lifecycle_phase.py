@@ -1,14 +1,14 @@
 """Lifecycle that moves: an account's phase change (when, why), the go-live milestone flag, the
 vendor's lifecycle and overdue settings, and change-log entries made by the portal's own rules.
 
-Revision ID: 0013_lifecycle
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-03 08:45:00+00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0013_lifecycle'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None

@@ -1,6 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.auth.forms import language_choices
@@ -124,3 +126,11 @@ def tier_rules_form_class():
         for figure, text in TIER_FIGURES.items():
             attrs[f"{tier.value}__{figure}"] = DecimalField(text, places=None, validators=[Optional(), NumberRange(min=0)])
     return type("TierRulesForm", (FlaskForm,), attrs)
+
+
+class ProductAreaForm(FeatureForm):
+    """A product area of the voice of the customer; the rules are portal.reporting.voc.save_product_area's."""
+
+    aliases = TextAreaField(_l("Other words resellers use"), render_kw={"rows": 3},
+                            description=_l("Separated by commas or lines, e.g. “Dashboards, 帳票”. Case, full-width or half-width characters and hiragana or katakana do not matter."))
+    active = BooleanField(_l("Items are matched to it"), default=True)

@@ -14,6 +14,7 @@ from portal.core.labels import label
 from portal.models import (
     ApiToken, ChangeLog, LifecycleStatus, MilestoneStatus, PhaseReason, ReportSource, Segment, StakeholderRole, User,
 )
+from portal.models import VocStatus
 
 
 def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -69,6 +70,9 @@ FIELDS: dict[str, dict[str, tuple[Any, Any]]] = {
         "name": (_l("Name"), TEXT), "role": (_l("Role"), StakeholderRole),
         "success_note": (_l("Their own success, in a line"), TEXT), "last_contact_on": (_l("Last contact"), DATE),
         "active": (_l("Still involved"), FLAG),
+    },
+    "voc_item": {
+        "status": (_l("Status"), VocStatus), "answer": (_l("Answer to the reseller"), TEXT), "product_area": (_l("Product area"), TEXT),
     },
     "account": {
         "name": (_l("Customer name"), TEXT), "name_kana": (_l("Name reading (furigana)"), TEXT), "industry": (_l("Industry"), TEXT),

@@ -55,6 +55,16 @@ class VocKind(str, enum.Enum):
     PRAISE = "praise"
 
 
+class VocStatus(str, enum.Enum):
+    """Where the vendor stands on what a customer said; the reseller sees it, with the answer."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    PLANNED = "planned"
+    SHIPPED = "shipped"
+    DECLINED = "declined"
+
+
 class StakeholderRole(str, enum.Enum):
     DECISION_MAKER = "decision_maker"
     ADMINISTRATOR = "administrator"
@@ -228,8 +238,28 @@ class CheckInRisk(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class ProductArea(Base):
+    """A part of the product the vendor's team owns (vendor-kept), named in English and Japanese
+    with the other words resellers use for it, so that レポート and Reports land in one area."""
+
+    __tablename__ = "product_areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ja: Mapped[str] = mapped_column(String(100))
+    # Other words resellers write for the area ("dashboards", "帳票"); matched like the names.
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class VocItem(Base):
-    """Voice of the customer: a request, complaint or praise, routed to the vendor's product team."""
+    """Voice of the customer: a request, complaint or praise, routed to the vendor's product team.
+
+    `product_area` is the area as the reseller wrote it, kept as written; `product_area_id` the
+    vendor's area it matched (None: unassigned, for the vendor to map). The status and answer
+    are the vendor's, and the reseller reads them."""
 
     __tablename__ = "voc_items"
 
@@ -239,9 +269,17 @@ class VocItem(Base):
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
     kind: Mapped[VocKind] = mapped_column(enum_column(VocKind, "voc_kind"))
     product_area: Mapped[str | None] = mapped_column(String(100))
+    product_area_id: Mapped[int | None] = mapped_column(ForeignKey("product_areas.id", ondelete="RESTRICT"), index=True)
     text: Mapped[str] = mapped_column(Text)
+    status: Mapped[VocStatus] = mapped_column(enum_column(VocStatus, "voc_status"), default=VocStatus.NEW,
+                                              server_default=VocStatus.NEW.value, index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     check_in: Mapped[CheckIn] = relationship(back_populates="voc_items")
+    area: Mapped[ProductArea | None] = relationship(lazy="joined")  # shown wherever an item is
+    answered_by: Mapped[User | None] = relationship()
 
 
 class Stakeholder(Base):

@@ -2,15 +2,15 @@
 account score's coverage, so pages can say "Not enough data" and what is missing, and the
 scorecards' ARR and renewals of such accounts, counted apart from the bands.
 
-Revision ID: 0013_model
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-03 08:45:00+00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0013_model'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
