@@ -92,7 +92,8 @@ def test_demo_data_has_nothing_after_today_and_moves_like_real_data(db):
     assert bands[Band.GREEN] > bands[Band.YELLOW] > 0 and bands[Band.RED] > 0
     assert bands[Band.GREEN] < 0.75 * sum(bands.values()), "not everyone is healthy"
     unscored = db.scalar(select(func.count()).select_from(AccountScore).where(AccountScore.day == today, AccountScore.band.is_(None)))
-    assert 0 < unscored < sum(bands.values()) / 5, "some accounts have too little data to score"
+    # A prospect's just-added customers and those whose reseller reports seldom: some, not most.
+    assert 0 < unscored < sum(bands.values()) / 3, "some accounts have too little data to score"
 
 
 def test_demo_logins_work_through_the_login_form(db, browser):
