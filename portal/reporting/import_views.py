@@ -102,6 +102,8 @@ def import_commit(batch_id: int):
     flash(_("Imported: %(new)s new check-ins, %(corrected)s corrections, %(accounts)s new accounts; %(same)s rows unchanged.",
             new=summary["new_report"] + summary["create_account"], corrected=summary["correction"],
             accounts=summary["create_account"], same=summary["unchanged"]), "success")
+    if summary["account_update"]:
+        flash(_("%(num)s accounts updated from the file's account columns.", num=summary["account_update"]), "success")
     return redirect(url_for("reporting.import_preview", batch_id=batch.id))
 
 
