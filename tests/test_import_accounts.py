@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import select
 
 from portal.core.validation import Checks, parse_date
@@ -39,7 +40,7 @@ def test_a_number_that_is_not_whole_is_refused(text):
     assert [(e.field, str(e.message)) for e in checks.errors] == [("n", "must be a whole number, 0 or more")]
 
 
-@pytest.mark.parametrize("value, percent", [("80%", 80), ("８０％", 80), ("80 %", 80), ("80", 80), (0.8, 80), (80, 80), ("0%", 0)])
+@pytest.mark.parametrize("value, percent", [("80%", 80), ("８０％", 80), ("80 %", 80), ("80", 80), (0.8, 80), (0.29, 29), (0.07, 7), (80, 80), ("0%", 0)])
 def test_a_percentage_is_read_with_or_without_its_sign(value, percent):
     checks = Checks()
     assert checks.percent({"p": value}, "p") == percent
@@ -76,6 +77,18 @@ def test_japanese_yes_and_no_words_are_read(word, meaning):
     checks = Checks()
     assert checks.flag({"f": word}, "f") is meaning
     assert checks.errors == []
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.one_of(st.none(), st.text(max_size=20), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                 st.text(alphabet="0123456789０１２３４５６７８９,.%％¥￥円▲△年月日/- ", max_size=14)))
+def test_the_readers_refuse_or_accept_anything_but_never_crash(value):
+    checks = Checks()
+    checks.integer({"n": value}, "n", 0)
+    checks.percent({"p": value}, "p")
+    checks.date({"d": value}, "d")
+    checks.flag({"f": value}, "f")
+    assert all(e.field and str(e.message) for e in checks.errors)
 
 
 # --- account columns through the file --------------------------------------------------------------

@@ -109,8 +109,8 @@ class Checks:
         """A whole percentage, as a spreadsheet holds it: 80, "80%", "８０％", or 0.8 (a cell
         formatted as a percentage stores the fraction)."""
         raw = values.get(name)
-        if isinstance(raw, float) and 0 < raw < 1 and (raw * 100).is_integer():
-            raw = int(raw * 100)
+        if isinstance(raw, float) and 0 < raw < 1 and abs(raw * 100 - round(raw * 100)) < 1e-9:
+            raw = round(raw * 100)  # 0.29 * 100 is 28.999999999999996
         elif isinstance(raw, str):
             text = normalised(raw)
             raw = text[:-1].strip() if text.endswith("%") else text
