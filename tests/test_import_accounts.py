@@ -5,9 +5,12 @@ change log; and what a Japanese spreadsheet holds (¥ and 円 amounts, full-widt
 a message naming row and column."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
+from openpyxl import load_workbook
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import select
 
@@ -326,3 +329,29 @@ def test_the_openapi_document_describes_the_account_fields(api):
     for schema in ("Account", "AccountInput"):
         properties = document["components"]["schemas"][schema]["properties"]
         assert {"owner_email", "name_kana", "seats", "arr_jpy", "status", "contract_start", "renewal_date"} <= set(properties)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_template_holds_each_accounts_values_and_reuploads_without_changing_them(db, browser, tenants, fmt):
+    b = browser(tenants.user_a)
+    account = tenants.account_a
+    account.owner_id, account.name_kana, account.plan = tenants.user_a.id, "アルファ", "Standard"
+    db.commit()
+    content = b.get(f"/import/template.{fmt}?lang=ja").get_data()
+    if fmt == "csv":
+        records = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    else:
+        records = [["" if v is None else v for v in r] for r in load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True)]
+    cells = dict(zip(records[0], records[1], strict=False))  # a row stops at its last filled cell
+    assert (cells["フリガナ"], cells["担当者（メールアドレス）"], cells["プラン"], str(cells["契約席数"])) == (
+        "アルファ", tenants.user_a.email, "Standard", "20")
+    assert str(cells["契約開始日"]).startswith("2025-04-01")
+    records[1][records[0].index("所感（緑/黄/赤）")] = "緑"
+    if fmt == "csv":
+        out = io.StringIO()
+        csv.writer(out).writerows(records)
+        upload_content = out.getvalue().encode("utf-8")
+    else:
+        upload_content = xlsx_file(*records)
+    page = preview(b, upload_content, f"filled.{fmt}")
+    assert page.errors == [] and page.account_changes == {}
