@@ -28,15 +28,15 @@ from tests.test_review_pages import counted
 
 @pytest.mark.parametrize("text, number", [
     ("¥1,200,000", 1_200_000), ("￥1,200,000", 1_200_000), ("1,200,000円", 1_200_000), ("１，２００，０００", 1_200_000),
-    ("￥１２００円", 1200), ("12.0", 12), ("0.0", 0), ("１２．０", 12), (" 30 ", 30), (12.0, 12),
+    ("￥１２００円", 1200), ("-¥500", -500), ("¥-500", -500), ("▲500円", -500), ("△500", -500), ("12.0", 12), ("0.0", 0), ("１２．０", 12), (" 30 ", 30), (12.0, 12),
 ])
 def test_a_whole_number_is_read_as_a_japanese_spreadsheet_writes_it(text, number):
     checks = Checks()
-    assert checks.integer({"n": text}, "n", 0) == number
+    assert checks.integer({"n": text}, "n", None) == number
     assert checks.errors == []
 
 
-@pytest.mark.parametrize("text", ["12.5", "1.2万", "twelve", "1e5", "¥", "12,5.0.0"])
+@pytest.mark.parametrize("text", ["12.5", "1.2万", "twelve", "1e5", "¥", "12,5.0.0", "--5", "¥¥5", "5円円"])
 def test_a_number_that_is_not_whole_is_refused(text):
     checks = Checks()
     assert checks.integer({"n": text}, "n", 0) is None

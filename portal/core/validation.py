@@ -177,8 +177,9 @@ def number_text(raw: Any) -> str:
     text = normalised(raw).replace(",", "").replace(" ", "").replace("\u2212", "-")
     if text[:1] in ("▲", "△"):
         text = "-" + text[1:]
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)  # -¥500 as well as ¥-500
     text = text.removeprefix("¥").removeprefix("JPY").removesuffix("円")
-    return re.sub(r"\.0+$", "", text)
+    return sign + re.sub(r"\.0+$", "", text)
 
 
 # An Excel date serial counts days from 1899-12-30 (Excel's 1900 leap-year bug included); only
