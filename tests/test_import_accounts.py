@@ -266,6 +266,9 @@ def test_an_error_in_japanese_names_the_column_in_good_japanese(db, browser, ten
     b = browser(tenants.user_a)
     page = preview(b, csv_file({"管理番号": "A-001", "対象期間": "2026-07", "所感（緑/黄/赤）": "緑", "契約開始日": "2025年13月1日",
                                 "契約席数": "３０.５", "担当者（メールアドレス）": tenants.user_b.email}))
+    page_churned = preview(b, csv_file({"管理番号": "A-001", "対象期間": "2026-07", "所感（緑/黄/赤）": "緑", "ステータス": "解約済み",
+                                        "解約理由": "予算削減"}))
+    assert [(e[0], e[1], e[2]) for e in page_churned.errors] == [(2, "解約日", "「解約日」列: 解約済みの顧客アカウントでは必須です")]
     problems = {e[1]: e[2] for e in page.errors}
     assert problems["契約開始日"] == "「契約開始日」列: 日付として読めません（例: 2026/11/01）"
     assert problems["契約席数"] == "「契約席数」列: 0〜1000000の整数で入力してください"

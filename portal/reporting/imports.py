@@ -425,8 +425,12 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
     new_accounts: dict[str, dict] = {}  # reference -> the account the file creates (several periods may name it)
     edits: dict[str, AccountEdit] = {}  # reference -> the account as the rows so far leave it
 
+    # A column the file lacks (a churned account's date) is named in the language of the file's headers.
+    japanese = any(COLUMNS[key][1] == header and COLUMNS[key][0] != header for header, key in seen_keys.items() if key in COLUMNS)
+
     def error(row: int, key: str, message, value=None):
-        plan.errors.append(RowError(row, header_for.get(key, COLUMNS.get(key, (key,))[0]), message, value))
+        names = COLUMNS.get(key, (key, key))
+        plan.errors.append(RowError(row, header_for.get(key, names[1] if japanese else names[0]), message, value))
 
     for row_number, values in sheet.rows:
         record = {key: values[i] if i < len(values) else None for i, key in enumerate(columns) if key}
