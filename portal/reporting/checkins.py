@@ -231,11 +231,15 @@ def _parse_voc(c: Checks, record: Mapping, prefix: str) -> VocInput | None:
 # --- storing ---------------------------------------------------------------------------------
 
 
+def _with_children(stmt):
+    """Check-ins with what as_input reads of them, loaded in one query per child table."""
+    return stmt.options(selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+
+
 def current_check_in(session: Session, account_id: int, period_start: date) -> CheckIn | None:
     """The version in force for an account and period (the highest version number)."""
     return session.scalar(
-        select(CheckIn)
-        .options(selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+        _with_children(select(CheckIn))
         .where(CheckIn.account_id == account_id, CheckIn.period_start == period_start)
         .order_by(CheckIn.version.desc())
         .limit(1)
@@ -280,8 +284,7 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tup
         return {}
     found: dict[tuple[int, date], CheckIn] = {}
     rows = session.scalars(
-        select(CheckIn)
-        .options(selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+        _with_children(select(CheckIn))
         .where(CheckIn.account_id.in_({a for a, _ in keys}), CheckIn.period_start.in_({p for _, p in keys}))
         .order_by(CheckIn.version)
     )
