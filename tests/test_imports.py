@@ -111,6 +111,7 @@ class Preview:
     html: str
     errors: list[tuple[int, str, str, str]]  # row, column, problem, value in the file
     rows: list[tuple[int, str, str, str, str]]  # row, reference, customer, period, what happens
+    account_changes: dict[int, str]  # row -> the account changes it makes, as shown
 
     @property
     def actions(self) -> list[str]:
@@ -128,8 +129,9 @@ def read_preview(response, url: str) -> Preview:
     parser.feed(html)
     cells = [r for table in parser.tables for r in table]
     errors = [(int(r[0]), r[1], r[2], r[3]) for r in cells if len(r) == 4]
-    rows = [(int(r[0]), *r[1:]) for r in cells if len(r) == 5]
-    return Preview(url, html, errors, rows)
+    rows = [(int(r[0]), *r[1:5]) for r in cells if len(r) == 6]
+    account_changes = {int(r[0]): r[5] for r in cells if len(r) == 6 and r[5]}
+    return Preview(url, html, errors, rows, account_changes)
 
 
 def upload(b, content: bytes, filename: str = "check-ins.csv"):

@@ -35,10 +35,20 @@ def kana(text: str | None) -> str | None:
     return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in folded)
 
 
+def partner_owners(session: Session, partner_id: int | None) -> dict[str, int]:
+    """The partner's active users by email (lower case): who may own its accounts, in one query
+    (a file names owners by email on every row)."""
+    rows = session.execute(select(User.email, User.id).where(User.partner_id == partner_id, User.active.is_(True)))
+    return {email.lower(): user_id for email, user_id in rows}
+
+
 def check_account(values: Mapping[str, Any], existing: Account | None = None, checks: Checks | None = None, *,
-                  session: Session | None = None, partner_id: int | None = None) -> dict[str, Any]:
+                  session: Session | None = None, partner_id: int | None = None,
+                  owners: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The account's fields, checked; on an update, fields left out keep their current values.
     The owner is checked against `partner_id`'s staff when a session is given (save_account does).
+    A file and the API may name the owner by `owner_email` instead of `owner_id`: looked up in
+    `owners` (partner_owners), or in the partner's users when a session is given.
     Raises ValidationError (with `checks`' earlier errors too, when given)."""
     c = checks or Checks()
     merged: dict[str, Any] = {}
@@ -49,6 +59,9 @@ def check_account(values: Mapping[str, Any], existing: Account | None = None, ch
             current = getattr(existing, name)
             # As a client would send it: an enum member's str() is "Segment.LOW_TOUCH", which is no valid choice.
             merged[name] = current.value if isinstance(current, Enum) else current
+    if "owner_email" in values:
+        merged["owner_id"] = _owner_by_email(c, values["owner_email"], owners if owners is not None
+                                             else partner_owners(session, partner_id) if session is not None else {})
     result: dict[str, Any] = {}
     result["name"] = c.text(merged, "name", max_length=200, required=True)
     result["name_kana"] = kana(c.text(merged, "name_kana", max_length=200))
@@ -78,6 +91,17 @@ def check_account(values: Mapping[str, Any], existing: Account | None = None, ch
         result["churned_on"] = result["churn_reason"] = None
     c.done()
     return result
+
+
+def _owner_by_email(c: Checks, raw: Any, owners: Mapping[str, int]) -> int | None:
+    """The user an email names among `owners`; None (no owner) for a blank one."""
+    email = c.text({"owner_email": raw}, "owner_email", max_length=254)
+    if email is None:
+        return None
+    owner_id = owners.get(email.lower())
+    if owner_id is None:
+        c.fail("owner_email", _l("must be the email of an active user of the partner that serves this customer"), raw)
+    return owner_id
 
 
 class AccountCreationRefused(Exception):
@@ -132,7 +156,7 @@ def save_account(
     checked = check_account(values, account, c, session=session, partner_id=partner_id)  # raises with every error found so far
     assert partner_id is not None
     created = account is None or account.id is None
-    before = None if created else _logged(session, account)
+    before = None if created or account is None else _logged(session, account)
     status_before = account.status if account is not None and not created else None
     if account is None:
         account = Account()

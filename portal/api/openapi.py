@@ -25,6 +25,9 @@ NULL_DATE = {"type": ["string", "null"], "format": "date"}
 
 ACCOUNT_PROPERTIES = {
     "name": {"type": "string", "maxLength": 200},
+    "name_kana": _nullable("string", maxLength=200, description="The name's reading (フリガナ), kept in full-width katakana."),
+    "owner_email": _nullable("string", maxLength=254, format="email",
+                             description="The owner: the email of an active user of your company; null for none."),
     "industry": _nullable("string", maxLength=100),
     "segment": _enum(Segment),
     "plan": _nullable("string", maxLength=100),

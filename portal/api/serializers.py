@@ -24,6 +24,8 @@ def account_json(account: Account) -> dict:
     return {
         "reference": account.reference,
         "name": account.name,
+        "name_kana": account.name_kana,
+        "owner_email": account.owner.email if account.owner else None,
         "industry": account.industry,
         "segment": plain(account.segment),
         "plan": account.plan,

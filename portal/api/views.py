@@ -169,7 +169,8 @@ def list_accounts():
         page, per_page = args.bounded("page", 1, 1, MAX_PAGE), args.bounded("per_page", 50, 1, MAX_PER_PAGE)
     except InvalidArgument as invalid:
         return _invalid(invalid.errors)
-    stmt = select(Account).where(Account.partner_id == g.api_token.partner_id).order_by(Account.reference)
+    stmt = (select(Account).where(Account.partner_id == g.api_token.partner_id).options(selectinload(Account.owner))
+            .order_by(Account.reference))
     if status:
         stmt = stmt.where(Account.status == status)
     found = paginate(get_session(), stmt, per_page=per_page, page=page)

@@ -94,13 +94,19 @@ class FieldChange:
 
 def readable_changes(entry: ChangeLog) -> list[FieldChange]:
     """The entry's changes with the forms' labels and values as the pages show them, in form order."""
-    fields = FIELDS.get(entry.entity, {})
+    return readable(entry.entity, entry.changes)
+
+
+def readable(entity: str, changes: dict[str, list[Any]]) -> list[FieldChange]:
+    """Changes (field -> [before, after], as the log keeps them) as readable_changes shows them;
+    also for changes not yet made (an import's preview)."""
+    fields = FIELDS.get(entity, {})
     order = list(fields)
-    names = sorted(entry.changes, key=lambda name: order.index(name) if name in order else len(order))
+    names = sorted(changes, key=lambda name: order.index(name) if name in order else len(order))
     result = []
     for name in names:
         title, kind = fields.get(name, (name, TEXT))
-        before, after = entry.changes[name]
+        before, after = changes[name]
         result.append(FieldChange(str(title), _shown(before, kind), _shown(after, kind)))
     return result
 

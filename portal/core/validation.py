@@ -12,7 +12,7 @@ import enum
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
@@ -21,8 +21,8 @@ from flask_babel import lazy_gettext as _l
 MAX_TEXT = 2000
 MAX_INTEGER = 2**31 - 1  # an INTEGER column's largest value (PostgreSQL)
 
-YES = {"1", "yes", "y", "true", "x", "✓", "○", "◯", "はい", "済", "あり", "有"}
-NO = {"0", "no", "n", "false", "", "-", "×", "いいえ", "未", "なし", "無"}
+YES = {"1", "yes", "y", "true", "x", "✓", "✔", "○", "◯", "〇", "はい", "済", "済み", "あり", "有り", "有"}
+NO = {"0", "no", "n", "false", "", "-", "×", "✕", "いいえ", "未", "未済", "なし", "無し", "無"}
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Checks:
             return None
         day = parse_date(raw)
         if day is None:
-            self.fail(name, _l("must be a date like 2026-10-31"), raw)
+            self.fail(name, _l("must be a date like 2026/11/01"), raw)
         return day
 
     def integer(self, values: Mapping, name: str, low: int | None = 0, high: int | None = None, *, required=False, default=None):
@@ -95,8 +95,7 @@ class Checks:
         elif isinstance(raw, float) and raw.is_integer():
             number = int(raw)  # Excel stores every number as a float
         else:
-            text = normalised(raw).replace(",", "").replace("¥", "").replace("円", "")
-            number = whole_number(text)
+            number = whole_number(number_text(raw))
         top = MAX_INTEGER if high is None else high  # past MAX_INTEGER an INTEGER column overflows in PostgreSQL
         if number is None or (low is not None and number < low) or number > top:
             if high is None and (number is None or number <= top):
@@ -105,6 +104,17 @@ class Checks:
                 self.fail(name, _l("must be a whole number from %(low)s to %(high)s", low=low, high=top), raw)
             return default
         return number
+
+    def percent(self, values: Mapping, name: str, low: int = 0, high: int = 100):
+        """A whole percentage, as a spreadsheet holds it: 80, "80%", "８０％", or 0.8 (a cell
+        formatted as a percentage stores the fraction)."""
+        raw = values.get(name)
+        if isinstance(raw, float) and 0 < raw < 1 and abs(raw * 100 - round(raw * 100)) < 1e-9:
+            raw = round(raw * 100)  # 0.29 * 100 is 28.999999999999996
+        elif isinstance(raw, str):
+            text = normalised(raw)
+            raw = text[:-1].strip() if text.endswith("%") else text
+        return self.integer({name: raw}, name, low, high)
 
     def choice(self, values: Mapping, name: str, enum_cls: type[enum.Enum], *, required=False):
         raw = values.get(name)
@@ -160,14 +170,53 @@ def whole_number(text: str) -> int | None:
     return -number if text.startswith("-") else number
 
 
+def number_text(raw: Any) -> str:
+    """A number as a Japanese spreadsheet writes it, reduced to plain digits for whole_number:
+    full-width digits (NFKC), thousands commas, ¥ or ￥ before and 円 after, ▲ or △ for minus
+    (accounting style) and a zero fraction ("12.0", which Excel text exports write)."""
+    text = normalised(raw).replace(",", "").replace(" ", "").replace("\u2212", "-")
+    if text[:1] in ("▲", "△"):
+        text = "-" + text[1:]
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)  # -¥500 as well as ¥-500
+    text = text.removeprefix("¥").removeprefix("JPY").removesuffix("円")
+    return sign + re.sub(r"\.0+$", "", text)
+
+
+# An Excel date serial counts days from 1899-12-30 (Excel's 1900 leap-year bug included); only
+# serials of 1950 to 2100 are taken as dates, so a year or a count typed in a date column is refused.
+EXCEL_EPOCH = date(1899, 12, 30)
+EXCEL_SERIALS = range((date(1950, 1, 1) - EXCEL_EPOCH).days, (date(2101, 1, 1) - EXCEL_EPOCH).days)
+
+
+def excel_serial_date(raw: Any) -> date | None:
+    """The date an Excel serial stands for (46327, 46327.0 or "46327" when a date cell was
+    exported as a number); None for anything else. A time of day in the fraction is dropped."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, float) and raw == raw and abs(raw) < 10**7:  # not NaN, not infinite
+        serial: int | None = int(raw)
+    elif isinstance(raw, int):
+        serial = raw
+    else:
+        match = re.fullmatch(r"([0-9]{5})(\.[0-9]*)?", normalised(raw))
+        serial = int(match[1]) if match else None
+    if serial is None or serial not in EXCEL_SERIALS:
+        return None
+    return EXCEL_EPOCH + timedelta(days=serial)
+
+
 def parse_date(raw: Any) -> date | None:
-    """A date from ISO text, 2026/10/31, 2026年10月31日, or an Excel/JSON date value; None if unreadable."""
+    """A date from ISO text, 2026/10/31, 2026年10月31日, an Excel/JSON date value or an Excel
+    date serial; None if unreadable."""
     if isinstance(raw, datetime):
         return raw.date()
     if isinstance(raw, date):
         return raw
+    if isinstance(raw, (int, float)) or re.fullmatch(r"[0-9０-９]{5}([.．][0-9０-９]*)?", str(raw).strip()):
+        return excel_serial_date(raw)
     text = normalised(raw)
-    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
+    # A time after the date (a spreadsheet's "2026/11/01 0:00:00") does not change the day.
+    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?", text)
     if not match:
         return None
     try:

@@ -144,7 +144,7 @@ def parse_check_in(
     sentiment_reason = c.text(values, "sentiment_reason")
     if sentiment in (Sentiment.YELLOW, Sentiment.RED) and not sentiment_reason:
         c.fail("sentiment_reason", _l("is required when the sentiment is yellow or red: say why"))
-    outcome_progress = c.integer(values, "outcome_progress", 0, 100)
+    outcome_progress = c.percent(values, "outcome_progress")
     outcome_note = c.text(values, "outcome_note")
     renewal_likelihood = c.choice(values, "renewal_likelihood", RenewalLikelihood)
     expansion_jpy = c.integer(values, "expansion_jpy", 0, 10**13, default=0)
@@ -231,11 +231,15 @@ def _parse_voc(c: Checks, record: Mapping, prefix: str) -> VocInput | None:
 # --- storing ---------------------------------------------------------------------------------
 
 
+def _with_children(stmt):
+    """Check-ins with what as_input reads of them, loaded in one query per child table."""
+    return stmt.options(selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+
+
 def current_check_in(session: Session, account_id: int, period_start: date) -> CheckIn | None:
     """The version in force for an account and period (the highest version number)."""
     return session.scalar(
-        select(CheckIn)
-        .options(selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+        _with_children(select(CheckIn))
         .where(CheckIn.account_id == account_id, CheckIn.period_start == period_start)
         .order_by(CheckIn.version.desc())
         .limit(1)
@@ -270,7 +274,29 @@ class SubmitResult:
 
 
 def plan_submission(session: Session, account: Account, data: CheckInInput) -> tuple[Outcome, CheckIn | None]:
-    existing = current_check_in(session, account.id, data.period.start)
+    return outcome_against(current_check_in(session, account.id, data.period.start), data)
+
+
+def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tuple[int, date], CheckIn]:
+    """The versions in force for many (account id, period start) pairs in one query (and one per
+    child table), so that planning a file costs the same for 10 rows as for 10,000."""
+    if not keys:
+        return {}
+    found: dict[tuple[int, date], CheckIn] = {}
+    rows = session.scalars(
+        _with_children(select(CheckIn))
+        .where(CheckIn.account_id.in_({a for a, _ in keys}), CheckIn.period_start.in_({p for _, p in keys}))
+        .order_by(CheckIn.version)
+    )
+    for check_in in rows:
+        key = (check_in.account_id, check_in.period_start)
+        if key in keys:
+            found[key] = check_in  # ordered by version: the last one is in force
+    return found
+
+
+def outcome_against(existing: CheckIn | None, data: CheckInInput) -> tuple[Outcome, CheckIn | None]:
+    """What submitting `data` would do, given the version in force for its period."""
     if existing is None:
         return Outcome.CREATED, None
     if as_input(existing, data.period).comparable() == data.comparable():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from enum import Enum
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,8 +12,8 @@ from sqlalchemy import select
 from portal.reporting.cadence import cadence_rules, default_period
 from portal.core.clock import utcnow
 from portal.core.exports import table_response
-from portal.reporting.imports import FileProblem, Sheet, commit_import, plan_import, read_file, template_headers
-from portal.models import PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner
+from portal.reporting.imports import ACCOUNT_COLUMNS, COLUMNS, FileProblem, Sheet, commit_import, plan_import, read_file, template_headers
+from portal.models import PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner, User
 from portal.reporting import bp
 from portal.reporting.forms import ImportForm
 from portal.core.scoping import one_or_404, visible_to
@@ -102,6 +103,8 @@ def import_commit(batch_id: int):
     flash(_("Imported: %(new)s new check-ins, %(corrected)s corrections, %(accounts)s new accounts; %(same)s rows unchanged.",
             new=summary["new_report"] + summary["create_account"], corrected=summary["correction"],
             accounts=summary["create_account"], same=summary["unchanged"]), "success")
+    if summary["account_update"]:
+        flash(_("%(num)s accounts updated from the file's account columns.", num=summary["account_update"]), "success")
     return redirect(url_for("reporting.import_preview", batch_id=batch.id))
 
 
@@ -119,9 +122,22 @@ def import_template(fmt: str):
     now = today()
     accounts = db.execute(
         visible_to(current_user, Account)
-        .with_only_columns(Account.reference, Account.name, Account.segment)
+        .with_only_columns(Account.reference, Account.name, Account.segment, Account.name_kana, Account.plan, Account.seats,
+                           Account.arr_jpy, Account.status, Account.contract_start, Account.renewal_date, User.email.label("owner_email"))
+        .outerjoin_from(Account, User, Account.owner_id == User.id)
         .where(Account.status != LifecycleStatus.CHURNED)
         .order_by(Account.reference)
     ).all()
-    rows = [[a.reference, a.name, a.segment.value, default_period(rules[a.segment], now).start.strftime("%Y-%m")] for a in accounts]
+    # The account columns hold the account's values as they are: a file-only reseller sees them and edits in place.
+    rows = [[_template_value(a, key, rules, now) for key in COLUMNS] for a in accounts]
     return table_response(headers, rows, f"check-ins-{now:%Y-%m}-{language}", fmt)
+
+
+def _template_value(account, key: str, rules, now):
+    """A template cell: the period due, the account's reference, name and own columns; check-in columns empty."""
+    if key == "period":
+        return default_period(rules[account.segment], now).start.strftime("%Y-%m")
+    if key not in ("reference", "account_name", *ACCOUNT_COLUMNS):
+        return None
+    value = getattr(account, "name" if key == "account_name" else key, None)  # a live account has no churn columns
+    return value.value if isinstance(value, Enum) else value

@@ -17,17 +17,19 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from enum import Enum
+from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts.services import check_account, reference_error, save_account
+from portal.accounts.services import ACCOUNT_FIELDS, check_account, reference_error, save_account
+from portal.core.history import readable, snapshot
 from portal.reporting.cadence import cadence_rules
-from portal.reporting.checkins import CheckInInput, Outcome, parse_check_in, plan_submission, submit_check_in
+from portal.reporting.checkins import CheckInInput, Outcome, current_check_ins, outcome_against, parse_check_in, submit_check_in
 from portal.models import Account, Feature, LifecycleStatus, Partner, ReportSource, Segment, User
-from portal.core.validation import ValidationError
+from portal.core.validation import Checks, ValidationError, blank
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,28 @@ COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "voc_text": ("Customer voice", "顧客の声", ("voc",)),
     "voc_product_area": ("Product area", "製品領域", ()),
     "note": ("Note", "備考", ("notes", "メモ")),
+    # The account's own fields: a blank cell leaves the account's value as it is.
+    "name_kana": ("Name reading (furigana)", "フリガナ", ("furigana", "kana", "読み", "ふりがな", "顧客名フリガナ")),
+    "owner_email": ("Owner (email)", "担当者（メールアドレス）", ("owner", "担当者", "担当者メール", "担当者メールアドレス")),
+    "plan": ("Plan", "プラン", ("契約プラン",)),
+    "seats": ("Seats", "契約席数", ("licenses", "ライセンス数", "席数", "契約ライセンス数")),
+    "arr_jpy": ("ARR (yen)", "年間契約額（円）", ("arr", "年間契約額", "年額")),
+    "status": ("Status (onboarding/active/churned)", "ステータス（導入中/活用中/解約）", ("lifecycle status", "ステータス", "状態")),
+    "contract_start": ("Contract start", "契約開始日", ("start date", "開始日")),
+    "renewal_date": ("Renewal date", "契約更新日", ("renewal on", "更新日")),
+    "churned_on": ("Churned on", "解約日", ()),
+    "churn_reason": ("Churn reason", "解約理由", ()),
+}
+# Columns that change the account, not the check-in (the segment also names a new account's).
+ACCOUNT_COLUMNS = ("name_kana", "owner_email", "segment", "plan", "seats", "arr_jpy", "status", "contract_start", "renewal_date",
+                   "churned_on", "churn_reason")
+# Japanese words a sheet uses for the account's coded values.
+ACCOUNT_ALIASES: dict[type[Enum], dict[str, str]] = {
+    Segment: {"ハイタッチ": "high_touch", "ロータッチ": "low_touch", "テックタッチ": "tech_touch",
+              "high": "high_touch", "low": "low_touch", "tech": "tech_touch"},
+    LifecycleStatus: {"導入中": "onboarding", "オンボーディング": "onboarding", "活用中": "active", "利用中": "active",
+                      "稼働中": "active", "adopted": "active", "adoption": "active", "解約": "churned", "解約済": "churned",
+                      "解約済み": "churned"},
 }
 FEATURE_PREFIXES = ("feature:", "機能:")
 
@@ -329,6 +353,15 @@ class RowPlan:
     data: CheckInInput | None = None
     account: Account | None = None
     new_account: dict | None = None
+    account_values: dict = field(default_factory=dict)  # the account cells this row fills in (an existing account)
+    account_changes: dict = field(default_factory=dict)  # field -> [before, after], as the change log keeps them
+
+    @property
+    def changes_account(self) -> bool:
+        return bool(self.account_changes) and self.action != "error"
+
+    def readable_changes(self):
+        return readable("account", self.account_changes)
 
 
 @dataclass
@@ -341,12 +374,20 @@ class ImportPlan:
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
 
+    def accounts_updated(self) -> int:
+        """Existing accounts whose fields the file changes."""
+        return len({r.reference for r in self.rows if r.changes_account and r.account is not None})
+
+    def rows_to_write(self) -> int:
+        return sum(1 for r in self.rows if r.action != "unchanged" or r.changes_account)
+
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def summary(self) -> dict[str, int]:
-        return {a: self.count(a) for a in ("create_account", "new_report", "correction", "unchanged")} | {"errors": len(self.errors), "rows": len(self.rows)}
+        return ({a: self.count(a) for a in ("create_account", "new_report", "correction", "unchanged")}
+                | {"account_update": self.accounts_updated(), "errors": len(self.errors), "rows": len(self.rows)})
 
 
 def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -> ImportPlan:
@@ -376,12 +417,20 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
         a.reference: a
         for a in session.scalars(select(Account).where(Account.partner_id == partner.id, Account.reference.in_(references)))
     }
+    users = session.execute(select(User.id, User.email, User.active).where(User.partner_id == partner.id)).all()
+    owners = {u.email.lower(): u.id for u in users if u.active}  # whom the file may name as owner: the partner's own staff
+    emails = {u.id: u.email for u in users}
     rules = cadence_rules(session)
     first_row_for: dict[tuple[str, date], int] = {}
     new_accounts: dict[str, dict] = {}  # reference -> the account the file creates (several periods may name it)
+    edits: dict[str, AccountEdit] = {}  # reference -> the account as the rows so far leave it
+
+    # A column the file lacks (a churned account's date) is named in the language of the file's headers.
+    japanese = any(COLUMNS[key][1] == header and COLUMNS[key][0] != header for header, key in seen_keys.items() if key in COLUMNS)
 
     def error(row: int, key: str, message, value=None):
-        plan.errors.append(RowError(row, header_for.get(key, COLUMNS.get(key, (key,))[0]), message, value))
+        names = COLUMNS.get(key, (key, key))
+        plan.errors.append(RowError(row, header_for.get(key, names[1] if japanese else names[0]), message, value))
 
     for row_number, values in sheet.rows:
         record = {key: values[i] if i < len(values) else None for i, key in enumerate(columns) if key}
@@ -402,26 +451,31 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
                 if not name:
                     error(row_number, "account_name", _l("is required to create the new account %(ref)s", ref=reference))
                     continue
-                account_values = {"name": name, "segment": segment.value, "status": LifecycleStatus.ONBOARDING.value}
-                problems = [e for e in (reference_error(reference),) if e]
-                try:
-                    check_account(account_values)  # what save_account will check when the file is committed
-                except ValidationError as invalid:
-                    problems += invalid.errors
-                for fe in problems:
-                    error(row_number, "account_name" if fe.field == "name" else fe.field, fe.message, fe.value)
-                if problems:
+                bad_reference = reference_error(reference)
+                if bad_reference:
+                    error(row_number, "reference", bad_reference.message, bad_reference.value)
                     continue
-                new_accounts[reference] = {"reference": reference, "name": name, "values": account_values, "row": row_number}
+                base = {"name": name, "segment": segment.value, "status": LifecycleStatus.ONBOARDING.value}
+                checked = _plan_account(row, record, None, base, edits, owners, emails, error)
+                if checked is None:
+                    continue
+                new_accounts[reference] = {"reference": reference, "name": name, "values": row.account_values, "row": row_number}
+                row.account_values = {}
+            else:
+                checked = _plan_account(row, record, None, {}, edits, owners, emails, error)
+                if checked is None:
+                    continue
             row.new_account = new_accounts[reference]
             row.account_name = row.new_account["name"]
-            rule, seats, contract_start = rules[Segment(row.new_account["values"]["segment"])], None, None
         else:
             if account.status == LifecycleStatus.CHURNED:
                 error(row_number, "reference", _l("%(ref)s has churned; churned accounts take no more check-ins", ref=reference))
                 continue
             row.account, row.account_name = account, account.name
-            rule, seats, contract_start = rules[account.segment], account.seats, account.contract_start
+            checked = _plan_account(row, record, account, {}, edits, owners, emails, error)
+            if checked is None:
+                continue
+        rule, seats, contract_start = rules[checked["segment"]], checked["seats"], checked["contract_start"]
         try:
             data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features)
         except ValidationError as invalid:
@@ -440,9 +494,93 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
             assert row.new_account is not None  # set above for a reference without an account
             row.action = "create_account" if row.new_account["row"] == row_number else "new_report"
         else:
-            outcome, _ = plan_submission(session, account, data)
-            row.action = {Outcome.CREATED: "new_report", Outcome.CORRECTED: "correction", Outcome.UNCHANGED: "unchanged"}[outcome]
+            row.action = "planned"
+    # The versions in force for every existing account's period, in one query.
+    planned = [r for r in plan.rows if r.action == "planned"]
+    in_force = current_check_ins(session, {(r.account.id, r.data.period.start) for r in planned if r.account and r.data})
+    for row in planned:
+        assert row.account is not None and row.data is not None  # planned rows are an existing account's check-in
+        outcome, _ = outcome_against(in_force.get((row.account.id, row.data.period.start)), row.data)
+        row.action = {Outcome.CREATED: "new_report", Outcome.CORRECTED: "correction", Outcome.UNCHANGED: "unchanged"}[outcome]
     return plan
+
+
+@dataclass
+class AccountEdit:
+    rows: dict  # column -> the first row that gave it
+    values: dict  # what the rows so far give, as check_account takes it
+    checked: dict  # the account as they leave it
+
+
+def _plan_account(row: RowPlan, record: dict, account: Account | None, base: dict, edits: dict[str, AccountEdit],
+                  owners: Mapping[str, int], emails: Mapping[int, str], error) -> dict | None:
+    """The account as this row leaves it, checked by the account service as the form's values are
+    (its Japanese words for segment and status accepted), or None after reporting the row's errors.
+    Sets the row's account changes (for the preview) and the values to save (for the commit).
+    A blank cell leaves the account's value as it is; two rows of one account must not disagree."""
+    cells = {key: record[key] for key in ACCOUNT_COLUMNS if key in record and not blank(record[key])}
+    if base:
+        cells.pop("segment", None)  # a new account's segment is read with its creation
+    edit = edits.get(row.reference)
+    if edit:
+        before: dict | None = edit.checked
+    else:
+        before = {name: getattr(account, name) for name in ACCOUNT_FIELDS} if account else None
+    if not cells and not base:
+        return before  # nothing to change: the account as it is (its stored values are not checked again)
+    values = (edit.values if edit else base) | cells
+    try:
+        checked = check_account(values, account, Checks(ACCOUNT_ALIASES), owners=owners)
+    except ValidationError as invalid:
+        for fe in invalid.errors:
+            error(row.row, _column(fe.field), fe.message, fe.value)
+        return None
+    if edit:  # two rows of one account must not disagree on a value
+        clashes = [key for key in cells if key in edit.rows and checked[_service_field(key)] != edit.checked[_service_field(key)]]
+        for key in clashes:
+            error(row.row, key, _l("differs from row %(row)s, which gives this account another value", row=edit.rows[key]), cells[key])
+        if clashes:
+            return None
+    after_logged = _logged(checked, emails)
+    before_logged = _logged(before, emails) if before else {}
+    given = {"owner" if key == "owner_email" else key for key in (cells | base)}
+    row.account_changes = {key: [before_logged.get(key), value] for key, value in after_logged.items()
+                           if before_logged.get(key) != value and (before is not None or key in given)}
+    row.account_values = {_service_field(key): _as_input(checked[_service_field(key)]) for key in (base | cells)}
+    edits[row.reference] = AccountEdit({key: row.row for key in (base | cells)} | (edit.rows if edit else {}), values, checked)
+    return checked
+
+
+def _service_field(column: str) -> str:
+    return "owner_id" if column == "owner_email" else column
+
+
+def _column(field_name: str) -> str:
+    """The file's column for a field the account service names."""
+    return {"name": "account_name", "owner_id": "owner_email"}.get(field_name, field_name)
+
+
+def _as_input(value: Any) -> Any:
+    """A checked value as the account service takes it again (an enum by its value)."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def _logged(values: Mapping[str, Any], emails: Mapping[int, str]) -> dict[str, Any]:
+    """Account values as its change log keeps them (the owner named), to show a planned change."""
+    logged = snapshot(_Values(values), ACCOUNT_FIELDS)
+    owner_id = logged.pop("owner_id")
+    logged["owner"] = emails.get(owner_id) if owner_id else None
+    return logged
+
+
+class _Values:
+    """A mapping read as attributes, for history.snapshot."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self.values = values
+
+    def __getattr__(self, name: str) -> Any:
+        return self.values.get(name)
 
 
 def _cell(values, columns, key):
@@ -457,9 +595,8 @@ def _new_account_segment(record, partner: Partner, reference: str, error, row_nu
         error(row_number, "reference", _l("%(ref)s is not one of your accounts. Add it first, or ask your partner admin to allow files to create accounts.", ref=reference))
         return None
     raw = unicodedata.normalize("NFKC", str(record.get("segment") or "")).strip().lower().replace(" ", "_")
-    aliases = {"ハイタッチ": "high_touch", "ロータッチ": "low_touch", "テックタッチ": "tech_touch", "high": "high_touch", "low": "low_touch", "tech": "tech_touch"}
     try:
-        return Segment(aliases.get(raw, raw))
+        return Segment(ACCOUNT_ALIASES[Segment].get(raw, raw))
     except ValueError:
         error(row_number, "segment", _l("is needed to create the new account %(ref)s: high_touch, low_touch or tech_touch", ref=reference), record.get("segment"))
         return None
@@ -474,7 +611,7 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     created: dict[str, Account] = {}
     try:
         for row in plan.rows:
-            if row.action == "unchanged":
+            if row.action == "unchanged" and not row.account_values:
                 continue
             account = row.account or created.get(row.reference)
             if account is None:
@@ -483,8 +620,12 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
                 account, _created = save_account(session, partner.id, new["reference"], new["values"],
                                                  source=ReportSource.FILE, user=user)
                 created[row.reference] = account
-            assert row.data is not None  # a planned row without errors has its check-in
-            submit_check_in(session, account, row.data, source=ReportSource.FILE, user=user)
+            elif row.account_values:  # the account's own columns, through the account service and its change log
+                save_account(session, partner.id, account.reference, row.account_values, account=account,
+                             source=ReportSource.FILE, user=user)
+            if row.action != "unchanged":
+                assert row.data is not None  # a planned row without errors has its check-in
+                submit_check_in(session, account, row.data, source=ReportSource.FILE, user=user)
         session.commit()
     except Exception:
         session.rollback()
