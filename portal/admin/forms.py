@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, EmailField, FloatField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.auth.forms import language_choices
@@ -87,6 +87,10 @@ def health_model_form_class():
         "green_min": IntegerField(_l("Healthy (green) from score"), validators=[DataRequired(), NumberRange(1, 100)]),
         "yellow_min": IntegerField(_l("Needs attention (yellow) from score"), validators=[DataRequired(), NumberRange(0, 99)]),
         "note": StringField(_l("What changed and why"), validators=[Optional(), Length(max=300)]),
+        "tickets_ok": FloatField(_l("Open tickets per 100 seats: full marks up to"), validators=[Optional(), NumberRange(0, 1000)]),
+        "tickets_bad": FloatField(_l("Open tickets per 100 seats: no marks from"), validators=[Optional(), NumberRange(0, 1000)]),
+        "escalations_ok": FloatField(_l("Open escalations per 100 seats: full marks up to"), validators=[Optional(), NumberRange(0, 1000)]),
+        "escalations_bad": FloatField(_l("Open escalations per 100 seats: no marks from"), validators=[Optional(), NumberRange(0, 1000)]),
     }
     for phase in PHASES:
         for name in COMPONENTS:

@@ -49,6 +49,7 @@ def check_in_json(check_in: CheckIn, *, in_force: bool) -> dict:
         "submitted_at": plain(check_in.submitted_at),
         "active_users": check_in.active_users,
         "nps": check_in.nps,
+        "nps_score": check_in.nps_score,
         "csat": check_in.csat,
         "ces": check_in.ces,
         "open_tickets": check_in.open_tickets,
@@ -60,7 +61,8 @@ def check_in_json(check_in: CheckIn, *, in_force: bool) -> dict:
         "renewal_likelihood": plain(check_in.renewal_likelihood),
         "expansion_jpy": check_in.expansion_jpy,
         "note": check_in.note,
-        "feature_keys": [f.key for f in check_in.features],
+        "feature_keys": [a.feature.key for a in check_in.feature_adoptions if a.adoption_pct > 0],
+        "features": {a.feature.key: a.adoption_pct for a in check_in.feature_adoptions},
         "risks": [{"type": plain(r.type), "severity": plain(r.severity), "note": r.note} for r in check_in.risks],
         "voc": [{"kind": plain(v.kind), "text": v.text, "product_area": v.product_area} for v in check_in.voc_items],
     }
