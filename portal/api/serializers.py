@@ -40,6 +40,7 @@ def account_json(account: Account) -> dict:
 
 
 def check_in_json(check_in: CheckIn, *, in_force: bool) -> dict:
+    adoptions = sorted(check_in.feature_adoptions, key=lambda a: a.feature.position)  # the vendor's order
     return {
         "id": check_in.id,
         "period_start": plain(check_in.period_start),
@@ -61,8 +62,8 @@ def check_in_json(check_in: CheckIn, *, in_force: bool) -> dict:
         "renewal_likelihood": plain(check_in.renewal_likelihood),
         "expansion_jpy": check_in.expansion_jpy,
         "note": check_in.note,
-        "feature_keys": [a.feature.key for a in check_in.feature_adoptions if a.adoption_pct > 0],
-        "features": {a.feature.key: a.adoption_pct for a in check_in.feature_adoptions},
+        "feature_keys": [a.feature.key for a in adoptions if a.adoption_pct > 0],
+        "features": {a.feature.key: a.adoption_pct for a in adoptions},
         "risks": [{"type": plain(r.type), "severity": plain(r.severity), "note": r.note} for r in check_in.risks],
         "voc": [{"kind": plain(v.kind), "text": v.text, "product_area": v.product_area} for v in check_in.voc_items],
     }
