@@ -253,3 +253,33 @@ def test_old_feature_rows_read_as_fully_used(db, partner):
     db.execute(CheckInFeature.__table__.insert().values(check_in_id=check_in.id, feature_id=feature.id))
     db.commit()
     assert latest(db).scalar(select(CheckInFeature.adoption_pct)) == 100
+
+
+def test_the_migration_keeps_reports_across_down_and_up(fresh_database_factory):
+    """Down to 0012 and up again: a CSAT survives as a number, an NPS score becomes the nearest
+    answer, and a feature in use comes back fully adopted (the column's default)."""
+    from sqlalchemy.orm import Session
+
+    from portal.core import migrate
+    from portal.core.db import make_engine
+    from portal.reporting.reference_data import ensure_defaults
+
+    with fresh_database_factory() as url:
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:
+                ensure_defaults(session)
+                account = factories.account(session, factories.partner(session))
+                workflow = session.scalar(select(Feature).where(Feature.key == "workflow"))
+                ids = [factories.check_in(session, account, period_start=date(2026, 7, 1), csat=4.0, nps_score=40,
+                                          adoption={workflow: 50}).id,
+                       factories.check_in(session, account, period_start=date(2026, 4, 1), csat=3.6).id]
+            migrate.downgrade(url, "0012")
+            migrate.upgrade(url)
+            with Session(engine) as session:
+                july, april = (session.get(CheckIn, i) for i in ids)
+                assert (july.csat, july.nps, july.nps_score, adoption(july)) == (4.0, 7, None, {"workflow": 100})
+                assert april.csat == 4.0  # a whole number before 0013
+        finally:
+            engine.dispose()
