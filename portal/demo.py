@@ -15,7 +15,7 @@ from portal.core import clock
 from portal.scoring.aggregation import aggregate
 from portal.reporting.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
-    Account, CheckIn, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
+    Account, CheckIn, CheckInFeature, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
     PartnerStatus, PhaseReason, PartnerTier, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
     StakeholderRole, User, VocItem, VocKind,
 )
@@ -294,7 +294,7 @@ def _check_in(rng: random.Random, account: Account, period, health: float, optim
         submitted_at=datetime.combine(period.end + timedelta(days=rng.randint(1, 12)), time(0, 30), tzinfo=timezone.utc),
         active_users=max(0, min(account.seats, round(account.seats * (0.2 + 0.75 * health) + rng.randint(-2, 2)))),
         nps=max(0, min(10, round(3 + health * 7.5 + rng.gauss(0, 1.2)))) if rng.random() < 0.8 else None,
-        csat=max(1, min(5, round(1 + health * 4 + rng.gauss(0, 0.5)))) if rng.random() < 0.6 else None,
+        csat=max(1.0, min(5.0, round(1 + health * 4 + rng.gauss(0, 0.5), 1))) if rng.random() < 0.6 else None,
         ces=max(1, min(7, round(7 - health * 5 + rng.gauss(0, 0.7)))) if rng.random() < 0.5 else None,
         open_tickets=rng.randint(0, 3) + (rng.randint(1, 6) if low else 0),
         open_escalations=(1 if low and rng.random() < 0.5 else 0),
@@ -304,7 +304,8 @@ def _check_in(rng: random.Random, account: Account, period, health: float, optim
         renewal_likelihood=(RenewalLikelihood.LIKELY if seen > 0.6 else RenewalLikelihood.UNSURE if seen > 0.35
                             else RenewalLikelihood.UNLIKELY),
         expansion_jpy=rng.choice([0, 0, 0, 300_000, 1_200_000]) if health > 0.75 else 0,
-        features=[f for f in features if rng.random() < health],
+        feature_adoptions=[CheckInFeature(feature=f, adoption_pct=100 if rng.random() < health else rng.choice((25, 50)))
+                           for f in features if rng.random() < health],
     )
     if low:
         check_in.risks = [CheckInRisk(type=rng.choice([RiskType.LOW_USAGE, RiskType.BUDGET_CUT, RiskType.CHAMPION_LEFT, RiskType.COMPETITOR]),

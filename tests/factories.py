@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.api.tokens import issue_token
 from portal.models import (
-    Account, CheckIn, ImportBatch, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner, PartnerTier,
+    Account, CheckIn, CheckInFeature, ImportBatch, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner, PartnerTier,
     ReportSource, Role, Segment, Sentiment, Stakeholder, StakeholderRole, User,
 )
 
@@ -66,6 +66,9 @@ def account(session, partner: Partner, **kw) -> Account:
 
 
 def check_in(session, account: Account, **kw) -> CheckIn:
+    """`features`: Feature rows in full use; `adoption`: {Feature: adoption 0-100}."""
+    adoption = {f: 100 for f in kw.pop("features", [])} | kw.pop("adoption", {})
+    kw["feature_adoptions"] = [CheckInFeature(feature=f, adoption_pct=pct) for f, pct in adoption.items()]
     obj = CheckIn(
         account_id=account.id, partner_id=account.partner_id, period_start=kw.pop("period_start", date(2026, 10, 1)),
         source=kw.pop("source", ReportSource.FORM), sentiment=kw.pop("sentiment", Sentiment.GREEN), **kw,

@@ -28,7 +28,7 @@ def check_in_form(**overrides) -> dict:
     return _without_none({
         "period": CLOSED_QUARTER,
         "active_users": "18",
-        "features": ["workflow", "reports"],
+        "feature_workflow": "fully", "feature_reports": "fully",
         "nps": "9",
         "csat": "4",
         "ces": "2",

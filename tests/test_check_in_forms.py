@@ -83,7 +83,7 @@ def test_a_full_check_in_is_saved_with_features_risks_and_voice_of_customer(db, 
     ]
 
     detail = b.get(f"/check-ins/{saved.id}").get_data(as_text=True)
-    for shown in ("Workflow automation, Reports and dashboards", "Champion left", "The sponsor moves to another division",
+    for shown in ("Workflow automation: Fully used, Reports and dashboards: Fully used", "Champion left", "The sponsor moves to another division",
                   "Export to Excel in one click", "承認フローがとても楽になった", "60%", "¥300,000", "18 / 20"):
         assert shown in detail
 
@@ -198,12 +198,11 @@ def test_a_correction_is_version_2_and_version_1_stays(app, db, browser, tenants
     # The form for that period opens with what is in force, and says a change adds a version.
     page_before = reporter.get(f"{url}?period={CLOSED_QUARTER}")
     form = parse(page_before)
-    assert (form.value("nps"), form.value("sentiment"), form.values["features"], form.value("risks-0-type")) == (
-        "9", "yellow", ["workflow", "reports"], "champion_left",
-    )
+    assert (form.value("nps"), form.value("sentiment"), form.value("feature_workflow"), form.value("feature_reports"),
+            form.value("risks-0-type")) == ("9", "yellow", "fully", "fully", "champion_left")
     assert "A check-in for this period exists (version 1" in page_before.get_data(as_text=True)
 
-    corrected = check_in_form(nps="6", sentiment="red", sentiment_reason="The sponsor has left", features=["workflow"])
+    corrected = check_in_form(nps="6", sentiment="red", sentiment_reason="The sponsor has left", feature_reports="")
     response = corrector.post(url, corrected)
     assert "Check-in for 2026-07 – 2026-09 corrected: version 2 now applies; the earlier one is kept." in flashes_after(corrector, response)
 
@@ -246,7 +245,7 @@ def test_a_correction_can_remove_risks_and_features(db, browser, tenants):
     url = f"/accounts/{tenants.account_a.id}/check-in"
     b.post(url, check_in_form())
     no_risks = {f"risks-{i}-{name}": "" for i in range(2) for name in ("type", "severity", "note")}
-    response = b.post(url, check_in_form(features=None, **no_risks))
+    response = b.post(url, check_in_form(feature_workflow=None, feature_reports="", **no_risks))
     assert response.status_code == 302
     first, second = check_ins(db, tenants.account_a)
     assert (len(first.risks), len(first.features)) == (2, 2)

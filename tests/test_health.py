@@ -82,8 +82,9 @@ def only(green_min: int = 70, yellow_min: int = 45, **weights) -> ModelSpec:
     (100, 100, 5, 100),
     (100, 150, 0, 70),      # more active users than seats counts as every seat: 70 * 1 + 30 * 0
     (100, 0, 5, 30),
-    (100, None, 3, None),   # no active-user figure: no usage component
-    (0, 10, 2, None),       # no seats to measure against
+    (100, None, 3, 60),     # no active-user figure: adoption alone, 100 * 3/5
+    (0, 10, 2, 40),         # no seats to measure activity against: adoption alone
+    (100, None, 0, None),   # neither active users nor any feature reported: no usage component
 ])
 def test_usage_is_seat_activity_and_key_feature_adoption(db, partner, seats, active_users, features_used, usage):
     account = customer(db, partner, seats=seats)
@@ -126,11 +127,12 @@ def test_satisfaction_is_the_mean_of_nps_and_csat_given(db, partner, nps, csat, 
 
 
 @pytest.mark.parametrize("ces, escalations, tickets, effort", [
-    (7, 1, 0, 30),      # CES: (7 - 7) * 100/6 = 0; support: 100 - 40 * 1 = 60; mean 30
+    # 100 seats, so counts are the load per 100 seats; defaults: tickets 5 -> 20, escalations 0 -> 2.5
+    (7, 1, 0, 30),      # CES: (7 - 7) * 100/6 = 0; support: 100 - 100 * 1/2.5 = 60; mean 30
     (1, 0, 0, 100),
-    (4, 0, 6, 65),      # CES: 3 * 100/6 = 50; support: 100 - 5 * (6 - 2) = 80
-    (None, 0, 2, 100),  # two open tickets are free
-    (None, 1, 4, 50),   # 100 - 40 - 5 * 2
+    (4, 0, 6, 72),      # CES: 3 * 100/6 = 50; support: 100 - 100 * (6 - 5)/15 = 93.3; mean 71.7
+    (None, 0, 5, 100),  # up to five tickets per 100 seats are free
+    (None, 1, 4, 60),   # 100 - 40
     (None, 3, 0, 0),    # 100 - 120, floored at 0
 ])
 def test_effort_combines_ces_with_open_escalations_and_tickets(db, partner, ces, escalations, tickets, effort):
@@ -346,10 +348,11 @@ def test_every_reason_in_order(app, db, partner):
         "No check-in for 95 days",
         "A milestone is 30 days late",
         "NPS 3: detractor",
-        "CSAT 2 of 5",
+        "CSAT 2.0 of 5",
         "Customer effort high (CES 7 of 7)",
         "Only 30% of seats active",
-        "1 of 5 key features in use",
+        "Key features 20% adopted (1 of 5 in use)",
+        "Support load per 100 seats: 0.0 open tickets, 1.0 escalations",
         "Outcome 20% reached",
         "First value after 69 days",
     ]
@@ -360,8 +363,9 @@ def test_every_reason_in_order(app, db, partner):
     ({"nps": 7}, "NPS 7: passive", True),
     ({"nps": 8}, "NPS 8: passive", True),
     ({"nps": 9}, "NPS 9: promoter", True),
-    ({"csat": 2}, "CSAT 2 of 5", True),
-    ({"csat": 3}, "CSAT 3 of 5", False),
+    ({"csat": 2}, "CSAT 2.0 of 5", True),
+    ({"csat": 2.5}, "CSAT 2.5 of 5", True),
+    ({"csat": 2.6}, "CSAT 2.6 of 5", False),
     ({"ces": 4}, "Customer effort high (CES 4 of 7)", False),
     ({"ces": 5}, "Customer effort high (CES 5 of 7)", True),
     ({"active_users": 49}, "Only 49% of seats active", True),

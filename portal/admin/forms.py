@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField,
+    BooleanField, DateField, EmailField, FloatField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
@@ -102,6 +103,10 @@ def health_model_form_class():
             description=_l("Below this share of its set's weight, an account shows \"Not enough data\" instead of a score and band."),
             validators=[InputRequired(), NumberRange(0, 100)]),
         "note": StringField(_l("What changed and why"), validators=[Optional(), Length(max=300)]),
+        "tickets_ok": FloatField(_l("Open tickets per 100 seats: full marks up to"), validators=[Optional(), NumberRange(0, 1000)]),
+        "tickets_bad": FloatField(_l("Open tickets per 100 seats: no marks from"), validators=[Optional(), NumberRange(0, 1000)]),
+        "escalations_ok": FloatField(_l("Open escalations per 100 seats: full marks up to"), validators=[Optional(), NumberRange(0, 1000)]),
+        "escalations_bad": FloatField(_l("Open escalations per 100 seats: no marks from"), validators=[Optional(), NumberRange(0, 1000)]),
     }
     for phase in PHASES:
         for name in COMPONENTS:

@@ -11,7 +11,7 @@ from portal.scoring import review, tiers
 from portal.admin.forms import health_model_form_class, tier_rules_form_class
 from portal.scoring import aggregation
 from portal.scoring.aggregation import latest_day
-from portal.scoring.health import COMPONENTS, PHASES, ModelSpec, current_model, preview, save_model
+from portal.scoring.health import COMPONENTS, PHASES, ModelSpec, SupportThresholds, current_model, preview, save_model
 from portal.models import Role
 from portal.core.permissions import can
 from portal.core.web import get_session, roles_required, today
@@ -27,24 +27,31 @@ def health_model():
     if request.method == "GET":
         form.green_min.data, form.yellow_min.data = model.green_min, model.yellow_min
         form.min_coverage_pct.data = model.min_coverage_pct
+        form.tickets_ok.data, form.tickets_bad.data = model.support.tickets_ok, model.support.tickets_bad
+        form.escalations_ok.data, form.escalations_bad.data = model.support.escalations_ok, model.support.escalations_bad
         for phase in PHASES:
             for name in COMPONENTS:
                 form[f"{phase}__{name}"].data = model.weights[phase].get(name, 0)
     result = check = None
     if form.validate_on_submit():
         weights = {phase: {name: form[f"{phase}__{name}"].data or 0 for name in COMPONENTS} for phase in PHASES}
+        # A threshold left blank keeps the running model's value.
+        support = SupportThresholds(*(form[name].data if form[name].data is not None else getattr(model.support, name)
+                                      for name in ("tickets_ok", "tickets_bad", "escalations_ok", "escalations_bad")))
         empty = [phase for phase in PHASES if not sum(weights[phase].values())]
-        if empty:
+        if support.tickets_bad <= support.tickets_ok or support.escalations_bad <= support.escalations_ok:
+            form.form_errors.append(_("Each support load's no-marks value must be above its full-marks value."))
+        elif empty:
             form.form_errors.append(_("Each set needs at least one weight above zero."))
         elif request.form.get("action") == "save":
             row = save_model(db, weights, form.green_min.data, form.yellow_min.data, current_user.id,
-                             (form.note.data or "").strip() or None, min_coverage_pct=form.min_coverage_pct.data)
+                             (form.note.data or "").strip() or None, min_coverage_pct=form.min_coverage_pct.data, support=support)
             db.commit()
             flash(_("Health model version %(version)d saved: the next aggregation uses it.", version=row.version), "success")
             return redirect(url_for("admin.health_model"))
         else:
             proposed = ModelSpec(version=model.version + 1, weights=weights, green_min=form.green_min.data,
-                                 yellow_min=form.yellow_min.data, min_coverage_pct=form.min_coverage_pct.data)
+                                 yellow_min=form.yellow_min.data, min_coverage_pct=form.min_coverage_pct.data, support=support)
             result = preview(db, today(), model, proposed)
             day = latest_day(db)
             if day:

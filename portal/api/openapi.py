@@ -53,8 +53,10 @@ VOC_ANSWERED = {"type": "object", "required": ["kind", "text", "product_area_key
 CHECK_IN_INPUT_PROPERTIES = {
     "period": {"type": ["string", "null"], "description": "A month (2026-10) or a date in the period; default: the period due now."},
     "active_users": _nullable("integer", minimum=0),
-    "nps": _nullable("integer", minimum=0, maximum=10),
-    "csat": _nullable("integer", minimum=1, maximum=5),
+    "nps": _nullable("integer", minimum=0, maximum=10, description="One customer's answer, 0-10. Give this or nps_score, not both."),
+    "nps_score": _nullable("integer", minimum=-100, maximum=100,
+                           description="A survey's NPS, % promoters minus % detractors. Give this or nps, not both."),
+    "csat": _nullable("number", minimum=1, maximum=5, description="A survey average such as 4.2; kept to one decimal."),
     "ces": _nullable("integer", minimum=1, maximum=7),
     "open_tickets": {"type": "integer", "minimum": 0},
     "open_escalations": {"type": "integer", "minimum": 0},
@@ -65,7 +67,11 @@ CHECK_IN_INPUT_PROPERTIES = {
     "renewal_likelihood": _enum(RenewalLikelihood, nullable=True),
     "expansion_jpy": {"type": "integer", "minimum": 0},
     "note": _nullable("string"),
-    "feature_keys": {"type": "array", "items": {"type": "string"}},
+    "feature_keys": {"type": "array", "items": {"type": "string"}, "description": "Features in use (fully). Or send features."},
+    "features": {"type": "object", "description": "Adoption per feature key: a level (not_used, trial, partly, fully) "
+                 "or a percentage 0-100. Stored as 0, 25, 50, 100 or the percentage; in responses always the number.",
+                 "additionalProperties": {"oneOf": [{"type": "string", "enum": ["not_used", "trial", "partly", "fully"]},
+                                                   {"type": "integer", "minimum": 0, "maximum": 100}]}},
     "risks": {"type": "array", "items": RISK, "maxItems": 10},
     "voc": {"type": "array", "items": VOC, "maxItems": 10},
 }
@@ -97,7 +103,7 @@ SCHEMAS = {
     "CheckInInput": {"type": "object", "required": ["sentiment"], "properties": CHECK_IN_INPUT_PROPERTIES},
     "CheckIn": {
         "type": "object",
-        "required": ["id", "period_start", "version", "in_force", "source", "submitted_at", "sentiment", "feature_keys", "risks", "voc"],
+        "required": ["id", "period_start", "version", "in_force", "source", "submitted_at", "sentiment", "feature_keys", "features", "risks", "voc"],
         "properties": {
             "id": {"type": "integer"}, "period_start": DATE, "version": {"type": "integer", "minimum": 1},
             "in_force": {"type": "boolean", "description": "False for a version superseded by a later correction."},

@@ -42,6 +42,7 @@ def account_json(account: Account) -> dict:
 
 
 def check_in_json(check_in: CheckIn, *, in_force: bool) -> dict:
+    adoptions = sorted(check_in.feature_adoptions, key=lambda a: a.feature.position)  # the vendor's order
     return {
         "id": check_in.id,
         "period_start": plain(check_in.period_start),
@@ -51,6 +52,7 @@ def check_in_json(check_in: CheckIn, *, in_force: bool) -> dict:
         "submitted_at": plain(check_in.submitted_at),
         "active_users": check_in.active_users,
         "nps": check_in.nps,
+        "nps_score": check_in.nps_score,
         "csat": check_in.csat,
         "ces": check_in.ces,
         "open_tickets": check_in.open_tickets,
@@ -62,7 +64,8 @@ def check_in_json(check_in: CheckIn, *, in_force: bool) -> dict:
         "renewal_likelihood": plain(check_in.renewal_likelihood),
         "expansion_jpy": check_in.expansion_jpy,
         "note": check_in.note,
-        "feature_keys": [f.key for f in check_in.features],
+        "feature_keys": [a.feature.key for a in adoptions if a.adoption_pct > 0],
+        "features": {a.feature.key: a.adoption_pct for a in adoptions},
         "risks": [{"type": plain(r.type), "severity": plain(r.severity), "note": r.note} for r in check_in.risks],
         "voc": [{"kind": plain(v.kind), "text": v.text, "product_area": v.product_area, "product_area_key": v.area.key if v.area else None,
                  "status": plain(v.status), "answer": v.answer, "answered_at": plain(v.answered_at)} for v in check_in.voc_items],

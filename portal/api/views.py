@@ -25,6 +25,7 @@ from portal.reporting.checkins import Outcome, parse_check_in, submit_check_in
 from portal.models import (
     Account,
     CheckIn,
+    CheckInFeature,
     Feature,
     IdempotencyRecord,
     LifecycleStatus,
@@ -204,7 +205,8 @@ def list_check_ins(reference: str):
     account = _account(reference)
     rows = list(db.scalars(
         select(CheckIn).where(CheckIn.account_id == account.id)
-        .options(selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+        .options(selectinload(CheckIn.feature_adoptions).joinedload(CheckInFeature.feature), selectinload(CheckIn.risks),
+                 selectinload(CheckIn.voc_items))
         .order_by(CheckIn.period_start.desc(), CheckIn.version.desc())
     ))
     items = [check_in_json(c, in_force=(i == 0 or rows[i - 1].period_start != c.period_start)) for i, c in enumerate(rows)]

@@ -9,10 +9,12 @@ problem+json with a pointer (API).
 from __future__ import annotations
 
 import enum
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
@@ -115,6 +117,25 @@ class Checks:
             text = normalised(raw)
             raw = text[:-1].strip() if text.endswith("%") else text
         return self.integer({name: raw}, name, low, high)
+    def decimal(self, values: Mapping, name: str, low: float, high: float, places: int = 1) -> float | None:
+        """A decimal such as a survey average: "4.2", "４．２" or 4.2, rounded half up to `places`."""
+        raw = values.get(name)
+        if blank(raw):
+            return None
+        number: Decimal | None = None
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            number = Decimal(str(raw)) if math.isfinite(raw) else None
+        elif isinstance(raw, str):
+            text = normalised(raw)
+            number = Decimal(text) if re.fullmatch(r"-?[0-9]{1,12}(\.[0-9]{1,12})?", text) else None
+        if number is not None and abs(number) >= 10**12:
+            number = None  # far out of any range; quantize would overflow the decimal context
+        if number is not None:
+            number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if number is None or not low <= number <= high:
+            self.fail(name, _l("must be a number from %(low)s to %(high)s; decimals allowed", low=low, high=high), raw)
+            return None
+        return float(number)
 
     def choice(self, values: Mapping, name: str, enum_cls: type[enum.Enum], *, required=False):
         raw = values.get(name)

@@ -24,6 +24,7 @@ from portal.models import (
     Account,
     ApiToken,
     CheckIn,
+    CheckInFeature,
     CheckInRisk,
     Feature,
     RenewalLikelihood,
@@ -34,7 +35,7 @@ from portal.models import (
     User,
     VocKind,
 )
-from portal.core.validation import Checks, blank, normalised, parse_date
+from portal.core.validation import NO, YES, Checks, blank, normalised, parse_date, whole_number
 from portal.reporting.voc import new_items as new_voc_items
 
 # Words accepted for coded values besides the codes themselves, so a reseller can type what
@@ -52,6 +53,19 @@ ALIASES: dict[type[enum.Enum], dict[str, str]] = {
 }
 MAX_RISKS = 10
 MAX_VOC = 10
+
+# Feature adoption levels and the share of full adoption each stands for.
+ADOPTION_LEVELS = {"not_used": 0, "trial": 25, "partly": 50, "fully": 100}
+ADOPTION_LABELS = {
+    "not_used": _l("Not used"), "trial": _l("Trial"), "partly": _l("Partly used"), "fully": _l("Fully used"),
+}
+ADOPTION_ALIASES = {
+    "not used": "not_used", "unused": "not_used", "none": "not_used", "未使用": "not_used", "使っていない": "not_used",
+    "試用": "trial", "試用中": "trial", "トライアル": "trial", "trialing": "trial",
+    "partly used": "partly", "partial": "partly", "partially": "partly", "一部": "partly", "一部利用": "partly",
+    "一部で利用": "partly", "部分的": "partly",
+    "fully used": "fully", "full": "fully", "全面": "fully", "全面利用": "fully", "全社": "fully", "全社利用": "fully",
+}
 
 
 @dataclass(frozen=True)
@@ -73,8 +87,9 @@ class CheckInInput:
     period: Period
     sentiment: Sentiment
     active_users: int | None = None
-    nps: int | None = None
-    csat: int | None = None
+    nps: int | None = None  # one customer's answer, 0-10
+    nps_score: int | None = None  # a survey's score, -100..100 (one or the other)
+    csat: float | None = None  # a survey average, 1.0-5.0
     ces: int | None = None
     open_tickets: int = 0
     open_escalations: int = 0
@@ -84,15 +99,21 @@ class CheckInInput:
     renewal_likelihood: RenewalLikelihood | None = None
     expansion_jpy: int = 0
     note: str | None = None
-    feature_keys: frozenset[str] = frozenset()
+    # (feature key, adoption 0-100) for each feature reported, sorted by key; 0 is "not used".
+    features: tuple[tuple[str, int], ...] = ()
     risks: tuple[RiskInput, ...] = ()
     voc: tuple[VocInput, ...] = ()
 
+    @property
+    def feature_keys(self) -> frozenset[str]:
+        """The features in use at all (adoption above zero)."""
+        return frozenset(key for key, pct in self.features if pct > 0)
+
     def comparable(self) -> tuple:
         return (
-            self.period.start, self.active_users, self.nps, self.csat, self.ces, self.open_tickets,
+            self.period.start, self.active_users, self.nps, self.nps_score, self.csat, self.ces, self.open_tickets,
             self.open_escalations, self.sentiment, self.sentiment_reason, self.outcome_progress, self.outcome_note,
-            self.renewal_likelihood, self.expansion_jpy, self.note, self.feature_keys, self.risks, self.voc,
+            self.renewal_likelihood, self.expansion_jpy, self.note, self.features, self.risks, self.voc,
         )
 
 
@@ -125,9 +146,11 @@ def parse_check_in(
     contract_start: date | None,
     features: list[Feature],
 ) -> CheckInInput:
-    """Validate one check-in. Keys: the field names of CheckInInput plus ``period``,
-    ``feature_<key>`` flags, ``risks`` and ``voc`` (lists of mappings) or the flat
-    ``risk_type``/``risk_severity``/``risk_note`` and ``voc_kind``/``voc_text``/``voc_product_area``."""
+    """Validate one check-in. Keys: the field names of CheckInInput plus ``period``; feature
+    adoption as ``features`` ({key: level or percentage}, API), ``feature_keys`` (a list: fully
+    used) or one ``feature_<key>`` value each (form, file); ``risks`` and ``voc`` (lists of
+    mappings) or the flat ``risk_type``/``risk_severity``/``risk_note`` and
+    ``voc_kind``/``voc_text``/``voc_product_area``."""
     c = Checks(ALIASES)
     period, period_error = parse_period(values.get("period"), rule, today, contract_start)
     if period_error is not None:
@@ -136,7 +159,11 @@ def parse_check_in(
     if active_users is not None and seats and active_users > seats:
         c.fail("active_users", _l("is more than the account's %(seats)s seats; update the seats first", seats=seats), active_users)
     nps = c.integer(values, "nps", 0, 10)
-    csat = c.integer(values, "csat", 1, 5)
+    nps_score = c.integer(values, "nps_score", -100, 100)
+    if nps is not None and nps_score is not None:
+        c.fail("nps_score", _l("give either the NPS answer (0–10) or the NPS score (−100 to 100), not both"), nps_score)
+        nps_score = None
+    csat = c.decimal(values, "csat", 1, 5, 1)
     ces = c.integer(values, "ces", 1, 7)
     open_tickets = c.integer(values, "open_tickets", default=0)
     open_escalations = c.integer(values, "open_escalations", default=0)
@@ -150,17 +177,7 @@ def parse_check_in(
     expansion_jpy = c.integer(values, "expansion_jpy", 0, 10**13, default=0)
     note = c.text(values, "note")
 
-    if "feature_keys" in values:
-        known = {f.key for f in features}
-        keys = values.get("feature_keys") or []
-        well_formed = isinstance(keys, (list, tuple, set, frozenset)) and all(isinstance(k, str) for k in keys)
-        unknown = [k for k in keys if k not in known] if well_formed else []
-        if not well_formed or unknown:
-            c.fail("feature_keys", _l("must list features from: %(options)s", options=", ".join(sorted(known))), unknown or keys)
-            keys = []
-        feature_keys = frozenset(keys)
-    else:
-        feature_keys = frozenset(f.key for f in features if c.flag(values, f"feature_{f.key}"))
+    reported = _parse_features(c, values, features)
 
     risks = _sub_records(c, values, "risks", "risk_", ("type", "severity", "note"), MAX_RISKS, _parse_risk)
     voc = _sub_records(c, values, "voc", "voc_", ("kind", "text", "product_area"), MAX_VOC, _parse_voc)
@@ -168,11 +185,89 @@ def parse_check_in(
     c.done()
     assert period is not None  # parse_period gave an error otherwise, and done() raised it
     return CheckInInput(
-        period=period, sentiment=sentiment, active_users=active_users, nps=nps, csat=csat, ces=ces,
-        open_tickets=open_tickets, open_escalations=open_escalations, sentiment_reason=sentiment_reason,
+        period=period, sentiment=sentiment, active_users=active_users, nps=nps, nps_score=nps_score, csat=csat,
+        ces=ces, open_tickets=open_tickets, open_escalations=open_escalations, sentiment_reason=sentiment_reason,
         outcome_progress=outcome_progress, outcome_note=outcome_note, renewal_likelihood=renewal_likelihood,
-        expansion_jpy=expansion_jpy, note=note, feature_keys=feature_keys, risks=tuple(risks), voc=tuple(voc),
+        expansion_jpy=expansion_jpy, note=note, features=reported, risks=tuple(risks), voc=tuple(voc),
     )
+
+
+def adoption_of(raw: Any) -> int | None:
+    """A feature's adoption 0-100 from a level (English or Japanese), yes/no (yes is fully),
+    a percentage ("80%", 80) or an Excel percent cell (0.8); None if it says none of these.
+    Blank is None too: the caller decides that blank means "not reported"."""
+    if isinstance(raw, bool):
+        return 100 if raw else 0
+    if isinstance(raw, float) and 0 < raw < 1:
+        return round(raw * 100)  # a cell formatted as a percentage holds the fraction
+    if isinstance(raw, (int, float)):
+        return int(raw) if float(raw).is_integer() and 0 <= raw <= 100 else None
+    if not isinstance(raw, str):
+        return None
+    text = normalised(raw).lower()
+    level = ADOPTION_ALIASES.get(text, text.replace(" ", "_").replace("-", "_"))
+    if level in ADOPTION_LEVELS:
+        return ADOPTION_LEVELS[level]
+    if text in YES:
+        return 100
+    if text in NO:
+        return 0
+    number = whole_number(text.removesuffix("%").strip())
+    return number if number is not None and 0 <= number <= 100 else None
+
+
+def adoption_label(pct: int) -> str:
+    """A stored adoption in words: its level's name, or the percentage reported."""
+    for level, value in ADOPTION_LEVELS.items():
+        if value == pct:
+            return str(ADOPTION_LABELS[level])
+    return f"{pct}%"
+
+
+def _parse_features(c: Checks, values: Mapping, features: list[Feature]) -> tuple[tuple[str, int], ...]:
+    """Adoption per reported feature. A blank (or a feature left out) is not reported at all."""
+    known = {f.key for f in features}
+    options = ", ".join(sorted(known))
+    message = _l("must be a level (not used, trial, partly, fully), yes/no or a percentage 0–100")
+    adoption: dict[str, int] = {}
+    if "features" in values and values.get("features") is not None:
+        if "feature_keys" in values and values.get("feature_keys") is not None:
+            c.fail("feature_keys", _l("give either features or feature_keys, not both"))
+            return ()
+        given = values.get("features")
+        if not isinstance(given, Mapping):
+            c.fail("features", _l("must be an object of feature keys and levels, like {\"reports\": \"partly\"}"), given)
+            return ()
+        unknown = [k for k in given if k not in known]
+        if unknown:
+            c.fail("features", _l("must list features from: %(options)s", options=options), unknown)
+            return ()
+        for key, raw in given.items():
+            pct = None if raw is None or isinstance(raw, (dict, list)) else adoption_of(raw)
+            if pct is None:
+                c.fail(f"features.{key}", message, raw)
+            else:
+                adoption[key] = pct
+    elif "feature_keys" in values:
+        keys = values.get("feature_keys") or []
+        well_formed = isinstance(keys, (list, tuple, set, frozenset)) and all(isinstance(k, str) for k in keys)
+        unknown = [k for k in keys if k not in known] if well_formed else []
+        if not well_formed or unknown:
+            c.fail("feature_keys", _l("must list features from: %(options)s", options=options), unknown or keys)
+            return ()
+        adoption = {key: 100 for key in keys}
+    else:
+        for feature in features:
+            name = f"feature_{feature.key}"
+            raw = values.get(name)
+            if blank(raw):
+                continue
+            pct = adoption_of(raw)
+            if pct is None:
+                c.fail(name, message, raw)
+            else:
+                adoption[feature.key] = pct
+    return tuple(sorted(adoption.items()))
 
 
 def _sub_records(c: Checks, values: Mapping, list_key: str, flat_prefix: str, names: tuple[str, ...], limit: int, parse) -> list:
@@ -233,7 +328,8 @@ def _parse_voc(c: Checks, record: Mapping, prefix: str) -> VocInput | None:
 
 def _with_children(stmt):
     """Check-ins with what as_input reads of them, loaded in one query per child table."""
-    return stmt.options(selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+    return stmt.options(selectinload(CheckIn.feature_adoptions).joinedload(CheckInFeature.feature), selectinload(CheckIn.risks),
+                        selectinload(CheckIn.voc_items))
 
 
 def current_check_in(session: Session, account_id: int, period_start: date) -> CheckIn | None:
@@ -250,11 +346,11 @@ def as_input(check_in: CheckIn, period: Period) -> CheckInInput:
     """A stored check-in in the shape of an input, to compare with a new one or refill a form."""
     return CheckInInput(
         period=period, sentiment=check_in.sentiment, active_users=check_in.active_users, nps=check_in.nps,
-        csat=check_in.csat, ces=check_in.ces, open_tickets=check_in.open_tickets,
+        nps_score=check_in.nps_score, csat=check_in.csat, ces=check_in.ces, open_tickets=check_in.open_tickets,
         open_escalations=check_in.open_escalations, sentiment_reason=check_in.sentiment_reason,
         outcome_progress=check_in.outcome_progress, outcome_note=check_in.outcome_note,
         renewal_likelihood=check_in.renewal_likelihood, expansion_jpy=check_in.expansion_jpy, note=check_in.note,
-        feature_keys=frozenset(f.key for f in check_in.features),
+        features=tuple(sorted((a.feature.key, a.adoption_pct) for a in check_in.feature_adoptions)),
         risks=tuple(RiskInput(r.type, r.severity, r.note) for r in check_in.risks),
         voc=tuple(VocInput(v.kind, v.text, v.product_area) for v in check_in.voc_items),
     )
@@ -318,16 +414,18 @@ def submit_check_in(
     if outcome is Outcome.UNCHANGED:
         assert existing is not None  # unchanged means compared with the version in force
         return SubmitResult(existing, outcome)
-    features = list(session.scalars(select(Feature).where(Feature.key.in_(data.feature_keys)))) if data.feature_keys else []
+    reported = dict(data.features)
+    by_key = {f.key: f for f in session.scalars(select(Feature).where(Feature.key.in_(list(reported))))} if reported else {}
     check_in = CheckIn(
         account_id=account.id, partner_id=account.partner_id, period_start=data.period.start,
         version=(existing.version + 1) if existing else 1, source=source, submitted_at=utcnow(),
         submitted_by_id=user.id if user else None, api_token_id=token.id if token else None,
-        active_users=data.active_users, nps=data.nps, csat=data.csat, ces=data.ces, open_tickets=data.open_tickets,
+        active_users=data.active_users, nps=data.nps, nps_score=data.nps_score, csat=data.csat, ces=data.ces,
+        open_tickets=data.open_tickets,
         open_escalations=data.open_escalations, sentiment=data.sentiment, sentiment_reason=data.sentiment_reason,
         outcome_progress=data.outcome_progress, outcome_note=data.outcome_note,
         renewal_likelihood=data.renewal_likelihood, expansion_jpy=data.expansion_jpy, note=data.note,
-        features=features,
+        feature_adoptions=[CheckInFeature(feature=by_key[key], adoption_pct=pct) for key, pct in data.features],
         risks=[CheckInRisk(type=r.type, severity=r.severity, note=r.note) for r in data.risks],
     )
     check_in.voc_items = new_voc_items(session, account, data.voc, existing)

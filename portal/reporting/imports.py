@@ -45,8 +45,9 @@ COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "segment": ("Segment", "セグメント", ()),
     "period": ("Period", "対象期間", ("month", "対象月", "期間")),
     "active_users": ("Active users", "アクティブユーザー数", ("active", "利用者数")),
-    "nps": ("NPS", "NPS", ()),
-    "csat": ("CSAT", "顧客満足度（CSAT）", ("顧客満足度",)),
+    "nps": ("NPS", "NPS", ("nps answer", "nps (0-10)", "NPS（0〜10）")),
+    "nps_score": ("NPS score (-100 to 100)", "NPSスコア（-100〜100）", ("nps score", "NPSスコア")),
+    "csat": ("CSAT (1.0-5.0)", "顧客満足度（CSAT 1.0〜5.0）", ("csat", "顧客満足度", "顧客満足度（CSAT）")),
     "ces": ("CES", "顧客努力指標（CES）", ("顧客努力指標",)),
     "open_tickets": ("Open tickets", "未解決の問い合わせ数", ("tickets", "未解決チケット数")),
     "open_escalations": ("Open escalations", "未解決のエスカレーション数", ("escalations", "エスカレーション数")),
@@ -91,7 +92,7 @@ FEATURE_PREFIXES = ("feature:", "機能:")
 
 def _normalise_header(text: Any) -> str:
     text = unicodedata.normalize("NFKC", str(text or "")).strip().lower()
-    text = re.sub(r"\s+|_", "", text)
+    text = re.sub(r"\s+|_", "", text).replace("〜", "~")  # Shift_JIS turns the wave dash into ～ (NFKC: ~)
     return text
 
 

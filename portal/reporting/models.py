@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, LargeBinary,
+    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, Float, ForeignKey, Integer, LargeBinary,
     String, Table, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -180,6 +180,8 @@ class CheckIn(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "period_start", "version"),
         CheckConstraint("nps IS NULL OR (nps BETWEEN 0 AND 10)", name="nps_range"),
+        CheckConstraint("nps_score IS NULL OR (nps_score BETWEEN -100 AND 100)", name="nps_score_range"),
+        CheckConstraint("nps IS NULL OR nps_score IS NULL", name="nps_answer_or_score"),
         CheckConstraint("csat IS NULL OR (csat BETWEEN 1 AND 5)", name="csat_range"),
         CheckConstraint("ces IS NULL OR (ces BETWEEN 1 AND 7)", name="ces_range"),
         CheckConstraint("outcome_progress IS NULL OR (outcome_progress BETWEEN 0 AND 100)", name="progress_range"),
@@ -200,8 +202,11 @@ class CheckIn(Base):
     api_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
 
     active_users: Mapped[int | None] = mapped_column(Integer)
+    # NPS as resellers have it: one customer's 0-10 answer (nps) or a survey's score -100..100 (nps_score).
     nps: Mapped[int | None] = mapped_column(Integer)
-    csat: Mapped[int | None] = mapped_column(Integer)
+    nps_score: Mapped[int | None] = mapped_column(Integer)
+    # A survey average, 1.0-5.0 with one decimal (4.2), not only a single answer.
+    csat: Mapped[float | None] = mapped_column(Float)
     ces: Mapped[int | None] = mapped_column(Integer)
     open_tickets: Mapped[int] = mapped_column(Integer, default=0)
     open_escalations: Mapped[int] = mapped_column(Integer, default=0)
@@ -215,7 +220,9 @@ class CheckIn(Base):
 
     account: Mapped[Account] = relationship()
     submitted_by: Mapped[User | None] = relationship()
-    features: Mapped[list[Feature]] = relationship(secondary="check_in_features", order_by="Feature.position")
+    # Read-only list of the features reported; feature_adoptions says how far each is adopted.
+    features: Mapped[list[Feature]] = relationship(secondary="check_in_features", order_by="Feature.position", viewonly=True)
+    feature_adoptions: Mapped[list["CheckInFeature"]] = relationship(cascade="all, delete-orphan", order_by="CheckInFeature.feature_id")
     risks: Mapped[list["CheckInRisk"]] = relationship(cascade="all, delete-orphan", order_by="CheckInRisk.id")
     voc_items: Mapped[list["VocItem"]] = relationship(back_populates="check_in", cascade="all, delete-orphan", order_by="VocItem.id")
 
@@ -225,7 +232,22 @@ check_in_features = Table(
     Base.metadata,
     Column("check_in_id", ForeignKey("check_ins.id", ondelete="CASCADE"), primary_key=True),
     Column("feature_id", ForeignKey("features.id", ondelete="RESTRICT"), primary_key=True),
+    # How far the feature is adopted: 0 not used, 25 trial, 50 partly, 100 fully, or a reported percentage.
+    Column("adoption_pct", Integer, nullable=False, server_default="100"),
+    CheckConstraint("adoption_pct BETWEEN 0 AND 100", name="adoption_pct_range"),
 )
+
+
+class CheckInFeature(Base):
+    """One feature's adoption in one check-in."""
+
+    __table__ = check_in_features
+
+    check_in_id: Mapped[int]
+    feature_id: Mapped[int]
+    adoption_pct: Mapped[int]
+
+    feature: Mapped[Feature] = relationship()
 
 
 class CheckInRisk(Base):

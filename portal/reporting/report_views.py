@@ -12,11 +12,12 @@ from wtforms import SelectChoice
 
 from portal.actions import services as actions
 from portal.reporting.cadence import cadence_rules, default_period, obligations, period_containing
-from portal.reporting.checkins import Outcome, as_input, changed_fields, current_check_in, parse_check_in, submit_check_in
+from portal.reporting.checkins import ADOPTION_LABELS, ADOPTION_LEVELS, Outcome, adoption_label, as_input, changed_fields, current_check_in, parse_check_in, submit_check_in
 from portal.models import (
     PARTNER_ROLES,
     ActionItem,
     CheckIn,
+    CheckInFeature,
     Feature,
     LifecycleStatus,
     MilestoneTemplate,
@@ -82,12 +83,15 @@ def check_in(account_id: int):
         form.period.data = chosen.start.isoformat()
         if existing is not None:
             _fill_form(form, as_input(existing, chosen))
-    selected_features = set(request.form.getlist("features")) if request.method == "POST" else (
-        {f.key for f in existing.features} if existing else set()
-    )
+    # Adoption per feature as the form shows it: a level's code, or a percentage the file or API gave.
+    if request.method == "POST":
+        adoption = {f.key: request.form.get(f"feature_{f.key}", "") for f in features}
+    else:
+        stored = dict(as_input(existing, chosen).features) if existing else {}
+        adoption = {f.key: _level_or_pct(stored.get(f.key)) for f in features}
     if form.validate_on_submit():
         values = {k: v for k, v in form.data.items() if k not in ("csrf_token",)}
-        values["feature_keys"] = sorted(selected_features)
+        values.update({f"feature_{key}": value for key, value in adoption.items()})
         try:
             data = parse_check_in(values, rule=rule, today=now, seats=account.seats,
                                   contract_start=account.contract_start, features=features)
@@ -106,11 +110,17 @@ def check_in(account_id: int):
             return redirect(url_for("accounts.account_detail", account_id=account.id))
     status = 400 if form.errors or form.form_errors else 200
     return render_template("reporting/check_in_form.html", form=form, account=account, features=features,
-                           selected_features=selected_features, existing=existing, period=chosen), status
+                           adoption=adoption, adoption_levels=ADOPTION_LABELS, existing=existing, period=chosen), status
+
+
+def _level_or_pct(pct: int | None) -> str:
+    if pct is None:
+        return ""
+    return next((level for level, value in ADOPTION_LEVELS.items() if value == pct), f"{pct}%")
 
 
 def _fill_form(form: CheckInForm, data) -> None:
-    for name in ("active_users", "nps", "csat", "ces", "open_tickets", "open_escalations", "outcome_progress", "expansion_jpy"):
+    for name in ("active_users", "nps", "nps_score", "csat", "ces", "open_tickets", "open_escalations", "outcome_progress", "expansion_jpy"):
         value = getattr(data, name)
         getattr(form, name).data = "" if value is None else str(value)
     for name in ("sentiment_reason", "outcome_note", "note"):
@@ -132,7 +142,8 @@ def check_in_detail(check_in_id: int):
     versions = list(db.scalars(
         select(CheckIn)
         .where(CheckIn.account_id == check_in.account_id, CheckIn.period_start == check_in.period_start)
-        .options(joinedload(CheckIn.submitted_by), selectinload(CheckIn.features), selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
+        .options(joinedload(CheckIn.submitted_by), selectinload(CheckIn.feature_adoptions).joinedload(CheckInFeature.feature),
+                 selectinload(CheckIn.risks), selectinload(CheckIn.voc_items))
         .order_by(CheckIn.version)
     ))
     rule = cadence_rules(db)[check_in.account.segment]
@@ -141,15 +152,15 @@ def check_in_detail(check_in_id: int):
     for older, newer in pairwise(versions):
         changes[newer.id] = _change_labels(changed_fields(as_input(older, period), as_input(newer, period)))
     return render_template("reporting/check_in_detail.html", check_in=check_in, versions=versions, changes=changes,
-                           period=period, latest=versions[-1])
+                           period=period, latest=versions[-1], adoption_label=adoption_label)
 
 
 # What a changed value is called on the check-in page, in the page's order: its own row labels
 # (a reason or a note shows in the row of the value it explains).
 CHANGE_LABELS = {
     "sentiment": _l("Sentiment"), "sentiment_reason": _l("Sentiment"),
-    "active_users": _l("Active users"), "feature_keys": _l("Key features in use"),
-    "nps": "NPS", "csat": "CSAT", "ces": "CES",
+    "active_users": _l("Active users"), "features": _l("Key features in use"),
+    "nps": "NPS", "nps_score": "NPS", "csat": "CSAT", "ces": "CES",
     "open_tickets": _l("Open support tickets"), "open_escalations": _l("Open escalations"),
     "outcome_progress": _l("Outcome progress"), "outcome_note": _l("Outcome progress"),
     "renewal_likelihood": _l("Renewal likelihood"), "expansion_jpy": _l("Expansion opportunity"),

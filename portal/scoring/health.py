@@ -23,6 +23,7 @@ from portal.models import (
 )
 from portal.audit import services as audit
 from portal.audit.models import AuditAction
+from portal.core.formatting import number, pct
 from portal.core.sqlfunctions import days_between, greatest, round_half_up
 
 COMPONENTS = ("usage", "onboarding", "satisfaction", "effort", "sentiment_score", "outcome", "freshness")
@@ -70,6 +71,21 @@ SENTIMENT_POINTS = {Sentiment.GREEN: 100, Sentiment.YELLOW: 50, Sentiment.RED: 0
 
 
 @dataclass(frozen=True)
+class SupportThresholds:
+    """Open tickets and escalations per 100 seats: full marks at or below `ok`, none at or above
+    `bad`, linear between (vendor-set; an account without seats is judged on its absolute counts)."""
+
+    tickets_ok: float = 5.0
+    tickets_bad: float = 20.0
+    escalations_ok: float = 0.0
+    escalations_bad: float = 2.5
+
+    @classmethod
+    def of(cls, row: HealthModel) -> "SupportThresholds":
+        return cls(row.tickets_per_100_ok, row.tickets_per_100_bad, row.escalations_per_100_ok, row.escalations_per_100_bad)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A health model as the scoring reads it: weights per phase, the two band thresholds and
     the coverage (% of the phase's weight present) a score needs."""
@@ -79,10 +95,11 @@ class ModelSpec:
     green_min: int = DEFAULT_GREEN_MIN
     yellow_min: int = DEFAULT_YELLOW_MIN
     min_coverage_pct: int = DEFAULT_MIN_COVERAGE_PCT
+    support: SupportThresholds = SupportThresholds()
 
     @classmethod
     def of(cls, row: HealthModel) -> "ModelSpec":
-        return cls(row.version, row.weights, row.green_min, row.yellow_min, row.min_coverage_pct)
+        return cls(row.version, row.weights, row.green_min, row.yellow_min, row.min_coverage_pct, SupportThresholds.of(row))
 
     def phase_weights(self, onboarding_phase: bool) -> dict[str, float]:
         """Each component's weight in the account's phase (zero when the model leaves it out)."""
@@ -102,19 +119,24 @@ def model_version(session: Session, version: int) -> ModelSpec:
 
 
 def save_model(session: Session, weights: dict, green_min: int, yellow_min: int, user_id: int | None, note: str | None,
-               min_coverage_pct: int = DEFAULT_MIN_COVERAGE_PCT) -> HealthModel:
+               min_coverage_pct: int = DEFAULT_MIN_COVERAGE_PCT, *, support: SupportThresholds | None = None) -> HealthModel:
     """A new version; the running one stays as it was, for the snapshots that used it. The audit
-    log gets who saved it and what differs from the version before."""
+    log gets who saved it and what differs from the version before. Support thresholds left out
+    keep the running version's."""
     previous = current_model(session)
+    support = support or previous.support
     version = (session.scalar(select(func.max(HealthModel.version))) or 0) + 1
     row = HealthModel(version=version, weights=weights, green_min=green_min, yellow_min=yellow_min,
-                      min_coverage_pct=min_coverage_pct, created_by_id=user_id, note=note)
+                      min_coverage_pct=min_coverage_pct, created_by_id=user_id, note=note,
+                      tickets_per_100_ok=support.tickets_ok, tickets_per_100_bad=support.tickets_bad,
+                      escalations_per_100_ok=support.escalations_ok, escalations_per_100_bad=support.escalations_bad)
     session.add(row)
     session.flush()
     before = {"green_min": previous.green_min, "yellow_min": previous.yellow_min,
-              "min_coverage_pct": previous.min_coverage_pct, "version": previous.version}
+              "min_coverage_pct": previous.min_coverage_pct, "version": previous.version,
+              **{f"support.{k}": v for k, v in vars(previous.support).items()}}
     after = {"green_min": green_min, "yellow_min": yellow_min, "min_coverage_pct": min_coverage_pct,
-             "version": version, "note": note}
+             "version": version, "note": note, **{f"support.{k}": v for k, v in vars(support).items()}}
     for phase in {*previous.weights, *weights}:
         for name in {*previous.weights.get(phase, {}), *weights.get(phase, {})}:
             before[f"{phase}.{name}"] = previous.weights.get(phase, {}).get(name, 0)
@@ -162,7 +184,9 @@ def inputs_select(session: Session, day: date):
     )
     latest = select(ranked).where(ranked.c.rank == 1).subquery("latest")
     used = (
-        select(check_in_features.c.check_in_id, func.count().label("used"))
+        select(check_in_features.c.check_in_id,
+               func.sum(case((check_in_features.c.adoption_pct > 0, 1), else_=0)).label("used"),
+               func.sum(check_in_features.c.adoption_pct).label("adoption_points"))
         .join(Feature, Feature.id == check_in_features.c.feature_id)
         .where(Feature.active.is_(True))  # counted against the active ones only
         .group_by(check_in_features.c.check_in_id)
@@ -216,7 +240,13 @@ def inputs_select(session: Session, day: date):
             latest.c.active_users,
             case((latest.c.id.is_(None), null()), else_=func.coalesce(used.c.used, 0)).label("features_used"),
             case((latest.c.id.is_(None), null()), else_=features_total).label("features_total"),
-            latest.c.nps, latest.c.csat, latest.c.ces,
+            # Average adoption over the active features (unreported ones count as not used); counted
+            # when the check-in reported any feature, or gave active users (then none reported is none used).
+            case((and_(latest.c.id.is_not(None), features_total > 0,
+                       or_(used.c.check_in_id.is_not(None), latest.c.active_users.is_not(None))),
+                  cast(func.coalesce(used.c.adoption_points, 0), Float) / features_total),
+                 else_=null()).label("feature_adoption_pct"),
+            latest.c.nps, latest.c.nps_score, latest.c.csat, latest.c.ces,
             latest.c.open_escalations, latest.c.open_tickets,
             latest.c.sentiment,
             latest.c.outcome_progress,
@@ -240,29 +270,43 @@ def inputs_select(session: Session, day: date):
     )
 
 
-def components_select(session: Session, day: date):
+def _penalty(load, ok: float, bad: float):
+    """0 at or below `ok`, 100 at or above `bad`, linear between."""
+    span = max(bad - ok, 0.01)
+    return case((load <= ok, 0.0), (load >= bad, 100.0), else_=(load - ok) * (100.0 / span))
+
+
+def components_select(session: Session, day: date, model: ModelSpec | None = None):
     """The inputs plus each component, 0-100 or NULL when there is nothing to score it on."""
+    thresholds = model.support if model else SupportThresholds()
     i = inputs_select(session, day).subquery("inputs")
     active_ratio = case(
         (and_(i.c.seats > 0, i.c.active_users.is_not(None)),
          case((i.c.active_users >= i.c.seats, 1.0), else_=cast(i.c.active_users, Float) / i.c.seats)),
         else_=null(),
     )
-    adoption = case((i.c.features_total > 0, cast(i.c.features_used, Float) / i.c.features_total), else_=null())
+    adoption = i.c.feature_adoption_pct / 100.0
     usage = case(
         (and_(active_ratio.is_not(None), adoption.is_not(None)), 70 * active_ratio + 30 * adoption),
         (active_ratio.is_not(None), 100 * active_ratio),
+        (adoption.is_not(None), 100 * adoption),  # file-only resellers often know adoption, not active users
         else_=null(),
     )
     onboarding = case((i.c.milestones_due > 0, _pct(i.c.milestones_on_time, i.c.milestones_due)), else_=null())
     satisfaction = _avg_present(
-        case((i.c.nps.is_not(None), i.c.nps * 10.0), else_=null()),
+        case((i.c.nps.is_not(None), i.c.nps * 10.0),  # one answer 0-10, or a survey's score -100..100
+             (i.c.nps_score.is_not(None), (i.c.nps_score + 100) / 2.0), else_=null()),
         case((i.c.csat.is_not(None), (i.c.csat - 1) * 25.0), else_=null()),
     )
+    # Load per 100 seats, so a big customer's ten tickets weigh what a small one's one does;
+    # without seats the counts themselves are the load (reasons() says so).
+    per_100 = case((i.c.seats > 0, i.c.seats / 100.0), else_=1.0)
+    tickets_load = func.coalesce(i.c.open_tickets, 0) / per_100
+    escalations_load = func.coalesce(i.c.open_escalations, 0) / per_100
     support = case(
         (i.c.check_in_id.is_(None), null()),
-        else_=greatest(0, 100 - 40 * func.coalesce(i.c.open_escalations, 0)
-                       - 5 * greatest(0, func.coalesce(i.c.open_tickets, 0) - 2)),
+        else_=greatest(0.0, 100.0 - _penalty(tickets_load, thresholds.tickets_ok, thresholds.tickets_bad)
+                       - _penalty(escalations_load, thresholds.escalations_ok, thresholds.escalations_bad)),
     )
     effort = _avg_present(case((i.c.ces.is_not(None), (7 - i.c.ces) * 100.0 / 6), else_=null()), support)
     sentiment = case(*[(i.c.sentiment == s, literal(p)) for s, p in SENTIMENT_POINTS.items()], else_=null())
@@ -351,7 +395,7 @@ def score_select(session: Session, day: date, model: ModelSpec):
     """Every live account's score, band and inputs for `day`, in the columns of AccountScore."""
     # OFFSET 0 keeps PostgreSQL from inlining each layer into the next: otherwise every
     # component expression is recomputed for each of its many uses in the weights and bands.
-    c = components_select(session, day).offset(0).subquery("components")
+    c = components_select(session, day, model).offset(0).subquery("components")
     measured = select(c, coverage(c, model).label("coverage_pct")).offset(0).subquery("measured")
     enough = covered(measured.c.coverage_pct, model)  # below it: "Not enough data", no score and no band
     score = case((enough, weighted_score(measured, model, COMPONENTS)), else_=null())
@@ -459,16 +503,27 @@ def reasons(s) -> list[str]:
     if s.nps is not None:
         kind = _l("detractor") if s.nps <= 6 else _l("passive") if s.nps <= 8 else _l("promoter")
         out.append(str(_l("NPS %(nps)d: %(kind)s", nps=s.nps, kind=kind)))
-    if s.csat is not None and s.csat <= 2:
-        out.append(str(_l("CSAT %(csat)d of 5", csat=s.csat)))
+    elif s.nps_score is not None:
+        out.append(str(_l("NPS score %(score)s", score=number(s.nps_score))))
+    if s.csat is not None and s.csat <= 2.5:
+        out.append(str(_l("CSAT %(csat)s of 5", csat=number(s.csat, 1))))
     if s.ces is not None and s.ces >= 5:
         out.append(str(_l("Customer effort high (CES %(ces)d of 7)", ces=s.ces)))
     if s.active_users is not None and s.seats:
         share = round(100 * min(s.active_users, s.seats) / s.seats)
         if share < 50:
             out.append(str(_l("Only %(share)d%% of seats active", share=share)))
-    if s.features_total and s.features_used is not None and s.features_used * 2 < s.features_total:
-        out.append(str(_l("%(used)d of %(total)d key features in use", used=s.features_used, total=s.features_total)))
+    if s.feature_adoption_pct is not None and s.feature_adoption_pct < 50:
+        out.append(str(_l("Key features %(pct)s adopted (%(used)d of %(total)d in use)",
+                          pct=pct(s.feature_adoption_pct, 0), used=s.features_used or 0, total=s.features_total or 0)))
+    if s.check_in_id is not None and (s.open_tickets or s.open_escalations):
+        if s.seats:
+            out.append(str(_l("Support load per 100 seats: %(tickets)s open tickets, %(escalations)s escalations",
+                              tickets=number(100 * (s.open_tickets or 0) / s.seats, 1),
+                              escalations=number(100 * (s.open_escalations or 0) / s.seats, 1))))
+        else:
+            out.append(str(_l("Support load judged on absolute counts (no seats known): %(tickets)d open tickets",
+                              tickets=s.open_tickets or 0)))
     if s.outcome_progress is not None and s.outcome_progress < 30:
         out.append(str(_l("Outcome %(pct)d%% reached", pct=s.outcome_progress)))
     if s.ttfv_days is not None:

@@ -40,6 +40,11 @@ class HealthModel(Base):
     yellow_min: Mapped[int] = mapped_column(Integer)
     # The share (%) of the phase's total weight the components present must carry for a score.
     min_coverage_pct: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # Support load per 100 seats: full marks at or below "ok", none at or above "bad", linear between.
+    tickets_per_100_ok: Mapped[float] = mapped_column(Float, default=5.0, server_default="5")
+    tickets_per_100_bad: Mapped[float] = mapped_column(Float, default=20.0, server_default="20")
+    escalations_per_100_ok: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    escalations_per_100_bad: Mapped[float] = mapped_column(Float, default=2.5, server_default="2.5")
     note: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -84,8 +89,11 @@ class AccountScore(Base):
     active_users: Mapped[int | None] = mapped_column(Integer)
     features_used: Mapped[int | None] = mapped_column(Integer)
     features_total: Mapped[int | None] = mapped_column(Integer)
+    # Average adoption of the active features, 0-100 (levels and percentages), NULL when not reported.
+    feature_adoption_pct: Mapped[float | None] = mapped_column(Float)
     nps: Mapped[int | None] = mapped_column(Integer)
-    csat: Mapped[int | None] = mapped_column(Integer)
+    nps_score: Mapped[int | None] = mapped_column(Integer)
+    csat: Mapped[float | None] = mapped_column(Float)
     ces: Mapped[int | None] = mapped_column(Integer)
     open_escalations: Mapped[int | None] = mapped_column(Integer)
     open_tickets: Mapped[int | None] = mapped_column(Integer)
