@@ -31,7 +31,7 @@
   // A trend: weekly points, either lines on a 0-100 score axis or stacked bars of account counts
   // (one axis per chart). A week without a score is a gap in the line, never a 0.
   function trend(spec) {
-    var scales = { x: { stacked: true, grid: { display: false } } };
+    var scales = { x: { stacked: true, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 16 } } };
     var datasets = spec.series.map(function (s) {
       var line = s.type === "line";
       scales[s.axis] = scales[s.axis] || (s.axis === "score"
