@@ -131,3 +131,11 @@ def test_a_week_without_an_account_score_is_a_gap_in_its_trend_not_a_zero(app, d
     assert [w.day for w in trend] == [today - timedelta(days=14), today - timedelta(days=7), today]
     assert trend[1].score is None and trend[1].band is None
     assert trend[0].score is not None and trend[2].score is not None
+
+
+def test_every_page_links_a_favicon_that_exists(browser):
+    client = browser()
+    page = client.get("/login").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    icon = client.get(href)
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
