@@ -92,7 +92,11 @@
         scales: {
           x: { type: "linear", beginAtZero: false, min: first - pad, max: last + pad,
                ticks: { callback: fullDayLabel, stepSize: tickStep(last - first + 2 * pad), maxRotation: 0, autoSkip: true } },
-          y: { type: "category", grid: { display: false } },
+          // On a phone long milestone names are shortened (the tooltip and the table keep them whole).
+          y: { type: "category", grid: { display: false }, ticks: { callback: function (value) {
+            var name = this.getLabelForValue(value), max = this.chart.width < 520 ? 10 : 40;
+            return name.length > max ? name.slice(0, max - 1) + "…" : name;
+          } } },
         },
         plugins: {
           tooltip: { callbacks: { label: function (item) {
