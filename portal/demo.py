@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -16,10 +16,12 @@ from portal.scoring.aggregation import aggregate
 from portal.reporting.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
     Account, CheckIn, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
-    PartnerStatus, PartnerTier, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
+    PartnerStatus, PhaseReason, PartnerTier, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
     StakeholderRole, User, VocItem, VocKind,
 )
 from portal.reporting.reference_data import ensure_defaults
+from portal.models import VocStatus
+from portal.reporting.voc import assign_unassigned
 
 DEMO_PASSWORD = "portal-demo-2026"
 
@@ -39,10 +41,18 @@ PARTNERS = [
     ("Setouchi Systems", "SETOUCHI", PartnerTier.SILVER, PartnerStatus.ACTIVE, 0, False),
 ]
 
-JA_PREFIXES = ["東都", "浪速", "北陸", "中央", "青山", "みどり", "大和", "あさひ", "港南", "湘南", "信州", "博多",
-               "杜の都", "瀬戸", "葵", "若葉", "日の出", "白鷺", "松風", "桜井"]
-JA_KINDS = ["商事", "製作所", "物流", "建設", "食品", "薬品", "不動産", "会計事務所", "クリニック", "ホテル",
-            "電機", "印刷", "運輸", "精工", "保険サービス"]
+# Name parts with their readings (フリガナ), which Japanese lists sort by; the legal form 株式会社
+# is left out of the reading, as Japanese business systems do.
+JA_PREFIX_READINGS = {"東都": "トウト", "浪速": "ナニワ", "北陸": "ホクリク", "中央": "チュウオウ", "青山": "アオヤマ",
+                      "みどり": "ミドリ", "大和": "ヤマト", "あさひ": "アサヒ", "港南": "コウナン", "湘南": "ショウナン",
+                      "信州": "シンシュウ", "博多": "ハカタ", "杜の都": "モリノミヤコ", "瀬戸": "セト", "葵": "アオイ",
+                      "若葉": "ワカバ", "日の出": "ヒノデ", "白鷺": "シラサギ", "松風": "マツカゼ", "桜井": "サクライ"}
+JA_KIND_READINGS = {"商事": "ショウジ", "製作所": "セイサクショ", "物流": "ブツリュウ", "建設": "ケンセツ", "食品": "ショクヒン",
+                    "薬品": "ヤクヒン", "不動産": "フドウサン", "会計事務所": "カイケイジムショ", "クリニック": "クリニック",
+                    "ホテル": "ホテル", "電機": "デンキ", "印刷": "インサツ", "運輸": "ウンユ", "精工": "セイコウ",
+                    "保険サービス": "ホケンサービス"}
+JA_PREFIXES = list(JA_PREFIX_READINGS)
+JA_KINDS = list(JA_KIND_READINGS)
 EN_PREFIXES = ["Harbor", "Summit", "Maple", "Cedar", "Orbit", "Lumen", "Granite", "Silverline", "Northwind",
                "Bright", "Keystone", "Riverside", "Evergreen", "Nimbus", "Atlas"]
 EN_KINDS = ["Logistics", "Foods", "Clinics", "Manufacturing", "Retail", "Hotels", "Accounting", "Printing",
@@ -110,22 +120,32 @@ def load_demo(
         partners[code] = partner
         _add_accounts(session, rng, partner, japanese, accounts_per_partner + rng.randint(-6, 8), today)
 
-    person("admin@sakura.example", "高橋 健一", Role.PARTNER_ADMIN, partners["SAKURA"], language="ja")
-    person("user@sakura.example", "田中 由美", Role.PARTNER_USER, partners["SAKURA"], language="ja")
-    person("admin@blueharbor.example", "Emma Wilson", Role.PARTNER_ADMIN, partners["BLUEHARBOR"], language="en")
-    person("user@blueharbor.example", "Liam Brooks", Role.PARTNER_USER, partners["BLUEHARBOR"])
+    staff = {"SAKURA": [person("admin@sakura.example", "高橋 健一", Role.PARTNER_ADMIN, partners["SAKURA"], language="ja"),
+                        person("user@sakura.example", "田中 由美", Role.PARTNER_USER, partners["SAKURA"], language="ja")],
+             "BLUEHARBOR": [person("admin@blueharbor.example", "Emma Wilson", Role.PARTNER_ADMIN, partners["BLUEHARBOR"], language="en"),
+                            person("user@blueharbor.example", "Liam Brooks", Role.PARTNER_USER, partners["BLUEHARBOR"])]}
+    # Owners, so that "my accounts" means something: the staff user most, the admin some, a few nobody yet.
+    for code, (admin, user) in staff.items():
+        for n, account in enumerate(sorted(partners[code].accounts, key=lambda a: a.reference)):
+            account.owner = (user, user, admin, None)[n % 4]
     for code in ("HOKUTO", "KANSAI", "MINATO", "FUJISOL"):
         person(f"admin@{code.lower()}.example", f"{code.title()} Admin", Role.PARTNER_ADMIN, partners[code])
     session.flush()
     _add_reporting_history(session, rng, today)
+    session.flush()
+    _move_to_adoption(session, today)
+    _assign_owners(session, seed)
     session.commit()
     return demo_logins()
 
 
 def _add_accounts(session: Session, rng: random.Random, partner: Partner, japanese: bool, count: int, today: date) -> None:
+    """Customers in onboarding; `_move_to_adoption` moves those whose go-live is done, as the portal would."""
     for n in range(1, count + 1):
+        name_kana = None
         if japanese:
-            name = f"株式会社{rng.choice(JA_PREFIXES)}{rng.choice(JA_KINDS)}"
+            prefix, kind = rng.choice(JA_PREFIXES), rng.choice(JA_KINDS)
+            name, name_kana = f"株式会社{prefix}{kind}", f"{JA_PREFIX_READINGS[prefix]}{JA_KIND_READINGS[kind]}"
             industry, outcome = rng.choice(INDUSTRIES_JA), rng.choice(OUTCOMES_JA)
         else:
             name = f"{rng.choice(EN_PREFIXES)} {rng.choice(EN_KINDS)}"
@@ -136,18 +156,26 @@ def _add_accounts(session: Session, rng: random.Random, partner: Partner, japane
         contract_start = today - timedelta(days=rng.randint(10, 3 * 365))
         years = max(1, (today - contract_start).days // 365 + 1)
         renewal = contract_start + timedelta(days=365 * years)
-        status = LifecycleStatus.ONBOARDING if (today - contract_start).days < 100 else LifecycleStatus.ACTIVE
+        status = LifecycleStatus.ONBOARDING
         churned_on = churn_reason = None
-        if status == LifecycleStatus.ACTIVE and rng.random() < 0.07:
+        if (today - contract_start).days >= 100 and rng.random() < 0.07:
             status = LifecycleStatus.CHURNED
             churned_on = renewal - timedelta(days=365)
             churn_reason = rng.choice(["予算削減", "担当者の異動", "競合製品へ移行"] if japanese
                                       else ["Budget cut", "Champion left", "Moved to a competitor"])
+        # In the portal since it started a year ago (or since the contract, if later); a prospect's
+        # customers were only just added.
+        in_portal_since = (clock.end_of_day(today - timedelta(days=1)) if partner.status == PartnerStatus.PROSPECT else
+                           datetime.combine(max(contract_start, today - timedelta(days=365)), time(0, 30), tzinfo=timezone.utc))
+        if n % 7 == 0:
+            name = f"{name} {'第' + str(n) + '事業部' if japanese else 'Division ' + str(n)}"
+            name_kana = f"{name_kana}ダイ{n}ジギョウブ" if name_kana else None
         session.add(
             Account(
                 partner=partner,
                 reference=f"{partner.code[:3]}-{n:04d}",
-                name=name if n % 7 else f"{name} {'第' + str(n) + '事業部' if japanese else 'Division ' + str(n)}",
+                name=name,
+                name_kana=name_kana,
                 industry=industry,
                 segment=segment,
                 plan=PLANS[min(3, seats // 100)],
@@ -159,8 +187,34 @@ def _add_accounts(session: Session, rng: random.Random, partner: Partner, japane
                 status=status,
                 churned_on=churned_on,
                 churn_reason=churn_reason,
+                created_at=in_portal_since,
             )
         )
+
+
+def _move_to_adoption(session: Session, today: date) -> None:
+    """Accounts whose go-live milestone is done are in adoption since that day, as the milestone
+    service would have moved them; the rest wait for go-live or the vendor's days (the aggregation)."""
+    go_live = (
+        select(Milestone.account_id, Milestone.completed_on)
+        .join(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
+        .where(MilestoneTemplate.marks_go_live.is_(True), Milestone.status == MilestoneStatus.DONE, Milestone.completed_on <= today)
+    )
+    done_on = {account_id: day for account_id, day in session.execute(go_live)}
+    for account in session.scalars(select(Account).where(Account.status == LifecycleStatus.ONBOARDING, Account.id.in_(list(done_on)))):
+        account.status, account.phase_reason, account.phase_changed_on = LifecycleStatus.ACTIVE, PhaseReason.GO_LIVE, done_on[account.id]
+
+
+def _assign_owners(session: Session, seed: int) -> None:
+    """Most customers have a person at their reseller who looks after them; some have none yet."""
+    rng = random.Random(seed + 1)  # its own stream: the rest of the demo stays as it was
+    people: dict[int, list[User]] = {}
+    for user in session.scalars(select(User).where(User.partner_id.is_not(None)).order_by(User.id)):
+        people.setdefault(user.partner_id, []).append(user)  # type: ignore[arg-type]
+    for account in session.scalars(select(Account).order_by(Account.id)):
+        staff = people.get(account.partner_id)
+        if staff and rng.random() < 0.9:
+            account.owner_id = rng.choice(staff).id
 
 
 # Per partner: how reliably it reports (share of periods with a check-in) and how rosy its
@@ -172,9 +226,9 @@ HISTORY_MONTHS = 12
 STAKEHOLDERS_JA = ["山田 太郎", "鈴木 花子", "伊藤 誠", "渡辺 直子", "中村 翔", "小林 愛"]
 STAKEHOLDERS_EN = ["Olivia Hart", "Noah Bennett", "Grace Kim", "Ethan Ross", "Mia Turner", "Lucas Gray"]
 VOC_JA = [(VocKind.REQUEST, "レポート", "月次レポートをExcelで出力したい"), (VocKind.COMPLAINT, "モバイル", "スマホ画面の表示が遅い"),
-          (VocKind.PRAISE, "ワークフロー", "承認フローで残業が減ったと好評")]
+          (VocKind.PRAISE, "ワークフロー", "承認フローで残業が減ったと好評"), (VocKind.REQUEST, "請求書", "請求書を自動でメール送信したい")]
 VOC_EN = [(VocKind.REQUEST, "Reports", "Wants a monthly export to Excel"), (VocKind.COMPLAINT, "Mobile", "The phone app is slow"),
-          (VocKind.PRAISE, "Workflow", "Approvals cut overtime, users love it")]
+          (VocKind.PRAISE, "Workflow", "Approvals cut overtime, users love it"), (VocKind.REQUEST, "Invoicing", "Wants invoices emailed automatically")]
 
 
 def _add_reporting_history(session: Session, rng: random.Random, today: date) -> None:
@@ -206,14 +260,20 @@ def _add_reporting_history(session: Session, rng: random.Random, today: date) ->
             else:
                 health = min(1.0, max(0.05, health + rng.gauss(0, 0.08)))
             if rng.random() < diligence:
-                session.add(_check_in(rng, account, period, health, optimism, features, japanese))
+                check_in = _check_in(rng, account, period, health, optimism, features, japanese)
+                if clock.day_of(check_in.submitted_at) < today:  # still in its grace days: not reported yet
+                    session.add(check_in)
             period = period.next()
+    session.flush()
+    _answer_voice_of_customer(session, rng, today)
 
 
 def _add_milestones(session: Session, rng: random.Random, account: Account, templates, today: date) -> None:
     slip = rng.choice([0, 0, 0, 5, 12, 30])  # some onboardings run late
     assert account.contract_start is not None  # every demo account has one
     for template in templates:
+        if template.marks_go_live and account.reference.endswith("0"):
+            continue  # some resellers never record go-live: the vendor's days after contract start move these
         planned = account.contract_start + timedelta(days=template.due_after_days)
         done_on = planned + timedelta(days=slip + rng.randint(-3, 6))
         if done_on <= today:
@@ -231,7 +291,7 @@ def _check_in(rng: random.Random, account: Account, period, health: float, optim
     check_in = CheckIn(
         account_id=account.id, partner_id=account.partner_id, period_start=period.start, version=1,
         source=rng.choice([ReportSource.FORM, ReportSource.FILE, ReportSource.FILE, ReportSource.API]),
-        submitted_at=datetime.combine(period.end + timedelta(days=rng.randint(1, 12)), time(9, 30)),
+        submitted_at=datetime.combine(period.end + timedelta(days=rng.randint(1, 12)), time(0, 30), tzinfo=timezone.utc),
         active_users=max(0, min(account.seats, round(account.seats * (0.2 + 0.75 * health) + rng.randint(-2, 2)))),
         nps=max(0, min(10, round(3 + health * 7.5 + rng.gauss(0, 1.2)))) if rng.random() < 0.8 else None,
         csat=max(1, min(5, round(1 + health * 4 + rng.gauss(0, 0.5)))) if rng.random() < 0.6 else None,
@@ -261,3 +321,29 @@ def aggregate_history(session: Session, today: date, weeks: int = 26) -> int:
     for day in days:
         aggregate(session, day, trigger="cli")
     return len(days)
+
+
+# The vendor's answers to older voice-of-the-customer items, by status, in the reseller's language.
+VOC_ANSWERS = {
+    VocStatus.ACKNOWLEDGED: ("ありがとうございます。製品チームで検討しています。", "Thank you: the product team is looking at it."),
+    VocStatus.PLANNED: ("次の半期リリースで対応予定です。", "On the roadmap for the next half-year release."),
+    VocStatus.SHIPPED: ("最新リリースで提供しました。リリースノートをご覧ください。", "Available since the latest release; see the release notes."),
+    VocStatus.DECLINED: ("製品の方向性と合わないため見送ります。回避策をヘルプセンターに掲載しています。",
+                         "Not planned: it does not fit the product's direction. The help centre shows a workaround."),
+}
+
+
+def _answer_voice_of_customer(session: Session, rng: random.Random, today: date) -> None:
+    """Areas matched as a submission matches them; items older than a month answered by a partner
+    manager (some still new, and the unknown areas left for the vendor to map)."""
+    assign_unassigned(session)
+    manager = session.scalar(select(User).where(User.role == Role.PARTNER_MANAGER).order_by(User.id).limit(1))
+    rows = session.execute(select(VocItem, CheckIn.submitted_at, Partner.name).join(CheckIn, CheckIn.id == VocItem.check_in_id)
+                           .join(Partner, Partner.id == VocItem.partner_id).order_by(VocItem.id)).all()
+    for item, submitted_at, partner_name in rows:
+        if submitted_at.date() > today - timedelta(days=30) or rng.random() < 0.2:
+            continue
+        item.status = rng.choice([VocStatus.ACKNOWLEDGED, VocStatus.ACKNOWLEDGED, VocStatus.PLANNED, VocStatus.SHIPPED, VocStatus.DECLINED])
+        item.answer = VOC_ANSWERS[item.status][0 if not partner_name.isascii() else 1]
+        item.answered_at = min(submitted_at + timedelta(days=rng.randint(2, 20)), datetime.combine(today, time(9, 0), tzinfo=timezone.utc))
+        item.answered_by_id = manager.id if manager else None

@@ -7,14 +7,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal.core.db import Base, make_sessionmaker  # noqa: F401
 from portal.accounts.models import (  # noqa: F401
-    PartnerTier, PartnerStatus, Segment, LifecycleStatus, partner_managers, Partner, Account, AccountArr,
+    PartnerTier, PartnerStatus, Segment, LifecycleStatus, PhaseReason, partner_managers, Partner, Account, AccountArr,
 )
 from portal.auth.models import (  # noqa: F401
     Role, VENDOR_ROLES, PARTNER_ROLES, User, normalise_email, ThrottleScope, LoginThrottle, LOCKED_OUT_PARTNER_STATUSES,
 )
 from portal.reporting.models import (  # noqa: F401
-    Sentiment, RenewalLikelihood, RiskType, Severity, VocKind, StakeholderRole, MilestoneStatus, ReportSource, ReportingCadence, Feature, MilestoneTemplate, Milestone, CheckIn, check_in_features, CheckInRisk, VocItem, Stakeholder, ChangeLog, ImportBatch,
+    Sentiment, RenewalLikelihood, RiskType, Severity, VocKind, StakeholderRole, MilestoneStatus, ReportSource, ReportingCadence, ReportingSettings, Feature, MilestoneTemplate, Milestone, CheckIn, check_in_features, CheckInRisk, VocItem, Stakeholder, ChangeLog, ImportBatch,
 )
+from portal.reporting.models import ProductArea, VocStatus  # noqa: F401
 from portal.api.models import (  # noqa: F401
     ApiToken, IdempotencyRecord,
 )

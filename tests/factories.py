@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timezone
 
 from sqlalchemy import select
 
@@ -42,7 +42,12 @@ def user(session, role: Role, partner: Partner | None = None, **kw) -> User:
 
 
 def account(session, partner: Partner, **kw) -> Account:
+    """An account that has been in the portal since its contract started (created_at then), unless
+    `created_at` says otherwise: periods before an account was in the portal owe no check-in."""
     n = next(_seq)
+    contract_start = kw.pop("contract_start", date(2025, 4, 1))
+    if contract_start is not None and "created_at" not in kw:
+        kw["created_at"] = datetime.combine(contract_start, time(0), tzinfo=timezone.utc)
     obj = Account(
         partner=partner,
         reference=kw.pop("reference", f"REF-{n:05d}"),
@@ -50,7 +55,7 @@ def account(session, partner: Partner, **kw) -> Account:
         segment=kw.pop("segment", Segment.LOW_TOUCH),
         seats=kw.pop("seats", 20),
         arr_jpy=kw.pop("arr_jpy", 1_200_000),
-        contract_start=kw.pop("contract_start", date(2025, 4, 1)),
+        contract_start=contract_start,
         renewal_date=kw.pop("renewal_date", date(2026, 4, 1)),
         status=kw.pop("status", LifecycleStatus.ACTIVE),
         **kw,

@@ -13,7 +13,8 @@ class Page:
     values: dict[str, list[str]] = field(default_factory=dict)  # form field name -> submitted values
     errors: dict[str, str] = field(default_factory=dict)  # field id -> error text next to it
     flashes: list[tuple[str, str]] = field(default_factory=list)  # (category, text)
-    rows: list[str] = field(default_factory=list)  # text of each table row header (first column)
+    rows: list[str] = field(default_factory=list)  # text of each table row header (first column), without its asides
+    asides: list[str] = field(default_factory=list)  # per row header, the text it shows beside the name (class "aside")
     title: str = ""
 
     def value(self, name: str) -> str | None:
@@ -33,6 +34,7 @@ class _Parser(HTMLParser):
         self._select: str | None = None
         self._option: dict | None = None
         self._in_tbody = False
+        self._aside: list[str] | None = None  # the text of a row header's aside (a name's reading), while inside it
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v if v is not None else "") for k, v in attrs}
@@ -61,10 +63,17 @@ class _Parser(HTMLParser):
             self._in_tbody = True
         elif tag == "th" and self._in_tbody and a.get("scope") == "row":
             self._start("row", "")
+            self.page.asides.append("")
+        elif tag == "span" and "aside" in classes and self._capture == ("row", ""):
+            self._aside = []
         elif tag == "title":
             self._start("title", "")
 
     def handle_endtag(self, tag):
+        if tag == "span" and self._aside is not None:
+            self.page.asides[-1] = " ".join([self.page.asides[-1], "".join(self._aside).strip()]).strip()
+            self._aside = None
+            return
         if tag == "select":
             self._select = None
         elif tag == "tbody":
@@ -93,7 +102,9 @@ class _Parser(HTMLParser):
         self._text = []
 
     def handle_data(self, data):
-        if self._capture is not None:
+        if self._aside is not None:
+            self._aside.append(data)
+        elif self._capture is not None:
             self._text.append(data)
 
     def _start(self, kind, key):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from portal.core import clock
 from portal.scoring.aggregation import aggregate
-from portal.models import Feature, MilestoneTemplate, OutboxMessage, Role
+from portal.models import Feature, MilestoneTemplate, OutboxMessage, ProductArea, Role, VocItem, VocKind
 from portal.core.permissions import can
 
 ANON = "anonymous"
@@ -49,6 +49,7 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.user_unlock": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "admin.user_two_factor_reset": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "accounts.accounts": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "accounts.accounts_export": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "accounts.account_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
@@ -81,6 +82,11 @@ RULES: dict[str, tuple[str, dict]] = {
     "scoring.voc_inbox": ("GET", {ANON: LOGIN, **everyone(200)}),
     "scoring.ranking_export": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
     "scoring.voc_export": ("GET", {ANON: LOGIN, **everyone(200)}),
+    # A customer's voice and the vendor's answer: each side reads its own; vendor staff answer.
+    "scoring.voc_item": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "scoring.voc_answer": ("POST", {ANON: LOGIN, VA: 302, PM: 302, PA: 403, PU: 403}),  # nothing sent: nothing changes
+    "admin.product_areas": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    "admin.product_area_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "auth.email_preferences": ("POST", {ANON: LOGIN, **everyone(400)}),
     # Signed links from emails: no login; the token names the person (tests/test_emails.py forges them).
     "auth.email_preferences_by_link": ("GET", {ANON: 200, **everyone(200)}),
@@ -150,7 +156,7 @@ def _email_link_token(app):
 
 # Arguments that name vendor-wide things, the same for every partner.
 GLOBAL_ARGS = {"code": lambda app: "ja", "fmt": lambda app: "csv", "kind": lambda app: "reminder", "message_id": _outbox_message, "token": _email_link_token,
-               "template_id": _first_id(MilestoneTemplate), "feature_id": _first_id(Feature)}
+               "template_id": _first_id(MilestoneTemplate), "feature_id": _first_id(Feature), "area_id": _first_id(ProductArea)}
 
 
 def _objects(tenants, side):
@@ -159,7 +165,7 @@ def _objects(tenants, side):
     pick = lambda name: getattr(tenants, f"{name}_{s}")  # noqa: E731
     return {"partner_id": getattr(tenants, "partner_" + s).id, "account_id": pick("account").id, "user_id": pick("user").id,
             "check_in_id": pick("check_in").id, "stakeholder_id": pick("stakeholder").id, "batch_id": pick("batch").id,
-            "token_id": pick("token").id, "item_id": pick("item").id}
+            "token_id": pick("token").id, "item_id": pick("item").id, "voc_id": pick("voc").id}
 
 
 @pytest.mark.parametrize("caller", [ANON, VA, PM, PA, PU], ids=lambda c: getattr(c, "value", c))
@@ -168,6 +174,12 @@ def test_role_route_matrix(app, db, browser, tenants, caller, today_is):
     today_is(date(2026, 12, 3))
     # Scorecards, scores and alerts exist, so a page that leaked them would show it.
     assert aggregate(db, clock.today()).status == "done"
+    for side, text in (("a", "Alpha wants Excel export"), ("b", "Bravo Secret Plan for reports")):
+        check_in = getattr(tenants, f"check_in_{side}")
+        voc = VocItem(check_in_id=check_in.id, account_id=check_in.account_id, partner_id=check_in.partner_id, kind=VocKind.REQUEST, text=text)
+        db.add(voc)
+        db.commit()
+        setattr(tenants, f"voc_{side}", voc)
     b = browser(None if caller == ANON else tenants.by_role(caller))
     failures = []
     # Logging out last keeps the session for the other routes.

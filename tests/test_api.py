@@ -347,12 +347,17 @@ def test_a_check_in_is_saved_with_every_field(api, db, tenants):
     response = api.post("/accounts/A-001/check-ins", FULL_CHECK_IN)
     assert response.status_code == 201
     body = response.get_json()
+    # Each voice item comes back with the vendor's side too: the area it matched, the status and the answer.
+    assert [(v.pop("product_area_key"), v.pop("status"), v.pop("answer"), v.pop("answered_at")) for v in body["voc"]] == [
+        ("workflow", "new", None, None)]
     assert {k: v for k, v in as_stored(body).items() if k in FULL_CHECK_IN} == as_stored(FULL_CHECK_IN)
     assert (body["period_start"], body["version"], body["in_force"], body["source"], body["outcome"]) == (
         "2026-04-01", 1, True, "api", "created")
 
     listed = api.get("/accounts/A-001/check-ins").get_json()["items"]
     assert [c["id"] for c in listed] == [tenants.check_in_a.id, body["id"]]  # newest period first
+    for item in listed[1]["voc"]:
+        del item["product_area_key"], item["status"], item["answer"], item["answered_at"]
     assert as_stored(listed[1]) == as_stored(body)
     stored = latest(db).get(CheckIn, body["id"])
     assert (stored.source, stored.api_token_id, stored.partner_id) == (ReportSource.API, tenants.token_a.id, tenants.partner_a.id)

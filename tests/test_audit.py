@@ -65,7 +65,7 @@ def weights_form(usage: int = 1, **overrides):
     data = {f"{phase}__{name}": "0" for phase in ("onboarding", "adoption")
             for name in ("usage", "onboarding", "satisfaction", "effort", "sentiment_score", "outcome", "freshness")}
     data.update({"onboarding__usage": str(usage), "adoption__usage": str(usage)})
-    data.update(green_min="70", yellow_min="45", note="", action="save")
+    data.update(green_min="70", yellow_min="45", min_coverage_pct="60", note="", action="save")
     data.update(overrides)
     return data
 
@@ -216,9 +216,10 @@ def test_rule_changes_are_vendor_wide_events(db, browser, tenants):
     assert one_event(db, since, AuditAction.TIER_RULES_CHANGED, va, None).changes == {"gold.accounts": [None, 5.0]}
 
     since = marker(db)
-    assert vendor.post("/health-model", weights_form(note="Usage only")).status_code == 302
+    assert vendor.post("/health-model", weights_form(note="Usage only", min_coverage_pct="50")).status_code == 302
     model = one_event(db, since, AuditAction.HEALTH_MODEL_SAVED, va, None)
     assert model.changes["note"] == [None, "Usage only"] and model.changes["version"] == [0, 1]
+    assert model.changes["min_coverage_pct"] == [60, 50]
 
 
 @pytest.mark.parametrize("url, data", [

@@ -121,6 +121,9 @@ def test_a_manager_refreshes_asks_for_action_and_the_reseller_answers(app, db, c
 
 def test_trends_are_charts_drawn_by_the_vendored_library_with_the_numbers_as_a_table(app, db, chromium, live_url, tenants):
     today = app.config["PORTAL"].today()
+    # enough data for account A to have a score (the fixture's check-in holds a sentiment alone)
+    factories.check_in(db, tenants.account_a, period_start=tenants.check_in_a.period_start, version=2,
+                       active_users=10, nps=8, outcome_progress=50)
     for day in (today - timedelta(days=7), today):
         assert aggregate(db, day).status == "done"
     scorecard = f"{live_url}/partners/{tenants.partner_a.id}/scorecard"

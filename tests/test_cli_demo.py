@@ -9,7 +9,11 @@ from sqlalchemy import func, select
 
 from portal import demo
 from portal.core.db import Base
-from portal.models import Account, CheckIn, LifecycleStatus, Milestone, Partner, Role, Segment, Sentiment, User
+from portal.core import clock
+from portal.models import (
+    Account, AccountScore, Band, CheckIn, LifecycleStatus, Milestone, Partner, PhaseReason, Role, Segment, Sentiment, User,
+)
+from portal.scoring.aggregation import aggregate
 from tests import factories
 from tests.readback import latest
 from tests.pages import parse
@@ -57,6 +61,39 @@ def test_demo_data_has_a_year_of_reports_to_score(db):
     assert mismatched == 0
     assert db.scalar(select(func.count()).select_from(Milestone)) > 0
     assert db.scalar(select(func.max(CheckIn.period_start))) < date(2026, 11, 23)
+
+
+def test_demo_data_has_nothing_after_today_and_moves_like_real_data(db):
+    today = date(2026, 12, 3)  # a November check-in sent in its grace days would have been dated in December
+    demo.load_demo(db, password_method=FAST_HASH, today=today)
+    db = latest(db)
+    end_of_today = clock.end_of_day(today)
+    assert db.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.submitted_at >= end_of_today)) == 0
+    assert db.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.period_start > today)) == 0
+    assert db.scalar(select(func.count()).select_from(Milestone).where(Milestone.completed_on > today)) == 0
+    assert db.scalar(select(func.count()).select_from(Account).where(Account.phase_changed_on > today)) == 0
+    assert db.scalar(select(func.count()).select_from(Account).where(Account.created_at >= end_of_today)) == 0
+
+    accounts = db.scalars(select(Account)).all()
+    moved = [a for a in accounts if a.phase_reason == PhaseReason.GO_LIVE]
+    assert moved and all(a.status == LifecycleStatus.ACTIVE and a.phase_changed_on for a in moved)
+    # Owners are people of the account's own reseller; Japanese names have their reading.
+    owners = {u.id: u.partner_id for u in db.scalars(select(User))}
+    owned = [a for a in accounts if a.owner_id]
+    assert len(owned) > len(accounts) // 3 and all(owners[a.owner_id] == a.partner_id for a in owned)
+    japanese = [a for a in accounts if a.name.startswith("株式会社")]
+    assert japanese and all(a.name_kana and "株式会社" not in a.name_kana for a in japanese)
+
+    # The nightly run moves the accounts whose go-live was never recorded, and the bands spread.
+    assert aggregate(db, today).status == "done"
+    db = latest(db)
+    assert db.scalar(select(func.count()).select_from(Account).where(Account.phase_reason == PhaseReason.DAYS_AFTER_START)) > 0
+    bands = Counter(db.scalars(select(AccountScore.band).where(AccountScore.day == today, AccountScore.band.is_not(None))))
+    assert bands[Band.GREEN] > bands[Band.YELLOW] > 0 and bands[Band.RED] > 0
+    assert bands[Band.GREEN] < 0.75 * sum(bands.values()), "not everyone is healthy"
+    unscored = db.scalar(select(func.count()).select_from(AccountScore).where(AccountScore.day == today, AccountScore.band.is_(None)))
+    # A prospect's just-added customers and those whose reseller reports seldom: some, not most.
+    assert 0 < unscored < sum(bands.values()) / 3, "some accounts have too little data to score"
 
 
 def test_demo_logins_work_through_the_login_form(db, browser):

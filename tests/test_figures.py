@@ -122,7 +122,7 @@ def build_a(db, partner):
 
 # Partner A on DAY, by hand:
 #   live: A1 A2 A4 A5 A6 -> 5 accounts, ARR 2.5M + 0.8M + 3.0M + 0.6M + 1.2M = 8,100,000
-#   scores: A1 90 green, A6 70 green (the threshold), A2 50 yellow, A4 20 red, A5 unscored
+#   scores: A1 90 green, A6 70 green (the threshold), A2 50 yellow, A4 20 red, A5 unscored ("Not enough data", 600,000)
 #     green ARR 2.5M + 1.2M = 3,700,000; yellow 800,000; red 3,000,000; at risk 3,800,000
 #     average (90 + 70 + 50 + 20) / 4 = 57.5; median of 20 50 70 90 (even) = (50 + 70) / 2 = 60
 #   onboarding: due A1 1, A2 1, A4 1, A5 5 (go-live not due) = 8; on time A2, A4, A5 kickoff,
@@ -142,7 +142,7 @@ A_FIGURES = dict(
     green_arr_jpy=3_700_000, yellow_arr_jpy=800_000, red_arr_jpy=3_000_000, average_health=57.5, median_health=60.0,
     onboarding_on_time_pct=62.5, median_ttfv_days=55.5, reporting_compliance_pct=60.0, nps=20.0,
     renewal_rate_pct=200 / 3, grr_pct=70.0, nrr_pct=82.5, churned_arr_jpy=1_000_000, at_risk_arr_jpy=3_800_000,
-    renewals_90_green=1, renewals_90_yellow=1, renewals_90_red=1,
+    renewals_90_green=1, renewals_90_yellow=1, renewals_90_red=1, unscored_arr_jpy=600_000, renewals_90_unscored=0,
 )
 
 
@@ -188,7 +188,7 @@ B_FIGURES = dict(
     green_arr_jpy=30_000_000, yellow_arr_jpy=5_000_000, red_arr_jpy=7_000_000, average_health=145 / 3, median_health=45.0,
     onboarding_on_time_pct=200 / 3, median_ttfv_days=20.0, reporting_compliance_pct=100.0, nps=100 / 3,
     renewal_rate_pct=200 / 3, grr_pct=1500 / 65, nrr_pct=3500 / 65, churned_arr_jpy=50_000_000, at_risk_arr_jpy=12_000_000,
-    renewals_90_green=1, renewals_90_yellow=1, renewals_90_red=0,
+    renewals_90_green=1, renewals_90_yellow=1, renewals_90_red=0, unscored_arr_jpy=0, renewals_90_unscored=0,
 )
 
 # The channel with A and B, by hand (the same definitions over all accounts, not an average of partners):
@@ -203,7 +203,7 @@ CHANNEL_AB_FIGURES = dict(
     green_arr_jpy=33_700_000, yellow_arr_jpy=5_800_000, red_arr_jpy=10_000_000, average_health=375 / 7, median_health=50.0,
     onboarding_on_time_pct=700 / 11, median_ttfv_days=50.0, reporting_compliance_pct=1400 / 18, nps=25.0,
     renewal_rate_pct=400 / 6, grr_pct=1780 / 69, nrr_pct=3830 / 69, churned_arr_jpy=51_000_000, at_risk_arr_jpy=15_800_000,
-    renewals_90_green=2, renewals_90_yellow=2, renewals_90_red=1,
+    renewals_90_green=2, renewals_90_yellow=2, renewals_90_red=1, unscored_arr_jpy=600_000, renewals_90_unscored=0,
 )
 
 
@@ -465,8 +465,8 @@ def test_the_scorecard_page_shows_a_reseller_its_own_numbers_and_nothing_of_anot
     rows = table_rows(html)
     # The figures table: A_FIGURES as the page writes them.
     assert rows[:12] == [
-        ("Accounts by band", ["2 1 1 · 1 not scored"]),
-        ("ARR by band", ["¥3,700,000 / ¥800,000 / ¥3,000,000"]),
+        ("Accounts by band", ["2 1 1 · 1 with not enough data"]),
+        ("ARR by band", ["¥3,700,000 / ¥800,000 / ¥3,000,000 · not enough data ¥600,000"]),
         ("Median health", ["60"]),
         ("Onboarding milestones on time", ["62.5%"]),
         ("Median time to first value", ["56 days"]),  # 55.5 rounded

@@ -4,6 +4,7 @@ reports and milestones, model versions, the preview, and the vendor admin's page
 from __future__ import annotations
 
 import re
+from html import unescape
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import func, select, update
 from portal.scoring.aggregation import aggregate
 from portal.scoring.health import DEFAULT_WEIGHTS, ModelSpec, current_model, preview, reasons, save_model, score_select
 from portal.models import (
-    AccountScore, Feature, HealthModel, LifecycleStatus, MilestoneStatus, MilestoneTemplate, ReportingCadence, Role,
+    AccountScore, Feature, HealthModel, LifecycleStatus, MilestoneStatus, MilestoneTemplate, PartnerScorecard, ReportingCadence, Role,
     Segment, Sentiment,
 )
 from tests import factories
@@ -274,18 +275,19 @@ def test_a_stale_check_in_counts_half(db, partner):
     assert (row.score, row.band) == (59, "yellow")
 
 
-def test_a_component_without_data_is_left_out_and_the_reasons_say_so(app, db, partner):
+def test_a_component_without_data_is_left_out_of_the_score(db, partner):
     account = customer(db, partner)
-    report(db, account, sentiment=Sentiment.YELLOW)
+    report(db, account, active_users=100, sentiment=Sentiment.YELLOW)
     row = score(db, account)
-    assert (row.usage, row.satisfaction, row.outcome) == (None, None, None)
-    assert (row.score, row.band) == (81, "green")  # (15*100 + 15*50 + 10*100) / 40 = 81.25
-    assert reasons_of(app, row) == ["0 of 5 key features in use", "Not scored (no data): Usage, Satisfaction, Outcome progress"]
+    assert (row.satisfaction, row.outcome) == (None, None)
+    # usage 70, effort 100, sentiment 50, freshness 100: 65 of the adoption set's 100
+    assert row.coverage_pct == 65
+    assert row.score == 77  # (25*70 + 15*100 + 15*50 + 10*100) / 65 = 76.9
 
 
 @pytest.mark.parametrize("contract_days_ago, freshness, score_, band", [
     (30, None, None, None),  # the first report is not owed yet: nothing to score
-    (60, 50, 50, "yellow"),  # 20 days past the 40 allowed: only freshness, 100 - 100 * 20/40
+    (60, 50, None, None),    # 20 days past the 40 allowed: freshness 50 alone is 10 % of the weight, not a score
 ])
 def test_an_account_without_a_check_in_is_judged_on_freshness_once_a_report_is_owed(app, db, partner, contract_days_ago, freshness, score_, band):
     account = customer(db, partner, contract_start=DAY - timedelta(days=contract_days_ago))
@@ -440,7 +442,8 @@ def test_accounts_of_two_partners_are_scored_independently(db, tenants):
 
 def test_the_built_in_model_is_version_0(db):
     model = current_model(db)
-    assert (model.version, model.weights, model.green_min, model.yellow_min) == (0, DEFAULT_WEIGHTS, 70, 45)
+    assert (model.version, model.weights, model.green_min, model.yellow_min, model.min_coverage_pct) == (
+        0, DEFAULT_WEIGHTS, 70, 55, 60)
 
 
 def test_saving_makes_a_new_version_and_the_newest_is_current(db):
@@ -479,7 +482,7 @@ USAGE_ONLY = {"onboarding": {"usage": 1}, "adoption": {"usage": 100}}
 def model_form(weights=DEFAULT_WEIGHTS, green_min=70, yellow_min=45, **overrides) -> dict:
     data = {f"{phase}__{name}": str(weights[phase].get(name, 0)) for phase in ("onboarding", "adoption")
             for name in DEFAULT_WEIGHTS["adoption"]}
-    data.update(green_min=str(green_min), yellow_min=str(yellow_min), note="", action="preview")
+    data.update(green_min=str(green_min), yellow_min=str(yellow_min), min_coverage_pct="60", note="", action="preview")
     data.update(overrides)
     return data
 
@@ -585,3 +588,196 @@ def test_a_set_with_every_weight_zero_is_refused(db, browser, tenants, phase):
     assert response.status_code == 400
     assert parse(response).flash_texts("error") == ["Each set needs at least one weight above zero."]
     assert model_count(db) == 0
+
+
+# --- coverage before a score ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [LifecycleStatus.ACTIVE, LifecycleStatus.ONBOARDING])
+def test_one_glowing_component_of_seven_is_not_enough_data(db, partner, status):
+    """The issue's new account: sentiment green (100) and nothing else is not "100 Healthy"."""
+    account = customer(db, partner, status=status, contract_start=DAY - timedelta(days=20))
+    report(db, account, sentiment=Sentiment.GREEN)
+    row = score(db, account)
+    assert row.sentiment_score == 100
+    assert row.coverage_pct is not None and row.coverage_pct < 60
+    assert (row.score, row.band, row.objective_band, row.capped) == (None, None, None, False)
+
+
+@pytest.mark.parametrize("min_coverage, scored", [(60, True), (61, False)])
+def test_coverage_is_the_share_of_the_phase_weight_present(db, partner, min_coverage, scored):
+    account = customer(db, partner)
+    report(db, account, active_users=100)  # usage present, outcome not
+    model = ModelSpec(version=99, weights={"onboarding": {"outcome": 1}, "adoption": {"usage": 3, "outcome": 2}},
+                      min_coverage_pct=min_coverage)
+    row = score(db, account, model=model)
+    assert row.coverage_pct == 60
+    assert (row.score, row.band) == ((70, "green") if scored else (None, None))
+
+
+def test_coverage_is_rounded_down_so_a_share_just_short_never_passes(db, partner):
+    account = customer(db, partner)
+    report(db, account, active_users=100)
+    model = ModelSpec(version=99, weights={"onboarding": {"usage": 1}, "adoption": {"usage": 1999, "outcome": 1334}},
+                      min_coverage_pct=60)
+    row = score(db, account, model=model)  # 1999 / 3333 = 59.98 %
+    assert (row.coverage_pct, row.score, row.band) == (59, None, None)
+
+
+def test_the_phase_decides_which_weights_coverage_is_counted_against(db, partner):
+    account = customer(db, partner, status=LifecycleStatus.ONBOARDING)
+    report(db, account, active_users=100)
+    model = ModelSpec(version=99, weights={"onboarding": {"usage": 1, "onboarding": 3}, "adoption": {"usage": 1}})
+    assert (score(db, account, model=model).coverage_pct, score(db, account, model=model).band) == (25, None)
+    account.status = LifecycleStatus.ACTIVE
+    db.commit()
+    assert (score(db, account, model=model).coverage_pct, score(db, account, model=model).band) == (100, "green")
+
+
+def test_a_stale_report_counts_half_in_the_score_but_is_not_missing(db, partner):
+    row = score(db, steady(db, partner, submitted_at=ago(95)))
+    assert (row.stale, row.coverage_pct, row.score) == (True, 100, 59)
+
+
+REPORTABLE = {"active_users": 100, "nps": 10, "ces": 1, "outcome_progress": 100}
+
+
+@pytest.mark.parametrize("given", [
+    (), ("active_users",), ("nps",), ("outcome_progress",), ("ces", "nps"), ("active_users", "nps"),
+    ("active_users", "outcome_progress"), ("nps", "outcome_progress"), ("active_users", "nps", "outcome_progress"),
+    tuple(REPORTABLE),
+])
+@pytest.mark.parametrize("status", [LifecycleStatus.ACTIVE, LifecycleStatus.ONBOARDING])
+def test_a_coverage_short_account_is_never_green(db, partner, given, status):
+    """Every figure reported is at its best, so only coverage can keep an account from green."""
+    account = customer(db, partner, status=status)
+    report(db, account, sentiment=Sentiment.GREEN, **{k: REPORTABLE[k] for k in given})
+    row = score(db, account)
+    if row.coverage_pct >= 60:
+        assert row.band == "green"
+    else:
+        assert (row.score, row.band, row.objective_band) == (None, None, None)
+
+
+def test_a_threshold_change_shows_in_the_preview(db, partner):
+    thin = customer(db, partner)
+    report(db, thin, sentiment=Sentiment.GREEN)  # sentiment, effort and freshness: 40 % of the adoption set
+    full = steady(db, partner)                   # 75, green
+    now = current_model(db)
+    result = preview(db, DAY, now, ModelSpec(version=1, min_coverage_pct=40))
+    assert (score(db, thin).coverage_pct, score(db, full).band) == (40, "green")
+    assert result["before"] == {"green": 1, "yellow": 0, "red": 0, None: 1}
+    assert result["after"] == {"green": 2, "yellow": 0, "red": 0, None: 0}
+    assert result["moved"] == {(None, "green"): 1}
+
+
+def test_the_coverage_threshold_is_previewed_saved_and_versioned_on_the_page(db, browser, tenants, partner, today_is):
+    today_is(DAY)
+    thin = customer(db, partner)
+    report(db, thin, sentiment=Sentiment.GREEN)
+    admin = browser(tenants.vendor_admin)
+    assert parse(admin.get("/health-model")).value("min_coverage_pct") == "60"
+    response = admin.post("/health-model", data=model_form(min_coverage_pct="40", action="preview"))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert preview_table(html)["green"] == (0, 1)
+    # the tenants' own accounts reported after DAY: not enough data under either threshold
+    short = re.search(r'Not enough data</span></th><td class="num">(\d+)</td><td class="num">(\d+)</td>', html)
+    assert short and int(short.group(1)) - int(short.group(2)) == 1
+    assert model_count(db) == 0
+
+    assert admin.post("/health-model", data=model_form(min_coverage_pct="40", action="save")).status_code == 302
+    assert latest(db).scalar(select(HealthModel.min_coverage_pct)) == 40
+    assert parse(admin.get("/health-model")).value("min_coverage_pct") == "40"
+    assert aggregate(db, DAY).status == "done"
+    stored = latest(db).scalar(select(AccountScore).where(AccountScore.account_id == thin.id))
+    assert (stored.coverage_pct, stored.band) == (40, "green")
+
+
+@pytest.mark.parametrize("value, message", [("101", "Number must be between 0 and 100."), ("", "This field is required.")])
+def test_the_coverage_threshold_is_checked_at_its_field(db, browser, tenants, value, message):
+    response = browser(tenants.vendor_admin).post("/health-model", data=model_form(min_coverage_pct=value, action="save"))
+    assert response.status_code == 400
+    assert parse(response).errors == {"min_coverage_pct": message}
+    assert model_count(db) == 0
+
+
+# --- the health card on the account page ------------------------------------------------------
+
+
+def health_section(html: str) -> str:
+    return unescape(re.sub(r"\s+", " ", html.split('id="health-heading"', 1)[1].split("</section>", 1)[0]))
+
+
+@pytest.mark.parametrize("who", ["vendor_admin", "user_a"])
+def test_the_card_of_an_account_short_of_data_says_what_to_report(db, browser, tenants, today_is, who):
+    today_is(DAY)
+    account = customer(db, tenants.partner_a, contract_start=DAY - timedelta(days=20))
+    report(db, account, sentiment=Sentiment.GREEN)
+    assert aggregate(db, DAY).status == "done"
+    card = health_section(browser(getattr(tenants, who)).get(f"/accounts/{account.id}").get_data(as_text=True))
+    assert "Not enough data" in card and "health__score" not in card and "Healthy" not in card
+    assert "a score needs 60%" in card
+    assert "Usage (25% of the weight): active users in a check-in (and the account's seats)" in card
+    assert "Satisfaction (20% of the weight): NPS or CSAT in a check-in" in card
+    assert "Outcome progress (15% of the weight): outcome progress in a check-in" in card
+    assert "Scored with the adoption weights" in card
+    # what is there is listed with its freshness
+    assert "Reseller sentiment" in card and "from the check-in for 2026-10, reported Nov 5, 2026 (15 days old)." in card
+    assert "15% of the weight · from the check-in of Nov 5, 2026" in card
+    assert "No score in the last six months." in card
+
+
+def test_the_card_of_a_scored_account_lists_components_with_their_freshness_and_the_missing_ones(db, browser, tenants, today_is):
+    today_is(DAY)
+    account = customer(db, tenants.partner_a)
+    report(db, account, submitted_at=ago(50), active_users=100, nps=8)  # 50 days old: stale for monthly reporting
+    assert aggregate(db, DAY).status == "done"
+    card = health_section(browser(tenants.user_a).get(f"/accounts/{account.id}").get_data(as_text=True))
+    row = latest(db).scalar(select(AccountScore).where(AccountScore.account_id == account.id))
+    assert row.score is not None and f'<span class="health__score">{row.score}</span>' in card
+    assert "Data reported: 85% of the weight; a score needs 60%." in card
+    assert "Not enough data" not in card
+    assert ("from the check-in for 2026-09, reported Oct 1, 2026 (50 days old). It is older than the reporting cadence,"
+            " so they count half.") in card
+    assert "25% of the weight · from the check-in of Oct 1, 2026 · counts half" in card
+    assert "last check-in 50 days before this score" in card
+    missing = card.split("Missing</h3>", 1)[1]
+    assert "Outcome progress (15% of the weight)" in missing and "Usage" not in missing
+
+
+def test_the_card_of_an_onboarding_account_says_so_and_dates_its_milestones(db, browser, tenants, today_is):
+    today_is(DAY)
+    account = customer(db, tenants.partner_a, status=LifecycleStatus.ONBOARDING, contract_start=DAY - timedelta(days=90))
+    report(db, account, active_users=80, nps=9, outcome_progress=40)
+    factories.milestone(db, account, "kickoff", planned_on=DAY - timedelta(days=60), completed_on=DAY - timedelta(days=58))
+    factories.milestone(db, account, "technical_setup", planned_on=DAY - timedelta(days=30))
+    assert aggregate(db, DAY).status == "done"
+    card = health_section(browser(tenants.vendor_admin).get(f"/accounts/{account.id}").get_data(as_text=True))
+    assert "Scored with the onboarding weights: the account is in onboarding." in card
+    assert "40% of the weight · milestones as of Nov 20, 2026: 1 of 2 due on time" in card
+
+
+def test_the_card_reads_in_japanese(db, browser, tenants, today_is):
+    today_is(DAY)
+    account = customer(db, tenants.partner_a, contract_start=DAY - timedelta(days=20))
+    report(db, account, sentiment=Sentiment.GREEN)
+    assert aggregate(db, DAY).status == "done"
+    tenants.user_a.language = "ja"
+    db.commit()
+    card = health_section(browser(tenants.user_a).get(f"/accounts/{account.id}").get_data(as_text=True))
+    assert "データ不足" in card and "スコアを出すにはデータが足りません" in card
+    assert "利用状況（ウェイトの 25%）：チェックインでアクティブユーザー数を報告してください" in card
+
+
+def test_an_account_short_of_data_is_counted_apart_in_every_scorecard_figure(db, partner, today_is):
+    today_is(DAY)
+    steady(db, partner, arr_jpy=2_000_000)  # 75, green
+    thin = customer(db, partner, arr_jpy=5_000_000, renewal_date=DAY + timedelta(days=30))
+    report(db, thin, sentiment=Sentiment.GREEN)  # would be 100 from sentiment, effort and freshness alone
+    assert aggregate(db, DAY).status == "done"
+    card = latest(db).scalar(select(PartnerScorecard).where(PartnerScorecard.day == DAY, PartnerScorecard.partner_id == partner.id))
+    assert (card.accounts, card.green_accounts, card.yellow_accounts, card.red_accounts, card.unscored_accounts) == (2, 1, 0, 0, 1)
+    assert (card.average_health, card.median_health) == (75.0, 75.0)
+    assert (card.arr_jpy, card.green_arr_jpy, card.unscored_arr_jpy, card.at_risk_arr_jpy) == (7_000_000, 2_000_000, 5_000_000, 0)
+    assert (card.renewals_90_green, card.renewals_90_unscored) == (0, 1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from html import unescape
 
 import pytest
@@ -20,6 +20,7 @@ from portal.email.services import render
 from portal.models import EmailKind, PartnerScorecard
 from portal.scoring import figures
 from portal.scoring.aggregation import aggregate
+from tests import factories
 
 
 def text_of(html: str) -> str:
@@ -125,6 +126,11 @@ def test_a_week_without_an_account_score_is_a_gap_in_its_trend_not_a_zero(app, d
     from portal.scoring import insights
 
     today = app.config["PORTAL"].today()
+    # enough data for account A to have a score (the fixture's check-in holds a sentiment alone)
+    factories.check_in(db, tenants.account_a, period_start=tenants.check_in_a.period_start, version=2,
+                       active_users=10, nps=8, outcome_progress=50,
+                       submitted_at=datetime.combine(today - timedelta(days=30), time(9)))
+    db.commit()
     for day in (today - timedelta(days=14), today):  # no run the week between
         assert aggregate(db, day).status == "done"
     trend = insights.account_trend(db, tenants.account_a.id, today)

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -97,6 +97,7 @@ PAGES = [
     ("vendor_admin", "/channel"),
     ("vendor_admin", "/actions?view=open"),
     ("vendor_admin", "/voice-of-customer"),
+    ("user_a", "/voice-of-customer"),
     ("vendor_admin", "/accounts"),
     ("partner_manager", "/partners"),
     ("user_a", "/home"),
@@ -146,6 +147,9 @@ def test_the_channel_overview_shows_changes_against_a_week_before_and_the_movers
 
     week_ago = DAY - timedelta(days=7)
     alpha = factories.account(db, tenants.partner_a, arr_jpy=5_000_000, contract_start=date(2024, 1, 1))
+    # a full report before the week began, so alpha has a score to move from (not "Not enough data")
+    factories.check_in(db, alpha, nps=9, active_users=20, outcome_progress=80, period_start=date(2026, 7, 1),
+                       submitted_at=datetime(2026, 10, 5, 9))
     assert aggregate(db, week_ago).status == "done"
     factories.check_in(db, alpha, sentiment=Sentiment.RED, sentiment_reason="Budget", nps=0, active_users=0,
                        open_escalations=2, period_start=date(2026, 10, 1))
@@ -164,6 +168,9 @@ def trend_rows(html: str) -> list[str]:
 
 def test_trends_show_one_point_a_week_up_to_the_latest_scorecard(db, browser, tenants):
     days = [DAY - timedelta(days=n) for n in (14, 10, 7, 0)]
+    # enough data for account A to have a score (the fixture's check-in holds a sentiment alone)
+    factories.check_in(db, tenants.account_a, period_start=tenants.check_in_a.period_start, version=2,
+                       active_users=10, nps=8, outcome_progress=50, submitted_at=datetime(2026, 11, 1, 9))
     for day in days:
         assert aggregate(db, day).status == "done"
     weekly = [f"{d:%b} {d.day}, {d.year}" for d in (days[0], days[2], days[3])]  # not the day 10 days back

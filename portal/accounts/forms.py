@@ -15,6 +15,10 @@ class AccountForm(FlaskForm):
     reference = StringField(_l("Your reference"), description=_l("The customer's id in your own records; unique within your company."),
                             render_kw={"required": True, "maxlength": 64})
     name = StringField(_l("Customer name"), render_kw={"required": True, "maxlength": 200})
+    name_kana = StringField(_l("Name reading (furigana)"), description=_l("In katakana, without 株式会社 and the like (e.g. ナデシコショクヒン): lists sort Japanese names by it."),
+                            render_kw={"maxlength": 200})
+    owner_id = SelectField(_l("Owner"), description=_l("The person at the reseller responsible for this customer."),
+                           validate_choice=False)
     industry = StringField(_l("Industry"), render_kw={"maxlength": 100})
     segment = SelectField(_l("Segment"), choices=choices(Segment), validate_choice=False)
     plan = StringField(_l("Plan"), render_kw={"maxlength": 100})
@@ -32,7 +36,7 @@ class AccountForm(FlaskForm):
 
     def fill(self, account) -> None:
         """The stored account as the form shows it."""
-        for name in ("reference", "name", "industry", "plan", "desired_outcome", "churn_reason"):
+        for name in ("reference", "name", "name_kana", "industry", "plan", "desired_outcome", "churn_reason"):
             getattr(self, name).data = getattr(account, name) or ""
         for name in ("seats", "arr_jpy"):
             getattr(self, name).data = str(getattr(account, name) or 0)
@@ -41,6 +45,7 @@ class AccountForm(FlaskForm):
             getattr(self, name).data = value.isoformat() if value else ""
         self.segment.data, self.status.data = account.segment.value, account.status.value
         self.partner_id.data = account.partner_id
+        self.owner_id.data = str(account.owner_id or "")
 
     def values(self) -> dict:
         """What was typed, for the service to check."""

@@ -41,8 +41,16 @@ class Segment(str, enum.Enum):
 
 class LifecycleStatus(str, enum.Enum):
     ONBOARDING = "onboarding"
-    ACTIVE = "active"
+    ACTIVE = "active"  # the adoption phase: the health model's adoption weights apply
     CHURNED = "churned"
+
+
+class PhaseReason(str, enum.Enum):
+    """Why an account last changed between onboarding and adoption (shown on its health card)."""
+
+    GO_LIVE = "go_live"              # its go-live milestone was recorded done
+    DAYS_AFTER_START = "days_after_start"  # the vendor's number of days after contract start passed
+    SET_BY_RESELLER = "set_by_reseller"    # the reseller set the phase (form, file or API)
 
 
 partner_managers = Table(
@@ -112,6 +120,9 @@ class Account(Base):
         enum_column(LifecycleStatus, "account_status"), default=LifecycleStatus.ONBOARDING
     )
     churned_on: Mapped[date | None] = mapped_column(Date)
+    # When and why the account last moved between onboarding and adoption (None: never moved).
+    phase_changed_on: Mapped[date | None] = mapped_column(Date)
+    phase_reason: Mapped[PhaseReason | None] = mapped_column(enum_column(PhaseReason, "phase_reason"))
     churn_reason: Mapped[str | None] = mapped_column(Text)
     # The reseller's person responsible for the customer (a user of the same partner).
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

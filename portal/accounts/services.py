@@ -2,6 +2,7 @@
 the web form, the file import and the API alike."""
 from __future__ import annotations
 
+import unicodedata
 from enum import Enum
 from typing import Any, Mapping
 
@@ -9,19 +10,35 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts import lifecycle
 from portal.audit import services as audit
+from portal.core import clock
 from portal.audit.models import AuditAction
 from portal.core.history import record_change, snapshot
+from portal.core.lists import MAX_ID
 from portal.models import Account, ApiToken, LifecycleStatus, Partner, ReportSource, Segment, User
 from portal.core.validation import Checks, FieldError
 
-ACCOUNT_FIELDS = ("name", "industry", "segment", "plan", "seats", "arr_jpy", "contract_start", "renewal_date",
-                  "desired_outcome", "status", "churned_on", "churn_reason")
+ACCOUNT_FIELDS = ("name", "name_kana", "industry", "segment", "plan", "seats", "arr_jpy", "contract_start", "renewal_date",
+                  "desired_outcome", "status", "churned_on", "churn_reason", "owner_id")
+# What the change log keeps of an account: its fields and when and why its phase last changed.
+HISTORY_FIELDS = ACCOUNT_FIELDS + ("phase_changed_on", "phase_reason")
 MAX_REFERENCE = 64
 
 
-def check_account(values: Mapping[str, Any], existing: Account | None = None, checks: Checks | None = None) -> dict[str, Any]:
+def kana(text: str | None) -> str | None:
+    """A reading as Japanese systems keep フリガナ: full-width katakana (half-width ｶﾅ and hiragana
+    are folded), so that readings typed either way sort and match together."""
+    if text is None:
+        return None
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in folded)
+
+
+def check_account(values: Mapping[str, Any], existing: Account | None = None, checks: Checks | None = None, *,
+                  session: Session | None = None, partner_id: int | None = None) -> dict[str, Any]:
     """The account's fields, checked; on an update, fields left out keep their current values.
+    The owner is checked against `partner_id`'s staff when a session is given (save_account does).
     Raises ValidationError (with `checks`' earlier errors too, when given)."""
     c = checks or Checks()
     merged: dict[str, Any] = {}
@@ -34,6 +51,7 @@ def check_account(values: Mapping[str, Any], existing: Account | None = None, ch
             merged[name] = current.value if isinstance(current, Enum) else current
     result: dict[str, Any] = {}
     result["name"] = c.text(merged, "name", max_length=200, required=True)
+    result["name_kana"] = kana(c.text(merged, "name_kana", max_length=200))
     result["industry"] = c.text(merged, "industry", max_length=100)
     result["plan"] = c.text(merged, "plan", max_length=100)
     result["desired_outcome"] = c.text(merged, "desired_outcome")
@@ -44,6 +62,11 @@ def check_account(values: Mapping[str, Any], existing: Account | None = None, ch
     result["arr_jpy"] = c.integer(merged, "arr_jpy", 0, 10**13, default=0)
     for name in ("contract_start", "renewal_date", "churned_on"):
         result[name] = c.date(merged, name)
+    result["owner_id"] = c.integer(merged, "owner_id", 1, MAX_ID)
+    if session is not None and result["owner_id"] and (
+            existing is None or result["owner_id"] != existing.owner_id or partner_id != existing.partner_id):
+        if not session.scalar(select(User.id).where(User.id == result["owner_id"], User.partner_id == partner_id, User.active.is_(True))):
+            c.fail("owner_id", _l("must be an active user of the partner that serves this customer"), merged.get("owner_id"))
     if result["contract_start"] and result["renewal_date"] and result["renewal_date"] < result["contract_start"]:
         c.fail("renewal_date", _l("must not be before the contract start"), merged.get("renewal_date"))
     if result["status"] == LifecycleStatus.CHURNED:
@@ -106,21 +129,32 @@ def save_account(
             c.fail("reference", _l("This partner already has an account with reference %(ref)s.", ref=reference), reference)
     if not c.errors and account is None and source in AUTOMATED_SOURCES and partner is not None and not partner.imports_create_accounts:
         raise AccountCreationRefused()
-    checked = check_account(values, account, c)  # raises with every error found so far
+    checked = check_account(values, account, c, session=session, partner_id=partner_id)  # raises with every error found so far
     assert partner_id is not None
     created = account is None or account.id is None
-    before = None if created else snapshot(account, ACCOUNT_FIELDS)
+    before = None if created else _logged(session, account)
+    status_before = account.status if account is not None and not created else None
     if account is None:
         account = Account()
     account.partner_id, account.reference = partner_id, reference
     for name, value in checked.items():
         setattr(account, name, value)
+    lifecycle.note_phase_set(account, status_before, clock.today())
     session.add(account)
     session.flush()
     entry = record_change(session, entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
-                          before=before, after=snapshot(account, ACCOUNT_FIELDS), source=source, user=user, token=token)
+                          before=before, after=_logged(session, account), source=source, user=user, token=token)
     if entry is not None:
         audit.record(session, AuditAction.ACCOUNT_CREATED if created else AuditAction.ACCOUNT_UPDATED, actor=user or token,
                      partner_id=partner_id, target=account, target_label=f"{account.name} ({account.reference})",
                      detail=entry.changes | {"via": source.value})
     return account, created
+
+
+def _logged(session: Session, account: Account) -> dict[str, Any]:
+    """The account as its change log keeps it: the owner by name (an id means nothing to a reader)."""
+    values = snapshot(account, HISTORY_FIELDS)
+    owner_id = values.pop("owner_id")
+    owner = session.get(User, owner_id) if owner_id else None
+    values["owner"] = owner.display_name if owner else None
+    return values

@@ -1,11 +1,13 @@
 """End-customer accounts: the reseller's list, detail and edit pages (vendor staff see all)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, to_user_timezone
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
@@ -15,69 +17,105 @@ from portal.scoring import health
 from portal.scoring import insights
 from portal.accounts.services import save_account
 from portal.core.labels import choices
-from portal.reporting.cadence import cadence_rules, obligations
+from portal.reporting.cadence import cadence_rules, obligations, period_containing
 from portal.core.formatting import local_name
 from portal.models import (
-    Account, ActionItem, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, ReportSource, Segment,
+    Account, ActionItem, Band, Partner, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, ReportSource, Segment,
     Stakeholder,
 )
 from portal.core.history import readable_changes
 from portal.reporting.onboarding import milestone_views, summarise
 from portal.accounts import bp
 from portal.accounts.forms import AccountForm
-from portal.core.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404
+from portal.core.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404, partners_visible_to
 from portal.core.validation import ValidationError
-from portal.core.lists import ListArgs, paginate
+from portal.core.lists import InvalidArgument, ListArgs, paginate
+from portal.core.exports import table_response
+from portal.core.labels import label
+from portal.accounts import listing
+from portal.accounts.listing import owner_choices
 from portal.core.web import attach_errors, get_session, roles_required, today
 
-SORTS = {
-    "name": (Account.name, Account.id),
-    "reference": (Account.reference, Account.id),
-    "renewal": (Account.renewal_date.is_(None), Account.renewal_date, Account.id),
-    "arr": (Account.arr_jpy.desc(), Account.id),
-}
+
+def _list_request(db) -> tuple[listing.Filters, str, bool]:
+    """The list's filters and sort as the request asks (bad filter values answer 400 naming them).
+    Reseller staff who own accounts start on theirs; any owner choice, "all" included, is kept."""
+    args = ListArgs()
+    owner = args.text("owner")
+    if owner == listing.OWNER_ANY:
+        owner = ""
+    elif owner not in ("", listing.OWNER_ME, listing.OWNER_NOBODY):
+        owner = str(args.id("owner"))
+    elif "owner" not in request.args and listing.defaults_to_mine(db, current_user):
+        owner = listing.OWNER_ME
+    band = args.text("band")
+    options = [b.value for b in Band] + [listing.NOT_SCORED]
+    if band and band not in options:
+        raise InvalidArgument("band", _("one of %(options)s", options=", ".join(options)), band)
+    filters = listing.Filters(
+        q=args.text("q"), band=band or None, owner=owner or None,
+        partner_id=args.id("partner_id") if current_user.is_vendor else None,
+        segment=args.choice("segment", Segment), status=args.choice("status", LifecycleStatus),
+        overdue=args.flag("overdue"), renewing=args.flag("renewing"), mine=args.flag("mine"))
+    sort, descending = args.sort(listing.sorts(None), "name")
+    return filters, sort, descending
 
 
 @bp.get("/accounts")
 @login_required
 def accounts():
     db = get_session()
-    args = ListArgs()
-    q, segment, status = args.text("q"), args.choice("segment", Segment), args.choice("status", LifecycleStatus)
-    partner_id, mine, sort = args.id("partner_id"), args.flag("mine"), args.one_of("sort", SORTS, "name")
-    stmt = accounts_visible_to(current_user, mine=mine).options(joinedload(Account.partner))
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(Account.name.ilike(like), Account.reference.ilike(like)))
-    if segment:
-        stmt = stmt.where(Account.segment == segment)
-    if status:
-        stmt = stmt.where(Account.status == status)
-    if partner_id and current_user.is_vendor:
-        stmt = stmt.where(Account.partner_id == partner_id)
-    stmt = stmt.order_by(*SORTS[sort])
-    page = paginate(db, stmt)
-    partners = partner_service.names(db, current_user, mine=mine) if current_user.is_vendor else []
+    filters, sort, descending = _list_request(db)
+    days = listing.score_days(db)
+    page = paginate(db, listing.account_rows(db, current_user, today(), days, filters, sort=sort, descending=descending), rows=True)
+    if current_user.is_vendor:
+        partners = partner_service.names(db, current_user, mine=filters.mine)
+        owners = listing.owner_choices(db, [filters.partner_id]) if filters.partner_id else []
+    else:
+        partners, owners = [], listing.owner_choices(db, [current_user.partner_id])
     return render_template(
         "accounts/accounts.html",
         page=page,
-        q=q,
-        segment=segment.value if segment else "",
-        status=status.value if status else "",
-        partner_id=partner_id,
-        mine=mine,
+        filters=filters,
         sort=sort,
+        descending=descending,
+        days=days,
+        sparklines=listing.sparklines(db, [row.Account.id for row in page.items], days.latest),
         partners=partners,
+        owners=owners,
+        band_choices=choices(Band),
         segment_choices=choices(Segment),
         status_choices=choices(LifecycleStatus),
+        today=today(),
     )
+
+
+@bp.get("/accounts.csv")
+@login_required
+def accounts_export():
+    """The filtered list, in the list's order, every page of it."""
+    db = get_session()
+    filters, sort, descending = _list_request(db)
+    days = listing.score_days(db)
+    rows = db.execute(listing.account_rows(db, current_user, today(), days, filters, sort=sort, descending=descending)).all()
+    headers = [_("Reference"), _("Customer"), _("Name reading (furigana)")] + ([_("Partner")] if current_user.is_vendor else []) + [
+        _("Segment"), _("Lifecycle status"), _("Health band"), _("Health score"), _("Change in 30 days"), _("Last check-in"),
+        _("Next check-in due"), _("Owner"), _("Renewal date"), "ARR"]
+    table = [
+        [r.Account.reference, r.Account.name, r.Account.name_kana] + ([r.partner_name] if current_user.is_vendor else []) + [
+            label(r.Account.segment), label(r.Account.status),
+            label(r.band) if r.band else (_("Not enough data") if r.Account.status != LifecycleStatus.CHURNED else None),
+            r.score, r.change, to_user_timezone(r.last_check_in).date() if r.last_check_in else None, r.next_due,
+            r.owner_name, r.Account.renewal_date, r.Account.arr_jpy]
+        for r in rows]
+    return table_response(headers, table, "accounts", "csv")
 
 
 @bp.get("/accounts/<int:account_id>")
 @login_required
 def account_detail(account_id: int):
     db = get_session()
-    account = one_or_404(db, accounts_visible_to(current_user).options(joinedload(Account.partner)), account_id)
+    account = one_or_404(db, accounts_visible_to(current_user).options(joinedload(Account.partner), joinedload(Account.owner)), account_id)
     now = today()
     check_ins = list(db.scalars(
         select(CheckIn)
@@ -124,10 +162,15 @@ def _timeline(milestones, today) -> dict:
 def _health(db, account: Account, now) -> dict:
     score = insights.latest_account_score(db, account.id)
     open_items = db.scalars(actions.open_items(select(ActionItem).where(ActionItem.account_id == account.id))).all()
+    scored_from = db.get(CheckIn, score.check_in_id) if score and score.check_in_id else None
     return {
         "now": now,
         "open_items": open_items,
         "score": score,
+        "card": health.health_card(score, health.model_version(db, score.model_version)) if score else None,
+        "scored_from": scored_from,
+        "scored_from_period": period_containing(scored_from.period_start, cadence_rules(db)[account.segment].months)
+        if scored_from else None,
         "trend": insights.account_trend(db, account.id, score.day) if score else [],
         "reasons": health.reasons(score) if score else [],
         "components": health.COMPONENTS,
@@ -135,13 +178,31 @@ def _health(db, account: Account, now) -> dict:
     }
 
 
-def _prepare_account_form(db, form: AccountForm) -> None:
+def _prepare_account_form(db, form: AccountForm, account: Account | None = None) -> None:
     if current_user.is_vendor:
         partners = partner_service.names(db, current_user)
         form.partner_id.choices = [SelectChoice(0, _("Choose a partner"))] + [SelectChoice(p.id, p.name) for p in partners]
     else:
         form.partner_id.choices = [SelectChoice(current_user.partner_id, current_user.partner.name)]
         form.partner_id.data = current_user.partner_id
+    _prepare_owner_choices(db, form, account)
+
+
+def _prepare_owner_choices(db, form: AccountForm, account: Account | None) -> None:
+    """The partner's active staff; a vendor adding an account picks among each partner's, grouped.
+    An owner who has since left stays listed, so saving other fields does not drop them unseen."""
+    if account is not None:
+        partner_ids: Any = [account.partner_id]
+    elif current_user.is_vendor:
+        partner_ids = partners_visible_to(current_user).with_only_columns(Partner.id)
+    else:
+        partner_ids = [current_user.partner_id]
+    people = owner_choices(db, partner_ids)
+    if account is not None and account.owner is not None and all(p.id != account.owner_id for p in people):
+        people.append(SimpleNamespace(id=account.owner_id, display_name=account.owner.display_name, partner_name=""))
+    grouped = account is None and current_user.is_vendor
+    form.owner_id.choices = [SelectChoice("", _("Nobody yet"))] + [
+        SelectChoice(str(p.id), p.display_name, optgroup=p.partner_name if grouped else None) for p in people]
 
 
 def _save_account(db, form: AccountForm, account: Account | None) -> Account | None:
@@ -177,7 +238,7 @@ def account_edit(account_id: int):
     db = get_session()
     account = one_or_404(db, accounts_visible_to(current_user), account_id)
     form = AccountForm()
-    _prepare_account_form(db, form)
+    _prepare_account_form(db, form, account)
     if request.method == "GET":
         form.fill(account)
     if form.validate_on_submit() and _save_account(db, form, account):

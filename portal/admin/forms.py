@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.auth.forms import language_choices
 from portal.core.labels import choices
@@ -62,6 +64,14 @@ class CadenceForm(FlaskForm):
     low_touch_grace = IntegerField(_l("Low touch: grace days"), validators=[NumberRange(min=0, max=60)])
     tech_touch_months = SelectField(_l("Tech touch: report every"), coerce=int)
     tech_touch_grace = IntegerField(_l("Tech touch: grace days"), validators=[NumberRange(min=0, max=60)])
+    adoption_after_days = IntegerField(
+        _l("Move to adoption this many days after contract start"),
+        description=_l("An onboarding account moves to adoption when its go-live milestone is done, or after these days. Leave empty to move accounts on go-live only."),
+        validators=[Optional(), NumberRange(min=1, max=3650)])
+    overdue_from = DateField(
+        _l("Count overdue check-ins from"),
+        description=_l("Periods that ended before this day are never overdue (e.g. the day the portal started). Each account owes check-ins only from when it was first in the portal."),
+        validators=[Optional()])
 
 
 class FeatureForm(FlaskForm):
@@ -76,6 +86,7 @@ class FeatureForm(FlaskForm):
 class MilestoneTemplateForm(FeatureForm):
     due_after_days = IntegerField(_l("Planned days after contract start"), default=0, validators=[NumberRange(min=0, max=730)])
     marks_first_value = BooleanField(_l("Reaching it is the customer's first value"))
+    marks_go_live = BooleanField(_l("Reaching it is go-live: the account moves from onboarding to adoption"))
     active = BooleanField(_l("Part of onboarding"), default=True)
 
 
@@ -86,6 +97,10 @@ def health_model_form_class():
     attrs = {
         "green_min": IntegerField(_l("Healthy (green) from score"), validators=[DataRequired(), NumberRange(1, 100)]),
         "yellow_min": IntegerField(_l("Needs attention (yellow) from score"), validators=[DataRequired(), NumberRange(0, 99)]),
+        "min_coverage_pct": IntegerField(
+            _l("Data needed for a score (percent of the weight)"),
+            description=_l("Below this share of its set's weight, an account shows \"Not enough data\" instead of a score and band."),
+            validators=[InputRequired(), NumberRange(0, 100)]),
         "note": StringField(_l("What changed and why"), validators=[Optional(), Length(max=300)]),
     }
     for phase in PHASES:
@@ -111,3 +126,11 @@ def tier_rules_form_class():
         for figure, text in TIER_FIGURES.items():
             attrs[f"{tier.value}__{figure}"] = DecimalField(text, places=None, validators=[Optional(), NumberRange(min=0)])
     return type("TierRulesForm", (FlaskForm,), attrs)
+
+
+class ProductAreaForm(FeatureForm):
+    """A product area of the voice of the customer; the rules are portal.reporting.voc.save_product_area's."""
+
+    aliases = TextAreaField(_l("Other words resellers use"), render_kw={"rows": 3},
+                            description=_l("Separated by commas or lines, e.g. “Dashboards, 帳票”. Case, full-width or half-width characters and hiragana or katakana do not matter."))
+    active = BooleanField(_l("Items are matched to it"), default=True)

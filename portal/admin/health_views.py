@@ -26,6 +26,7 @@ def health_model():
     form = health_model_form_class()()
     if request.method == "GET":
         form.green_min.data, form.yellow_min.data = model.green_min, model.yellow_min
+        form.min_coverage_pct.data = model.min_coverage_pct
         for phase in PHASES:
             for name in COMPONENTS:
                 form[f"{phase}__{name}"].data = model.weights[phase].get(name, 0)
@@ -36,12 +37,14 @@ def health_model():
         if empty:
             form.form_errors.append(_("Each set needs at least one weight above zero."))
         elif request.form.get("action") == "save":
-            row = save_model(db, weights, form.green_min.data, form.yellow_min.data, current_user.id, (form.note.data or "").strip() or None)
+            row = save_model(db, weights, form.green_min.data, form.yellow_min.data, current_user.id,
+                             (form.note.data or "").strip() or None, min_coverage_pct=form.min_coverage_pct.data)
             db.commit()
             flash(_("Health model version %(version)d saved: the next aggregation uses it.", version=row.version), "success")
             return redirect(url_for("admin.health_model"))
         else:
-            proposed = ModelSpec(version=model.version + 1, weights=weights, green_min=form.green_min.data, yellow_min=form.yellow_min.data)
+            proposed = ModelSpec(version=model.version + 1, weights=weights, green_min=form.green_min.data,
+                                 yellow_min=form.yellow_min.data, min_coverage_pct=form.min_coverage_pct.data)
             result = preview(db, today(), model, proposed)
             day = latest_day(db)
             if day:
@@ -100,4 +103,4 @@ def tier_rules():
     day = latest_day(db)
     movers = tiers.movers(db, day) if day else []
     return render_template("admin/tier_rules.html", form=form, ranked=tiers.RANKED_TIERS, figures=tiers.TIER_FIGURES,
-                           movers=movers), (400 if form.errors else 200)
+                           movers=movers, has_rules=any(current.values())), (400 if form.errors else 200)

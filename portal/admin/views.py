@@ -20,7 +20,7 @@ from portal.admin.forms import (
     PartnerSettingsForm,
     UserForm,
 )
-from portal.reporting.cadence import cadence_rules
+from portal.reporting.cadence import cadence_rules, reporting_settings
 from portal.api import tokens as api_tokens
 from portal.reporting import rules
 from portal.models import (
@@ -307,8 +307,12 @@ def reporting_rules():
         if request.method == "GET":
             getattr(form, f"{segment.value}_months").data = current[segment].months
             getattr(form, f"{segment.value}_grace").data = current[segment].grace_days
+    if request.method == "GET":
+        saved = reporting_settings(db)
+        form.adoption_after_days.data, form.overdue_from.data = saved.adoption_after_days, saved.overdue_from
     if form.validate_on_submit():
         rules.save_cadences(db, form.data, actor=current_user)
+        rules.save_reporting_settings(db, form.data, actor=current_user)
         db.commit()
         flash(_("Reporting cadences saved; what is due follows them from now on."), "success")
         return redirect(url_for("admin.reporting_rules"))

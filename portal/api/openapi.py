@@ -8,6 +8,7 @@ from __future__ import annotations
 from portal.accounts.services import MAX_REFERENCE
 from portal.core.lists import MAX_ID
 from portal.models import LifecycleStatus, MilestoneStatus, RenewalLikelihood, RiskType, Segment, Sentiment, Severity, StakeholderRole, VocKind
+from portal.models import VocStatus
 
 
 def _enum(enum_cls, nullable=False):
@@ -39,8 +40,12 @@ ACCOUNT_PROPERTIES = {
 
 RISK = {"type": "object", "required": ["type", "severity"], "additionalProperties": False,
         "properties": {"type": _enum(RiskType), "severity": _enum(Severity), "note": _nullable("string")}}
-VOC = {"type": "object", "required": ["kind", "text"], "additionalProperties": False,
-       "properties": {"kind": _enum(VocKind), "text": {"type": "string"}, "product_area": _nullable("string", maxLength=100)}}
+VOC_PROPERTIES = {"kind": _enum(VocKind), "text": {"type": "string"}, "product_area": _nullable("string", maxLength=100)}
+VOC = {"type": "object", "required": ["kind", "text"], "additionalProperties": False, "properties": VOC_PROPERTIES}
+# An item as stored: the vendor's area it matched (null: unassigned, the words kept as written), and the vendor's status and answer.
+VOC_ANSWERED = {"type": "object", "required": ["kind", "text", "product_area_key", "status"], "additionalProperties": False,
+                "properties": {**VOC_PROPERTIES, "product_area_key": _nullable("string"), "status": _enum(VocStatus),
+                               "answer": _nullable("string"), "answered_at": _nullable("string", format="date-time")}}
 
 CHECK_IN_INPUT_PROPERTIES = {
     "period": {"type": ["string", "null"], "description": "A month (2026-10) or a date in the period; default: the period due now."},
@@ -96,6 +101,7 @@ SCHEMAS = {
             "source": {"type": "string", "enum": ["form", "file", "api"]},
             "submitted_at": {"type": "string", "format": "date-time"},
             **{k: v for k, v in CHECK_IN_INPUT_PROPERTIES.items() if k != "period"},
+            "voc": {"type": "array", "items": VOC_ANSWERED},
             "outcome": {"type": "string", "enum": ["created", "corrected", "unchanged"]},
             "changed_fields": {"type": "array", "items": {"type": "string"}},
         },

@@ -62,7 +62,8 @@ def check_in_json(check_in: CheckIn, *, in_force: bool) -> dict:
         "note": check_in.note,
         "feature_keys": [f.key for f in check_in.features],
         "risks": [{"type": plain(r.type), "severity": plain(r.severity), "note": r.note} for r in check_in.risks],
-        "voc": [{"kind": plain(v.kind), "text": v.text, "product_area": v.product_area} for v in check_in.voc_items],
+        "voc": [{"kind": plain(v.kind), "text": v.text, "product_area": v.product_area, "product_area_key": v.area.key if v.area else None,
+                 "status": plain(v.status), "answer": v.answer, "answered_at": plain(v.answered_at)} for v in check_in.voc_items],
     }
 
 

@@ -49,6 +49,8 @@ class AuditAction(str, enum.Enum):
     HEALTH_MODEL_SAVED = "health_model_saved"
     ACCOUNT_CREATED = "account_created"
     ACCOUNT_UPDATED = "account_updated"
+    PRODUCT_AREA_CREATED = "product_area_created"
+    PRODUCT_AREA_UPDATED = "product_area_updated"
 
 
 class AuditEvent(Base):

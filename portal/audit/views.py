@@ -45,6 +45,8 @@ ACTION_LABELS: dict[AuditAction, Any] = {
     AuditAction.HEALTH_MODEL_SAVED: _l("Health model saved"),
     AuditAction.ACCOUNT_CREATED: _l("Account created"),
     AuditAction.ACCOUNT_UPDATED: _l("Account edited"),
+    AuditAction.PRODUCT_AREA_CREATED: _l("Product area created"),
+    AuditAction.PRODUCT_AREA_UPDATED: _l("Product area edited"),
 }
 
 # Field names in the detail, as people read them (others show as stored).

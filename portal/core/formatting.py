@@ -95,8 +95,11 @@ def yen(amount: int | None) -> str:
     return figure(amount, "yen")
 
 
-def pct(value: float | None) -> str:
-    return figure(value, "pct")
+def pct(value: float | None, digits: int = 1) -> str:
+    """A percentage; scorecard figures use one decimal (the "pct" kind), a model's weight shares may ask for none."""
+    if digits == KINDS["pct"].digits or value is None:
+        return figure(value, "pct")
+    return number(value, digits) + "%"
 
 
 def number(value: float | None, digits: int = 0) -> str:

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from portal.core.formatting import local_date, yen
 from portal.core.labels import label
 from portal.models import (
-    ApiToken, ChangeLog, LifecycleStatus, MilestoneStatus, ReportSource, Segment, StakeholderRole, User,
+    ApiToken, ChangeLog, LifecycleStatus, MilestoneStatus, PhaseReason, ReportSource, Segment, StakeholderRole, User,
 )
+from portal.models import VocStatus
 
 
 def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -70,12 +71,16 @@ FIELDS: dict[str, dict[str, tuple[Any, Any]]] = {
         "success_note": (_l("Their own success, in a line"), TEXT), "last_contact_on": (_l("Last contact"), DATE),
         "active": (_l("Still involved"), FLAG),
     },
+    "voc_item": {
+        "status": (_l("Status"), VocStatus), "answer": (_l("Answer to the reseller"), TEXT), "product_area": (_l("Product area"), TEXT),
+    },
     "account": {
-        "name": (_l("Customer name"), TEXT), "industry": (_l("Industry"), TEXT), "segment": (_l("Segment"), Segment),
-        "plan": (_l("Plan"), TEXT), "seats": (_l("Seats"), NUMBER), "arr_jpy": (_l("ARR"), YEN),
+        "name": (_l("Customer name"), TEXT), "name_kana": (_l("Name reading (furigana)"), TEXT), "industry": (_l("Industry"), TEXT),
+        "segment": (_l("Segment"), Segment), "plan": (_l("Plan"), TEXT), "seats": (_l("Seats"), NUMBER), "arr_jpy": (_l("ARR"), YEN),
         "contract_start": (_l("Contract start"), DATE), "renewal_date": (_l("Renewal date"), DATE),
         "desired_outcome": (_l("Desired outcome"), TEXT), "status": (_l("Lifecycle status"), LifecycleStatus),
-        "churned_on": (_l("Churned on"), DATE), "churn_reason": (_l("Churn reason"), TEXT),
+        "churned_on": (_l("Churned on"), DATE), "churn_reason": (_l("Churn reason"), TEXT), "owner": (_l("Owner"), TEXT),
+        "phase_changed_on": (_l("Phase changed on"), DATE), "phase_reason": (_l("Why the phase changed"), PhaseReason),
     },
 }
 

@@ -13,6 +13,7 @@ from portal.models import (
     AlertKind,
     Band,
     LifecycleStatus,
+    PhaseReason,
     MilestoneStatus,
     PartnerStatus,
     PartnerTier,
@@ -26,6 +27,7 @@ from portal.models import (
     StakeholderRole,
     VocKind,
 )
+from portal.models import VocStatus
 
 # One table per enum: the enums are str-based, so members of two enums can compare equal.
 LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
@@ -57,6 +59,11 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         LifecycleStatus.ACTIVE: _l("Adopted"),
         LifecycleStatus.CHURNED: _l("Churned"),
     },
+    PhaseReason: {
+        PhaseReason.GO_LIVE: _l("Go-live milestone done"),
+        PhaseReason.DAYS_AFTER_START: _l("Days after contract start passed"),
+        PhaseReason.SET_BY_RESELLER: _l("Set by the reseller"),
+    },
     Sentiment: {Sentiment.GREEN: _l("Green"), Sentiment.YELLOW: _l("Yellow"), Sentiment.RED: _l("Red")},
     ActionStatus: {
         ActionStatus.OPEN: _l("Open"),
@@ -85,6 +92,13 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
     },
     Severity: {Severity.LOW: _l("Low"), Severity.MEDIUM: _l("Medium"), Severity.HIGH: _l("High")},
     VocKind: {VocKind.REQUEST: _l("Request"), VocKind.COMPLAINT: _l("Complaint"), VocKind.PRAISE: _l("Praise")},
+    VocStatus: {
+        VocStatus.NEW: _l("New"),
+        VocStatus.ACKNOWLEDGED: _l("Acknowledged"),
+        VocStatus.PLANNED: _l("Planned for a release"),
+        VocStatus.SHIPPED: _l("Shipped"),
+        VocStatus.DECLINED: _l("Declined"),
+    },
     StakeholderRole: {
         StakeholderRole.DECISION_MAKER: _l("Decision maker"),
         StakeholderRole.ADMINISTRATOR: _l("Administrator"),

@@ -88,6 +88,13 @@ class ListArgs:
         number = whole_number(self.args.get(name, ""))
         return default if number is None else min(high, max(low, number))
 
+    def sort(self, sorts: Mapping[str, "Sort"], default: str) -> tuple[str, bool]:
+        """?sort=<key>&order=asc|desc: the key (unknown keys fall back to the default) and whether
+        it runs descending (without an order, the column's natural direction)."""
+        key = self.one_of("sort", sorts, default)
+        order = self.one_of("order", ("asc", "desc"), "")
+        return key, (order == "desc") if order else sorts[key].descending
+
     def page(self) -> int:
         return self.number("page", 1, 1, 10**12)
 
@@ -107,6 +114,20 @@ class ListArgs:
         if name in self.args and not self.text(name):
             self._bad(name, _("one of %(options)s", options=", ".join(m.value for m in enum_cls)))
         return self.choice(name, enum_cls)
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A sortable column: the SQL expression and the direction a click first sorts it in
+    (largest, latest, worst first where that is what people look for)."""
+
+    column: Any
+    descending: bool = False
+
+    def order_by(self, descending: bool, *tie_breakers: Any) -> list[Any]:
+        """ORDER BY terms with empty values last in both directions, then the tie breakers (stable pages)."""
+        column = self.column.desc() if descending else self.column.asc()
+        return [column.nulls_last(), *tie_breakers]
 
 
 @dataclass

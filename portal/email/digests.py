@@ -7,7 +7,7 @@ before, the same numbers the pages show.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from typing import Callable
 
@@ -21,6 +21,7 @@ from portal.scoring import insights, review
 from portal.scoring.aggregation import latest_day
 from portal.reporting.cadence import Obligation, obligations
 from portal.models import AccountScore, ActionItem, Band, EmailKind, Partner, PartnerScorecard, Role, User, partner_managers
+from portal.models import CheckIn, VocItem
 
 DUE_SOON_DAYS = 7
 
@@ -80,6 +81,8 @@ class PartnerDigest:
     benchmark: list[insights.Benchmark]
     owed: list[Obligation]
     items: list[ActionItem]
+    # The vendor's product answers of the last week to what the reseller's customers said.
+    answers: list[VocItem] = field(default_factory=list)
 
     @property
     def figures(self) -> list[tuple[str, float | None, float | None, str]]:
@@ -174,7 +177,16 @@ def partner_digest(week: Week, user: User) -> PartnerDigest | None:
         benchmark=insights.benchmark(s, user.partner_id, week.day) if week.day else [],
         owed=week.owed_by(user.partner_id),
         items=items,
+        answers=product_answers(s, user.partner_id, week.today),
     )
+
+
+def product_answers(session: Session, partner_id: int, today: date) -> list[VocItem]:
+    """The partner's voice-of-the-customer items the vendor answered in the last 7 days, newest first."""
+    since = datetime.combine(today - timedelta(days=7), time.min, tzinfo=timezone.utc)
+    return list(session.scalars(select(VocItem).options(joinedload(VocItem.check_in).joinedload(CheckIn.account))
+                                .where(VocItem.partner_id == partner_id, VocItem.answered_at >= since)
+                                .order_by(VocItem.answered_at.desc(), VocItem.id.desc()).limit(20)))
 
 
 def reminders(week: Week, user: User) -> Reminders | None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import case, literal, or_, select
+from sqlalchemy import and_, case, literal, or_, select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, CheckIn, LifecycleStatus, ReportingCadence, Segment
+from portal.core import clock
+from portal.core.db import UTCDateTime
+from portal.models import Account, CheckIn, LifecycleStatus, ReportingCadence, ReportingSettings, Segment
 
 DEFAULT_CADENCES = {Segment.HIGH_TOUCH: 1, Segment.LOW_TOUCH: 3, Segment.TECH_TOUCH: 6}
 DEFAULT_GRACE_DAYS = 10
+DEFAULT_ADOPTION_AFTER_DAYS = 120
 # A current period's check-in is listed as due once its due date is this close.
 DUE_SOON_DAYS = 31
 FISCAL_YEAR_START_MONTH = 4
@@ -72,6 +75,29 @@ def cadence_rules(session: Session) -> dict[Segment, SegmentRule]:
     for row in session.scalars(select(ReportingCadence)):
         rules[row.segment] = SegmentRule(row.segment, row.months, row.grace_days)
     return rules
+
+
+def reporting_settings(session: Session) -> ReportingSettings:
+    """The vendor's lifecycle and overdue settings; the defaults (not saved) until it sets them."""
+    return session.get(ReportingSettings, 1) or ReportingSettings(id=1, adoption_after_days=DEFAULT_ADOPTION_AFTER_DAYS)
+
+
+def owes_period(session: Session, period_ends: dict[Segment, date]):
+    """An account owes a check-in for its segment's period ending on `period_ends[segment]` only
+    once it was in the portal by then: the account was created, or had sent a check-in, by the end
+    of that day (the vendor's day). Accounts a first import brings in with contracts from years
+    back owe nothing for the years before. The vendor may also set a day (the portal's launch,
+    say) before which no period is owed."""
+    def per_segment(value_of):
+        return case(*[(Account.segment == s, value_of(end)) for s, end in period_ends.items()])
+
+    end_moment = per_segment(lambda end: literal(clock.end_of_day(end), UTCDateTime()))
+    reported_by_then = select(CheckIn.id).where(CheckIn.account_id == Account.id, CheckIn.submitted_at < end_moment).exists()
+    condition = or_(Account.created_at < end_moment, reported_by_then)
+    overdue_from = reporting_settings(session).overdue_from
+    if overdue_from is not None:
+        condition = and_(condition, per_segment(lambda end: literal(end >= overdue_from)))
+    return condition
 
 
 def default_period(rule: SegmentRule, today: date) -> Period:
@@ -136,6 +162,7 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
             Account.segment.in_(list(periods)),
             Account.status != LifecycleStatus.CHURNED,
             or_(Account.contract_start.is_(None), Account.contract_start <= period_end),
+            owes_period(session, {s: p.end for s, (p, _) in periods.items()}),
             ~reported,
         )
         if partner_id is not None:
@@ -152,3 +179,20 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
             )
     found.sort(key=lambda o: (-o.days_overdue, o.due_on, o.account_name))
     return found
+
+
+def next_due(rules: dict[Segment, SegmentRule], today: date):
+    """The due date of the check-in an account owes next, as one SQL expression (lists sort and
+    filter by it; "overdue" is a next due date before today): the oldest of `periods_owed` that
+    it owes and has not reported, else the next period's. The same rule as `obligations`:
+    a period is owed once the contract had started by its end. NULL for churned accounts."""
+    whens = []
+    for segment, rule in rules.items():
+        periods = periods_owed(rule, today)
+        owed = [(and_(or_(Account.contract_start.is_(None), Account.contract_start <= p.end),
+                      ~select(CheckIn.id).where(CheckIn.account_id == Account.id, CheckIn.period_start == p.start).exists()),
+                 literal(p.due_on(rule.grace_days)))
+                for p in reversed(periods)]  # oldest first
+        whens.append((and_(Account.segment == segment, Account.status != LifecycleStatus.CHURNED),
+                      case(*owed, else_=literal(periods[0].next().due_on(rule.grace_days)))))
+    return case(*whens, else_=None)

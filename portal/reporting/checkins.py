@@ -32,10 +32,10 @@ from portal.models import (
     Sentiment,
     Severity,
     User,
-    VocItem,
     VocKind,
 )
 from portal.core.validation import Checks, blank, normalised, parse_date
+from portal.reporting.voc import new_items as new_voc_items
 
 # Words accepted for coded values besides the codes themselves, so a reseller can type what
 # its spreadsheet says in English or Japanese.
@@ -304,10 +304,7 @@ def submit_check_in(
         features=features,
         risks=[CheckInRisk(type=r.type, severity=r.severity, note=r.note) for r in data.risks],
     )
-    check_in.voc_items = [
-        VocItem(account_id=account.id, partner_id=account.partner_id, kind=v.kind, text=v.text, product_area=v.product_area)
-        for v in data.voc
-    ]
+    check_in.voc_items = new_voc_items(session, account, data.voc, existing)
     session.add(check_in)
     session.flush()
     changed = changed_fields(as_input(existing, data.period), data) if existing else []

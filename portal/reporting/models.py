@@ -11,6 +11,7 @@ from sqlalchemy import (
     String, Table, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import false
 
 from portal.core.clock import utcnow
 from portal.core.db import Base, UTCDateTime, enum_column
@@ -54,6 +55,16 @@ class VocKind(str, enum.Enum):
     PRAISE = "praise"
 
 
+class VocStatus(str, enum.Enum):
+    """Where the vendor stands on what a customer said; the reseller sees it, with the answer."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    PLANNED = "planned"
+    SHIPPED = "shipped"
+    DECLINED = "declined"
+
+
 class StakeholderRole(str, enum.Enum):
     DECISION_MAKER = "decision_maker"
     ADMINISTRATOR = "administrator"
@@ -90,6 +101,22 @@ class ReportingCadence(Base):
     grace_days: Mapped[int] = mapped_column(Integer, default=10)
 
 
+class ReportingSettings(Base):
+    """The vendor's lifecycle and overdue settings: one row (id 1); defaults when there is none."""
+
+    __tablename__ = "reporting_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("adoption_after_days IS NULL OR adoption_after_days BETWEEN 1 AND 3650", name="adoption_after_days_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    # An onboarding account moves to adoption this many days after contract start (None: only by go-live).
+    adoption_after_days: Mapped[int | None] = mapped_column(Integer, default=120)
+    # No check-in counts as overdue for a period that ended before this day (e.g. the portal's launch).
+    overdue_from: Mapped[date | None] = mapped_column(Date)
+
+
 class Feature(Base):
     """A key product feature whose adoption resellers report (vendor-defined)."""
 
@@ -117,6 +144,8 @@ class MilestoneTemplate(Base):
     due_after_days: Mapped[int] = mapped_column(Integer, default=0)
     # Completing this milestone is the customer's first value (time to first value ends here).
     marks_first_value: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Completing this milestone moves the account from onboarding to adoption.
+    marks_go_live: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -209,8 +238,28 @@ class CheckInRisk(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class ProductArea(Base):
+    """A part of the product the vendor's team owns (vendor-kept), named in English and Japanese
+    with the other words resellers use for it, so that レポート and Reports land in one area."""
+
+    __tablename__ = "product_areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ja: Mapped[str] = mapped_column(String(100))
+    # Other words resellers write for the area ("dashboards", "帳票"); matched like the names.
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class VocItem(Base):
-    """Voice of the customer: a request, complaint or praise, routed to the vendor's product team."""
+    """Voice of the customer: a request, complaint or praise, routed to the vendor's product team.
+
+    `product_area` is the area as the reseller wrote it, kept as written; `product_area_id` the
+    vendor's area it matched (None: unassigned, for the vendor to map). The status and answer
+    are the vendor's, and the reseller reads them."""
 
     __tablename__ = "voc_items"
 
@@ -220,9 +269,17 @@ class VocItem(Base):
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
     kind: Mapped[VocKind] = mapped_column(enum_column(VocKind, "voc_kind"))
     product_area: Mapped[str | None] = mapped_column(String(100))
+    product_area_id: Mapped[int | None] = mapped_column(ForeignKey("product_areas.id", ondelete="RESTRICT"), index=True)
     text: Mapped[str] = mapped_column(Text)
+    status: Mapped[VocStatus] = mapped_column(enum_column(VocStatus, "voc_status"), default=VocStatus.NEW,
+                                              server_default=VocStatus.NEW.value, index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     check_in: Mapped[CheckIn] = relationship(back_populates="voc_items")
+    area: Mapped[ProductArea | None] = relationship(lazy="joined")  # shown wherever an item is
+    answered_by: Mapped[User | None] = relationship()
 
 
 class Stakeholder(Base):
@@ -256,7 +313,8 @@ class ChangeLog(Base):
     action: Mapped[str] = mapped_column(String(20))
     # {"field": [old, new], ...} with dates as ISO strings.
     changes: Mapped[dict] = mapped_column(JSON)
-    source: Mapped[ReportSource] = mapped_column(enum_column(ReportSource, "change_source"))
+    # None: the portal made the change by a vendor rule (e.g. an account moved to adoption by days).
+    source: Mapped[ReportSource | None] = mapped_column(enum_column(ReportSource, "change_source"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     api_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts import lifecycle
 from portal.core.history import record_change, snapshot
 from portal.models import (
     Account,
@@ -34,6 +35,8 @@ DEFAULT_MILESTONES = [
     ("first_value", "First value", "最初の成果（ファーストバリュー）", 63, True),
     ("go_live", "Go-live", "本稼働", 90, False),
 ]
+# Done, this one moves the account from onboarding to adoption (portal.accounts.lifecycle).
+GO_LIVE_KEY = "go_live"
 FINISHED = (MilestoneStatus.DONE, MilestoneStatus.SKIPPED)
 MILESTONE_FIELDS = ("status", "planned_on", "completed_on", "note")
 STAKEHOLDER_FIELDS = ("name", "role", "success_note", "last_contact_on", "active")
@@ -42,8 +45,8 @@ STAKEHOLDER_FIELDS = ("name", "role", "success_note", "last_contact_on", "active
 def ensure_default_templates(session: Session) -> None:
     if session.scalar(select(MilestoneTemplate.id).limit(1)) is None:
         for position, (key, en, ja, days, first_value) in enumerate(DEFAULT_MILESTONES):
-            session.add(MilestoneTemplate(key=key, name_en=en, name_ja=ja, position=position,
-                                          due_after_days=days, marks_first_value=first_value))
+            session.add(MilestoneTemplate(key=key, name_en=en, name_ja=ja, position=position, due_after_days=days,
+                                          marks_first_value=first_value, marks_go_live=key == GO_LIVE_KEY))
         session.flush()
 
 
@@ -138,8 +141,10 @@ def save_milestone(
     session: Session, account: Account, template: MilestoneTemplate, values: dict, *,
     source: ReportSource, user: User | None = None, token: ApiToken | None = None,
 ) -> Milestone:
+    """Record the reseller's progress on one step; the go-live step, done, moves the account to adoption."""
     record = session.scalar(select(Milestone).where(Milestone.account_id == account.id, Milestone.template_id == template.id))
     before = snapshot(record, MILESTONE_FIELDS) if record else None
+    was_done = record is not None and record.status == MilestoneStatus.DONE
     if record is None:
         record = Milestone(account_id=account.id, partner_id=account.partner_id, template_id=template.id)
         session.add(record)
@@ -149,6 +154,8 @@ def save_milestone(
     session.flush()
     record_change(session, entity="milestone", entity_id=record.id, partner_id=account.partner_id, account_id=account.id,
                   before=before, after=snapshot(record, MILESTONE_FIELDS), source=source, user=user, token=token)
+    record.template = template
+    lifecycle.move_on_go_live(session, record, was_done, source=source, user=user, token=token)
     return record
 
 

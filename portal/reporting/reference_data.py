@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.reporting.cadence import DEFAULT_CADENCES, DEFAULT_GRACE_DAYS
-from portal.models import Feature, ReportingCadence
+from portal.models import Feature, ProductArea, ReportingCadence
 from portal.reporting.onboarding import ensure_default_templates
 
 # key, English, Japanese
@@ -20,12 +20,26 @@ DEFAULT_FEATURES = [
     ("sso", "Single sign-on", "シングルサインオン"),
 ]
 
+# key, English, Japanese, other words resellers write: the vendor's product areas for the voice
+# of the customer (migration 0013_voc holds a copy, for the items that existed before it).
+DEFAULT_PRODUCT_AREAS = [
+    ("reports", "Reports and dashboards", "レポート・ダッシュボード", ["Reports", "Dashboards", "レポート", "ダッシュボード", "帳票"]),
+    ("workflow", "Workflow", "ワークフロー", ["Approvals", "承認", "承認フロー"]),
+    ("mobile", "Mobile app", "モバイルアプリ", ["Mobile", "モバイル", "スマホ", "スマートフォン"]),
+    ("integrations", "Integrations", "外部サービス連携", ["Integration", "API", "連携"]),
+    ("security", "Security and sign-in", "セキュリティ・ログイン", ["Security", "SSO", "セキュリティ", "シングルサインオン", "ログイン"]),
+    ("administration", "Administration and settings", "管理・設定", ["Admin", "Settings", "管理", "設定"]),
+]
+
 
 def ensure_defaults(session: Session) -> None:
     ensure_default_templates(session)
     if session.scalar(select(Feature.id).limit(1)) is None:
         for position, (key, en, ja) in enumerate(DEFAULT_FEATURES):
             session.add(Feature(key=key, name_en=en, name_ja=ja, position=position))
+    if session.scalar(select(ProductArea.id).limit(1)) is None:
+        for position, (key, en, ja, aliases) in enumerate(DEFAULT_PRODUCT_AREAS):
+            session.add(ProductArea(key=key, name_en=en, name_ja=ja, aliases=aliases, position=position))
     existing = set(session.scalars(select(ReportingCadence.segment)))
     for segment, months in DEFAULT_CADENCES.items():
         if segment not in existing:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from portal.audit import services as audit
 from portal.audit.models import AuditAction
 from portal.core.validation import FieldError, ValidationError
-from portal.models import Feature, MilestoneTemplate, ReportingCadence, Segment, User
+from portal.models import Feature, MilestoneTemplate, ReportingCadence, ReportingSettings, Segment, User
+from portal.reporting.cadence import reporting_settings
 
 CADENCE_MONTHS = (1, 2, 3, 4, 6, 12)
 
@@ -28,6 +29,17 @@ def save_cadences(session: Session, values: Mapping[str, Any], *, actor: User | 
         session.add(row)
     session.flush()
     if detail := audit.changes(before, after):
+        audit.record(session, AuditAction.CADENCE_CHANGED, actor=actor, detail=detail)
+
+
+def save_reporting_settings(session: Session, values: Mapping[str, Any], *, actor: User | None = None) -> None:
+    """The lifecycle rule's days and the day overdue counting starts. Never commits."""
+    row = session.get(ReportingSettings, 1) or reporting_settings(session)
+    before = {"adoption_after_days": row.adoption_after_days, "overdue_from": audit.plain(row.overdue_from)}
+    row.adoption_after_days, row.overdue_from = values.get("adoption_after_days"), values.get("overdue_from")
+    session.add(row)
+    session.flush()
+    if detail := audit.changes(before, {"adoption_after_days": row.adoption_after_days, "overdue_from": audit.plain(row.overdue_from)}):
         audit.record(session, AuditAction.CADENCE_CHANGED, actor=actor, detail=detail)
 
 

@@ -29,8 +29,9 @@ from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from portal.accounts import lifecycle
 from portal.actions.services import items_from_alerts
-from portal.reporting.cadence import cadence_rules, period_containing
+from portal.reporting.cadence import cadence_rules, owes_period, period_containing
 from portal.core.clock import utcnow
 from portal.scoring.figures import scorecard_select
 from portal.scoring.health import current_model, score_select
@@ -274,6 +275,7 @@ def run_requests(session: Session, timing: Timing = DEFAULT_TIMING) -> list[Aggr
 
 def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
     model = current_model(session)
+    lifecycle.move_by_rules(session, day)  # before scoring: the phase picks the weights
     session.execute(delete(AccountScore).where(AccountScore.day == day))
     scores = score_select(session, day, model)
     session.execute(insert(AccountScore).from_select([c.name for c in scores.selected_columns], scores))
@@ -334,7 +336,8 @@ def _overdue_selects(session: Session, day: date):
             select(literal(AlertKind.CHECK_IN_OVERDUE.value), Account.id, Account.partner_id,
                    literal(period.start.isoformat()), literal(day))
             .where(Account.segment == segment, Account.status != LifecycleStatus.CHURNED,
-                   or_(Account.contract_start.is_(None), Account.contract_start <= period.end), ~reported)
+                   or_(Account.contract_start.is_(None), Account.contract_start <= period.end),
+                   owes_period(session, {segment: period.end}), ~reported)
         )
 
 

@@ -54,10 +54,12 @@ def band_figures(day: date, by_partner: bool):
     """From the day's account scores (live accounts only):
 
     accounts, arr_jpy: live accounts and their ARR; *_accounts / *_arr_jpy: the same per band
-    (unscored: no data for any component); average_health: mean score of scored accounts;
+    (unscored: "Not enough data", components short of the model's coverage, counted apart and
+    never in a band); average_health: mean score of scored accounts (unscored have no score);
     onboarding_on_time_pct: milestones done within 7 days of plan / milestones due, all accounts;
     nps: % promoters (9-10) minus % detractors (0-6) over the latest NPS of each account;
-    at_risk_arr_jpy: ARR in yellow and red; renewals_90_<band>: accounts renewing in the next 90 days.
+    at_risk_arr_jpy: ARR in yellow and red; renewals_90_<band>: accounts renewing in the next 90 days
+    (renewals_90_unscored: those with not enough data).
     """
     s = AccountScore
     by_band = lambda band, then: func.sum(case((s.band == band, then), else_=0))  # noqa: E731
@@ -71,12 +73,14 @@ def band_figures(day: date, by_partner: bool):
             *[by_band(b, 1).label(f"{b.value}_accounts") for b in Band],
             func.sum(case((s.band.is_(None), 1), else_=0)).label("unscored_accounts"),
             *[by_band(b, s.arr_jpy).label(f"{b.value}_arr_jpy") for b in Band],
+            func.sum(case((s.band.is_(None), s.arr_jpy), else_=0)).label("unscored_arr_jpy"),
             func.avg(cast(s.score, Float)).label("average_health"),
             (cast(func.sum(s.milestones_on_time), Float) * 100 / func.nullif(func.sum(s.milestones_due), 0)).label("onboarding_on_time_pct"),
             ((func.sum(case((s.nps >= NPS_PROMOTER, 1), else_=0)) - func.sum(case((s.nps <= NPS_DETRACTOR, 1), else_=0)))
              * 100.0 / func.nullif(answered, 0)).label("nps"),
             func.sum(case((s.band.in_([Band.YELLOW, Band.RED]), s.arr_jpy), else_=0)).label("at_risk_arr_jpy"),
             *[func.sum(case((and_(renewing, s.band == b), 1), else_=0)).label(f"renewals_90_{b.value}") for b in Band],
+            func.sum(case((and_(renewing, s.band.is_(None)), 1), else_=0)).label("renewals_90_unscored"),
         )
         .where(s.day == day)
         .group_by(*([s.partner_id] if by_partner else []))
@@ -182,10 +186,11 @@ FIGURE_COLUMNS = (
     "green_arr_jpy", "yellow_arr_jpy", "red_arr_jpy", "average_health", "median_health", "onboarding_on_time_pct",
     "median_ttfv_days", "reporting_compliance_pct", "nps", "renewal_rate_pct", "grr_pct", "nrr_pct",
     "churned_arr_jpy", "at_risk_arr_jpy", "renewals_90_green", "renewals_90_yellow", "renewals_90_red",
+    "unscored_arr_jpy", "renewals_90_unscored",
 )
 ZERO_WHEN_MISSING = {"accounts", "arr_jpy", "green_accounts", "yellow_accounts", "red_accounts", "unscored_accounts",
                      "green_arr_jpy", "yellow_arr_jpy", "red_arr_jpy", "churned_arr_jpy", "at_risk_arr_jpy",
-                     "renewals_90_green", "renewals_90_yellow", "renewals_90_red"}
+                     "renewals_90_green", "renewals_90_yellow", "renewals_90_red", "unscored_arr_jpy", "renewals_90_unscored"}
 
 
 # Which kind of figure each is (portal/core/formatting.py writes each kind one way) and which way
@@ -200,6 +205,7 @@ FIGURE_KINDS: dict[str, tuple[str, int]] = {
     "renewal_rate_pct": ("pct", 1), "grr_pct": ("pct", 1), "nrr_pct": ("pct", 1),
     "churned_arr_jpy": ("yen", -1), "at_risk_arr_jpy": ("yen", -1),
     "renewals_90_green": ("count", 0), "renewals_90_yellow": ("count", 0), "renewals_90_red": ("count", 0),
+    "unscored_arr_jpy": ("yen", -1), "renewals_90_unscored": ("count", 0),
     # Not scorecard columns, shown beside them: a channel percentile, an account's score.
     "percentile": ("count", 1), "score": ("score", 1),
 }

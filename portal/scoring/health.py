@@ -18,7 +18,7 @@ from portal.core.db import UTCDateTime
 from portal.core import clock
 from portal.reporting.cadence import cadence_rules
 from portal.models import (
-    Account, Band, CheckIn, Feature, HealthModel, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Sentiment,
+    Account, Band, CheckIn, Feature, HealthModel, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, PhaseReason, Sentiment,
     User, check_in_features,
 )
 from portal.audit import services as audit
@@ -37,6 +37,16 @@ COMPONENT_LABELS = {
     "outcome": _l("Outcome progress"),
     "freshness": _l("Data freshness"),
 }
+# What a reseller reports to give each component data (the health card's "to get a score").
+TO_REPORT = {
+    "usage": _l("active users in a check-in (and the account's seats)"),
+    "onboarding": _l("the onboarding milestones' planned and completion dates"),
+    "satisfaction": _l("NPS or CSAT in a check-in"),
+    "effort": _l("customer effort (CES), open tickets and escalations in a check-in"),
+    "sentiment_score": _l("the reseller's sentiment in a check-in"),
+    "outcome": _l("outcome progress in a check-in"),
+    "freshness": _l("a check-in for the current period"),
+}
 PHASES = ("onboarding", "adoption")
 DEFAULT_WEIGHTS = {
     "onboarding": {"usage": 15, "onboarding": 40, "satisfaction": 10, "effort": 10, "sentiment_score": 15,
@@ -44,7 +54,16 @@ DEFAULT_WEIGHTS = {
     "adoption": {"usage": 25, "onboarding": 0, "satisfaction": 20, "effort": 15, "sentiment_score": 15,
                  "outcome": 15, "freshness": 10},
 }
-DEFAULT_GREEN_MIN, DEFAULT_YELLOW_MIN = 70, 45
+# Bands tied to risk (bench/bands.py: 2,000 generated accounts whose churn is drawn from the
+# signals, about 22 % overall). At 70 / 45, red held 7-10 % of accounts over four seeds: too few
+# to act on, and some of them churning at 60 %+ sat in yellow. Red from below 55 holds 16-19 %
+# churning at 55-63 %, yellow (55-69) churns near the average (26-29 %) and green well below
+# it (5-7 %): each band reads as "below, about, well above the average risk". Green stays at
+# 70: raising it to 75 only moves low-risk accounts into yellow.
+DEFAULT_GREEN_MIN, DEFAULT_YELLOW_MIN = 70, 55
+# A score needs components carrying at least this share of its phase's weight: one reported
+# component of seven is not a health score, however good it is.
+DEFAULT_MIN_COVERAGE_PCT = 60
 STALE_WEIGHT = 0.5          # a stale check-in's components count half
 MILESTONE_GRACE_DAYS = 7    # a milestone done within a week of its plan is on time
 SENTIMENT_POINTS = {Sentiment.GREEN: 100, Sentiment.YELLOW: 50, Sentiment.RED: 0}
@@ -52,16 +71,23 @@ SENTIMENT_POINTS = {Sentiment.GREEN: 100, Sentiment.YELLOW: 50, Sentiment.RED: 0
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A health model as the scoring reads it: weights per phase and the two band thresholds."""
+    """A health model as the scoring reads it: weights per phase, the two band thresholds and
+    the coverage (% of the phase's weight present) a score needs."""
 
     version: int
     weights: dict = field(default_factory=lambda: DEFAULT_WEIGHTS)
     green_min: int = DEFAULT_GREEN_MIN
     yellow_min: int = DEFAULT_YELLOW_MIN
+    min_coverage_pct: int = DEFAULT_MIN_COVERAGE_PCT
 
     @classmethod
     def of(cls, row: HealthModel) -> "ModelSpec":
-        return cls(row.version, row.weights, row.green_min, row.yellow_min)
+        return cls(row.version, row.weights, row.green_min, row.yellow_min, row.min_coverage_pct)
+
+    def phase_weights(self, onboarding_phase: bool) -> dict[str, float]:
+        """Each component's weight in the account's phase (zero when the model leaves it out)."""
+        weights = self.weights["onboarding" if onboarding_phase else "adoption"]
+        return {name: float(weights.get(name, 0) or 0) for name in COMPONENTS}
 
 
 def current_model(session: Session) -> ModelSpec:
@@ -69,17 +95,26 @@ def current_model(session: Session) -> ModelSpec:
     return ModelSpec.of(row) if row else ModelSpec(version=0)
 
 
-def save_model(session: Session, weights: dict, green_min: int, yellow_min: int, user_id: int | None, note: str | None) -> HealthModel:
+def model_version(session: Session, version: int) -> ModelSpec:
+    """The model a snapshot was scored with (version 0: the built-in defaults)."""
+    row = session.scalar(select(HealthModel).where(HealthModel.version == version)) if version else None
+    return ModelSpec.of(row) if row else ModelSpec(version=0)
+
+
+def save_model(session: Session, weights: dict, green_min: int, yellow_min: int, user_id: int | None, note: str | None,
+               min_coverage_pct: int = DEFAULT_MIN_COVERAGE_PCT) -> HealthModel:
     """A new version; the running one stays as it was, for the snapshots that used it. The audit
     log gets who saved it and what differs from the version before."""
     previous = current_model(session)
     version = (session.scalar(select(func.max(HealthModel.version))) or 0) + 1
     row = HealthModel(version=version, weights=weights, green_min=green_min, yellow_min=yellow_min,
-                      created_by_id=user_id, note=note)
+                      min_coverage_pct=min_coverage_pct, created_by_id=user_id, note=note)
     session.add(row)
     session.flush()
-    before = {"green_min": previous.green_min, "yellow_min": previous.yellow_min, "version": previous.version}
-    after = {"green_min": green_min, "yellow_min": yellow_min, "version": version, "note": note}
+    before = {"green_min": previous.green_min, "yellow_min": previous.yellow_min,
+              "min_coverage_pct": previous.min_coverage_pct, "version": previous.version}
+    after = {"green_min": green_min, "yellow_min": yellow_min, "min_coverage_pct": min_coverage_pct,
+             "version": version, "note": note}
     for phase in {*previous.weights, *weights}:
         for name in {*previous.weights.get(phase, {}), *weights.get(phase, {})}:
             before[f"{phase}.{name}"] = previous.weights.get(phase, {}).get(name, 0)
@@ -102,6 +137,14 @@ def _avg_present(*exprs):
     total = sum((func.coalesce(e, 0) for e in exprs), literal(0.0))
     count = sum((case((e.is_(None), 0), else_=1) for e in exprs), literal(0))
     return case((count == 0, null()), else_=total / func.nullif(count, 0))
+
+
+def onboarding_on(day):
+    """The account was in onboarding on `day`: it is now, or a rule moved it to adoption after that
+    day (portal.accounts.lifecycle); a phase set by hand counts from when it was set only."""
+    moved_later = and_(Account.status == LifecycleStatus.ACTIVE, Account.phase_changed_on > day,
+                       Account.phase_reason.in_([PhaseReason.GO_LIVE, PhaseReason.DAYS_AFTER_START]))
+    return case((or_(Account.status == LifecycleStatus.ONBOARDING, moved_later), True), else_=False)
 
 
 def inputs_select(session: Session, day: date):
@@ -152,12 +195,20 @@ def inputs_select(session: Session, day: date):
     )
     rules = cadence_rules(session)
     allowed_days = case(*[(Account.segment == s, literal(r.months * 30 + r.grace_days)) for s, r in rules.items()])
-    since = func.coalesce(latest.c.submitted_at, Account.contract_start)
+    # Before a first report, freshness counts from when the account was in the portal (created), not
+    # from a contract start that a first import back-dates by years.
+    since_contract, since_created = days_between(day_param, Account.contract_start), days_between(day_param, Account.created_at)
+    days_since = case(
+        (latest.c.id.is_not(None), days_between(day_param, latest.c.submitted_at)),
+        (Account.contract_start.is_(None), null()),
+        (since_created < since_contract, since_created),
+        else_=since_contract,
+    )
     return (
         select(
             Account.id.label("account_id"),
             Account.partner_id,
-            (Account.status == LifecycleStatus.ONBOARDING).label("onboarding_phase"),
+            onboarding_on(day_param).label("onboarding_phase"),
             Account.arr_jpy,
             Account.renewal_date,
             Account.seats,
@@ -170,7 +221,7 @@ def inputs_select(session: Session, day: date):
             latest.c.sentiment,
             latest.c.outcome_progress,
             case((latest.c.id.is_(None), null()), else_=days_between(day_param, latest.c.submitted_at)).label("days_since_report"),
-            days_between(day_param, since).label("days_since"),
+            days_since.label("days_since"),
             allowed_days.label("allowed_days"),
             func.coalesce(milestones.c.due, 0).label("milestones_due"),
             func.coalesce(milestones.c.on_time, 0).label("milestones_on_time"),
@@ -252,6 +303,33 @@ def weighted_score(subquery, model: ModelSpec, components: tuple[str, ...]):
     return case((total_weight > 0, _round(sum(numerator[1:], numerator[0]) / func.nullif(total_weight, 0))), else_=null())
 
 
+def coverage(subquery, model: ModelSpec):
+    """The share (%, rounded down) of the account's phase weight carried by the components present.
+
+    Nominal weights: a stale report's components count half in the score but are present, not
+    missing. Integer arithmetic (weights to hundredths), so 59.9 % is 59 on both databases and
+    never passes a 60 % floor."""
+    c = subquery.c
+    by_phase = []
+    for phase in PHASES:
+        weights = model.phase_weights(phase == "onboarding")
+        total = round(100 * sum(weights.values()))
+        present = sum((case((c[name].is_not(None), literal(round(100 * w))), else_=literal(0))
+                       for name, w in weights.items() if w), literal(0))
+        by_phase.append((c.onboarding_phase == (phase == "onboarding"), present * 100 // total if total else null()))
+    return case(*by_phase)
+
+
+def covered(coverage_pct, model: ModelSpec):
+    """Enough of the phase's weight is present for a score."""
+    return and_(coverage_pct.is_not(None), coverage_pct >= model.min_coverage_pct)
+
+
+def gated_score(rows, model: ModelSpec):
+    """The score where coverage allows one, else NULL: for rows holding the components (a snapshot)."""
+    return case((covered(coverage(rows, model), model), weighted_score(rows, model, COMPONENTS)), else_=null())
+
+
 def band_of(score, model: ModelSpec):
     return case(
         (score.is_(None), null()),
@@ -274,9 +352,13 @@ def score_select(session: Session, day: date, model: ModelSpec):
     # OFFSET 0 keeps PostgreSQL from inlining each layer into the next: otherwise every
     # component expression is recomputed for each of its many uses in the weights and bands.
     c = components_select(session, day).offset(0).subquery("components")
-    score = weighted_score(c, model, COMPONENTS)
-    objective = weighted_score(c, model, tuple(n for n in COMPONENTS if n != "sentiment_score"))
-    scored = select(c, score.label("score"), band_of(objective, model).label("objective_band")).offset(0).subquery("scored")
+    measured = select(c, coverage(c, model).label("coverage_pct")).offset(0).subquery("measured")
+    enough = covered(measured.c.coverage_pct, model)  # below it: "Not enough data", no score and no band
+    score = case((enough, weighted_score(measured, model, COMPONENTS)), else_=null())
+    objective = case((enough, weighted_score(measured, model, tuple(n for n in COMPONENTS if n != "sentiment_score"))),
+                     else_=null())
+    scored = (select(measured, score.label("score"), band_of(objective, model).label("objective_band"))
+              .offset(0).subquery("scored"))
     band, capped = capped_band(scored, scored.c.score, model)
     columns = [col for col in scored.c if col.name not in ("days_since", "allowed_days", "score", "objective_band")]
     return select(
@@ -305,6 +387,55 @@ def preview(session: Session, day: date, current: ModelSpec, proposed: ModelSpec
     after = {b: sum(r.accounts for r in rows if r.after == b) for b in bands}
     moved = {(r.before, r.after): r.accounts for r in rows if r.before != r.after}
     return {"before": before, "after": after, "moved": moved, "total": sum(r.accounts for r in rows)}
+
+
+# --- the health card ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardComponent:
+    name: str
+    value: int | None
+    share_pct: int  # of the phase's total weight
+
+    @property
+    def label(self) -> str:
+        return str(COMPONENT_LABELS[self.name])
+
+    @property
+    def to_report(self) -> str:
+        return str(TO_REPORT[self.name])
+
+
+@dataclass(frozen=True)
+class HealthCard:
+    """What the account page says about a score: the weights' phase, the components present and
+    missing with their share of the weight, and how far a "Not enough data" account is from a score."""
+
+    onboarding_phase: bool
+    scored: bool
+    coverage_pct: int | None
+    min_coverage_pct: int
+    present: list[CardComponent]
+    missing: list[CardComponent]
+
+    @property
+    def short_by_pct(self) -> int:
+        return max(0, self.min_coverage_pct - (self.coverage_pct or 0))
+
+
+def health_card(s, model: ModelSpec) -> HealthCard:
+    """`s` is an AccountScore; `model` the version it was scored with. Components the phase gives
+    no weight are neither present nor missing."""
+    weights = model.phase_weights(s.onboarding_phase)
+    total = sum(weights.values()) or 1.0
+    components = [CardComponent(n, getattr(s, n), round(100 * w / total)) for n, w in weights.items() if w]
+    return HealthCard(
+        onboarding_phase=s.onboarding_phase, scored=s.score is not None, coverage_pct=s.coverage_pct,
+        min_coverage_pct=model.min_coverage_pct,
+        present=[c for c in components if c.value is not None],
+        missing=sorted((c for c in components if c.value is None), key=lambda c: -c.share_pct),
+    )
 
 
 # --- reasons in words --------------------------------------------------------------------------
@@ -342,7 +473,4 @@ def reasons(s) -> list[str]:
         out.append(str(_l("Outcome %(pct)d%% reached", pct=s.outcome_progress)))
     if s.ttfv_days is not None:
         out.append(ngettext("First value after %(num)d day", "First value after %(num)d days", s.ttfv_days))
-    missing = [str(COMPONENT_LABELS[n]) for n in COMPONENTS if getattr(s, n) is None and n != "onboarding"]
-    if missing and s.check_in_id is not None:
-        out.append(str(_l("Not scored (no data): %(names)s", names=", ".join(missing))))
     return out

@@ -13,7 +13,7 @@ from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from portal.scoring.aggregation import latest_day
-from portal.scoring.health import COMPONENTS, ModelSpec, capped_band, weighted_score
+from portal.scoring.health import ModelSpec, capped_band, gated_score
 from portal.models import Account, AccountScore, Band, Partner, PartnerScorecard, Sentiment
 from portal.core.sqlfunctions import add_days, days_between
 
@@ -261,7 +261,7 @@ def model_check(session: Session, day: date, model: ModelSpec | None = None) -> 
     if model is None:
         band = before.c.band
     else:
-        band, _capped = capped_band(before, weighted_score(before, model, COMPONENTS), model)
+        band, _capped = capped_band(before, gated_score(before, model), model)
     rows = session.execute(
         select(band.label("band"), func.count().label("accounts"), func.sum(before.c.renewed).label("renewed"))
         .where(before.c.rn == 1).group_by(band)

@@ -27,7 +27,8 @@ class Band(str, enum.Enum):
 
 
 class HealthModel(Base):
-    """Weights and band thresholds; every change is a new version, used from the next aggregation."""
+    """Weights, band thresholds and the coverage a score needs; every change is a new version,
+    used from the next aggregation."""
 
     __tablename__ = "health_models"
 
@@ -37,6 +38,8 @@ class HealthModel(Base):
     weights: Mapped[dict] = mapped_column(JSON)
     green_min: Mapped[int] = mapped_column(Integer)
     yellow_min: Mapped[int] = mapped_column(Integer)
+    # The share (%) of the phase's total weight the components present must carry for a score.
+    min_coverage_pct: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     note: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -59,6 +62,9 @@ class AccountScore(Base):
     arr_jpy: Mapped[int] = mapped_column(BigInteger)
     renewal_date: Mapped[date | None] = mapped_column(Date)
     score: Mapped[int | None] = mapped_column(Integer)
+    # The share (%, rounded down) of the phase's weight carried by the components present;
+    # below the model's min_coverage_pct there is no score and no band ("Not enough data").
+    coverage_pct: Mapped[int | None] = mapped_column(Integer)
     band: Mapped[Band | None] = mapped_column(enum_column(Band, "score_band"))
     # The band the objective components alone give (no reseller sentiment): the optimism check.
     objective_band: Mapped[Band | None] = mapped_column(enum_column(Band, "objective_band"))
@@ -112,6 +118,8 @@ class PartnerScorecard(Base):
     green_arr_jpy: Mapped[int] = mapped_column(BigInteger)
     yellow_arr_jpy: Mapped[int] = mapped_column(BigInteger)
     red_arr_jpy: Mapped[int] = mapped_column(BigInteger)
+    # "Not enough data": kept apart from the bands in every figure, never added to green.
+    unscored_arr_jpy: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     average_health: Mapped[float | None] = mapped_column(Float)
     median_health: Mapped[float | None] = mapped_column(Float)
     onboarding_on_time_pct: Mapped[float | None] = mapped_column(Float)
@@ -126,6 +134,7 @@ class PartnerScorecard(Base):
     renewals_90_green: Mapped[int] = mapped_column(Integer)
     renewals_90_yellow: Mapped[int] = mapped_column(Integer)
     renewals_90_red: Mapped[int] = mapped_column(Integer)
+    renewals_90_unscored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AggregationDay(Base):

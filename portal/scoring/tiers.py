@@ -61,9 +61,29 @@ class Gap:
 
 @dataclass(frozen=True)
 class TierProgress:
+    """Where a partner stands: the tier it holds (the vendor assigns it) beside the one its
+    scorecard meets, and the thresholds of the tier that matters next."""
+
     qualifies_for: PartnerTier      # the best tier whose every threshold is met
     next_tier: PartnerTier | None   # the one above it, if any has thresholds
-    gaps: list[Gap]                 # the next tier's thresholds, met or not
+    gaps: list[Gap]                 # the thresholds of `target`, met or not
+    held: PartnerTier | None = None  # the tier the vendor assigned
+    has_rules: bool = True          # the vendor has saved any threshold at all
+    target: PartnerTier | None = None  # the tier whose thresholds `gaps` lists
+
+    @property
+    def standing(self) -> str:
+        """no_rules | meets (the held tier) | above (meets a better one) | below (would not keep the held one)."""
+        if not self.has_rules:
+            return "no_rules"
+        if self.held is None or self.held == self.qualifies_for:
+            return "meets"
+        return "above" if rank(self.qualifies_for) < rank(self.held) else "below"
+
+
+def rank(tier: PartnerTier) -> int:
+    """0 for the best tier; registered last."""
+    return RANKED_TIERS.index(tier) if tier in RANKED_TIERS else len(RANKED_TIERS)
 
 
 def qualifying_tier(card: PartnerScorecard | None, thresholds: dict[PartnerTier, dict[str, float]]) -> PartnerTier:
@@ -74,19 +94,27 @@ def qualifying_tier(card: PartnerScorecard | None, thresholds: dict[PartnerTier,
     return PartnerTier.REGISTERED
 
 
-def progress(card: PartnerScorecard | None, thresholds: dict[PartnerTier, dict[str, float]]) -> TierProgress:
+def progress(card: PartnerScorecard | None, thresholds: dict[PartnerTier, dict[str, float]],
+             held: PartnerTier | None = None) -> TierProgress:
+    """The tier met, and what comes next: for a partner whose scorecard falls short of the tier it
+    holds, what keeping that tier needs; otherwise what the next tier up needs."""
     current = qualifying_tier(card, thresholds)
     above = [t for t in RANKED_TIERS if thresholds.get(t)]
     above = above[: above.index(current)] if current in above else above
     next_tier = above[-1] if above else None
-    next_needs = thresholds.get(next_tier) if next_tier is not None else None
-    gaps = [Gap(f, m, getattr(card, f) if card else None) for f, m in (next_needs or {}).items()]
-    return TierProgress(current, next_tier, gaps)
+    target = held if held is not None and rank(held) < rank(current) and thresholds.get(held) else next_tier
+    needs = thresholds.get(target) if target is not None else None
+    gaps = [Gap(f, m, getattr(card, f) if card else None) for f, m in (needs or {}).items()]
+    has_rules = any(thresholds.get(t) for t in RANKED_TIERS)
+    return TierProgress(current, next_tier, gaps, held, has_rules, target)
 
 
 def movers(session: Session, day: date) -> list[tuple[Partner, PartnerTier | None]]:
-    """Partners whose scorecard on `day` qualifies for another tier than the one they hold."""
+    """Partners whose scorecard on `day` qualifies for another tier than the one they hold
+    (none while no threshold is saved: every partner would seem to fall to registered)."""
     thresholds = rules(session)
+    if not any(thresholds.values()):
+        return []
     found: list[tuple[Partner, PartnerTier | None]] = []
     for partner, card in session.execute(select(Partner, PartnerScorecard).join(PartnerScorecard, PartnerScorecard.partner_id == Partner.id)
                                          .where(PartnerScorecard.day == day).order_by(Partner.name)):

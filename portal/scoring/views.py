@@ -36,7 +36,7 @@ def partner_scorecard(partner_id: int):
     return render_template(
         "scoring/partner.html",
         partner=partner,
-        tier=tiers.progress(card, tiers.rules(db)),
+        tier=tiers.progress(card, tiers.rules(db), held=partner.tier),
         tier_figures=tiers.TIER_FIGURES,
         renewals=renewals,
         overdue=overdue,
@@ -108,10 +108,10 @@ def ranking_export(fmt: str):
     day = latest_day(db)
     partners = _ranking(db, day)[0]
     headers = [_("Partner"), _("Tier"), _("Live accounts"), "ARR", _("Average health"), _("Healthy"), _("Needs attention"),
-               _("At risk"), _("ARR needing attention or at risk"), _("Reporting compliance"), _("Renewal rate (12 months)"),
+               _("At risk"), _("Not enough data"), _("ARR needing attention or at risk"), _("Reporting compliance"), _("Renewal rate (12 months)"),
                "GRR", "NRR", "NPS"]
     columns = ("accounts", "arr_jpy", "average_health", "green_accounts", "yellow_accounts", "red_accounts",
-               "at_risk_arr_jpy", "reporting_compliance_pct", "renewal_rate_pct", "grr_pct", "nrr_pct", "nps")
+               "unscored_accounts", "at_risk_arr_jpy", "reporting_compliance_pct", "renewal_rate_pct", "grr_pct", "nrr_pct", "nps")
     # Rounded as the pages show them (figures.exported), so the file and the page agree.
     rows = [[p.name, label(p.tier), *[figures.exported(getattr(s, c), c) for c in columns]] for p, s in partners]
     return table_response(headers, rows, f"partners-{day or 'none'}", fmt)

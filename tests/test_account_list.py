@@ -1,0 +1,234 @@
+"""The accounts list that answers "who needs me?": columns, sorting (Japanese names by their
+reading), filters, scoping, the "my accounts" start for reseller staff, the CSV export, the
+query count, and the form's reading and owner fields."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import Account, AccountScore, AggregationDay, Band, ChangeLog, LifecycleStatus, Role, Segment
+from tests import factories
+from tests.pages import parse
+from tests.readback import latest
+from tests.test_review_pages import counted
+
+DAY = date(2026, 11, 23)
+
+
+@pytest.fixture(autouse=True)
+def _day(today_is):
+    today_is(DAY)
+
+
+def scored(db, account, score: int | None, band: Band | None, day: date = DAY) -> None:
+    """The account's health on `day`, as the aggregation would have stored it."""
+    if db.get(AggregationDay, day) is None:
+        db.add(AggregationDay(day=day, status="done", claimed_at=datetime(day.year, day.month, day.day), claim_token="test"))
+    db.add(AccountScore(day=day, account_id=account.id, partner_id=account.partner_id, model_version=1, onboarding_phase=False,
+                        arr_jpy=account.arr_jpy, renewal_date=account.renewal_date, score=score, band=band))
+    db.commit()
+
+
+def rows(response) -> list[str]:
+    assert response.status_code == 200, response.status_code
+    return parse(response).rows
+
+
+def test_japanese_names_sort_by_their_reading_typed_in_any_kana(db, browser, tenants):
+    b = browser(tenants.admin_a)
+    for n, (name, reading) in enumerate((("山田商事", "ヤマダショウジ"), ("安藤工業", "あんどうこうぎょう"), ("伊藤製作所", "ｲﾄｳｾｲｻｸｼｮ"))):
+        assert b.post("/accounts/new", account_form(reference=f"J-{n}", name=name, name_kana=reading)).status_code == 302
+    page = parse(b.get("/accounts"))
+    assert page.rows[1:] == ["安藤工業", "伊藤製作所", "山田商事"]  # Latin names first, then by reading
+    # Shown beside the name with the reference, folded to katakana.
+    assert page.asides[1:] == ["アンドウコウギョウ J-1", "イトウセイサクショ J-2", "ヤマダショウジ J-0"]
+    assert rows(b.get("/accounts?sort=name&order=desc"))[:3] == ["山田商事", "伊藤製作所", "安藤工業"]
+    # The search finds a reading however it is typed.
+    assert rows(b.get("/accounts?q=やまだ")) == ["山田商事"]
+    assert rows(b.get("/accounts?q=A-001")) == ["Alpha Customer KK"]
+    assert rows(b.get("/accounts?q=%25")) == []  # a LIKE wildcard is a character to search for
+
+
+def test_the_columns_show_band_score_change_check_in_next_due_owner_and_renewal(db, browser, tenants):
+    tenants.account_a.owner_id = tenants.user_a.id
+    tenants.account_a.renewal_date = DAY + timedelta(days=40)
+    db.commit()
+    scored(db, tenants.account_a, 72, Band.YELLOW, DAY - timedelta(days=35))
+    scored(db, tenants.account_a, 58, Band.RED)
+    new = factories.account(db, tenants.partner_a, name="New Customer KK")
+    scored(db, new, None, None)
+    html = browser(tenants.admin_a).get("/accounts").get_data(as_text=True)
+    alpha = html.split("Alpha Customer KK")[1].split("</tr>")[0]
+    assert "At risk" in alpha and ">58<" in alpha and "−14" in alpha  # a score change, written as every change is
+    assert tenants.user_a.display_name in alpha and "Jan 2, 2027" in alpha
+    assert 'class="sparkline"' in alpha
+    fresh = html.split("New Customer KK")[1].split("</tr>")[0]
+    assert "Not enough data" in fresh and "Nobody yet" in fresh and "Never" in fresh
+    assert 'aria-sort="ascending"' in html and '<th scope="col"' in html
+
+
+def test_every_column_sorts_both_ways_with_empty_values_last(db, browser, tenants):
+    a2, a3 = factories.account(db, tenants.partner_a, name="Second KK"), factories.account(db, tenants.partner_a, name="Third KK")
+    scored(db, tenants.account_a, 90, Band.GREEN)
+    scored(db, a2, 30, Band.RED)
+    b = browser(tenants.admin_a)
+    assert rows(b.get("/accounts?sort=score")) == ["Second KK", "Alpha Customer KK", "Third KK"]
+    assert rows(b.get("/accounts?sort=score&order=desc")) == ["Alpha Customer KK", "Second KK", "Third KK"]
+    assert rows(b.get("/accounts?sort=band")) == ["Second KK", "Alpha Customer KK", "Third KK"]
+    for key in ("partner", "trend", "last_check_in", "next_due", "owner", "renewal", "reference", "arr"):
+        for order in ("asc", "desc"):
+            assert sorted(rows(b.get(f"/accounts?sort={key}&order={order}"))) == sorted([a.name for a in (tenants.account_a, a2, a3)])
+
+
+def test_filters_by_band_owner_overdue_renewal_segment_and_status(db, browser, tenants):
+    factories.account(db, tenants.partner_a, name="Mine KK", owner_id=tenants.user_a.id, renewal_date=DAY + timedelta(days=60))
+    red = factories.account(db, tenants.partner_a, name="Red KK", segment=Segment.HIGH_TOUCH)
+    # Reported every period it could owe: nothing overdue.
+    up_to_date = factories.account(db, tenants.partner_a, name="Up To Date KK", segment=Segment.HIGH_TOUCH)
+    for start in (date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)):
+        factories.check_in(db, up_to_date, period_start=start)
+    scored(db, red, 20, Band.RED)
+    scored(db, tenants.account_a, 80, Band.GREEN)
+    b = browser(tenants.admin_a)
+    assert rows(b.get("/accounts?band=red")) == ["Red KK"]
+    assert rows(b.get("/accounts?band=none")) == ["Mine KK", "Up To Date KK"]
+    assert rows(b.get("/accounts?owner=none")) == ["Alpha Customer KK", "Red KK", "Up To Date KK"]
+    assert rows(b.get(f"/accounts?owner={tenants.user_a.id}")) == ["Mine KK"]
+    assert rows(b.get("/accounts?renewing=1")) == ["Mine KK"]
+    assert rows(b.get("/accounts?segment=high_touch")) == ["Red KK", "Up To Date KK"]
+    assert "Up To Date KK" not in rows(b.get("/accounts?overdue=1"))
+    assert "Red KK" in rows(b.get("/accounts?overdue=1"))  # monthly, never reported since 2025
+    factories.account(db, tenants.partner_a, name="Gone KK", status=LifecycleStatus.CHURNED, churned_on=date(2026, 1, 1),
+                      churn_reason="Budget")
+    assert rows(b.get("/accounts?status=churned")) == ["Gone KK"]
+    assert "Gone KK" not in rows(b.get("/accounts?overdue=1")) + rows(b.get("/accounts?band=none"))
+
+
+def test_the_next_due_date_follows_the_cadence(db, browser, tenants):
+    monthly = factories.account(db, tenants.partner_a, name="Monthly KK", segment=Segment.HIGH_TOUCH)
+    html = browser(tenants.admin_a).get("/accounts?sort=next_due").get_data(as_text=True)
+    # On 23 November, with monthly reports and 10 grace days, October was due on 10 November.
+    row = html.split("Monthly KK")[1].split("</tr>")[0]
+    assert "Nov 10, 2026" in row and "Overdue" in row
+    for start in (date(2026, 10, 1), date(2026, 11, 1)):
+        factories.check_in(db, monthly, period_start=start)
+    row = browser(tenants.admin_a).get("/accounts").get_data(as_text=True).split("Monthly KK")[1].split("</tr>")[0]
+    assert "Jan 10, 2027" in row and "Overdue" not in row  # November's is in; December's is due next
+
+
+def test_a_reseller_sees_only_its_own_accounts_whatever_the_filters_say(db, browser, tenants):
+    tenants.account_b.owner_id = tenants.user_b.id
+    db.commit()
+    b = browser(tenants.admin_a)
+    for url in ("/accounts", f"/accounts?partner_id={tenants.partner_b.id}", f"/accounts?owner={tenants.user_b.id}",
+                "/accounts?q=Bravo", "/accounts?sort=partner"):
+        assert rows(b.get(url)) in ([], ["Alpha Customer KK"])
+        assert "Bravo" not in b.get(url.replace("/accounts", "/accounts.csv")).get_data().decode("utf-8-sig")
+    vendor = browser(tenants.vendor_admin)
+    assert rows(vendor.get(f"/accounts?partner_id={tenants.partner_b.id}")) == ["Bravo Secret Customer"]
+    assert rows(browser(tenants.partner_manager).get("/accounts?mine=1")) == ["Alpha Customer KK"]
+
+
+def test_reseller_staff_start_on_their_own_accounts_when_they_have_some(db, browser, tenants):
+    b = browser(tenants.user_a)
+    assert rows(b.get("/accounts")) == ["Alpha Customer KK"]  # owns none yet: the company's list
+    factories.account(db, tenants.partner_a, name="Mine KK", owner_id=tenants.user_a.id)
+    assert rows(b.get("/accounts")) == ["Mine KK"]
+    assert "Show everyone" in b.get("/accounts").get_data(as_text=True)
+    assert rows(b.get("/accounts?owner=any")) == ["Alpha Customer KK", "Mine KK"]
+    assert rows(browser(tenants.admin_a).get("/accounts")) == ["Alpha Customer KK", "Mine KK"]  # the admin sees all
+
+
+@pytest.mark.parametrize("url, parameter", [("/accounts?band=purple", "band"), ("/accounts?owner=boss", "owner"),
+                                            ("/accounts.csv?segment=big", "segment")])
+def test_a_filter_that_names_nothing_is_refused_naming_it(browser, tenants, url, parameter):
+    response = browser(tenants.admin_a).get(url)
+    assert response.status_code == 400
+    assert parameter in response.get_data(as_text=True)
+
+
+def test_the_export_holds_the_filtered_list_in_its_order(db, browser, tenants):
+    factories.account(db, tenants.partner_a, name="=HYPERLINK(\"x\")", name_kana="ゼット", owner_id=tenants.user_a.id)
+    scored(db, tenants.account_a, 64, Band.YELLOW)
+    vendor = browser(tenants.vendor_admin)
+    table = list(csv.reader(io.StringIO(vendor.get("/accounts.csv?sort=name&order=desc").get_data().decode("utf-8-sig"))))
+    header = table[0]
+    assert header[:4] == ["Reference", "Customer", "Name reading (furigana)", "Partner"]
+    names = [r[1] for r in table[1:]]
+    assert names == ["'=HYPERLINK(\"x\")", "Bravo Secret Customer", "Alpha Customer KK"]
+    alpha = dict(zip(header, table[3], strict=True))
+    assert (alpha["Health band"], alpha["Health score"]) == ("Needs attention", "64")
+    only_mine = list(csv.reader(io.StringIO(browser(tenants.user_a).get("/accounts.csv").get_data().decode("utf-8-sig"))))
+    assert [r[1] for r in only_mine[1:]] == ["'=HYPERLINK(\"x\")"]
+
+
+def grow(db, tenants, n: int) -> None:
+    """n more accounts per partner, each scored twice, reported and owned."""
+    for partner, owner in ((tenants.partner_a, tenants.user_a), (tenants.partner_b, tenants.user_b)):
+        for i in range(n):
+            account = factories.account(db, partner, name_kana=f"カ{i:04d}", owner_id=owner.id if i % 2 else None)
+            factories.check_in(db, account)
+            scored(db, account, 40 + i % 50, Band.YELLOW, DAY - timedelta(days=30))
+            scored(db, account, 30 + i % 60, Band.RED if i % 3 else None)
+
+
+@pytest.mark.parametrize("who, url", [
+    ("vendor_admin", "/accounts?sort=trend"), ("vendor_admin", "/accounts?overdue=1&sort=next_due&band=red"),
+    ("user_a", "/accounts?owner=any&sort=last_check_in"), ("user_a", "/accounts"), ("admin_a", "/accounts.csv?sort=owner"),
+])
+def test_the_list_issues_as_many_queries_for_10_accounts_as_for_many(app, db, browser, tenants, who, url):
+    person = browser(getattr(tenants, who))
+    counts = []
+    for n in (10, 60):
+        grow(db, tenants, n)
+        person.get(url)
+        with counted(app) as statements:
+            assert person.get(url).status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], f"{url}: {counts[0]} queries with 10 accounts, {counts[1]} with many"
+
+
+def account_form(**overrides) -> dict:
+    data = {"reference": "CRM-9", "name": "なでしこ食品株式会社", "name_kana": "なでしこしょくひん", "segment": "low_touch",
+            "seats": "10", "arr_jpy": "0", "status": "active", "owner_id": ""}
+    data.update(overrides)
+    return data
+
+
+def test_the_form_keeps_the_reading_in_katakana_and_an_owner_of_the_partner(db, browser, tenants):
+    b = browser(tenants.admin_a)
+    form_page = b.get("/accounts/new").get_data(as_text=True)
+    assert tenants.user_a.display_name in form_page and tenants.user_b.display_name not in form_page
+    response = b.post("/accounts/new", account_form(owner_id=str(tenants.user_a.id)))
+    assert response.status_code == 302
+    account = latest(db).scalar(select(Account).where(Account.reference == "CRM-9"))
+    assert (account.name_kana, account.owner_id) == ("ナデシコショクヒン", tenants.user_a.id)
+    assert parse(b.get(f"/accounts/{account.id}/edit")).value("owner_id") == str(tenants.user_a.id)
+    detail = b.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "ナデシコショクヒン" in detail and f"Owner: {tenants.user_a.display_name}" in detail
+
+    refused = b.post(f"/accounts/{account.id}/edit", account_form(owner_id=str(tenants.user_b.id)))
+    assert refused.status_code == 400
+    assert "active user of the partner" in parse(refused).errors["owner_id"]
+    assert latest(db).get(Account, account.id).owner_id == tenants.user_a.id
+
+    assert b.post(f"/accounts/{account.id}/edit", account_form(owner_id=str(tenants.admin_a.id))).status_code == 302
+    entry = latest(db).scalars(select(ChangeLog).where(ChangeLog.account_id == account.id).order_by(ChangeLog.id.desc())).first()
+    assert entry.changes["owner"] == [tenants.user_a.display_name, tenants.admin_a.display_name]
+
+
+def test_a_vendor_picks_the_owner_among_the_partners_staff(db, browser, tenants):
+    b = browser(tenants.vendor_admin)
+    page = b.get("/accounts/new").get_data(as_text=True)
+    assert f'<optgroup label="{tenants.partner_a.name}">' in page
+    response = b.post("/accounts/new", account_form(partner_id=str(tenants.partner_b.id), owner_id=str(tenants.user_a.id)))
+    assert response.status_code == 400 and "owner_id" in parse(response).errors
+    inactive = factories.user(db, Role.PARTNER_USER, tenants.partner_b, active=False)
+    response = b.post("/accounts/new", account_form(partner_id=str(tenants.partner_b.id), owner_id=str(inactive.id)))
+    assert response.status_code == 400
+    response = b.post("/accounts/new", account_form(partner_id=str(tenants.partner_b.id), owner_id=str(tenants.user_b.id)))
+    assert response.status_code == 302
