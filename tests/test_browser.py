@@ -132,7 +132,13 @@ def test_trends_are_charts_drawn_by_the_vendored_library_with_the_numbers_as_a_t
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(scorecard)
-    trend = page.locator("figure[data-chart=trend]")
+    # Two charts: the 0-100 average on a score axis, the account counts by band on their own.
+    charts = page.locator("figure[data-chart=trend]")
+    assert charts.count() == 2
+    axes = [charts.nth(i).locator("canvas").evaluate("c => Object.keys(Chart.getChart(c).scales).filter(k => k !== 'x')")
+            for i in range(2)]
+    assert axes == [["score"], ["count"]]
+    trend = charts.first
     assert trend.locator("canvas").bounding_box()["height"] > 100
     assert not trend.locator("details").evaluate("d => d.open")  # folded behind "Show as table"
     trend.get_by_text("Show as table").click()
@@ -140,12 +146,16 @@ def test_trends_are_charts_drawn_by_the_vendored_library_with_the_numbers_as_a_t
     page.goto(f"{live_url}/accounts/{tenants.account_a.id}")
     for kind in ("trend", "timeline"):
         assert page.locator(f"figure[data-chart={kind}] canvas").bounding_box()["height"] > 100
+    # The timeline's axis names the year and spans the milestones, first to last.
+    ticks = page.locator("figure[data-chart=timeline] canvas").evaluate(
+        "c => Chart.getChart(c).scales.x.ticks.map(t => String(t.label))")
+    assert ticks and all(str(today.year) in t or str(today.year - 1) in t or str(today.year + 1) in t for t in ticks)
     assert errors == []
 
     # Without scripts the same numbers are a table, open.
     plain = log_in(chromium, live_url, tenants.admin_a, scripts=False)
     plain.goto(scorecard)
-    assert plain.locator("figure[data-chart=trend] canvas").is_hidden()
+    assert plain.locator("figure[data-chart=trend] canvas").first.is_hidden()
     assert plain.locator("figure[data-chart=trend] tbody tr").first.is_visible()
 
 

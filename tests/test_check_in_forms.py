@@ -9,9 +9,9 @@ import re
 from datetime import date
 
 import pytest
-from flask_babel import format_datetime
 from sqlalchemy import func, select
 
+from portal.core.formatting import local_datetime
 from portal.models import (
     ChangeLog, CheckIn, LifecycleStatus, Milestone, MilestoneStatus, ReportSource, RenewalLikelihood,
     RiskType, Sentiment, Severity, Stakeholder, StakeholderRole, VocKind,
@@ -217,7 +217,7 @@ def test_a_correction_is_version_2_and_version_1_stays(app, db, browser, tenants
     html = reporter.get(f"/check-ins/{second.id}").get_data(as_text=True)
     assert "Version 2, in force" in html
     with app.test_request_context():
-        when = [format_datetime(c.submitted_at, "short") for c in (first, second)]
+        when = [local_datetime(c.submitted_at) for c in (first, second)]  # the one format for a moment
     # Who changed what and when.
     assert history(html) == [
         words(f"Version 1 · {when[0]} · {tenants.user_a.display_name} · Web form"),

@@ -471,7 +471,7 @@ def test_the_scorecard_page_shows_a_reseller_its_own_numbers_and_nothing_of_anot
         ("Onboarding milestones on time", ["62.5%"]),
         ("Median time to first value", ["56 days"]),  # 55.5 rounded
         ("Reporting compliance", ["60.0%"]),
-        ("NPS", ["20"]),
+        ("NPS", ["+20"]),  # NPS carries its sign
         ("Renewal rate (12 months)", ["66.7%"]),
         ("Gross revenue retention", ["70.0%"]),
         ("Net revenue retention", ["82.5%"]),
@@ -481,12 +481,12 @@ def test_the_scorecard_page_shows_a_reseller_its_own_numbers_and_nothing_of_anot
     # The benchmark: A's own values; with two partners the channel median (the mean of A and B)
     # and the percentile would give B's figures away, so they are withheld.
     assert rows[12:18] == [
-        ("Average health", ["57.5", "—", "—"]),
-        ("Onboarding milestones on time", ["62.5", "—", "—"]),
-        ("Reporting compliance", ["60.0", "—", "—"]),
-        ("NPS", ["20.0", "—", "—"]),
-        ("Renewal rate (12 months)", ["66.7", "—", "—"]),
-        ("Net revenue retention", ["82.5", "—", "—"]),
+        ("Average health", ["58", "—", "—"]),  # 57.5, written as everywhere else
+        ("Onboarding milestones on time", ["62.5%", "—", "—"]),
+        ("Reporting compliance", ["60.0%", "—", "—"]),
+        ("NPS", ["+20", "—", "—"]),
+        ("Renewal rate (12 months)", ["66.7%", "—", "—"]),
+        ("Net revenue retention", ["82.5%", "—", "—"]),
     ]
     # The optimism check, A alone (the channel column would be A plus B): green reports A1 A2 A4 A6;
     # objectively not green A2, A4: 2 / 4; no snapshot before any churn.

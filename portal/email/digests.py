@@ -86,21 +86,23 @@ class PartnerDigest:
 
     @property
     def figures(self) -> list[tuple[str, float | None, float | None, str]]:
-        """The scorecard in brief: (name, now, a week before, unit) for both parts of the email."""
+        """The scorecard in brief: (name, now, a week before, figure) for both parts of the email;
+        the figure (a scorecard column) says how it is written (portal/scoring/figures.py)."""
         now, before = self.card, self.previous
-        return [(name, getattr(now, attr), getattr(before, attr) if before else None, unit)
-                for name, attr, unit in PARTNER_FIGURES]
+        return [(name, getattr(now, attr), getattr(before, attr) if before else None, attr)
+                for name, attr in PARTNER_FIGURES]
 
 
-# The partner digest's figures: name, scorecard attribute, unit (count, yen, score, pct).
+# The partner digest's figures: name and scorecard attribute.
 PARTNER_FIGURES = [
-    (_l("Live accounts"), "accounts", "count"),
-    ("ARR", "arr_jpy", "yen"),
-    (_l("Average health"), "average_health", "score"),
-    (_l("ARR needing attention or at risk"), "at_risk_arr_jpy", "yen"),
-    (_l("Reporting compliance"), "reporting_compliance_pct", "pct"),
-    (_l("Renewal rate (12 months)"), "renewal_rate_pct", "pct"),
-    ("NRR", "nrr_pct", "pct"),
+    (_l("Live accounts"), "accounts"),
+    ("ARR", "arr_jpy"),
+    (_l("Average health"), "average_health"),
+    (_l("ARR needing attention or at risk"), "at_risk_arr_jpy"),
+    (_l("Reporting compliance"), "reporting_compliance_pct"),
+    (_l("Renewal rate (12 months)"), "renewal_rate_pct"),
+    ("NRR", "nrr_pct"),
+    ("NPS", "nps"),
 ]
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.reporting.cadence import cadence_rules, period_containing
 from portal.models import Account, AccountArr, AccountScore, Band, CheckIn
+from portal.core import formatting
 from portal.core.sqlfunctions import days_between
 
 YEAR = 365
@@ -190,6 +191,40 @@ FIGURE_COLUMNS = (
 ZERO_WHEN_MISSING = {"accounts", "arr_jpy", "green_accounts", "yellow_accounts", "red_accounts", "unscored_accounts",
                      "green_arr_jpy", "yellow_arr_jpy", "red_arr_jpy", "churned_arr_jpy", "at_risk_arr_jpy",
                      "renewals_90_green", "renewals_90_yellow", "renewals_90_red", "unscored_arr_jpy", "renewals_90_unscored"}
+
+
+# Which kind of figure each is (portal/core/formatting.py writes each kind one way) and which way
+# is good: +1 when a rise is good news, -1 when it is bad (more churned ARR), 0 when neither.
+FIGURE_KINDS: dict[str, tuple[str, int]] = {
+    "accounts": ("count", 1), "arr_jpy": ("yen", 1),
+    "green_accounts": ("count", 1), "yellow_accounts": ("count", -1), "red_accounts": ("count", -1),
+    "unscored_accounts": ("count", -1),
+    "green_arr_jpy": ("yen", 1), "yellow_arr_jpy": ("yen", -1), "red_arr_jpy": ("yen", -1),
+    "average_health": ("score", 1), "median_health": ("score", 1), "onboarding_on_time_pct": ("pct", 1),
+    "median_ttfv_days": ("days", -1), "reporting_compliance_pct": ("pct", 1), "nps": ("nps", 1),
+    "renewal_rate_pct": ("pct", 1), "grr_pct": ("pct", 1), "nrr_pct": ("pct", 1),
+    "churned_arr_jpy": ("yen", -1), "at_risk_arr_jpy": ("yen", -1),
+    "renewals_90_green": ("count", 0), "renewals_90_yellow": ("count", 0), "renewals_90_red": ("count", 0),
+    "unscored_arr_jpy": ("yen", -1), "renewals_90_unscored": ("count", 0),
+    # Not scorecard columns, shown beside them: a channel percentile, an account's score.
+    "percentile": ("count", 1), "score": ("score", 1),
+}
+
+
+def shown(value, figure: str) -> str:
+    """The figure as every page and email writes it (Jinja filter `figure`)."""
+    return formatting.figure(value, FIGURE_KINDS[figure][0])
+
+
+def exported(value, figure: str) -> int | float | None:
+    """The figure as a number for CSV and Excel, rounded as the pages show it."""
+    return formatting.rounded(value, FIGURE_KINDS[figure][0])
+
+
+def shown_change(now, before, figure: str) -> formatting.Change | None:
+    """The change between two shown values, good or bad in the figure's own direction."""
+    kind, better = FIGURE_KINDS[figure]
+    return formatting.change(now, before, kind, better)
 
 
 def scorecard_select(session: Session, day: date, *, by_partner: bool = True):

@@ -97,11 +97,20 @@ def scorecard_trend(session: Session, partner_id: int | None, last: date) -> lis
                                 .order_by(PartnerScorecard.day)))
 
 
-def account_trend(session: Session, account_id: int, last: date) -> list[AccountScore]:
-    """An account's weekly scores up to `last`."""
-    return list(session.scalars(select(AccountScore).where(AccountScore.account_id == account_id,
-                                                           AccountScore.day.in_(weekly_days(last)))
-                                .order_by(AccountScore.day)))
+@dataclass(frozen=True)
+class WeekScore:
+    day: date
+    score: int | None  # None: no score that week, drawn as a gap (never as 0)
+    band: Band | None
+
+
+def account_trend(session: Session, account_id: int, last: date) -> list[WeekScore]:
+    """An account's weekly scores up to `last`, one entry per week from its first scored week,
+    weeks without a score included as gaps so the chart's weeks are evenly spaced."""
+    found = {s.day: s for s in session.scalars(select(AccountScore).where(
+        AccountScore.account_id == account_id, AccountScore.day.in_(weekly_days(last))))}
+    days = [d for d in weekly_days(last) if found and d >= min(found)]
+    return [WeekScore(d, found[d].score if d in found else None, found[d].band if d in found else None) for d in days]
 
 
 def latest_account_score(session: Session, account_id: int) -> AccountScore | None:

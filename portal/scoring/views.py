@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from portal.actions import services as actions
 from portal.scoring import insights
-from portal.scoring import tiers
+from portal.scoring import figures, tiers
 from portal.scoring.aggregation import latest_day
 from portal.scoring.health import current_model
 from portal.core.labels import choices, label
@@ -110,14 +110,11 @@ def ranking_export(fmt: str):
     headers = [_("Partner"), _("Tier"), _("Live accounts"), "ARR", _("Average health"), _("Healthy"), _("Needs attention"),
                _("At risk"), _("Not enough data"), _("ARR needing attention or at risk"), _("Reporting compliance"), _("Renewal rate (12 months)"),
                "GRR", "NRR", "NPS"]
-    rows = [[p.name, label(p.tier), s.accounts, s.arr_jpy, _round(s.average_health), s.green_accounts, s.yellow_accounts,
-             s.red_accounts, s.unscored_accounts, s.at_risk_arr_jpy, _round(s.reporting_compliance_pct), _round(s.renewal_rate_pct),
-             _round(s.grr_pct), _round(s.nrr_pct), _round(s.nps)] for p, s in partners]
+    columns = ("accounts", "arr_jpy", "average_health", "green_accounts", "yellow_accounts", "red_accounts",
+               "unscored_accounts", "at_risk_arr_jpy", "reporting_compliance_pct", "renewal_rate_pct", "grr_pct", "nrr_pct", "nps")
+    # Rounded as the pages show them (figures.exported), so the file and the page agree.
+    rows = [[p.name, label(p.tier), *[figures.exported(getattr(s, c), c) for c in columns]] for p, s in partners]
     return table_response(headers, rows, f"partners-{day or 'none'}", fmt)
-
-
-def _round(value):
-    return None if value is None else round(value, 1)
 
 
 @bp.get("/model-check")
