@@ -75,7 +75,7 @@ def test_the_form_takes_a_decimal_csat_an_nps_score_and_adoption_levels(db, brow
             page.value("feature_sso")) == ("4.2", "-20", "trial", "not_used", None)  # none selected: "Not reported"
     detail = b.get(f"/check-ins/{saved.id}").get_data(as_text=True)
     assert "Workflow automation: Trial, Reports and dashboards: Partly used, Mobile app: Not used" in detail
-    assert "score -20" in detail and "4.2" in detail
+    assert "score −20" in detail and "4.2" in detail
 
 
 def test_the_form_refuses_both_nps_kinds_next_to_the_score_field(db, browser, tenants):
@@ -214,7 +214,7 @@ def test_reasons_name_the_decimal_csat_the_nps_score_adoption_and_support_load(a
     report(db, account, csat=2.4, nps_score=-40, open_tickets=25, adoption={features[0]: 25, features[1]: 50})
     shown = reasons_of(app, score(db, account))
     assert "CSAT 2.4 of 5" in shown
-    assert "NPS score -40" in shown
+    assert "NPS score −40" in shown
     assert "Key features 15% adopted (2 of 5 in use)" in shown
     assert "Support load per 100 seats: 12.5 open tickets, 0.0 escalations" in shown
 

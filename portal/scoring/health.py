@@ -23,7 +23,7 @@ from portal.models import (
 )
 from portal.audit import services as audit
 from portal.audit.models import AuditAction
-from portal.core.formatting import number, pct
+from portal.core.formatting import figure, number, pct
 from portal.core.sqlfunctions import days_between, greatest, round_half_up
 
 COMPONENTS = ("usage", "onboarding", "satisfaction", "effort", "sentiment_score", "outcome", "freshness")
@@ -504,7 +504,7 @@ def reasons(s) -> list[str]:
         kind = _l("detractor") if s.nps <= 6 else _l("passive") if s.nps <= 8 else _l("promoter")
         out.append(str(_l("NPS %(nps)d: %(kind)s", nps=s.nps, kind=kind)))
     elif s.nps_score is not None:
-        out.append(str(_l("NPS score %(score)s", score=number(s.nps_score))))
+        out.append(str(_l("NPS score %(score)s", score=figure(s.nps_score, "nps"))))
     if s.csat is not None and s.csat <= 2.5:
         out.append(str(_l("CSAT %(csat)s of 5", csat=number(s.csat, 1))))
     if s.ces is not None and s.ces >= 5:
