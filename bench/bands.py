@@ -30,18 +30,17 @@ import argparse
 import math
 import random
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.aggregation import database  # noqa: E402  (one way to get a scratch database)
 from portal.core.db import make_engine  # noqa: E402
 from portal.scoring.health import ModelSpec, current_model, score_select  # noqa: E402
 from portal.models import (  # noqa: E402
@@ -281,21 +280,6 @@ def report(rows: dict[str | None, BandRow], results: list[Check]) -> str:
         lines.append(f"{'PASS' if c.passed else 'FAIL'} {c.name}: {_pct(c.figure)} vs floor {_pct(c.floor)}"
                      f" (ratio {ratio}, {'above' if c.strict else 'at least'} 1.00)")
     return "\n".join(lines)
-
-
-def database(url: str | None):
-    if not url:
-        return f"sqlite:///{Path(tempfile.mkdtemp()) / 'bands.db'}", lambda: None
-    schema = f"bands_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop():
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False), drop
 
 
 def main() -> int:
