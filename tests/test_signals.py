@@ -283,3 +283,18 @@ def test_the_migration_keeps_reports_across_down_and_up(fresh_database_factory):
                 assert april.csat == 4.0  # a whole number before 0016
         finally:
             engine.dispose()
+
+
+def test_the_scorecard_nps_counts_answers_and_survey_scores_alike(db, partner, today_is):
+    """One promoter (+100), one detractor (-100) and a survey's NPS score of +40: the mean, +13.3,
+    not the +0 of the two answers alone, which left the survey out."""
+    from portal.models import PartnerScorecard
+    from portal.scoring.aggregation import aggregate
+    from tests.test_health import DAY
+
+    today_is(DAY)
+    for fields in ({"nps": 9}, {"nps": 3}, {"nps_score": 40}):
+        report(db, customer(db, partner), sentiment="green", **fields)
+    assert aggregate(db, DAY).status == "done"
+    card = latest(db).scalar(select(PartnerScorecard).where(PartnerScorecard.day == DAY, PartnerScorecard.partner_id == partner.id))
+    assert card.nps == pytest.approx(40 / 3)

@@ -57,14 +57,19 @@ def band_figures(day: date, by_partner: bool):
     (unscored: "Not enough data", components short of the model's coverage, counted apart and
     never in a band); average_health: mean score of scored accounts (unscored have no score);
     onboarding_on_time_pct: milestones done within 7 days of plan / milestones due, all accounts;
-    nps: % promoters (9-10) minus % detractors (0-6) over the latest NPS of each account;
+    nps: % promoters (9-10) minus % detractors (0-6) over the latest NPS answer of each account, an
+    account that reports a survey's NPS score (-100..100) counting with that score;
     at_risk_arr_jpy: ARR in yellow and red; renewals_90_<band>: accounts renewing in the next 90 days
     (renewals_90_unscored: those with not enough data).
     """
     s = AccountScore
     by_band = lambda band, then: func.sum(case((s.band == band, then), else_=0))  # noqa: E731
     renewing = and_(s.renewal_date.is_not(None), days_between(s.renewal_date, literal(day)).between(0, RENEWAL_WINDOW_DAYS))
-    answered = func.sum(case((s.nps.is_not(None), 1), else_=0))
+    # Each account's voice on the NPS scale: an answer counts as a promoter (+100), passive (0) or
+    # detractor (-100), a reported survey score as itself; their mean is the classic NPS when
+    # every account gave an answer, and takes survey scores in rather than leaving them out.
+    voice = case((s.nps_score.is_not(None), cast(s.nps_score, Float)),
+                 (s.nps >= NPS_PROMOTER, 100.0), (s.nps <= NPS_DETRACTOR, -100.0), (s.nps.is_not(None), 0.0), else_=null())
     return (
         select(
             _key(s.partner_id, by_partner),
@@ -76,8 +81,7 @@ def band_figures(day: date, by_partner: bool):
             func.sum(case((s.band.is_(None), s.arr_jpy), else_=0)).label("unscored_arr_jpy"),
             func.avg(cast(s.score, Float)).label("average_health"),
             (cast(func.sum(s.milestones_on_time), Float) * 100 / func.nullif(func.sum(s.milestones_due), 0)).label("onboarding_on_time_pct"),
-            ((func.sum(case((s.nps >= NPS_PROMOTER, 1), else_=0)) - func.sum(case((s.nps <= NPS_DETRACTOR, 1), else_=0)))
-             * 100.0 / func.nullif(answered, 0)).label("nps"),
+            func.avg(voice).label("nps"),
             func.sum(case((s.band.in_([Band.YELLOW, Band.RED]), s.arr_jpy), else_=0)).label("at_risk_arr_jpy"),
             *[func.sum(case((and_(renewing, s.band == b), 1), else_=0)).label(f"renewals_90_{b.value}") for b in Band],
             func.sum(case((and_(renewing, s.band.is_(None)), 1), else_=0)).label("renewals_90_unscored"),
