@@ -15,7 +15,7 @@ from portal.scoring.health import ModelSpec, SupportThresholds, current_model
 from tests import factories
 from tests.pages import parse
 from tests.readback import latest
-from tests.reporting_forms import CLOSED_QUARTER, check_in_form
+from tests.reporting_forms import CLOSED_QUARTER, TODAY, check_in_form
 from tests.test_health import customer, key_features, only, reasons_of, report, score
 from tests.test_imports import commit, csv_file, preview, row
 
@@ -59,7 +59,8 @@ def adoption(check_in: CheckIn) -> dict[str, int]:
     return {a.feature.key: a.adoption_pct for a in check_in.feature_adoptions}
 
 
-def test_the_form_takes_a_decimal_csat_an_nps_score_and_adoption_levels(db, browser, tenants):
+def test_the_form_takes_a_decimal_csat_an_nps_score_and_adoption_levels(db, browser, tenants, today_is):
+    today_is(TODAY)  # the form's closed quarter is a fixed one
     account = tenants.account_a
     b = browser(tenants.user_a)
     url = f"/accounts/{account.id}/check-in"
@@ -78,7 +79,8 @@ def test_the_form_takes_a_decimal_csat_an_nps_score_and_adoption_levels(db, brow
     assert "score −20" in detail and "4.2" in detail
 
 
-def test_the_form_refuses_both_nps_kinds_next_to_the_score_field(db, browser, tenants):
+def test_the_form_refuses_both_nps_kinds_next_to_the_score_field(db, browser, tenants, today_is):
+    today_is(TODAY)
     b = browser(tenants.user_a)
     response = b.post(f"/accounts/{tenants.account_a.id}/check-in", check_in_form(nps="9", nps_score="40"))
     assert response.status_code == 400
