@@ -92,6 +92,16 @@ def test_the_channel_movers_change_matches_the_figures_it_sits_beside(app, db, b
     assert f"{tenants.partner_a.name} : 9 → 13 ( +4 (better) )" in page
 
 
+def test_a_partner_whose_average_reads_the_same_is_not_a_mover(app, db, browser, tenants, awkward):
+    before = awkward - timedelta(days=7)
+    for day, health in ((before, 66.2), (awkward, 65.8)):  # both show 66
+        db.execute(update(PartnerScorecard).where(PartnerScorecard.partner_id == tenants.partner_a.id, PartnerScorecard.day == day)
+                   .values(average_health=health))
+    db.commit()
+    page = text_of(browser(tenants.vendor_admin).get("/channel").get_data(as_text=True))
+    assert "66 → 66" not in page and "( )" not in page
+
+
 @pytest.mark.parametrize("language, shown", [("en", "Dec 2, 2026, 9:15 PM"), ("ja", "2026/12/02 21:15")])
 def test_moments_show_in_the_readers_zone_and_language_in_one_format(app, db, browser, tenants, language, shown):
     """An alert email's key holds the stored UTC minute; the outbox shows it, and when it was

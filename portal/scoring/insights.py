@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from portal.scoring import figures
 from portal.scoring.aggregation import latest_day
 from portal.scoring.health import ModelSpec, capped_band, gated_score
 from portal.models import Account, AccountScore, Band, Partner, PartnerScorecard, Sentiment
@@ -76,8 +77,9 @@ def movers(session: Session, day: date, before: date, limit: int = 5) -> list[Mo
         .order_by(func.abs(change).desc(), Partner.name).limit(limit)
     ).all()
     # The query keeps only rows whose change is not NULL, so both averages are present.
+    # A partner whose average reads the same on both days (66.2 and 65.8 both show 66) has not moved.
     return [Mover(partner_id, name, then_health, now_health) for partner_id, name, then_health, now_health in rows
-            if then_health is not None and now_health is not None]
+            if figures.shown_change(now_health, then_health, "average_health") is not None]
 
 
 TREND_WEEKS = 26
