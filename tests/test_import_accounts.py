@@ -12,10 +12,10 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 from hypothesis import given, settings, strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.core.validation import Checks, parse_date
-from portal.models import Account, ChangeLog, LifecycleStatus, ReportSource, Role, Segment
+from portal.models import Account, ChangeLog, CheckIn, LifecycleStatus, ReportSource, Role, Segment
 from portal.reporting.imports import read_file, plan_import
 from tests import factories
 from tests.readback import latest
@@ -358,3 +358,23 @@ def test_the_template_holds_each_accounts_values_and_reuploads_without_changing_
         upload_content = xlsx_file(*records)
     page = preview(b, upload_content, f"filled.{fmt}")
     assert page.errors == [] and page.account_changes == {}
+
+
+def test_the_template_as_downloaded_uploads_without_errors_and_a_seats_change_alone_updates_the_account(db, browser, tenants):
+    """A file-only reseller brings seats up to date without reporting a check-in: a row with only
+    account columns filled in keeps the account current and asks for no sentiment."""
+    b = browser(tenants.user_a)
+    records = list(csv.reader(io.StringIO(b.get("/import/template.csv").get_data().decode("utf-8-sig"))))
+    as_downloaded = preview(b, "\n".join(",".join(f'"{c}"' for c in r) for r in records).encode("utf-8"), "template.csv")
+    assert as_downloaded.errors == [] and set(as_downloaded.actions) == {"Account details only, no check-in"}
+    assert as_downloaded.account_changes == {}
+
+    seats = records[0].index("Seats")
+    row_of_a = next(i for i, r in enumerate(records) if r and r[0] == tenants.account_a.reference)
+    records[row_of_a][seats] = "25"
+    page = preview(b, "\n".join(",".join(f'"{c}"' for c in r) for r in records).encode("utf-8"), "template.csv")
+    assert page.errors == [] and "Seats 20 → 25" in page.account_changes[row_of_a + 1]
+    checked_in_before = latest(db).scalar(select(func.count()).select_from(CheckIn))
+    commit(b, page)
+    assert latest(db).get(Account, tenants.account_a.id).seats == 25
+    assert latest(db).scalar(select(func.count()).select_from(CheckIn)) == checked_in_before

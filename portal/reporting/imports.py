@@ -380,14 +380,14 @@ class ImportPlan:
         return len({r.reference for r in self.rows if r.changes_account and r.account is not None})
 
     def rows_to_write(self) -> int:
-        return sum(1 for r in self.rows if r.action != "unchanged" or r.changes_account)
+        return sum(1 for r in self.rows if r.action not in ("unchanged", "account_only") or r.changes_account)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def summary(self) -> dict[str, int]:
-        return ({a: self.count(a) for a in ("create_account", "new_report", "correction", "unchanged")}
+        return ({a: self.count(a) for a in ("create_account", "new_report", "correction", "unchanged", "account_only")}
                 | {"account_update": self.accounts_updated(), "errors": len(self.errors), "rows": len(self.rows)})
 
 
@@ -476,6 +476,11 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
             checked = _plan_account(row, record, account, {}, edits, owners, emails, error)
             if checked is None:
                 continue
+        if account is not None and not _reports_check_in(record):
+            # Only account columns filled in (the template as downloaded, or seats brought up to date):
+            # the account is kept current and no check-in is asked for.
+            row.action = "account_only" if len(plan.errors) == before else "error"
+            continue
         rule, seats, contract_start = rules[checked["segment"]], checked["seats"], checked["contract_start"]
         try:
             data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features)
@@ -504,6 +509,12 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
         outcome, _ = outcome_against(in_force.get((row.account.id, row.data.period.start)), row.data)
         row.action = {Outcome.CREATED: "new_report", Outcome.CORRECTED: "correction", Outcome.UNCHANGED: "unchanged"}[outcome]
     return plan
+
+
+def _reports_check_in(record: Mapping[str, Any]) -> bool:
+    """Whether a row says anything about a check-in (beyond the account it names and the period)."""
+    return any(not blank(value) for key, value in record.items()
+               if key not in ACCOUNT_COLUMNS and key not in ("reference", "account_name", "period"))
 
 
 @dataclass
@@ -612,7 +623,7 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     created: dict[str, Account] = {}
     try:
         for row in plan.rows:
-            if row.action == "unchanged" and not row.account_values:
+            if row.action in ("unchanged", "account_only") and not row.account_values:
                 continue
             account = row.account or created.get(row.reference)
             if account is None:
@@ -624,7 +635,7 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
             elif row.account_values:  # the account's own columns, through the account service and its change log
                 save_account(session, partner.id, account.reference, row.account_values, account=account,
                              source=ReportSource.FILE, user=user)
-            if row.action != "unchanged":
+            if row.action not in ("unchanged", "account_only"):
                 assert row.data is not None  # a planned row without errors has its check-in
                 submit_check_in(session, account, row.data, source=ReportSource.FILE, user=user)
         session.commit()

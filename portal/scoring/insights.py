@@ -79,7 +79,8 @@ def movers(session: Session, day: date, before: date, limit: int = 5) -> list[Mo
     # The query keeps only rows whose change is not NULL, so both averages are present.
     # A partner whose average reads the same on both days (66.2 and 65.8 both show 66) has not moved.
     return [Mover(partner_id, name, then_health, now_health) for partner_id, name, then_health, now_health in rows
-            if figures.shown_change(now_health, then_health, "average_health") is not None]
+            if then_health is not None and now_health is not None
+            and figures.shown_change(now_health, then_health, "average_health") is not None]
 
 
 TREND_WEEKS = 26
