@@ -173,7 +173,7 @@ def test_account_columns_alone_change_the_account_when_the_check_in_is_unchanged
     page = preview(b, csv_file(row({"Seats": "25"})))
     assert page.actions == ["Unchanged, skipped"]
     assert "Seats 20 → 25" in page.account_changes[2]
-    assert "Import 1 rows" in page.html
+    assert "Import 1 row<" in page.html
     commit(b, page)
     assert latest(db).get(Account, tenants.account_a.id).seats == 25
     assert len(versions(db, tenants.account_a, JULY)) == 1
@@ -367,6 +367,7 @@ def test_the_template_as_downloaded_uploads_without_errors_and_a_seats_change_al
     records = list(csv.reader(io.StringIO(b.get("/import/template.csv").get_data().decode("utf-8-sig"))))
     as_downloaded = preview(b, "\n".join(",".join(f'"{c}"' for c in r) for r in records).encode("utf-8"), "template.csv")
     assert as_downloaded.errors == [] and set(as_downloaded.actions) == {"Account details only, no check-in"}
+    assert "Nothing to import: every row matches what the portal already holds." in as_downloaded.html
     assert as_downloaded.account_changes == {}
 
     seats = records[0].index("Seats")

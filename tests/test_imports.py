@@ -405,7 +405,7 @@ def test_same_file_uploaded_twice_changes_nothing_the_second_time(db, browser, t
     again = preview(b, content)
     assert "The same file was imported on" in again.html
     assert again.actions == ["Unchanged, skipped", "Unchanged, skipped"]
-    assert "Import 0 rows" in again.html
+    assert "Nothing to import: every row matches what the portal already holds." in again.html
     assert "Imported: 0 new check-ins, 0 corrections, 0 new accounts; 2 rows unchanged." in commit(b, again)
     assert check_in_count(db) == stored
     assert [c.id for c in versions(db, tenants.account_a, JULY)] == ids
