@@ -226,3 +226,19 @@ def test_the_nightly_run_moves_accounts_whose_go_live_was_done_before_the_rule(d
     assert reload(db, later).status == LifecycleStatus.ONBOARDING, "its go-live comes after the day aggregated"
     [entry] = phase_log(db, account)
     assert (entry.source, entry.changes["phase_reason"]) == (None, [None, "go_live"])
+
+
+def test_the_accounts_list_next_due_agrees_with_the_alerts(db, tenants, today_is):
+    """The list's "next due" and overdue filter use the same rule: a just-imported account with a
+    back-dated contract is not overdue for periods before it was in the portal."""
+    from portal.reporting.cadence import cadence_rules, next_due
+
+    today_is(TODAY)
+    fresh = factories.account(db, tenants.partner_a, segment=Segment.HIGH_TOUCH, contract_start=date(2024, 1, 1),
+                              created_at=datetime(2026, 11, 19, tzinfo=timezone.utc))
+    old = factories.account(db, tenants.partner_a, segment=Segment.HIGH_TOUCH, contract_start=date(2024, 1, 1))
+    session = latest(db)
+    due = dict(session.execute(select(Account.id, next_due(session, cadence_rules(session), TODAY))
+                               .where(Account.id.in_([fresh.id, old.id]))).all())
+    assert due[old.id] < TODAY, "the old account owes a closed period"
+    assert due[fresh.id] >= TODAY, "the imported one owes nothing before it was in the portal"

@@ -101,7 +101,7 @@ def account_rows(session: Session, user: User, today: date, days: ScoreDays, fil
                  sort: str = "name", descending: bool = False) -> Select:
     """The accounts `user` may see with the list's columns, filtered and sorted: rows of
     (Account, partner_name, owner_name, score, band, change, last_check_in, next_due)."""
-    due = next_due(cadence_rules(session), today).label("next_due")
+    due = next_due(session, cadence_rules(session), today).label("next_due")
     change = (_now.score - _then.score).label("change")
     stmt = (
         accounts_visible_to(user, mine=filters.mine)

@@ -84,17 +84,22 @@ def reporting_settings(session: Session) -> ReportingSettings:
 
 def owes_period(session: Session, period_ends: dict[Segment, date]):
     """An account owes a check-in for its segment's period ending on `period_ends[segment]` only
-    once it was in the portal by then: the account was created, or had sent a check-in, by the end
-    of that day (the vendor's day). Accounts a first import brings in with contracts from years
-    back owe nothing for the years before. The vendor may also set a day (the portal's launch,
-    say) before which no period is owed."""
+    once its contract had started by then and it was in the portal by then: the account was
+    created, or had sent a check-in, by the end of that day (the vendor's day). Accounts a first
+    import brings in with contracts from years back owe nothing for the years before. The vendor
+    may also set a day (the portal's launch, say) before which no period is owed."""
+    return _owes(period_ends, reporting_settings(session).overdue_from)
+
+
+def _owes(period_ends: dict[Segment, date], overdue_from: date | None):
+    """`owes_period` with the vendor's start day already read (one read for many periods)."""
     def per_segment(value_of):
         return case(*[(Account.segment == s, value_of(end)) for s, end in period_ends.items()])
 
     end_moment = per_segment(lambda end: literal(clock.end_of_day(end), UTCDateTime()))
     reported_by_then = select(CheckIn.id).where(CheckIn.account_id == Account.id, CheckIn.submitted_at < end_moment).exists()
-    condition = or_(Account.created_at < end_moment, reported_by_then)
-    overdue_from = reporting_settings(session).overdue_from
+    condition = and_(or_(Account.contract_start.is_(None), Account.contract_start <= per_segment(literal)),
+                     or_(Account.created_at < end_moment, reported_by_then))
     if overdue_from is not None:
         condition = and_(condition, per_segment(lambda end: literal(end >= overdue_from)))
     return condition
@@ -152,7 +157,6 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
     for step in range(max(len(periods) for periods in owed.values())):
         periods = {segment: (owed[segment][step], rules[segment]) for segment in owed if step < len(owed[segment])}
         period_start = case(*[(Account.segment == s, literal(p.start)) for s, (p, _) in periods.items()])
-        period_end = case(*[(Account.segment == s, literal(p.end)) for s, (p, _) in periods.items()])
         reported = (
             select(CheckIn.id)
             .where(CheckIn.account_id == Account.id, CheckIn.period_start == period_start)
@@ -161,7 +165,6 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
         stmt = select(Account.id, Account.name, Account.reference, Account.partner_id, Account.segment).where(
             Account.segment.in_(list(periods)),
             Account.status != LifecycleStatus.CHURNED,
-            or_(Account.contract_start.is_(None), Account.contract_start <= period_end),
             owes_period(session, {s: p.end for s, (p, _) in periods.items()}),
             ~reported,
         )
@@ -181,15 +184,16 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
     return found
 
 
-def next_due(rules: dict[Segment, SegmentRule], today: date):
+def next_due(session: Session, rules: dict[Segment, SegmentRule], today: date):
     """The due date of the check-in an account owes next, as one SQL expression (lists sort and
     filter by it; "overdue" is a next due date before today): the oldest of `periods_owed` that
-    it owes and has not reported, else the next period's. The same rule as `obligations`:
-    a period is owed once the contract had started by its end. NULL for churned accounts."""
+    it owes (`owes_period`, as `obligations` and the overdue alerts decide) and has not reported,
+    else the next period's. NULL for churned accounts."""
+    overdue_from = reporting_settings(session).overdue_from
     whens = []
     for segment, rule in rules.items():
         periods = periods_owed(rule, today)
-        owed = [(and_(or_(Account.contract_start.is_(None), Account.contract_start <= p.end),
+        owed = [(and_(_owes({segment: p.end}, overdue_from),
                       ~select(CheckIn.id).where(CheckIn.account_id == Account.id, CheckIn.period_start == p.start).exists()),
                  literal(p.due_on(rule.grace_days)))
                 for p in reversed(periods)]  # oldest first

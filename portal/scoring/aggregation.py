@@ -336,7 +336,6 @@ def _overdue_selects(session: Session, day: date):
             select(literal(AlertKind.CHECK_IN_OVERDUE.value), Account.id, Account.partner_id,
                    literal(period.start.isoformat()), literal(day))
             .where(Account.segment == segment, Account.status != LifecycleStatus.CHURNED,
-                   or_(Account.contract_start.is_(None), Account.contract_start <= period.end),
                    owes_period(session, {segment: period.end}), ~reported)
         )
 
