@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -177,8 +177,17 @@ def save_account(
 
 def _logged(session: Session, account: Account) -> dict[str, Any]:
     """The account as its change log keeps it: the owner by name (an id means nothing to a reader)."""
+    def owner_name(owner_id: int) -> str | None:
+        owner = session.get(User, owner_id)
+        return owner.display_name if owner else None
+
+    return logged_values(account, owner_name)
+
+
+def logged_values(account: Any, owner_label: Callable[[int], str | None]) -> dict[str, Any]:
+    """An account (or anything with its attributes) as the change log keeps it, the owner shown
+    by `owner_label` instead of an id: the change log and an import's preview of a change alike."""
     values = snapshot(account, HISTORY_FIELDS)
     owner_id = values.pop("owner_id")
-    owner = session.get(User, owner_id) if owner_id else None
-    values["owner"] = owner.display_name if owner else None
+    values["owner"] = owner_label(owner_id) if owner_id else None
     return values

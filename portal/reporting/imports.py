@@ -24,8 +24,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts.services import ACCOUNT_FIELDS, check_account, reference_error, save_account
-from portal.core.history import readable, snapshot
+from portal.accounts.services import ACCOUNT_FIELDS, check_account, logged_values, reference_error, save_account
+from portal.core.history import readable
 from portal.reporting.cadence import cadence_rules
 from portal.reporting.checkins import CheckInInput, Outcome, current_check_ins, outcome_against, parse_check_in, submit_check_in
 from portal.models import Account, Feature, LifecycleStatus, Partner, ReportSource, Segment, User
@@ -553,8 +553,8 @@ def _plan_account(row: RowPlan, record: dict, account: Account | None, base: dic
             error(row.row, key, _l("differs from row %(row)s, which gives this account another value", row=edit.rows[key]), cells[key])
         if clashes:
             return None
-    after_logged = _logged(checked, emails)
-    before_logged = _logged(before, emails) if before else {}
+    after_logged = logged_values(_Values(checked), emails.get)  # the file names owners by email
+    before_logged = logged_values(_Values(before), emails.get) if before else {}
     given = {"owner" if key == "owner_email" else key for key in (cells | base)}
     row.account_changes = {key: [before_logged.get(key), value] for key, value in after_logged.items()
                            if before_logged.get(key) != value and (before is not None or key in given)}
@@ -575,14 +575,6 @@ def _column(field_name: str) -> str:
 def _as_input(value: Any) -> Any:
     """A checked value as the account service takes it again (an enum by its value)."""
     return value.value if isinstance(value, Enum) else value
-
-
-def _logged(values: Mapping[str, Any], emails: Mapping[int, str]) -> dict[str, Any]:
-    """Account values as its change log keeps them (the owner named), to show a planned change."""
-    logged = snapshot(_Values(values), ACCOUNT_FIELDS)
-    owner_id = logged.pop("owner_id")
-    logged["owner"] = emails.get(owner_id) if owner_id else None
-    return logged
 
 
 class _Values:
