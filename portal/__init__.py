@@ -117,18 +117,18 @@ VIEW_MODULES = (
     "portal.auth.views", "portal.accounts.views", "portal.reporting.report_views", "portal.reporting.import_views",
     "portal.scoring.views", "portal.scoring.voc_views", "portal.actions.views", "portal.admin.views",
     "portal.admin.health_views", "portal.admin.email_views", "portal.api.views", "portal.audit.views",
-    "portal.admin.product_area_views",
+    "portal.admin.product_area_views", "portal.timeline.views",
 )
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import accounts, actions, admin, api, audit, auth, reporting, scoring
+    from portal import accounts, actions, admin, api, audit, auth, reporting, scoring, timeline
     from portal.core.web import IdConverter
 
     for module in VIEW_MODULES:
         importlib.import_module(module)
     app.url_map.converters["int"] = IdConverter
-    for area in (auth, accounts, reporting, scoring, actions, admin, api, audit):
+    for area in (auth, accounts, reporting, scoring, actions, admin, api, audit, timeline):
         app.register_blueprint(area.bp)
 
     @app.get("/")

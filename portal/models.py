@@ -23,8 +23,10 @@ from portal.scoring.models import (  # noqa: F401
     Band, HealthModel, AccountScore, PartnerScorecard, AggregationDay, AggregationRequest, AggregationRun, AlertKind, Alert, TierRule,
 )
 from portal.actions.models import (  # noqa: F401
-    ActionStatus, OPEN_ACTION_STATUSES, ActionItem, ActionComment,
+    ActionStatus, OPEN_ACTION_STATUSES, ActionItem, ActionComment, ActionKind, AutoResolution, ActionStep, Playbook,
+    PlaybookStep, ActionEventKind, ActionEvent,
 )
+from portal.timeline.models import NoteKind, AccountNote  # noqa: F401
 from portal.email.models import (  # noqa: F401
     EmailKind, DeliveryStatus, OutboxMessage, Notification,
 )

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, joinedload
 from portal.core.db import UTCDateTime
 from portal.core.clock import utcnow
 from portal.models import (
-    Account, ActionComment, ActionItem, ActionStatus, Alert, AlertKind, OPEN_ACTION_STATUSES, Role, User,
+    Account, ActionComment, ActionEvent, ActionEventKind, ActionItem, ActionStatus, Alert, AlertKind, OPEN_ACTION_STATUSES,
+    Role, User,
 )
 from portal.core.validation import Checks, FieldError, ValidationError, parse_date, whole_number
 
@@ -47,13 +48,28 @@ def shown_title(item: ActionItem) -> str:
 
 
 def items_from_alerts(session: Session, day: date) -> None:
-    """One open item per new alert of the day, due a week later, for the reseller to pick up."""
+    """One open item per new alert of the day, due a week later, for the reseller to pick up;
+    none while an item of the same kind is open on the account."""
     title = case(*[(Alert.kind == kind, literal(text)) for kind, text in ALERT_TITLES.items()])
     already = exists().where(ActionItem.alert_id == Alert.id)
-    new = select(Alert.account_id, Alert.partner_id, Alert.id, title, literal(day + timedelta(days=ALERT_ITEM_DUE_DAYS)),
-                 literal(ActionStatus.OPEN.value), literal(utcnow(), UTCDateTime())).where(Alert.raised_on == day, ~already)
+    open_same = exists().where(ActionItem.account_id == Alert.account_id, ActionItem.kind == Alert.kind,
+                               ActionItem.status.in_(OPEN_ACTION_STATUSES))
+    new = select(Alert.account_id, Alert.partner_id, Alert.id, Alert.kind, Alert.subject, Alert.raised_on, title,
+                 literal(day + timedelta(days=ALERT_ITEM_DUE_DAYS)), literal(ActionStatus.OPEN.value),
+                 literal(utcnow(), UTCDateTime())).where(Alert.raised_on == day, ~already, ~open_same)
     session.execute(insert(ActionItem).from_select(
-        ["account_id", "partner_id", "alert_id", "title", "due_on", "status", "created_at"], new))
+        ["account_id", "partner_id", "alert_id", "kind", "subject", "last_raised_on", "title", "due_on", "status",
+         "created_at"], new))
+
+
+def record_event(session: Session, item: ActionItem, event: ActionEventKind, actor: User | None = None,
+                 **data) -> ActionEvent:
+    """Write one change to the item's history (actor None: the portal's aggregation); the item's
+    page and the account's timeline read these."""
+    entry = ActionEvent(item_id=item.id, account_id=item.account_id, partner_id=item.partner_id,
+                        actor_id=actor.id if actor else None, event=event, data=data)
+    session.add(entry)
+    return entry
 
 
 @dataclass

@@ -79,7 +79,8 @@ def cadence_rules(session: Session) -> dict[Segment, SegmentRule]:
 
 def reporting_settings(session: Session) -> ReportingSettings:
     """The vendor's lifecycle and overdue settings; the defaults (not saved) until it sets them."""
-    return session.get(ReportingSettings, 1) or ReportingSettings(id=1, adoption_after_days=DEFAULT_ADOPTION_AFTER_DAYS)
+    return session.get(ReportingSettings, 1) or ReportingSettings(
+        id=1, adoption_after_days=DEFAULT_ADOPTION_AFTER_DAYS, recovered_after_days=14, reopen_within_days=30)
 
 
 def owes_period(session: Session, period_ends: dict[Segment, date]):

@@ -108,6 +108,8 @@ class ReportingSettings(Base):
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("adoption_after_days IS NULL OR adoption_after_days BETWEEN 1 AND 3650", name="adoption_after_days_range"),
+        CheckConstraint("recovered_after_days BETWEEN 1 AND 365", name="recovered_after_days_range"),
+        CheckConstraint("reopen_within_days BETWEEN 0 AND 365", name="reopen_within_days_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
@@ -115,6 +117,10 @@ class ReportingSettings(Base):
     adoption_after_days: Mapped[int | None] = mapped_column(Integer, default=120)
     # No check-in counts as overdue for a period that ended before this day (e.g. the portal's launch).
     overdue_from: Mapped[date | None] = mapped_column(Date)
+    # An item about a red account closes once the account has been out of red this many days.
+    recovered_after_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    # A closed alert item reopens (instead of a new one) if its condition returns within this many days.
+    reopen_within_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
 
 class Feature(Base):
