@@ -15,6 +15,7 @@ from portal.accounts import partners as partner_service
 from portal.actions import services as actions
 from portal.scoring import health
 from portal.scoring import insights
+from portal.timeline import services as account_timeline
 from portal.accounts.services import save_account
 from portal.core.labels import choices
 from portal.reporting.cadence import cadence_rules, obligations, period_containing
@@ -146,6 +147,7 @@ def account_detail(account_id: int):
         milestone_templates={m.record.id: m.template for m in milestones if m.record},
         people={s.id: s for s in stakeholders},
         owed=obligations(db, now, account_id=account.id),
+        recent_entries=account_timeline.latest(db, account),
         rule=cadence_rules(db)[account.segment],
         **_health(db, account, now),
     )
