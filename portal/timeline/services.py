@@ -14,12 +14,13 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    BigInteger, DateTime, Integer, String, and_, cast, exists, func, literal, null, or_, select, union_all,
+    BigInteger, DateTime, Integer, String, and_, cast, exists, func, literal, null, or_, select, type_coerce, union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from portal.core.db import UTCDateTime
 from portal.core.formatting import local_date, yen
 from portal.core.history import readable
 from portal.core.labels import label, label_band
@@ -73,7 +74,7 @@ def _row(at, kind: str, event, source_id, *, dated: bool = False, link_id=None, 
          text1=None, text2=None, num1=None, num2=None):
     """One source's columns, in the feed's order and types."""
     return (
-        cast(at, DateTime()).label("at"),
+        type_coerce(at, UTCDateTime()).label("at"),  # a CAST would make it a number on SQLite
         literal(1 if dated else 0, Integer()).label("dated"),
         literal(kind, String()).label("kind"),
         cast(event, String()).label("event"),
@@ -340,7 +341,8 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
         elif row.kind == "action":
             title = _item_title(row.text1)
             entry.title = str(EVENT_TITLES.get(row.event, EVENT_TITLES[ActionEventKind.STATUS_CHANGED.value]) % {"title": title})
-            entry.details = _event_details(row, events.get(row.source_id), steps, people, japanese)
+            entry.details = _event_details(row, events.get(row.source_id) if row.event not in ("opened", "closed") else None,
+                                           steps, people, japanese)
             entry.link = ("actions.action_item", {"item_id": row.link_id}, "")
         elif row.kind == "comment":
             entry.title = str(_l("Comment on: %(title)s", title=_item_title(row.text1)))
