@@ -101,6 +101,10 @@ RULES: dict[str, tuple[str, dict]] = {
     # The audit log: a partner admin's page shows its own partner's events only (tests/test_audit.py).
     "audit.events": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "audit.export": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
+    # One timeline per account: both sides read it and log notes (nothing sent: 400 at the fields);
+    # another partner's account is 404 for a reseller, to read and to write (tests/test_timeline.py).
+    "timeline.account_timeline": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "timeline.note_new": ("POST", {ANON: LOGIN, **everyone(400)}),
 }
 
 # The JSON API authenticates by token, not by login: tests/test_api.py covers it.
