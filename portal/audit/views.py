@@ -47,6 +47,7 @@ ACTION_LABELS: dict[AuditAction, Any] = {
     AuditAction.ACCOUNT_UPDATED: _l("Account edited"),
     AuditAction.PRODUCT_AREA_CREATED: _l("Product area created"),
     AuditAction.PRODUCT_AREA_UPDATED: _l("Product area edited"),
+    AuditAction.PLAYBOOK_SAVED: _l("Playbook saved"),
 }
 
 # Field names in the detail, as people read them (others show as stored).
