@@ -285,3 +285,32 @@ def test_the_item_page_reads_the_same_number_of_statements_however_many_steps_ar
             assert b.get(f"/actions/{item.id}").status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def test_the_demo_has_a_playbook_per_kind_and_some_steps_under_way_by_the_resellers_people(db):
+    from portal import demo
+    from portal.models import Account, User
+
+    today = date(2026, 12, 3)
+    demo.load_demo(db, password_method="pbkdf2:sha256:1000", today=today, accounts_per_partner=7)
+    db = latest(db)
+    books = {p.kind: p.steps for p in db.scalars(select(Playbook))}
+    assert set(books) == set(ActionKind) and all(steps and all(s.title and s.title_ja for s in steps) for steps in books.values())
+    # Items opened now copy those steps; the demo's last touch ticks some of them off.
+    accounts = db.scalars(select(Account).join(User, User.partner_id == Account.partner_id).distinct()
+                          .order_by(Account.id).limit(6)).all()
+    items = [ActionItem(account_id=a.id, partner_id=a.partner_id, kind=ActionKind.TURNED_RED, title="Turned red",
+                        created_at=clock.utcnow() - timedelta(days=10)) for a in accounts]
+    db.add_all(items)
+    db.flush()
+    copy_steps(db, select(ActionItem.id).where(ActionItem.id.in_([i.id for i in items])))
+    demo._tick_steps(db, today)
+    db.commit()
+    db = latest(db)
+    ticked = db.execute(select(ActionStep, User.partner_id).join(User, User.id == ActionStep.done_by_id)).all()
+    assert ticked and all(step.partner_id == partner_id for step, partner_id in ticked), "ticked by the item's own reseller"
+    assert all(step.done_at <= clock.end_of_day(today) for step, _p in ticked)
+    untouched = {i.id for i in items} - {step.item_id for step, _p in ticked}
+    assert untouched, "some items have not started"
+    events = db.scalar(select(func.count()).select_from(ActionEvent).where(ActionEvent.event == ActionEventKind.STEP_DONE))
+    assert events == len(ticked)
