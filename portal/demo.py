@@ -336,18 +336,18 @@ PLAYBOOKS: dict[ActionKind, list[tuple[str, str, str | None, str | None]]] = {
          "One or two concrete actions the customer agrees to, and the day you review them together.",
          "顧客と合意した具体的な対策を1〜2点と、一緒に見直す日を決めます。"),
         ("Log the plan as an outcome", "プランを成果として記録する",
-         "Write it in the next check-in's progress note so that both sides can follow it.", "次回チェックインの進捗メモに記入し、双方で追えるようにします。"),
+         "Write it in the next check-in's progress note so that both sides can follow it.", "次回ヘルスチェックの進捗メモに記入し、双方で追えるようにします。"),
     ],
     ActionKind.RENEWAL_AT_RISK: [
         ("Confirm the renewal date and who decides", "更新日と決裁者を確認する", None, None),
         ("Review usage and value with the customer", "利用状況と効果を顧客と振り返る",
          "Bring the latest scorecard: active users and the outcomes reached.", "最新のスコアカード（アクティブユーザー数と達成した成果）を用意します。"),
-        ("Record the renewal likelihood in the check-in", "チェックインに更新見込みを記録する", None, None),
+        ("Record the renewal likelihood in the check-in", "ヘルスチェックに更新見込みを記録する", None, None),
     ],
     ActionKind.CHECK_IN_OVERDUE: [
         ("Ask the customer for this period's figures", "今期の数値を顧客に確認する",
          "Active users, open tickets and how the customer feels are enough to report.", "アクティブユーザー数・未解決の問い合わせ・顧客の様子があれば報告できます。"),
-        ("Submit the check-in", "チェックインを提出する", None, None),
+        ("Submit the check-in", "ヘルスチェックを提出する", None, None),
     ],
     ActionKind.REQUEST: [
         ("Agree what is asked and by when", "依頼内容と期日を確認する", None, None),
