@@ -74,8 +74,10 @@ def test_the_vendor_admin_adds_reorders_edits_and_removes_steps_audited(db, brow
     ]
     (event,) = audited(db, since)
     assert (event.actor_id, event.target_label) == (tenants.vendor_admin.id, "turned_red")
-    assert [s["title"] for s in event.changes["steps"][1]] == ["Call the champion", "Agree a recovery plan with a date",
-                                                               "Log the plan as an outcome"]
+    assert event.changes["steps"] == [[], ["Call the champion / チャンピオンに電話する (Ask what changed)",
+                                           "Agree a recovery plan with a date", "Log the plan as an outcome (成果メモに記入)"]]
+    log = admin.get("/audit").get_data(as_text=True)
+    assert "Playbook saved" in log and "Call the champion / チャンピオンに電話する (Ask what changed)" in log
 
     # The form shows the steps as stored, with blank rows to add more.
     page = parse(admin.get("/rules/playbooks/turned_red"))

@@ -106,12 +106,19 @@ def save_playbook(session: Session, kind: ActionKind, rows: Sequence[Mapping[str
     playbook.updated_at, playbook.updated_by_id = utcnow(), actor.id
     session.flush()
     audit.record(session, AuditAction.PLAYBOOK_SAVED, actor=actor, target=playbook, target_label=kind.value,
-                 detail={"steps": [before, after]})
+                 detail={"steps": [[_step_line(s) for s in before], [_step_line(s) for s in after]]})
     return playbook
 
 
 def _step_detail(step: PlaybookStep) -> dict[str, str | None]:
     return {f: getattr(step, f) for f in STEP_FIELDS}
+
+
+def _step_line(step: Mapping[str, str | None]) -> str:
+    """A step as the audit log shows it: both languages of its title, then of its note."""
+    line = " / ".join(t for t in (step["title"], step["title_ja"]) if t)
+    note = " / ".join(t for t in (step["note"], step["note_ja"]) if t)
+    return f"{line} ({note})" if note else line
 
 
 def mark_step(session: Session, item: ActionItem, step: ActionStep, done: bool, user: User) -> bool:
