@@ -85,10 +85,10 @@ def test_the_vendor_admin_adds_reorders_edits_and_removes_steps_audited(db, brow
                                                                   "Log the plan as an outcome"]
     assert page.value("steps-3-title") in (None, "") and page.value("steps-3-position") == "4"
 
-    # Reorder by number (the third first), edit one, remove one, add one in the blank row.
+    # Reorder by number (the third first; a full-width ２ as typed in Japanese), edit one, remove one, add one.
     since = last_audit_id(db)
     response = admin.post("/rules/playbooks/turned_red", rows(
-        {"position": "2", "title": "Call the champion"},
+        {"position": "２", "title": "Call the champion"},
         {"position": "3", "title": "Agree a recovery plan", "remove": "y"},
         {"position": "1", "title": "Log the plan as an outcome", "note_ja": "成果メモに記入"},
         {"position": "9", "title": "Check again in a month"}))

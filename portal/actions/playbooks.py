@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal.audit import services as audit
 from portal.audit.models import AuditAction
 from portal.core.clock import utcnow
-from portal.core.validation import Checks, FieldError, ValidationError, blank, whole_number
+from portal.core.validation import Checks, FieldError, ValidationError, blank, normalised, whole_number
 from portal.models import (
     ActionEventKind, ActionItem, ActionKind, ActionStep, OPEN_ACTION_STATUSES, Playbook, PlaybookStep, User,
 )
@@ -74,7 +74,7 @@ def parse_steps(rows: Sequence[Mapping[str, Any]]) -> list[StepInput]:
         raw_position = row.get("position")
         position = n + 1
         if not blank(raw_position):
-            number = whole_number(str(raw_position).strip())
+            number = whole_number(normalised(raw_position))  # full-width ２ from a Japanese input method too
             if number is None or not 1 <= number <= 99:
                 c.fail(f"{name}position", _l("Enter a number from 1 to 99."), raw_position)
             else:
