@@ -117,7 +117,7 @@ VIEW_MODULES = (
     "portal.auth.views", "portal.accounts.views", "portal.reporting.report_views", "portal.reporting.import_views",
     "portal.scoring.views", "portal.scoring.voc_views", "portal.actions.views", "portal.admin.views",
     "portal.admin.health_views", "portal.admin.email_views", "portal.api.views", "portal.audit.views",
-    "portal.admin.product_area_views", "portal.timeline.views",
+    "portal.admin.product_area_views", "portal.timeline.views", "portal.admin.playbook_views", "portal.actions.step_views",
 )
 
 

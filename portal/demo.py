@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.core import clock
 from portal.scoring.aggregation import aggregate
 from portal.reporting.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
-    Account, CheckIn, CheckInFeature, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
-    PartnerStatus, PhaseReason, PartnerTier, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
+    OPEN_ACTION_STATUSES, ActionEvent, ActionEventKind, ActionItem, ActionKind, Account, CheckIn, CheckInFeature, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
+    PartnerStatus, PhaseReason, PartnerTier, Playbook, PlaybookStep, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
     StakeholderRole, User, VocItem, VocKind,
 )
 from portal.reporting.reference_data import ensure_defaults
@@ -99,6 +99,7 @@ def load_demo(
 ) -> list[DemoLogin]:
     """Add the demo vendor staff, partners, their users and accounts; returns the demo logins."""
     ensure_defaults(session)
+    _add_playbooks(session)  # before any item opens, so that items copy their steps
     rng = random.Random(seed)
     today = today or clock.today()
 
@@ -321,7 +322,65 @@ def aggregate_history(session: Session, today: date, weeks: int = 26) -> int:
     days = sorted({today - timedelta(weeks=w) for w in range(weeks, 0, -1)} | {today - timedelta(days=d) for d in range(7, -1, -1)})
     for day in days:
         aggregate(session, day, trigger="cli")
+    _tick_steps(session, today)
+    session.commit()
     return len(days)
+
+
+# (title, Japanese title, note, Japanese note) per kind: what the vendor asks people to do.
+PLAYBOOKS: dict[ActionKind, list[tuple[str, str, str | None, str | None]]] = {
+    ActionKind.TURNED_RED: [
+        ("Call the champion", "チャンピオン（推進担当者）に電話する",
+         "Find out what changed: budget, people, or a problem with the product.", "予算・体制・製品の問題など、何が変わったかを確認します。"),
+        ("Agree a recovery plan with a date", "期日を決めて回復プランを合意する",
+         "One or two concrete actions the customer agrees to, and the day you review them together.",
+         "顧客と合意した具体的な対策を1〜2点と、一緒に見直す日を決めます。"),
+        ("Log the plan as an outcome", "プランを成果として記録する",
+         "Write it in the next check-in's progress note so that both sides can follow it.", "次回ヘルスチェックの進捗メモに記入し、双方で追えるようにします。"),
+    ],
+    ActionKind.RENEWAL_AT_RISK: [
+        ("Confirm the renewal date and who decides", "更新日と決裁者を確認する", None, None),
+        ("Review usage and value with the customer", "利用状況と効果を顧客と振り返る",
+         "Bring the latest scorecard: active users and the outcomes reached.", "最新のスコアカード（アクティブユーザー数と達成した成果）を用意します。"),
+        ("Record the renewal likelihood in the check-in", "ヘルスチェックに更新見込みを記録する", None, None),
+    ],
+    ActionKind.CHECK_IN_OVERDUE: [
+        ("Ask the customer for this period's figures", "今期の数値を顧客に確認する",
+         "Active users, open tickets and how the customer feels are enough to report.", "アクティブユーザー数・未解決の問い合わせ・顧客の様子があれば報告できます。"),
+        ("Submit the check-in", "ヘルスチェックを提出する", None, None),
+    ],
+    ActionKind.REQUEST: [
+        ("Agree what is asked and by when", "依頼内容と期日を確認する", None, None),
+        ("Do it and comment with the result", "対応し、結果をコメントに書く", None, None),
+    ],
+}
+
+
+def _add_playbooks(session: Session) -> None:
+    for kind, steps in PLAYBOOKS.items():
+        session.add(Playbook(kind=kind, steps=[PlaybookStep(position=n, title=title, title_ja=title_ja, note=note, note_ja=note_ja)
+                                               for n, (title, title_ja, note, note_ja) in enumerate(steps, start=1)]))
+    session.flush()
+
+
+def _tick_steps(session: Session, today: date) -> None:
+    """Two open items in three under way: their first steps ticked by the account's owner (else a
+    user of its partner) a day after the item opened, never later than this morning."""
+    users: dict[int | None, User] = {}
+    for user in session.scalars(select(User).where(User.partner_id.is_not(None), User.active.is_(True)).order_by(User.id)):
+        users.setdefault(user.partner_id, user)
+    morning = datetime.combine(today, time(9, 0), tzinfo=timezone.utc)
+    items = session.scalars(select(ActionItem).where(ActionItem.status.in_(OPEN_ACTION_STATUSES), ActionItem.steps.any())
+                            .options(joinedload(ActionItem.account).joinedload(Account.owner), selectinload(ActionItem.steps)).order_by(ActionItem.id))
+    for item in items:
+        person = item.account.owner or users.get(item.partner_id)
+        if person is None or item.id % 3 == 0:
+            continue
+        for step in item.steps[:1 + item.id % 2]:
+            step.done_by_id, step.done_at = person.id, min(item.created_at + timedelta(days=1), morning)
+            session.add(ActionEvent(item_id=item.id, account_id=item.account_id, partner_id=item.partner_id, actor_id=person.id,
+                                    event=ActionEventKind.STEP_DONE, data={"step_id": step.id, "position": step.position},
+                                    at=step.done_at))
 
 
 # The vendor's answers to older voice-of-the-customer items, by status, in the reseller's language.

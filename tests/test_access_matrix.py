@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from portal.core import clock
 from portal.scoring.aggregation import aggregate
-from portal.models import Feature, MilestoneTemplate, OutboxMessage, ProductArea, Role, VocItem, VocKind
+from portal.models import ActionStep, Feature, MilestoneTemplate, OutboxMessage, ProductArea, Role, VocItem, VocKind
 from portal.core.permissions import can
 
 ANON = "anonymous"
@@ -87,6 +87,11 @@ RULES: dict[str, tuple[str, dict]] = {
     "scoring.voc_answer": ("POST", {ANON: LOGIN, VA: 302, PM: 302, PA: 403, PU: 403}),  # nothing sent: nothing changes
     "admin.product_areas": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "admin.product_area_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    # Playbooks: vendor staff read them, the vendor admin edits them.
+    "admin.playbooks": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
+    "admin.playbook_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    # Either side ticks an item's steps (nothing sent: refused, 400); another partner's step: 404.
+    "actions.action_step": ("POST", {ANON: LOGIN, **everyone(400)}),
     "auth.email_preferences": ("POST", {ANON: LOGIN, **everyone(400)}),
     # Signed links from emails: no login; the token names the person (tests/test_emails.py forges them).
     "auth.email_preferences_by_link": ("GET", {ANON: 200, **everyone(200)}),
@@ -160,7 +165,8 @@ def _email_link_token(app):
 
 # Arguments that name vendor-wide things, the same for every partner.
 GLOBAL_ARGS = {"code": lambda app: "ja", "fmt": lambda app: "csv", "kind": lambda app: "reminder", "message_id": _outbox_message, "token": _email_link_token,
-               "template_id": _first_id(MilestoneTemplate), "feature_id": _first_id(Feature), "area_id": _first_id(ProductArea)}
+               "template_id": _first_id(MilestoneTemplate), "feature_id": _first_id(Feature), "area_id": _first_id(ProductArea),
+               "action_kind": lambda app: "turned_red"}
 
 
 def _objects(tenants, side):
@@ -169,7 +175,8 @@ def _objects(tenants, side):
     pick = lambda name: getattr(tenants, f"{name}_{s}")  # noqa: E731
     return {"partner_id": getattr(tenants, "partner_" + s).id, "account_id": pick("account").id, "user_id": pick("user").id,
             "check_in_id": pick("check_in").id, "stakeholder_id": pick("stakeholder").id, "batch_id": pick("batch").id,
-            "token_id": pick("token").id, "item_id": pick("item").id, "voc_id": pick("voc").id}
+            "token_id": pick("token").id, "item_id": pick("item").id, "voc_id": pick("voc").id,
+            "step_id": pick("step").id}
 
 
 @pytest.mark.parametrize("caller", [ANON, VA, PM, PA, PU], ids=lambda c: getattr(c, "value", c))
@@ -184,6 +191,11 @@ def test_role_route_matrix(app, db, browser, tenants, caller, today_is):
         db.add(voc)
         db.commit()
         setattr(tenants, f"voc_{side}", voc)
+        item = getattr(tenants, f"item_{side}")
+        step = ActionStep(item_id=item.id, partner_id=item.partner_id, position=1, title=f"{item.title}: first step")
+        db.add(step)
+        db.commit()
+        setattr(tenants, f"step_{side}", step)
     b = browser(None if caller == ANON else tenants.by_role(caller))
     failures = []
     # Logging out last keeps the session for the other routes.

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, exists, insert, literal, select
 from sqlalchemy.orm import Session, joinedload
 
+from portal.actions.playbooks import copy_steps
 from portal.core.db import UTCDateTime
 from portal.core.clock import utcnow
 from portal.models import (
@@ -114,6 +115,7 @@ def create_item(session: Session, account: Account, data: ItemInput, user: User)
                       owner_id=data.owner_id, due_on=data.due_on, created_by_id=user.id)
     session.add(item)
     session.flush()
+    copy_steps(session, select(ActionItem.id).where(ActionItem.id == item.id))  # the playbook as it is today
     return item
 
 

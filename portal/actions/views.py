@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.actions import services as actions
 from portal.core.labels import label
-from portal.models import VENDOR_ROLES, ActionComment, ActionItem, ActionStatus, OPEN_ACTION_STATUSES
+from portal.models import VENDOR_ROLES, ActionComment, ActionItem, ActionStatus, ActionStep, OPEN_ACTION_STATUSES, User
 from portal.actions import bp
 from portal.actions.forms import ActionItemForm, CommentForm, StatusForm
 from portal.core.scoping import accounts_visible_to, one_or_404, visible_to
@@ -72,7 +72,8 @@ def _owner_label(user) -> str:
 def _item_or_404(db, item_id: int) -> ActionItem:
     return one_or_404(db, visible_to(current_user, ActionItem).options(
         joinedload(ActionItem.account), joinedload(ActionItem.owner), joinedload(ActionItem.created_by),
-        selectinload(ActionItem.comments).joinedload(ActionComment.author)), item_id)
+        selectinload(ActionItem.comments).joinedload(ActionComment.author),
+        selectinload(ActionItem.steps).joinedload(ActionStep.done_by).joinedload(User.partner)), item_id)
 
 
 @bp.route("/actions/<int:item_id>", methods=["GET", "POST"])

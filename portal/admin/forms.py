@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, EmailField, FloatField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
-    TextAreaField,
+    BooleanField, DateField, EmailField, FieldList, FloatField, Form, FormField, IntegerField, PasswordField, SelectField,
+    SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
@@ -139,3 +139,19 @@ class ProductAreaForm(FeatureForm):
     aliases = TextAreaField(_l("Other words resellers use"), render_kw={"rows": 3},
                             description=_l("Separated by commas or lines, e.g. “Dashboards, 帳票”. Case, full-width or half-width characters and hiragana or katakana do not matter."))
     active = BooleanField(_l("Items are matched to it"), default=True)
+
+
+class PlaybookStepForm(Form):
+    """One step of a playbook; the rules are portal.actions.playbooks.parse_steps'."""
+
+    position = StringField(_l("Order"), render_kw={"inputmode": "numeric", "size": 3})
+    title = StringField(_l("Step in English"), render_kw={"maxlength": 200})
+    title_ja = StringField(_l("Step in Japanese"), render_kw={"maxlength": 200})
+    note = TextAreaField(_l("Note in English"), render_kw={"rows": 2})
+    note_ja = TextAreaField(_l("Note in Japanese"), render_kw={"rows": 2})
+    remove = BooleanField(_l("Remove this step"))
+
+
+class PlaybookForm(FlaskForm):
+    # Room for a full playbook and the blank rows the page adds; portal.actions.playbooks caps the steps.
+    steps = FieldList(FormField(PlaybookStepForm), max_entries=13)

@@ -51,6 +51,7 @@ class AuditAction(str, enum.Enum):
     ACCOUNT_UPDATED = "account_updated"
     PRODUCT_AREA_CREATED = "product_area_created"
     PRODUCT_AREA_UPDATED = "product_area_updated"
+    PLAYBOOK_SAVED = "playbook_saved"
 
 
 class AuditEvent(Base):

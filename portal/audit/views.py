@@ -47,6 +47,7 @@ ACTION_LABELS: dict[AuditAction, Any] = {
     AuditAction.ACCOUNT_UPDATED: _l("Account edited"),
     AuditAction.PRODUCT_AREA_CREATED: _l("Product area created"),
     AuditAction.PRODUCT_AREA_UPDATED: _l("Product area edited"),
+    AuditAction.PLAYBOOK_SAVED: _l("Playbook saved"),
 }
 
 # Field names in the detail, as people read them (others show as stored).
@@ -55,7 +56,7 @@ FIELD_LABELS: dict[str, Any] = {
     "email": _l("Email"), "display_name": _l("Display name"), "role": _l("Role"), "partner_id": _l("Partner"),
     "active": _l("Active (can log in)"), "language": _l("Language"), "password": _l("Password"),
     "imports_create_accounts": _l("Files and the API may create accounts"), "reason": _l("Reason"), "via": _l("Source"),
-    "note": _l("Note"),
+    "note": _l("Note"), "steps": _l("Steps"),
 }
 REASONS = {"unknown_email": _l("unknown email"), "wrong_password": _l("wrong password"), "inactive": _l("inactive login"),
            "throttled": _l("too many failed logins")}

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from portal.models import (
+    ActionKind,
     ActionStatus,
     DeliveryStatus,
     EmailKind,
@@ -76,6 +77,12 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         AlertKind.TURNED_RED: _l("Turned red"),
         AlertKind.RENEWAL_AT_RISK: _l("Renewal at risk"),
         AlertKind.CHECK_IN_OVERDUE: _l("Check-in overdue"),
+    },
+    ActionKind: {
+        ActionKind.TURNED_RED: _l("Turned red"),
+        ActionKind.RENEWAL_AT_RISK: _l("Renewal at risk"),
+        ActionKind.CHECK_IN_OVERDUE: _l("Check-in overdue"),
+        ActionKind.REQUEST: _l("Manual request"),
     },
     RenewalLikelihood: {
         RenewalLikelihood.LIKELY: _l("Likely to renew"),
