@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, case, cast, exists, func, insert, literal, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -119,10 +120,10 @@ def _close_recovered(session: Session, day: date) -> None:
     """A red account's item closes once the account has been out of red for the vendor's number
     of consecutive days (from the daily snapshots), scored today and not red."""
     days = reporting_settings(session).recovered_after_days
-    red = aliased(AccountScore)
+    red, after = aliased(AccountScore), aliased(AccountScore)
+    # Correlated to `after` (the enclosing select), not to the item: one level at a time.
     last_red = (select(func.max(red.day))
-                .where(red.account_id == ActionItem.account_id, red.day <= day, red.band == Band.RED).scalar_subquery())
-    after = aliased(AccountScore)
+                .where(red.account_id == after.account_id, red.day <= day, red.band == Band.RED).scalar_subquery())
     since = (select(func.min(after.day))
              .where(after.account_id == ActionItem.account_id, after.day <= day,
                     or_(last_red.is_(None), after.day > last_red)).scalar_subquery())
@@ -170,3 +171,23 @@ def shown_resolution(item: ActionItem) -> str | None:
         return str(SHOWN_TEXTS[item.auto_resolution]) % values
     except (KeyError, TypeError, ValueError):
         return item.resolution
+
+
+def raised_summary(item: ActionItem) -> str:
+    """One line for the item's page on how its alert keeps firing: "Raised 3 times; still red
+    after 14 days" (empty when there is nothing to say). One query, for a red account's state."""
+    from portal.core.web import get_session, today
+
+    parts = []
+    if item.raised_count > 1:
+        parts.append(ngettext("Raised %(num)d time", "Raised %(num)d times", item.raised_count))
+    if item.status in OPEN_ACTION_STATUSES and item.kind == ActionKind.TURNED_RED and item.subject:
+        band = get_session().scalar(select(AccountScore.band).where(AccountScore.account_id == item.account_id)
+                                    .order_by(AccountScore.day.desc()).limit(1))
+        try:
+            days = (today() - date.fromisoformat(item.subject)).days
+        except ValueError:
+            days = 0
+        if band == Band.RED and days > 0:
+            parts.append(ngettext("still red after %(num)d day", "still red after %(num)d days", days))
+    return gettext("; ").join(parts) if len(parts) > 1 else "".join(parts)
