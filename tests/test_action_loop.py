@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
+import pytest
 from flask_babel import force_locale
 from sqlalchemy import event, select
 
@@ -20,6 +21,12 @@ from tests import factories
 from tests.readback import latest, reload
 
 DAY = date(2026, 11, 20)
+
+
+@pytest.fixture(autouse=True)
+def a_day_in_the_spring(today_is):
+    """Every night these tests run is in the past: the items are dated on their night."""
+    today_is(date(2027, 3, 1))
 
 
 def raise_alert(db, account, kind: AlertKind, subject: str, day: date = DAY) -> None:

@@ -15,8 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, case, cast, exists, func, insert, literal, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from portal.core.clock import utcnow
-from portal.core.db import UTCDateTime
+from portal.actions.services import run_moment
 from portal.core.formatting import local_date
 from portal.core.sqlfunctions import add_days, add_months, json_object
 from portal.models import (
@@ -45,9 +44,9 @@ DATE_PARAMS = ("received_on", "since", "renewal_date", "churned_on")
 def resolve_items(session: Session, day: date) -> None:
     """Close the open alert items whose condition has cleared on `day` (after the day's scores)."""
     _close_churned(session, day)
-    _close_received_check_ins(session)
+    _close_received_check_ins(session, day)
     _close_recovered(session, day)
-    _close_renewed(session)
+    _close_renewed(session, day)
 
 
 def _account(column):
@@ -77,12 +76,12 @@ def _english(kind: AutoResolution, **values):
     return expression
 
 
-def _close(session: Session, kind: AutoResolution, where, **params) -> None:
+def _close(session: Session, day: date, kind: AutoResolution, where, **params) -> None:
     """Close the open items matching `where` with outcome `kind`: history first, then the items."""
     chosen = and_(ActionItem.status.in_(OPEN_ACTION_STATUSES), where)
     pairs = [p for name, value in params.items() for p in (literal_column(f"'{name}'"), value)]
     data = json_object(literal_column("'auto_resolution'"), literal(kind.value, String), *pairs)
-    now = literal(utcnow(), UTCDateTime())
+    now = run_moment(day)
     session.execute(insert(ActionEvent).from_select(
         ["item_id", "account_id", "partner_id", "event", "data", "at"],
         select(ActionItem.id, ActionItem.account_id, ActionItem.partner_id, literal(ActionEventKind.RESOLVED.value),
@@ -97,12 +96,12 @@ def _close(session: Session, kind: AutoResolution, where, **params) -> None:
 def _close_churned(session: Session, day: date) -> None:
     """A churned account's alert items close with that outcome: nothing left to chase."""
     churned_on = _iso(func.coalesce(_account(Account.churned_on), literal(day)))
-    _close(session, AutoResolution.CHURNED,
+    _close(session, day, AutoResolution.CHURNED,
            and_(ActionItem.kind != ActionKind.REQUEST, _account(Account.status) == LifecycleStatus.CHURNED.value),
            churned_on=churned_on)
 
 
-def _close_received_check_ins(session: Session) -> None:
+def _close_received_check_ins(session: Session, day: date) -> None:
     """An overdue check-in's item closes once a check-in for its period (the subject) exists."""
     same_period = and_(CheckIn.account_id == ActionItem.account_id, _iso(CheckIn.period_start) == ActionItem.subject)
     received = select(func.min(CheckIn.submitted_at)).where(same_period).scalar_subquery()
@@ -111,7 +110,7 @@ def _close_received_check_ins(session: Session) -> None:
     period_end = add_days(add_months(ActionItem.subject, months), literal(-1))
     label = case((months == 1, func.substr(ActionItem.subject, 1, 7)),
                  else_=func.substr(ActionItem.subject, 1, 7) + literal(" – ", String) + func.substr(cast(period_end, String), 1, 7))
-    _close(session, AutoResolution.CHECK_IN_RECEIVED,
+    _close(session, day, AutoResolution.CHECK_IN_RECEIVED,
            and_(ActionItem.kind == ActionKind.CHECK_IN_OVERDUE, exists().where(same_period)),
            period=label, period_start=ActionItem.subject, months=months, received_on=_iso(received))
 
@@ -129,16 +128,16 @@ def _close_recovered(session: Session, day: date) -> None:
                     or_(last_red.is_(None), after.day > last_red)).scalar_subquery())
     scored_today = exists().where(AccountScore.account_id == ActionItem.account_id, AccountScore.day == day,
                                   AccountScore.band.in_([Band.GREEN, Band.YELLOW]))
-    _close(session, AutoResolution.RECOVERED,
+    _close(session, day, AutoResolution.RECOVERED,
            and_(ActionItem.kind == ActionKind.TURNED_RED, scored_today, since <= day - timedelta(days=days - 1)),
            since=_iso(since), days=literal(days))
 
 
-def _close_renewed(session: Session) -> None:
+def _close_renewed(session: Session, day: date) -> None:
     """A renewal item closes once the renewal is recorded: the account's renewal date has moved
     past the one the item was about (its subject)."""
     renewal = _account(Account.renewal_date)
-    _close(session, AutoResolution.RENEWED,
+    _close(session, day, AutoResolution.RENEWED,
            and_(ActionItem.kind == ActionKind.RENEWAL_AT_RISK, ActionItem.subject.is_not(None), _iso(renewal) > ActionItem.subject),
            renewal_date=_iso(renewal), previous_renewal=ActionItem.subject)
 

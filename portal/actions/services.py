@@ -91,9 +91,14 @@ def _fresh_alerts(day: date):
                                    or_(taken.subject == Alert.subject, taken.alert_id == Alert.id))))
 
 
-def _event_rows(items, event: ActionEventKind, data):
-    return select(items.c.id, items.c.account_id, items.c.partner_id, literal(event.value), data,
-                  literal(utcnow(), UTCDateTime()))
+def run_moment(day: date):
+    """When the aggregation's changes for `day` happen, as a SQL literal: now, or the end of that
+    day when a past day is run (a catch-up, the demo's history), so nothing is dated after its day."""
+    return literal(min(utcnow(), clock.end_of_day(day) - timedelta(seconds=1)), UTCDateTime())
+
+
+def _event_rows(items, event: ActionEventKind, data, day: date):
+    return select(items.c.id, items.c.account_id, items.c.partner_id, literal(event.value), data, run_moment(day))
 
 
 EVENT_COLUMNS = ["item_id", "account_id", "partner_id", "event", "data", "at"]
@@ -115,7 +120,7 @@ def items_from_alerts(session: Session, day: date) -> None:
              .where(ActionItem.status.in_(OPEN_ACTION_STATUSES), ActionItem.kind != ActionKind.REQUEST)).subquery("again")
     session.execute(insert(ActionEvent).from_select(EVENT_COLUMNS, _event_rows(
         again, ActionEventKind.RAISED_AGAIN, json_object(literal_column("'subject'"), again.c.subject,
-                                                         literal_column("'count'"), again.c.count))))
+                                                         literal_column("'count'"), again.c.count), day)))
     alert_now = _fresh_alerts(day).where(Alert.account_id == ActionItem.account_id, Alert.kind == ActionItem.kind)
     session.execute(
         update(ActionItem)
@@ -137,7 +142,7 @@ def items_from_alerts(session: Session, day: date) -> None:
             .where(reopenable)).subquery("back")
     session.execute(insert(ActionEvent).from_select(EVENT_COLUMNS, _event_rows(
         back, ActionEventKind.REOPENED, json_object(literal_column("'subject'"), back.c.subject,
-                                                    literal_column("'count'"), back.c.count))))
+                                                    literal_column("'count'"), back.c.count), day)))
     session.execute(
         update(ActionItem).where(reopenable)
         .values(status=ActionStatus.OPEN, resolution=nothing, auto_resolution=nothing, resolution_params=nothing,
@@ -151,7 +156,7 @@ def items_from_alerts(session: Session, day: date) -> None:
                                ActionItem.status.in_(OPEN_ACTION_STATUSES))
     new = select(fresh.c.account_id, fresh.c.partner_id, fresh.c.id, fresh.c.kind, fresh.c.subject, literal(day), title,
                  default_owner(fresh.c.account_id, fresh.c.partner_id), _due_on(fresh.c.kind, day),
-                 literal(ActionStatus.OPEN.value), literal(utcnow(), UTCDateTime())).where(~open_same)
+                 literal(ActionStatus.OPEN.value), run_moment(day)).where(~open_same)
     session.execute(insert(ActionItem).from_select(
         ["account_id", "partner_id", "alert_id", "kind", "subject", "last_raised_on", "title", "owner_id", "due_on", "status",
          "created_at"], new))
@@ -162,7 +167,7 @@ def items_from_alerts(session: Session, day: date) -> None:
     items = select(ActionItem.id, ActionItem.account_id, ActionItem.partner_id, ActionItem.subject).where(
         ActionItem.id.in_(opened)).subquery("opened")
     session.execute(insert(ActionEvent).from_select(EVENT_COLUMNS, _event_rows(
-        items, ActionEventKind.OPENED, json_object(literal_column("'subject'"), items.c.subject))))
+        items, ActionEventKind.OPENED, json_object(literal_column("'subject'"), items.c.subject), day)))
 
 
 def record_event(session: Session, item: ActionItem, event: ActionEventKind, actor: User | None = None,
