@@ -302,3 +302,37 @@ def test_the_loop_takes_as_many_statements_for_many_accounts_as_for_one(db, tena
         return len(statements)
 
     assert night(1, DAY) == night(8, DAY + timedelta(days=1))
+
+
+# ---- the demo's story -------------------------------------------------------------------------
+
+def test_the_demo_owns_every_account_and_most_old_items_are_closed(db, today_is):
+    from sqlalchemy import func
+
+    from portal import demo
+    from portal.core import clock
+    from portal.models import Account, CheckIn, User
+
+    today = date(2026, 12, 3)
+    today_is(today)
+    demo.load_demo(db, password_method="pbkdf2:sha256:1000", today=today, accounts_per_partner=10)
+    demo.aggregate_history(db, today, weeks=12)
+    db = latest(db)
+    owners = {u.id: (u.partner_id, u.role) for u in db.scalars(select(User))}
+    accounts = db.scalars(select(Account)).all()
+    assert all(a.owner_id and owners[a.owner_id][0] == a.partner_id for a in accounts), "every account has a reseller owner"
+    assert {owners[a.owner_id][1] for a in accounts} == {Role.PARTNER_ADMIN, Role.PARTNER_USER}
+    items = db.scalars(select(ActionItem)).all()
+    open_items = [i for i in items if i.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)]
+    by_portal = [i for i in items if i.auto_resolution is not None]
+    by_people = [i for i in items if i.status == ActionStatus.DONE and i.auto_resolution is None]
+    assert {i.auto_resolution for i in by_portal} >= {AutoResolution.CHECK_IN_RECEIVED, AutoResolution.RECOVERED}
+    assert by_people and all(i.resolution and i.closed_by_id for i in by_people)
+    assert 0 < len(open_items) < len(by_portal) + len(by_people)
+    assert any(i.due_on < today for i in open_items), "a few open and overdue"
+    assert all(i.owner_id for i in items)
+    end = clock.end_of_day(today)
+    assert db.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.submitted_at >= end)) == 0
+    assert db.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.period_start < date(2000, 1, 1))) == 0
+    assert not [i for i in items if i.created_at >= end or (i.closed_at and i.closed_at >= end)]
+    assert db.scalar(select(func.count()).select_from(ActionEvent).where(ActionEvent.at >= end)) == 0
