@@ -9,6 +9,7 @@ the outcome in the reader's language with `shown_resolution`. The thread stays w
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
@@ -79,7 +80,9 @@ def _english(kind: AutoResolution, **values):
 def _close(session: Session, day: date, kind: AutoResolution, where, **params) -> None:
     """Close the open items matching `where` with outcome `kind`: history first, then the items."""
     chosen = and_(ActionItem.status.in_(OPEN_ACTION_STATUSES), where)
-    pairs = [p for name, value in params.items() for p in (literal_column(f"'{name}'"), value)]
+    pairs: list[Any] = []
+    for name, value in params.items():
+        pairs += [literal_column(f"'{name}'"), value]
     data = json_object(literal_column("'auto_resolution'"), literal(kind.value, String), *pairs)
     now = run_moment(day)
     session.execute(insert(ActionEvent).from_select(
