@@ -250,6 +250,23 @@ def test_the_item_page_says_how_often_its_alert_was_raised(db, browser, tenants)
     assert "Raised 3 times" in page
 
 
+def test_a_red_accounts_item_says_how_long_it_has_been_red(db, browser, tenants, today_is):
+    red, recovering = factories.account(db, tenants.partner_a), factories.account(db, tenants.partner_a)
+    for account in (red, recovering):
+        scored(db, account, DAY, Band.RED)
+        raise_alert(db, account, AlertKind.TURNED_RED, DAY.isoformat())
+        scored(db, account, DAY + timedelta(days=3), Band.YELLOW)
+        scored(db, account, DAY + timedelta(days=5), Band.RED)
+        raise_alert(db, account, AlertKind.TURNED_RED, (DAY + timedelta(days=5)).isoformat(), DAY + timedelta(days=5))
+    scored(db, recovering, DAY + timedelta(days=19), Band.GREEN)
+    today_is(DAY + timedelta(days=19))
+    (item,), (other,) = alert_items(db, red), alert_items(db, recovering)
+    reseller = browser(tenants.admin_a)
+    assert "Raised 2 times; still red after 14 days" in reseller.get(f"/actions/{item.id}").get_data(as_text=True)
+    page = reseller.get(f"/actions/{other.id}").get_data(as_text=True)
+    assert "Raised 2 times" in page and "still red" not in page
+
+
 # ---- the vendor's settings ------------------------------------------------------------------
 
 CADENCE = {f"{s.value}_{k}": v for s in Segment for k, v in (("months", "3"), ("grace", "10"))}
