@@ -157,6 +157,17 @@ def test_a_closed_item_reopens_within_the_window_and_a_new_one_opens_after_it(db
     assert (second.status, second.raised_count, events(db, second)) == (ActionStatus.OPEN, 1, [ActionEventKind.OPENED])
 
 
+def test_a_reopen_window_of_zero_days_always_opens_a_new_item(db, tenants):
+    settings(db, reopen_within_days=0)
+    account = factories.account(db, tenants.partner_a, segment=Segment.LOW_TOUCH)
+    raise_alert(db, account, AlertKind.CHECK_IN_OVERDUE, "2026-07-01")
+    factories.check_in(db, account, period_start=date(2026, 7, 1))
+    resolve(db, DAY)
+    raise_alert(db, account, AlertKind.CHECK_IN_OVERDUE, "2026-10-01")
+    assert [(i.status, i.subject) for i in alert_items(db, account)] == [
+        (ActionStatus.DONE, "2026-07-01"), (ActionStatus.OPEN, "2026-10-01")]
+
+
 # ---- clearing conditions --------------------------------------------------------------------
 
 def test_an_overdue_check_in_item_closes_when_that_check_in_arrives_and_only_it(app, db, tenants):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, insert, literal, literal_column, or_, select, update
+from sqlalchemy import and_, case, exists, false, func, insert, literal, literal_column, or_, select, true, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from portal.actions.playbooks import copy_steps
@@ -129,10 +129,11 @@ def items_from_alerts(session: Session, day: date) -> None:
                 subject=alert_now.with_only_columns(Alert.subject).scalar_subquery())
         .execution_options(synchronize_session=False))
 
-    # 2. Back within the window: the latest closed item of the account and kind reopens.
+    # 2. Back within the window: the latest closed item of the account and kind reopens (a window
+    # of 0 days: never).
     later = aliased(ActionItem)
     reopenable = and_(
-        ActionItem.status.not_in(OPEN_ACTION_STATUSES), ActionItem.kind != ActionKind.REQUEST,
+        true() if window > 0 else false(), ActionItem.status.not_in(OPEN_ACTION_STATUSES), ActionItem.kind != ActionKind.REQUEST,
         ActionItem.closed_at >= literal(clock.end_of_day(day - timedelta(days=window + 1)), UTCDateTime()),
         ~exists().where(later.account_id == ActionItem.account_id, later.kind == ActionItem.kind, later.id > ActionItem.id),
         alert_now.exists())
