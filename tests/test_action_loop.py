@@ -278,6 +278,20 @@ def test_a_red_accounts_item_says_how_long_it_has_been_red(db, browser, tenants,
     assert "Raised 2 times" in page and "still red" not in page
 
 
+def test_a_person_reopening_an_item_closed_by_the_portal_clears_its_outcome(db, tenants):
+    from portal.actions.services import change_status
+
+    account = factories.account(db, tenants.partner_a, renewal_date=date(2028, 1, 31))
+    raise_alert(db, account, AlertKind.RENEWAL_AT_RISK, "2027-01-31")
+    resolve(db, DAY)
+    (item,) = alert_items(db, account)
+    assert item.auto_resolution == AutoResolution.RENEWED
+    change_status(db, item, ActionStatus.OPEN, None)
+    db.commit()
+    item = reload(db, item)
+    assert (item.status, item.resolution, item.auto_resolution, item.resolution_params) == (ActionStatus.OPEN, None, None, None)
+
+
 # ---- the vendor's settings ------------------------------------------------------------------
 
 CADENCE = {f"{s.value}_{k}": v for s in Segment for k, v in (("months", "3"), ("grace", "10"))}

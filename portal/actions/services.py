@@ -245,11 +245,12 @@ def add_comment(session: Session, item: ActionItem, body: str, user: User) -> Ac
 def change_status(session: Session, item: ActionItem, status: ActionStatus, resolution: str | None) -> None:
     """Closing (done or cancelled) needs a resolution note; reopening clears it. Raises ValidationError."""
     resolution = (resolution or "").strip() or None
+    if status not in OPEN_ACTION_STATUSES and not resolution:
+        raise ValidationError([FieldError("resolution", _l("Say how it was resolved before closing the item."))])
+    item.auto_resolution, item.resolution_params = None, None  # a person's status, not the portal's outcome
     if status in OPEN_ACTION_STATUSES:
         item.status, item.resolution, item.closed_at = status, None, None
         return
-    if not resolution:
-        raise ValidationError([FieldError("resolution", _l("Say how it was resolved before closing the item."))])
     item.status, item.resolution, item.closed_at = status, resolution, utcnow()
 
 
