@@ -142,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from portal.actions import services as actions
+    from portal.actions.resolve import raised_summary, shown_resolution
     from portal.core import formatting
     from portal.core import labels
     from portal.scoring import figures
@@ -151,13 +152,13 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         yen=formatting.yen, date=formatting.local_date, datetime=formatting.local_datetime,
         pct=formatting.pct, number=formatting.number, local_name=formatting.local_name,
-        item_title=actions.shown_title, figure=figures.shown, stored_moment=formatting.stored_moment,
+        item_title=actions.shown_title, item_resolution=shown_resolution, figure=figures.shown, stored_moment=formatting.stored_moment,
     )
     from portal.core.lists import query_args
 
     app.jinja_env.globals.update(
         label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale,
-        can=can, weekly_kinds=weekly_kinds, figure_change=figures.shown_change,
+        can=can, weekly_kinds=weekly_kinds, figure_change=figures.shown_change, raised_summary=raised_summary,
     )
 
 

@@ -8,14 +8,15 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
+from werkzeug.security import generate_password_hash
 
 from portal.core import clock
 from portal.scoring.aggregation import aggregate
 from portal.reporting.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
-    OPEN_ACTION_STATUSES, ActionEvent, ActionEventKind, ActionItem, ActionKind, Account, CheckIn, CheckInFeature, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
+    OPEN_ACTION_STATUSES, ActionEvent, ActionEventKind, ActionItem, ActionKind, ActionStatus, Account, CheckIn, CheckInFeature, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
     PartnerStatus, PhaseReason, PartnerTier, Playbook, PlaybookStep, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
     StakeholderRole, User, VocItem, VocKind,
 )
@@ -103,9 +104,13 @@ def load_demo(
     rng = random.Random(seed)
     today = today or clock.today()
 
+    # One hash for everyone (they share the demo password anyway): scrypt per person was most of the load time.
+    password_hash = generate_password_hash(DEMO_PASSWORD, method=password_method)
+
     def person(email, name, role, partner=None, language=None):
         user = User(email=email, display_name=name, role=role, partner=partner, language=language)
-        user.set_password(DEMO_PASSWORD, password_method)
+        user.password_hash = password_hash
+        user.end_sessions()
         session.add(user)
         return user
 
@@ -131,8 +136,19 @@ def load_demo(
             account.owner = (user, user, admin, None)[n % 4]
     for code in ("HOKUTO", "KANSAI", "MINATO", "FUJISOL"):
         person(f"admin@{code.lower()}.example", f"{code.title()} Admin", Role.PARTNER_ADMIN, partners[code])
+    # Every reseller has people to own its customers: an admin and one or two staff.
+    for n, (code, partner) in enumerate(partners.items()):
+        if code in staff:
+            continue
+        names = STAFF_JA if not partner.name.isascii() else STAFF_EN
+        if code not in ("HOKUTO", "KANSAI", "MINATO", "FUJISOL"):
+            person(f"admin@{code.lower()}.example", names[n % len(names)], Role.PARTNER_ADMIN, partner)
+        for k in range(1 + n % 2):
+            person(f"staff{k + 1}@{code.lower()}.example", names[(n + k + 1) % len(names)], Role.PARTNER_USER, partner)
     session.flush()
     _add_reporting_history(session, rng, today)
+    session.flush()
+    _add_late_check_ins(session, seed, today)
     session.flush()
     _move_to_adoption(session, today)
     _assign_owners(session, seed)
@@ -207,15 +223,15 @@ def _move_to_adoption(session: Session, today: date) -> None:
 
 
 def _assign_owners(session: Session, seed: int) -> None:
-    """Most customers have a person at their reseller who looks after them; some have none yet."""
+    """Every customer has a person at its reseller who looks after it (items raised about it go to them)."""
     rng = random.Random(seed + 1)  # its own stream: the rest of the demo stays as it was
     people: dict[int, list[User]] = {}
     for user in session.scalars(select(User).where(User.partner_id.is_not(None)).order_by(User.id)):
         people.setdefault(user.partner_id, []).append(user)  # type: ignore[arg-type]
     for account in session.scalars(select(Account).order_by(Account.id)):
         staff = people.get(account.partner_id)
-        if staff and rng.random() < 0.9:
-            account.owner_id = rng.choice(staff).id
+        if staff:  # every customer has someone; staff more often than the admin
+            account.owner_id = rng.choice(staff + [u for u in staff if u.role == Role.PARTNER_USER]).id
 
 
 # Per partner: how reliably it reports (share of periods with a check-in) and how rosy its
@@ -224,6 +240,8 @@ DILIGENCE = {"SAKURA": 0.9, "BLUEHARBOR": 0.95, "HOKUTO": 0.6, "KANSAI": 0.85, "
              "FUJISOL": 0.9, "TBN": 0.7, "KYUSHU": 0.55, "NLIT": 0.3, "AOBA": 0.0, "SETOUCHI": 0.8}
 OPTIMISM = {"HOKUTO": 0.3, "PACRIM": 0.25, "KYUSHU": 0.2}
 HISTORY_MONTHS = 12
+STAFF_JA = ["松本 翔太", "井上 さくら", "木村 大輔", "林 美穂", "清水 拓也", "山口 彩"]
+STAFF_EN = ["Sophie Turner", "James Walker", "Chloe Evans", "Ryan Mitchell", "Ava Collins", "Owen Price"]
 STAKEHOLDERS_JA = ["山田 太郎", "鈴木 花子", "伊藤 誠", "渡辺 直子", "中村 翔", "小林 愛"]
 STAKEHOLDERS_EN = ["Olivia Hart", "Noah Bennett", "Grace Kim", "Ethan Ross", "Mia Turner", "Lucas Gray"]
 VOC_JA = [(VocKind.REQUEST, "レポート", "月次レポートをExcelで出力したい"), (VocKind.COMPLAINT, "モバイル", "スマホ画面の表示が遅い"),
@@ -318,13 +336,94 @@ def _check_in(rng: random.Random, account: Account, period, health: float, optim
 
 
 def aggregate_history(session: Session, today: date, weeks: int = 26) -> int:
-    """Scorecards for every week of the last half year and each of the last 7 days, so trends show."""
+    """Scorecards for every week of the last half year and each of the last 7 days, so trends show.
+
+    Each night sees only the check-ins sent by then (the others wait, their period moved out of
+    reach), so an overdue check-in raises its item and the item closes when the check-in arrives,
+    as it would have; then people close some of the older items themselves."""
     days = sorted({today - timedelta(weeks=w) for w in range(weeks, 0, -1)} | {today - timedelta(days=d) for d in range(7, -1, -1)})
-    for day in days:
-        aggregate(session, day, trigger="cli")
+    waiting = {row.id: (row.period_start, clock.day_of(row.submitted_at)) for row in session.execute(
+        select(CheckIn.id, CheckIn.period_start, CheckIn.submitted_at).where(CheckIn.submitted_at >= clock.end_of_day(days[0])))}
+    _move_periods(session, {cid: _out_of_reach(start) for cid, (start, _sent) in waiting.items()})
+    try:
+        for day in days:
+            arrived = {cid: start for cid, (start, sent) in waiting.items() if sent <= day}
+            _move_periods(session, arrived)
+            for cid in arrived:
+                del waiting[cid]
+            aggregate(session, day, trigger="cli")
+    finally:
+        _move_periods(session, {cid: start for cid, (start, _sent) in waiting.items()})
+        session.commit()
+    _people_close_items(session, today)
     _tick_steps(session, today)
     session.commit()
     return len(days)
+
+
+def _out_of_reach(period_start: date) -> date:
+    """Where a check-in not sent yet waits: its period two centuries back, which no rule asks about."""
+    return period_start.replace(year=period_start.year - 200)
+
+
+def _move_periods(session: Session, periods: dict[int, date]) -> None:
+    if periods:
+        session.execute(update(CheckIn), [{"id": cid, "period_start": start} for cid, start in periods.items()])
+        session.commit()
+
+
+LATE_NOTE = {True: "電話でご連絡し、報告をいただきました。", False: "Chased by phone; the report came in."}
+
+
+def _add_late_check_ins(session: Session, seed: int, today: date) -> None:
+    """Most periods a reseller missed are reported late after all (a reminder, a call): the
+    overdue item that chased them closes when they arrive. Recent misses stay missing."""
+    rng = random.Random(seed + 2)  # its own stream: the rest of the demo stays as it was
+    features = list(session.scalars(select(Feature).order_by(Feature.position)))
+    reported = {(account_id, start) for account_id, start in session.execute(select(CheckIn.account_id, CheckIn.period_start))}
+    accounts = session.scalars(select(Account).options(joinedload(Account.partner)).order_by(Account.id)).all()
+    for account in accounts:
+        if account.partner.status == PartnerStatus.PROSPECT or account.contract_start is None:
+            continue
+        months = DEFAULT_CADENCES[account.segment]
+        period = period_containing(max(account.contract_start, today - timedelta(days=30 * HISTORY_MONTHS)), months)
+        end = account.churned_on or today
+        while period.end < end:
+            if (account.id, period.start) not in reported and rng.random() < 0.85:
+                sent = period.end + timedelta(days=rng.randint(18, 50))
+                if sent < today - timedelta(days=1) and sent >= clock.day_of(account.created_at):
+                    check_in = _check_in(rng, account, period, rng.uniform(0.35, 0.9), 0.05, features, not account.partner.name.isascii())
+                    check_in.submitted_at = datetime.combine(sent, time(1, 0), tzinfo=timezone.utc)
+                    session.add(check_in)
+            period = period.next()
+
+
+CLOSING_NOTES = {
+    ActionKind.TURNED_RED: ("チャンピオンと回復計画を合意し、利用状況の確認会を予定しました。",
+                            "Agreed a recovery plan with the champion; usage review booked."),
+    ActionKind.RENEWAL_AT_RISK: ("更新条件を先方と確認し、稟議中です。", "Renewal terms confirmed with the customer; awaiting sign-off."),
+    ActionKind.CHECK_IN_OVERDUE: ("担当者に確認し、次回から期限内に報告します。", "Spoke to the account team; reports will be on time from now on."),
+}
+
+
+def _people_close_items(session: Session, today: date) -> None:
+    """The older items the portal did not close were closed by their owners with a note, as
+    people do; about half of last month's stay open and overdue, to chase."""
+    rng = random.Random(2027)
+    old = session.scalars(select(ActionItem).options(joinedload(ActionItem.account).joinedload(Account.partner))
+                          .where(ActionItem.status.in_(OPEN_ACTION_STATUSES), ActionItem.due_on < today - timedelta(days=10))
+                          .order_by(ActionItem.id)).all()
+    for item in old:
+        if item.due_on and item.due_on >= today - timedelta(days=30) and rng.random() < 0.5:
+            continue  # a month's worth left overdue, to chase
+        japanese = not item.account.partner.name.isascii()
+        closed_on = min(today, (item.due_on or today) + timedelta(days=rng.randint(-5, 3)))
+        item.status, item.resolution = ActionStatus.DONE, CLOSING_NOTES[item.kind][0 if japanese else 1]
+        item.closed_at = datetime.combine(closed_on, time(2, 0), tzinfo=timezone.utc)
+        item.closed_by_id = item.owner_id
+        session.add(ActionEvent(item_id=item.id, account_id=item.account_id, partner_id=item.partner_id, actor_id=item.owner_id,
+                                event=ActionEventKind.STATUS_CHANGED, data={"from": "open", "to": "done"}, at=item.closed_at))
+    session.commit()
 
 
 # (title, Japanese title, note, Japanese note) per kind: what the vendor asks people to do.

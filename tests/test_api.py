@@ -320,7 +320,7 @@ def test_put_creates_an_account_then_updates_only_the_fields_sent(api, db, tenan
     assert created.status_code == 201
     assert created.get_json() | {"updated_at": None} == NEW_ACCOUNT | {
         "reference": "CRM-7781", "plan": None, "churned_on": None, "churn_reason": None, "updated_at": None,
-        "name_kana": None, "owner_email": None}
+        "name_kana": None, "owner_email": tenants.admin_a.email}, "no owner named: the partner admin owns it"
 
     updated = api.put("/accounts/CRM-7781", {"seats": 150, "status": "active"})
     assert updated.status_code == 200

@@ -7,10 +7,11 @@ from enum import Enum
 from typing import Any, Callable, Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from portal.accounts import lifecycle
+from portal.actions.services import partner_admin
 from portal.audit import services as audit
 from portal.core import clock
 from portal.audit.models import AuditAction
@@ -163,6 +164,9 @@ def save_account(
     account.partner_id, account.reference = partner_id, reference
     for name, value in checked.items():
         setattr(account, name, value)
+    if created and account.owner_id is None:
+        # Every account has someone on the reseller side: the partner admin until someone else is named.
+        account.owner_id = session.scalar(select(partner_admin(literal(partner_id))))
     lifecycle.note_phase_set(account, status_before, clock.today())
     session.add(account)
     session.flush()

@@ -73,6 +73,14 @@ class CadenceForm(FlaskForm):
         _l("Count overdue check-ins from"),
         description=_l("Periods that ended before this day are never overdue (e.g. the day the portal started). Each account owes check-ins only from when it was first in the portal."),
         validators=[Optional()])
+    recovered_after_days = IntegerField(
+        _l("Close a red account's item after this many days out of red"),
+        description=_l("The nightly run closes the item as recovered once the account has been out of red this many days in a row."),
+        validators=[Optional(), NumberRange(min=1, max=365)])
+    reopen_within_days = IntegerField(
+        _l("Reopen a closed item if its alert returns within this many days"),
+        description=_l("Within these days the closed item reopens with its thread instead of a new one; 0: always a new item."),
+        validators=[Optional(), NumberRange(min=0, max=365)])
 
 
 class FeatureForm(FlaskForm):

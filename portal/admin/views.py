@@ -310,6 +310,7 @@ def reporting_rules():
     if request.method == "GET":
         saved = reporting_settings(db)
         form.adoption_after_days.data, form.overdue_from.data = saved.adoption_after_days, saved.overdue_from
+        form.recovered_after_days.data, form.reopen_within_days.data = saved.recovered_after_days, saved.reopen_within_days
     if form.validate_on_submit():
         rules.save_cadences(db, form.data, actor=current_user)
         rules.save_reporting_settings(db, form.data, actor=current_user)

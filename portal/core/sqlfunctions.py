@@ -93,3 +93,49 @@ def _round_half_up_default(element, compiler, **kw):
 @compiles(round_half_up, "sqlite")
 def _round_half_up_sqlite(element, compiler, **kw):
     return f"round({compiler.process(element.clauses, **kw)})"
+
+
+class json_object(FunctionElement):
+    """A JSON object from alternating keys and values, built by the database (json_build_object on
+    PostgreSQL, json_object on SQLite), so INSERT ... SELECT can fill a JSON column."""
+
+    inherit_cache = True
+    name = "json_object"
+
+    @property
+    def type(self):
+        from sqlalchemy import JSON
+        return JSON()
+
+
+@compiles(json_object)
+def _json_object_default(element, compiler, **kw):
+    return f"json_build_object({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_object, "sqlite")
+def _json_object_sqlite(element, compiler, **kw):
+    return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+class add_months(FunctionElement):
+    """A date moved by a whole number of months (the first of a month stays the first)."""
+
+    inherit_cache = True
+    name = "add_months"
+
+    @property
+    def type(self):
+        return self.clauses.clauses[0].type
+
+
+@compiles(add_months)
+def _add_months_default(element, compiler, **kw):
+    day, months = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(CAST({day} AS DATE) + make_interval(months => CAST({months} AS INTEGER)) AS DATE)"
+
+
+@compiles(add_months, "sqlite")
+def _add_months_sqlite(element, compiler, **kw):
+    day, months = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"date({day}, printf('%+d months', {months}))"

@@ -33,13 +33,18 @@ def save_cadences(session: Session, values: Mapping[str, Any], *, actor: User | 
 
 
 def save_reporting_settings(session: Session, values: Mapping[str, Any], *, actor: User | None = None) -> None:
-    """The lifecycle rule's days and the day overdue counting starts. Never commits."""
+    """The lifecycle rule's days, the day overdue counting starts, and when action items close as
+    recovered or reopen. Values left out keep what is saved. Never commits."""
     row = session.get(ReportingSettings, 1) or reporting_settings(session)
-    before = {"adoption_after_days": row.adoption_after_days, "overdue_from": audit.plain(row.overdue_from)}
+    names = ("adoption_after_days", "overdue_from", "recovered_after_days", "reopen_within_days")
+    before = {name: audit.plain(getattr(row, name)) for name in names}
     row.adoption_after_days, row.overdue_from = values.get("adoption_after_days"), values.get("overdue_from")
+    for name in ("recovered_after_days", "reopen_within_days"):
+        if values.get(name) is not None:
+            setattr(row, name, values[name])
     session.add(row)
     session.flush()
-    if detail := audit.changes(before, {"adoption_after_days": row.adoption_after_days, "overdue_from": audit.plain(row.overdue_from)}):
+    if detail := audit.changes(before, {name: audit.plain(getattr(row, name)) for name in names}):
         audit.record(session, AuditAction.CADENCE_CHANGED, actor=actor, detail=detail)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from portal.accounts import lifecycle
+from portal.actions.resolve import resolve_items
 from portal.actions.services import items_from_alerts
 from portal.reporting.cadence import cadence_rules, owes_period, period_containing
 from portal.core.clock import utcnow
@@ -286,6 +287,7 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
         figures = scorecard_select(session, day, by_partner=by_partner)
         session.execute(insert(PartnerScorecard).from_select([c.name for c in figures.selected_columns], figures))
     alerts = raise_alerts(session, day)
+    resolve_items(session, day)  # first: an item closed today whose condition returns today reopens
     items_from_alerts(session, day)
     return rows, alerts
 

@@ -1,0 +1,195 @@
+"""Items that close themselves: after scoring, the aggregation closes each open alert item whose
+condition has cleared, so a queue only holds work that is still real.
+
+Each condition is one set of open items chosen in SQL; for it, one INSERT ... SELECT writes the
+"resolved" entries to the items' history and one UPDATE closes them with the outcome
+(auto_resolution), its details (resolution_params) and an English `resolution` text. Pages show
+the outcome in the reader's language with `shown_resolution`. The thread stays with the item.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, and_, case, cast, exists, func, insert, literal, literal_column, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from portal.actions.services import run_moment
+from portal.core.formatting import local_date
+from portal.core.sqlfunctions import add_days, add_months, json_object
+from portal.models import (
+    Account, AccountScore, ActionEvent, ActionEventKind, ActionItem, ActionKind, ActionStatus, AutoResolution, Band, CheckIn,
+    LifecycleStatus, OPEN_ACTION_STATUSES,
+)
+from portal.reporting.cadence import Period, cadence_rules, reporting_settings
+
+# The stored English text of each outcome (the item's `resolution`, NOT NULL once closed) ...
+RESOLUTION_TEXTS = {
+    AutoResolution.CHECK_IN_RECEIVED: "Check-in for %(period)s received on %(received_on)s",
+    AutoResolution.RECOVERED: "Recovered: out of red since %(since)s",
+    AutoResolution.RENEWED: "Renewal recorded: the next renewal is on %(renewal_date)s",
+    AutoResolution.CHURNED: "The account churned on %(churned_on)s",
+}
+# ... and the same, translated for the reader (the msgids are the texts above).
+SHOWN_TEXTS = {
+    AutoResolution.CHECK_IN_RECEIVED: _l("Check-in for %(period)s received on %(received_on)s"),
+    AutoResolution.RECOVERED: _l("Recovered: out of red since %(since)s"),
+    AutoResolution.RENEWED: _l("Renewal recorded: the next renewal is on %(renewal_date)s"),
+    AutoResolution.CHURNED: _l("The account churned on %(churned_on)s"),
+}
+DATE_PARAMS = ("received_on", "since", "renewal_date", "churned_on")
+
+
+def resolve_items(session: Session, day: date) -> None:
+    """Close the open alert items whose condition has cleared on `day` (after the day's scores)."""
+    _close_churned(session, day)
+    _close_received_check_ins(session, day)
+    _close_recovered(session, day)
+    _close_renewed(session, day)
+
+
+def _account(column):
+    """A column of the item's account, correlated to the item being checked."""
+    return select(column).where(Account.id == ActionItem.account_id).scalar_subquery()
+
+
+def _iso(column):
+    """A date as 'YYYY-MM-DD' text on both databases."""
+    return func.substr(cast(column, String), 1, 10)
+
+
+def _english(kind: AutoResolution, **values):
+    """The outcome's English text built by the database from `values` (SQL expressions)."""
+    text = RESOLUTION_TEXTS[kind]
+    parts: list = []
+    rest = text
+    while "%(" in rest:
+        head, _, tail = rest.partition("%(")
+        name, _, rest = tail.partition(")s")
+        parts += [literal(head, String), values[name]] if head else [values[name]]
+    if rest:
+        parts.append(literal(rest, String))
+    expression = parts[0]
+    for part in parts[1:]:
+        expression = expression + part
+    return expression
+
+
+def _close(session: Session, day: date, kind: AutoResolution, where, **params) -> None:
+    """Close the open items matching `where` with outcome `kind`: history first, then the items."""
+    chosen = and_(ActionItem.status.in_(OPEN_ACTION_STATUSES), where)
+    pairs: list[Any] = []
+    for name, value in params.items():
+        pairs += [literal_column(f"'{name}'"), value]
+    data = json_object(literal_column("'auto_resolution'"), literal(kind.value, String), *pairs)
+    now = run_moment(day)
+    session.execute(insert(ActionEvent).from_select(
+        ["item_id", "account_id", "partner_id", "event", "data", "at"],
+        select(ActionItem.id, ActionItem.account_id, ActionItem.partner_id, literal(ActionEventKind.RESOLVED.value),
+               data, now).where(chosen)))
+    session.execute(
+        update(ActionItem).where(chosen)
+        .values(status=ActionStatus.DONE, auto_resolution=kind, resolution_params=json_object(*pairs),
+                resolution=_english(kind, **params), closed_at=now, closed_by_id=None)
+        .execution_options(synchronize_session=False))
+
+
+def _close_churned(session: Session, day: date) -> None:
+    """A churned account's alert items close with that outcome: nothing left to chase."""
+    churned_on = _iso(func.coalesce(_account(Account.churned_on), literal(day)))
+    _close(session, day, AutoResolution.CHURNED,
+           and_(ActionItem.kind != ActionKind.REQUEST, _account(Account.status) == LifecycleStatus.CHURNED.value),
+           churned_on=churned_on)
+
+
+def _close_received_check_ins(session: Session, day: date) -> None:
+    """An overdue check-in's item closes once a check-in for its period (the subject) exists."""
+    same_period = and_(CheckIn.account_id == ActionItem.account_id, _iso(CheckIn.period_start) == ActionItem.subject)
+    received = select(func.min(CheckIn.submitted_at)).where(same_period).scalar_subquery()
+    months = case(*[(_account(Account.segment) == segment.value, literal(rule.months))
+                    for segment, rule in cadence_rules(session).items()], else_=literal(3))
+    period_end = add_days(add_months(ActionItem.subject, months), literal(-1))
+    label = case((months == 1, func.substr(ActionItem.subject, 1, 7)),
+                 else_=func.substr(ActionItem.subject, 1, 7) + literal(" – ", String) + func.substr(cast(period_end, String), 1, 7))
+    _close(session, day, AutoResolution.CHECK_IN_RECEIVED,
+           and_(ActionItem.kind == ActionKind.CHECK_IN_OVERDUE, exists().where(same_period)),
+           period=label, period_start=ActionItem.subject, months=months, received_on=_iso(received))
+
+
+def _close_recovered(session: Session, day: date) -> None:
+    """A red account's item closes once the account has been out of red for the vendor's number
+    of consecutive days (from the daily snapshots), scored today and not red."""
+    days = reporting_settings(session).recovered_after_days
+    red, after = aliased(AccountScore), aliased(AccountScore)
+    # Correlated to `after` (the enclosing select), not to the item: one level at a time.
+    last_red = (select(func.max(red.day))
+                .where(red.account_id == after.account_id, red.day <= day, red.band == Band.RED).scalar_subquery())
+    since = (select(func.min(after.day))
+             .where(after.account_id == ActionItem.account_id, after.day <= day,
+                    or_(last_red.is_(None), after.day > last_red)).scalar_subquery())
+    scored_today = exists().where(AccountScore.account_id == ActionItem.account_id, AccountScore.day == day,
+                                  AccountScore.band.in_([Band.GREEN, Band.YELLOW]))
+    _close(session, day, AutoResolution.RECOVERED,
+           and_(ActionItem.kind == ActionKind.TURNED_RED, scored_today, since <= day - timedelta(days=days - 1)),
+           since=_iso(since), days=literal(days))
+
+
+def _close_renewed(session: Session, day: date) -> None:
+    """A renewal item closes once the renewal is recorded: the account's renewal date has moved
+    past the one the item was about (its subject)."""
+    renewal = _account(Account.renewal_date)
+    _close(session, day, AutoResolution.RENEWED,
+           and_(ActionItem.kind == ActionKind.RENEWAL_AT_RISK, ActionItem.subject.is_not(None), _iso(renewal) > ActionItem.subject),
+           renewal_date=_iso(renewal), previous_renewal=ActionItem.subject)
+
+
+def shown_resolution(item: ActionItem) -> str | None:
+    """The item's resolution for the reader: an automatic outcome in their language with its
+    dates formatted for them; a person's note as written."""
+    if item.auto_resolution is None or not item.resolution_params:
+        return item.resolution
+    params = dict(item.resolution_params)
+    values = {}
+    for name, value in params.items():
+        if name in DATE_PARAMS and value:
+            try:
+                values[name] = local_date(date.fromisoformat(str(value)[:10]))
+            except ValueError:
+                values[name] = str(value)
+        else:
+            values[name] = value
+    if item.auto_resolution == AutoResolution.CHECK_IN_RECEIVED and params.get("period_start"):
+        try:
+            start = date.fromisoformat(params["period_start"])
+            months = int(params.get("months") or 1)
+            end = (datetime(start.year + (start.month - 1 + months) // 12, (start.month - 1 + months) % 12 + 1, 1).date()
+                   - timedelta(days=1))
+            values["period"] = Period(start=start, end=end, months=months).label
+        except (TypeError, ValueError):
+            pass
+    try:
+        return str(SHOWN_TEXTS[item.auto_resolution]) % values
+    except (KeyError, TypeError, ValueError):
+        return item.resolution
+
+
+def raised_summary(item: ActionItem) -> str:
+    """One line for the item's page on how its alert keeps firing: "Raised 3 times; still red
+    after 14 days" (empty when there is nothing to say). One query, for a red account's state."""
+    from portal.core.web import get_session, today
+
+    parts = []
+    if item.raised_count > 1:
+        parts.append(ngettext("Raised %(num)d time", "Raised %(num)d times", item.raised_count))
+    if item.status in OPEN_ACTION_STATUSES and item.kind == ActionKind.TURNED_RED and item.subject:
+        band = get_session().scalar(select(AccountScore.band).where(AccountScore.account_id == item.account_id)
+                                    .order_by(AccountScore.day.desc()).limit(1))
+        try:
+            days = (today() - date.fromisoformat(item.subject)).days
+        except ValueError:
+            days = 0
+        if band == Band.RED and days > 0:
+            parts.append(ngettext("still red after %(num)d day", "still red after %(num)d days", days))
+    return gettext("; ").join(parts) if len(parts) > 1 else "".join(parts)
