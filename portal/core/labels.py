@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from portal.models import (
+    ActionKind,
     ActionStatus,
     DeliveryStatus,
     EmailKind,
@@ -70,6 +71,12 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         ActionStatus.IN_PROGRESS: _l("In progress"),
         ActionStatus.DONE: _l("Done"),
         ActionStatus.CANCELLED: _l("Cancelled"),
+    },
+    ActionKind: {
+        ActionKind.TURNED_RED: _l("Turned red"),
+        ActionKind.RENEWAL_AT_RISK: _l("Renewal at risk"),
+        ActionKind.CHECK_IN_OVERDUE: _l("Check-in overdue"),
+        ActionKind.REQUEST: _l("Request"),
     },
     Band: {Band.GREEN: _l("Healthy"), Band.YELLOW: _l("Needs attention"), Band.RED: _l("At risk")},
     AlertKind: {
