@@ -80,7 +80,7 @@ def test_each_reseller_sees_only_its_own_obligations(browser, tenants, portfolio
     html = browser(tenants.admin_b).get("/home").get_data(as_text=True)
     assert owed(html, "overdue") == [("Bravo Secret Customer", "2026-07 – 2026-09", "Oct 20, 2026 66 days late")]
     assert owed(html, "due") == []
-    assert "Nothing due in the next month." in html
+    assert "No check-in is due in the next month." in html
 
 
 def test_reporting_from_the_home_page_takes_the_customer_off_the_list(db, browser, tenants, portfolio):

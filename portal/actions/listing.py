@@ -164,3 +164,10 @@ def owner_choices(session: Session, user: User, filters: Filters) -> list:
     return list(session.execute(select(User.id, User.display_name).where(User.id.in_(owned))
                                 .order_by(func.lower(User.display_name), User.id)).all())
 
+
+
+def first_open(session: Session, stmt: Select, today: date, limit: int) -> tuple[list, int]:
+    """The first `limit` open items among `stmt`'s (a scoped select of ActionItem), with details,
+    and how many there are: the account page and the partner scorecard (two queries)."""
+    total = session.scalar(stmt.where(is_open()).with_only_columns(func.count()).order_by(None)) or 0
+    return list(session.execute(open_rows(stmt, today).limit(limit)).all()), total

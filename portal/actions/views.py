@@ -3,7 +3,7 @@ and a partner manager's new item on an account. Scoped like everything else: a r
 reaches only its own partner's items and comments."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
