@@ -28,7 +28,7 @@ def _list_request(db) -> tuple[listing.Filters, listing.Counts]:
     counts = listing.counts_for(db, current_user, today())
     tabs = listing.tabs_for(current_user)
     legacy = args.text("view")  # the old links: ?view=mine|open|overdue|closed
-    tab = args.one_of("tab", tabs, "")
+    tab = args.one_of("tab", tabs, "") or ("team" if args.text("tab") == "all" else "")  # a reseller's "all" is its team
     if not tab:
         tab = "mine" if legacy == "mine" else (tabs[-1] if legacy else listing.default_tab(current_user, counts))
     owner = args.text("owner")
