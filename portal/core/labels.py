@@ -76,7 +76,7 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         ActionKind.TURNED_RED: _l("Turned red"),
         ActionKind.RENEWAL_AT_RISK: _l("Renewal at risk"),
         ActionKind.CHECK_IN_OVERDUE: _l("Check-in overdue"),
-        ActionKind.REQUEST: _l("Request"),
+        ActionKind.REQUEST: _l("Manual request"),
     },
     Band: {Band.GREEN: _l("Healthy"), Band.YELLOW: _l("Needs attention"), Band.RED: _l("At risk")},
     AlertKind: {
