@@ -80,7 +80,8 @@ def history(session: Session, item: ActionItem) -> list[HistoryEntry]:
                              .options(joinedload(ActionEvent.actor)).order_by(ActionEvent.at, ActionEvent.id)).all()
     named = {v for e in events if e.event == ActionEventKind.ASSIGNED for v in (e.data.get("from"), e.data.get("to"))
              if isinstance(v, int)}
-    people = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(named))).tuples().all()) if named else {}
+    people: dict[int, str] = {row.id: row.display_name for row in session.execute(
+        select(User.id, User.display_name).where(User.id.in_(named)))} if named else {}
 
     def shown(event: ActionEventKind, value: Any) -> Any:
         if value is None:
