@@ -79,6 +79,11 @@ RULES: dict[str, tuple[str, dict]] = {
     "actions.action_item": ("GET", {ANON: LOGIN, **everyone(200)}),
     "actions.action_item_new": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
     "actions.action_item_status": ("POST", {ANON: LOGIN, **everyone(400)}),
+    "actions.action_items_export": ("GET", {ANON: LOGIN, **everyone(200)}),
+    # Take, hand on, move the due date: either side on its own items (nothing sent: nobody, no date).
+    "actions.action_item_take": ("POST", {ANON: LOGIN, **everyone(302)}),
+    "actions.action_item_owner": ("POST", {ANON: LOGIN, **everyone(302)}),
+    "actions.action_item_due": ("POST", {ANON: LOGIN, **everyone(302)}),
     "scoring.voc_inbox": ("GET", {ANON: LOGIN, **everyone(200)}),
     "scoring.ranking_export": ("GET", {ANON: LOGIN, VA: 200, PM: 200, PA: 403, PU: 403}),
     "scoring.voc_export": ("GET", {ANON: LOGIN, **everyone(200)}),

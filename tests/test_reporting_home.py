@@ -80,7 +80,7 @@ def test_each_reseller_sees_only_its_own_obligations(browser, tenants, portfolio
     html = browser(tenants.admin_b).get("/home").get_data(as_text=True)
     assert owed(html, "overdue") == [("Bravo Secret Customer", "2026-07 – 2026-09", "Oct 20, 2026 66 days late")]
     assert owed(html, "due") == []
-    assert "Nothing due in the next month." in html
+    assert "No check-in is due in the next month." in html
 
 
 def test_reporting_from_the_home_page_takes_the_customer_off_the_list(db, browser, tenants, portfolio):
@@ -270,10 +270,16 @@ PAGES = [
     pytest.param("vendor_admin", "GET", lambda t, s: f"/rules/milestones/{s['kickoff'].id}", None,
                  "Reaching it is the customer's first value", id="milestone"),
     pytest.param("admin_a", "GET", lambda t, s: "/company/settings", None, "Reporting settings", id="company-settings"),
+    pytest.param("user_a", "GET", lambda t, s: "/actions?tab=team&status=all", None, "My team", id="action-items"),
+    pytest.param("user_a", "GET", lambda t, s: "/actions?tab=mine&kind=request&overdue=1", None,
+                 "No action item matches these filters.", id="action-items-none"),
+    pytest.param("user_a", "GET", lambda t, s: f"/actions/{t.item_a.id}", None, "Take it", id="action-item"),
+    pytest.param("user_a", "POST", lambda t, s: f"/actions/{t.item_a.id}/due", {"due_on": "2020-01-01"},
+                 "The due date is in the past.", id="action-item-due-with-errors"),
 ]
 
 # Words that are the same in both languages.
-SAME_IN_BOTH = {"NPS", "CSAT", "CES", "API", "ARR", "CRM", "Web"}
+SAME_IN_BOTH = {"NPS", "CSAT", "CES", "API", "ARR", "CRM", "Web", "CSV"}
 
 
 def page_for(browser, db, tenants, scene, who, method, url, data, language):
@@ -297,9 +303,9 @@ def visible_text(html: str) -> str:
 
 def data_shown(tenants, scene) -> list[str]:
     """Names people typed in, which no translation changes."""
-    people = [tenants.user_a, tenants.admin_a, tenants.vendor_admin]
+    people = [tenants.user_a, tenants.admin_a, tenants.vendor_admin, tenants.partner_manager]
     return ([u.display_name for u in people] + [tenants.partner_a.name, tenants.account_a.name, scene["onboarding"].name,
-            tenants.stakeholder_a.name, tenants.token_a.name, tenants.item_a.title, scene["corrected"].sentiment_reason, milestone_form()["note"],
+            tenants.stakeholder_a.name, tenants.token_a.name, f"Comment on {tenants.item_a.title}", tenants.item_a.title, scene["corrected"].sentiment_reason, milestone_form()["note"],
             stakeholder_form()["name"], stakeholder_form()["success_note"]])
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
 from portal.accounts import partners as partner_service
-from portal.actions import services as actions
+from portal.actions import listing as action_listing
 from portal.scoring import health
 from portal.scoring import insights
 from portal.timeline import services as account_timeline
@@ -28,7 +28,7 @@ from portal.core.history import readable_changes
 from portal.reporting.onboarding import milestone_views, summarise
 from portal.accounts import bp
 from portal.accounts.forms import AccountForm
-from portal.core.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404, partners_visible_to
+from portal.core.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404, partners_visible_to, visible_to
 from portal.core.validation import ValidationError
 from portal.core.lists import InvalidArgument, ListArgs, paginate
 from portal.core.exports import table_response
@@ -36,6 +36,8 @@ from portal.core.labels import label
 from portal.accounts import listing
 from portal.accounts.listing import owner_choices
 from portal.core.web import attach_errors, get_session, roles_required, today
+
+ACCOUNT_ITEMS = 20  # the first open items on the account page; a link lists them all
 
 
 def _list_request(db) -> tuple[listing.Filters, str, bool]:
@@ -163,11 +165,13 @@ def _timeline(milestones, today) -> dict:
 
 def _health(db, account: Account, now) -> dict:
     score = insights.latest_account_score(db, account.id)
-    open_items = db.scalars(actions.open_items(select(ActionItem).where(ActionItem.account_id == account.id))).all()
+    open_rows, open_total = action_listing.first_open(db, visible_to(current_user, ActionItem).where(ActionItem.account_id == account.id),
+                                                      now, ACCOUNT_ITEMS)
     scored_from = db.get(CheckIn, score.check_in_id) if score and score.check_in_id else None
     return {
         "now": now,
-        "open_items": open_items,
+        "open_rows": open_rows,
+        "open_total": open_total,
         "score": score,
         "card": health.health_card(score, health.model_version(db, score.model_version)) if score else None,
         "scored_from": scored_from,

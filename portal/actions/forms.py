@@ -21,3 +21,15 @@ class StatusForm(FlaskForm):
     status = SelectField(_l("Status"), choices=choices(ActionStatus), validate_choice=False)
     resolution = TextAreaField(_l("Resolution"), description=_l("Required to close the item: what was done, or why not."),
                                render_kw={"rows": 2})
+
+
+class OwnerForm(FlaskForm):
+    owner_id = SelectField(_l("Owner"), choices=[], validate_choice=False)
+
+
+class DueForm(FlaskForm):
+    due_on = StringField(_l("Due date"), render_kw={"type": "date"})
+
+
+class TakeForm(FlaskForm):
+    """Only the CSRF token: taking an item needs no input."""

@@ -245,16 +245,22 @@ def add_comment(session: Session, item: ActionItem, body: str, user: User) -> Ac
     return comment
 
 
-def change_status(session: Session, item: ActionItem, status: ActionStatus, resolution: str | None) -> None:
-    """Closing (done or cancelled) needs a resolution note; reopening clears it. Raises ValidationError."""
+def change_status(session: Session, item: ActionItem, status: ActionStatus, resolution: str | None,
+                  user: User | None = None) -> None:
+    """Closing (done or cancelled) needs a resolution note; reopening clears it. A change is recorded
+    in the item's history (STATUS_CHANGED) and a person's closing names them. Raises ValidationError."""
     resolution = (resolution or "").strip() or None
-    if status not in OPEN_ACTION_STATUSES and not resolution:
-        raise ValidationError([FieldError("resolution", _l("Say how it was resolved before closing the item."))])
+    before = item.status
     item.auto_resolution, item.resolution_params = None, None  # a person's status, not the portal's outcome
     if status in OPEN_ACTION_STATUSES:
-        item.status, item.resolution, item.closed_at = status, None, None
-        return
-    item.status, item.resolution, item.closed_at = status, resolution, utcnow()
+        item.status, item.resolution, item.closed_at, item.closed_by_id = status, None, None, None
+    elif not resolution:
+        raise ValidationError([FieldError("resolution", _l("Say how it was resolved before closing the item."))])
+    else:
+        item.status, item.resolution, item.closed_at = status, resolution, utcnow()
+        item.closed_by_id = user.id if user else None
+    if status != before:
+        record_event(session, item, ActionEventKind.STATUS_CHANGED, user, **{"from": before.value, "to": status.value})
 
 
 def is_overdue(item: ActionItem, today: date) -> bool:

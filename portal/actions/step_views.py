@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from portal.actions import bp
 from portal.actions import playbooks
-from portal.actions.forms import CommentForm, StatusForm
 from portal.actions.views import _item_or_404, _render_item
 from portal.core.scoping import one_or_404
 from portal.core.validation import ValidationError
@@ -42,5 +41,4 @@ def action_step(item_id: int, step_id: int):
 def _refused(item, message: str, code: int):
     """The item's page again, with why the tick was refused."""
     flash(message, "error")
-    page, _code = _render_item(item, CommentForm(formdata=None), StatusForm(formdata=None, status=item.status.value))
-    return page, code
+    return _render_item(get_session(), item, code=code)

@@ -72,17 +72,17 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         ActionStatus.DONE: _l("Done"),
         ActionStatus.CANCELLED: _l("Cancelled"),
     },
-    Band: {Band.GREEN: _l("Healthy"), Band.YELLOW: _l("Needs attention"), Band.RED: _l("At risk")},
-    AlertKind: {
-        AlertKind.TURNED_RED: _l("Turned red"),
-        AlertKind.RENEWAL_AT_RISK: _l("Renewal at risk"),
-        AlertKind.CHECK_IN_OVERDUE: _l("Check-in overdue"),
-    },
     ActionKind: {
         ActionKind.TURNED_RED: _l("Turned red"),
         ActionKind.RENEWAL_AT_RISK: _l("Renewal at risk"),
         ActionKind.CHECK_IN_OVERDUE: _l("Check-in overdue"),
         ActionKind.REQUEST: _l("Manual request"),
+    },
+    Band: {Band.GREEN: _l("Healthy"), Band.YELLOW: _l("Needs attention"), Band.RED: _l("At risk")},
+    AlertKind: {
+        AlertKind.TURNED_RED: _l("Turned red"),
+        AlertKind.RENEWAL_AT_RISK: _l("Renewal at risk"),
+        AlertKind.CHECK_IN_OVERDUE: _l("Check-in overdue"),
     },
     RenewalLikelihood: {
         RenewalLikelihood.LIKELY: _l("Likely to renew"),

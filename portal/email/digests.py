@@ -16,14 +16,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from portal.actions import services as actions
+from portal.actions import listing
 from portal.scoring import insights, review
 from portal.scoring.aggregation import latest_day
 from portal.reporting.cadence import Obligation, obligations
-from portal.models import AccountScore, ActionItem, Band, EmailKind, Partner, PartnerScorecard, Role, User, partner_managers
+from portal.models import AccountScore, Band, EmailKind, Partner, PartnerScorecard, Role, User, partner_managers
 from portal.models import CheckIn, VocItem
 
 DUE_SOON_DAYS = 7
+DIGEST_ITEMS = 20  # the first items listed; the count beside them says how many the list at /actions has
 
 
 class Week:
@@ -65,7 +66,9 @@ class ManagerDigest:
     band_changes: list[BandChange]
     renewals: list[AccountScore]
     overdue: list[tuple[Partner, list[Obligation]]]
-    items_past_due: list[ActionItem]
+    # The first of the overdue items on the manager's team; counts.overdue_team is how many /actions lists.
+    items_past_due: list
+    counts: listing.Counts
 
     @property
     def new_red(self) -> list[BandChange]:
@@ -80,7 +83,9 @@ class PartnerDigest:
     previous: PartnerScorecard | None
     benchmark: list[insights.Benchmark]
     owed: list[Obligation]
-    items: list[ActionItem]
+    # The first of the team's open items (rows of actions.listing), counted in `counts` as /actions counts them.
+    items: list
+    counts: listing.Counts
     # The vendor's product answers of the last week to what the reseller's customers said.
     answers: list[VocItem] = field(default_factory=list)
 
@@ -148,8 +153,8 @@ def manager_digest(week: Week, user: User) -> ManagerDigest | None:
                                    AccountScore.renewal_date.between(week.today, week.today + timedelta(days=review.RENEWAL_DAYS)))
         .options(joinedload(AccountScore.account)).order_by(AccountScore.renewal_date)
     ).all())
-    items = list(s.scalars(actions.open_items(select(ActionItem).where(ActionItem.partner_id.in_(ids),
-                                                                       ActionItem.due_on < week.today))).all())
+    counts = listing.counts_for(s, user, week.today)
+    items = _items(s, user, listing.Filters(tab="team", overdue=True), week.today)
     return ManagerDigest(
         week=week,
         partners=[(p, cards.get((p.id, week.day)), cards.get((p.id, week.before))) for p in partners],
@@ -158,6 +163,7 @@ def manager_digest(week: Week, user: User) -> ManagerDigest | None:
         renewals=renewals,
         overdue=[(p, [o for o in week.owed.get(p.id, []) if o.overdue]) for p in partners if any(o.overdue for o in week.owed.get(p.id, []))],
         items_past_due=items,
+        counts=counts,
     )
 
 
@@ -166,7 +172,7 @@ def partner_digest(week: Week, user: User) -> PartnerDigest | None:
     if user.partner_id is None:
         return None
     s = week.session
-    items = list(s.scalars(actions.open_items(select(ActionItem).where(ActionItem.partner_id == user.partner_id))).all())
+    items = _items(s, user, listing.Filters(tab="team"), week.today)
     partner = s.get(Partner, user.partner_id)
     assert partner is not None  # users.partner_id is a foreign key
     return PartnerDigest(
@@ -177,8 +183,14 @@ def partner_digest(week: Week, user: User) -> PartnerDigest | None:
         benchmark=insights.benchmark(s, user.partner_id, week.day) if week.day else [],
         owed=week.owed_by(user.partner_id),
         items=items,
+        counts=listing.counts_for(s, user, week.today),
         answers=product_answers(s, user.partner_id, week.today),
     )
+
+
+def _items(session: Session, user: User, filters: listing.Filters, today: date) -> list:
+    """The first items of the user's list with these filters, in its order."""
+    return list(session.execute(listing.item_rows(user, filters, today).limit(DIGEST_ITEMS)).all())
 
 
 def product_answers(session: Session, partner_id: int, today: date) -> list[VocItem]:

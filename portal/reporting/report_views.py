@@ -10,12 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
-from portal.actions import services as actions
+from portal.actions import listing
 from portal.reporting.cadence import cadence_rules, default_period, obligations, period_containing
 from portal.reporting.checkins import ADOPTION_LABELS, ADOPTION_LEVELS, Outcome, adoption_label, as_input, changed_fields, current_check_in, parse_check_in, submit_check_in
 from portal.models import (
     PARTNER_ROLES,
-    ActionItem,
     CheckIn,
     CheckInFeature,
     Feature,
@@ -33,20 +32,25 @@ from portal.core.validation import ValidationError
 from portal.core.web import attach_errors, get_session, roles_required, today
 
 REPORTERS = PARTNER_ROLES
+HOME_ITEMS = 10  # the first of each list; the counts beside them say how many there are
 
 
 @bp.get("/home")
 @roles_required(*PARTNER_ROLES)
 def home():
-    """A reseller's start page: action items for me, then check-ins overdue and due, most urgent first."""
+    """A reseller's start page: my action items and the team's overdue ones (counted as /actions
+    counts them), then check-ins overdue and due, most urgent first."""
     db = get_session()
     owed = obligations(db, today(), partner_id=current_user.partner_id)
     overdue = [o for o in owed if o.overdue]
     due = [o for o in owed if not o.overdue]
-    items = db.scalars(actions.open_items(
-        visible_to(current_user, ActionItem).where((ActionItem.owner_id == current_user.id) | ActionItem.owner_id.is_(None))
-    ).limit(20)).all()
-    return render_template("reporting/home.html", overdue=overdue, due=due, today=today(), items=items)
+    now = today()
+    counts = listing.counts_for(db, current_user, now)
+    mine = db.execute(listing.item_rows(current_user, listing.Filters(tab="mine"), now).limit(HOME_ITEMS)).all()
+    team_overdue = db.execute(listing.item_rows(current_user, listing.Filters(tab="team", overdue=True), now)
+                              .limit(HOME_ITEMS)).all()
+    return render_template("reporting/home.html", overdue=overdue, due=due, today=now, counts=counts, mine=mine,
+                           team_overdue=team_overdue)
 
 
 def _reportable_account(account_id: int):

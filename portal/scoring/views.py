@@ -6,7 +6,7 @@ from flask import abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.actions import services as actions
+from portal.actions import listing as action_listing
 from portal.scoring import insights
 from portal.scoring import figures, tiers
 from portal.scoring.aggregation import latest_day
@@ -22,6 +22,8 @@ from portal.core.scoping import one_or_404, partners_visible_to, visible_to
 from portal.core.lists import ListArgs
 from portal.core.web import get_session, roles_required, today
 
+SCORECARD_ITEMS = 50  # the first open items on the scorecard; a link lists them all
+
 @bp.get("/partners/<int:partner_id>/scorecard")
 @login_required
 def partner_scorecard(partner_id: int):
@@ -32,7 +34,8 @@ def partner_scorecard(partner_id: int):
     card = insights.scorecard(db, partner.id, day) if day else None
     renewals = review.renewals(db, partner.id, day, today()) if day else []
     overdue = [o for o in obligations(db, today(), partner_id=partner.id) if o.overdue]
-    items = db.scalars(actions.open_items(visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id)).limit(50)).all()
+    open_rows, open_total = action_listing.first_open(
+        db, visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id), today(), SCORECARD_ITEMS)
     return render_template(
         "scoring/partner.html",
         partner=partner,
@@ -40,7 +43,8 @@ def partner_scorecard(partner_id: int):
         tier_figures=tiers.TIER_FIGURES,
         renewals=renewals,
         overdue=overdue,
-        items=items,
+        open_rows=open_rows,
+        open_total=open_total,
         today=today(),
         day=day,
         card=card,

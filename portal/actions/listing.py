@@ -1,0 +1,173 @@
+"""The action-item lists and their counts, in one place: /actions, its CSV, the tab labels, a
+reseller's home, the weekly digests, the account page and the partner scorecard all read these,
+so a count on one page is the length of the list on another.
+
+Tabs: "mine" (owned by me), "team" (a reseller: its partner's items; vendor staff: the partners
+they manage) and "all" (vendor staff: every partner). Scoped by portal.core.scoping like every list.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from portal.core.scoping import partners_visible_to, visible_to
+from portal.models import (
+    OPEN_ACTION_STATUSES, Account, ActionItem, ActionKind, ActionStatus, ActionStep, Partner, User,
+)
+
+TABS = ("mine", "team", "all")
+STATUSES = ("open", "in_progress", "closed", "all")
+OWNER_ME, OWNER_NOBODY = "me", "none"
+PER_PAGE = 50
+CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Filters:
+    tab: str = "mine"
+    partner_id: int | None = None  # vendor staff only
+    owner: str | None = None  # OWNER_ME, OWNER_NOBODY or a user id (as text)
+    kind: ActionKind | None = None
+    status: str = "open"
+    overdue: bool = False
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Open items: mine, my team's, everything I may see; and the overdue ones among them."""
+
+    mine: int
+    team: int
+    all: int
+    overdue_mine: int
+    overdue_team: int
+
+    def tab(self, name: str) -> int:
+        return {"mine": self.mine, "team": self.team, "all": self.all}[name]
+
+
+def tabs_for(user: User) -> tuple[str, ...]:
+    """Resellers have no "all": their team is everything they may see."""
+    return TABS if user.is_vendor else TABS[:2]
+
+
+def is_open() -> ColumnElement[bool]:
+    return ActionItem.status.in_(OPEN_ACTION_STATUSES)
+
+
+def is_overdue(today: date) -> ColumnElement[bool]:
+    return and_(is_open(), ActionItem.due_on < today)
+
+
+def _in_tab(user: User, tab: str) -> ColumnElement[bool]:
+    if tab == "mine":
+        return ActionItem.owner_id == user.id
+    if tab == "team" and user.is_vendor:
+        return ActionItem.partner_id.in_(partners_visible_to(user, mine=True).with_only_columns(Partner.id))
+    return true()  # a reseller's team, and "all": everything visible_to lets through
+
+
+def _conditions(user: User, filters: Filters, today: date) -> list[ColumnElement[bool]]:
+    found = [_in_tab(user, filters.tab)]
+    if filters.partner_id is not None and user.is_vendor:
+        found.append(ActionItem.partner_id == filters.partner_id)
+    if filters.owner == OWNER_ME:
+        found.append(ActionItem.owner_id == user.id)
+    elif filters.owner == OWNER_NOBODY:
+        found.append(ActionItem.owner_id.is_(None))
+    elif filters.owner:
+        found.append(ActionItem.owner_id == int(filters.owner))
+    if filters.kind is not None:
+        found.append(ActionItem.kind == filters.kind)
+    if filters.status == "open":
+        found.append(is_open())
+    elif filters.status == "in_progress":
+        found.append(ActionItem.status == ActionStatus.IN_PROGRESS)
+    elif filters.status == "closed":
+        found.append(ActionItem.status.in_(CLOSED_STATUSES))
+    if filters.overdue:
+        found.append(is_overdue(today))
+    if filters.q:
+        found.append(or_(ActionItem.title.icontains(filters.q, autoescape=True),
+                         Account.name.icontains(filters.q, autoescape=True)))
+    return found
+
+
+def steps_progress():
+    """Steps per item, done and in all (one GROUP BY; items without steps have no row)."""
+    return (select(ActionStep.item_id, func.count().label("total"), func.count(ActionStep.done_at).label("done"))
+            .group_by(ActionStep.item_id).subquery("steps_progress"))
+
+
+def with_details(stmt: Select, today: date) -> Select:
+    """An item query with what every list shows beside the item: account, partner, owner, steps
+    done, whether it is overdue; sorted overdue first, then by due date (none last), then id."""
+    owner = aliased(User)
+    steps = steps_progress()
+    overdue = is_overdue(today)
+    return (stmt.add_columns(Account.name.label("account_name"), Partner.name.label("partner_name"),
+                             owner.display_name.label("owner_name"),
+                             func.coalesce(steps.c.done, 0).label("steps_done"),
+                             func.coalesce(steps.c.total, 0).label("steps_total"),
+                             case((overdue, True), else_=False).label("overdue"))
+            .join(Account, Account.id == ActionItem.account_id)
+            .join(Partner, Partner.id == ActionItem.partner_id)
+            .outerjoin(owner, owner.id == ActionItem.owner_id)
+            .outerjoin(steps, steps.c.item_id == ActionItem.id)
+            .order_by(case((overdue, 0), else_=1), ActionItem.due_on.is_(None), ActionItem.due_on, ActionItem.id))
+
+
+def item_rows(user: User, filters: Filters, today: date) -> Select:
+    """The list's statement (rows: ActionItem, account_name, partner_name, owner_name, steps_done,
+    steps_total, overdue): page it or read it all for the export."""
+    stmt = with_details(visible_to(user, ActionItem), today)
+    return stmt.where(*_conditions(user, filters, today))
+
+
+def open_rows(stmt: Select, today: date) -> Select:
+    """The open items among `stmt`'s (a scoped select of ActionItem), with details, in list order:
+    the account page and the partner scorecard."""
+    return with_details(stmt.where(is_open()), today)
+
+
+def counts_for(session: Session, user: User, today: date) -> Counts:
+    """One query: the numbers beside the tabs, on a reseller's home and in the digests."""
+    mine, team = _in_tab(user, "mine"), _in_tab(user, "team")
+    overdue = ActionItem.due_on < today
+
+    def count(*conditions):
+        return func.count(case((and_(*conditions), 1)))
+
+    row = session.execute(visible_to(user, ActionItem).where(is_open()).with_only_columns(
+        count(mine), count(team), func.count(), count(mine, overdue), count(team, overdue))).one()
+    return Counts(*(int(n or 0) for n in row))
+
+
+def default_tab(user: User, counts: Counts) -> str:
+    """Where a list opens: my items when I have some, else my team's, else (vendor) all."""
+    for tab in tabs_for(user):
+        if counts.tab(tab):
+            return tab
+    return "mine"
+
+
+def owner_choices(session: Session, user: User, filters: Filters) -> list:
+    """(id, display_name) of everyone owning an item in this tab: the owner filter's options."""
+    owned = (visible_to(user, ActionItem).where(_in_tab(user, filters.tab), ActionItem.owner_id.is_not(None))
+             .with_only_columns(ActionItem.owner_id))
+    if filters.partner_id is not None and user.is_vendor:
+        owned = owned.where(ActionItem.partner_id == filters.partner_id)
+    return list(session.execute(select(User.id, User.display_name).where(User.id.in_(owned))
+                                .order_by(func.lower(User.display_name), User.id)).all())
+
+
+
+def first_open(session: Session, stmt: Select, today: date, limit: int) -> tuple[list, int]:
+    """The first `limit` open items among `stmt`'s (a scoped select of ActionItem), with details,
+    and how many there are: the account page and the partner scorecard (two queries)."""
+    total = session.scalar(stmt.where(is_open()).with_only_columns(func.count()).order_by(None)) or 0
+    return list(session.execute(open_rows(stmt, today).limit(limit)).all()), total
