@@ -20,6 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from portal.actions.resolve import resolution_text
 from portal.core.db import UTCDateTime
 from portal.core.formatting import local_date, yen
 from portal.core.history import readable
@@ -27,10 +28,11 @@ from portal.core.labels import label, label_band
 from portal.core.lists import Page, paginate
 from portal.core.validation import Checks
 from portal.models import (
-    Account, AccountArr, AccountNote, ActionComment, ActionEvent, ActionEventKind, ActionItem, ActionStatus, ActionStep,
+    Account, AccountArr, AccountNote, ActionComment, ActionEvent, ActionEventKind, ActionItem, ActionStatus, ActionStep, AutoResolution,
     Alert, AlertKind, ApiToken, ChangeLog, CheckIn, DeliveryStatus, Milestone, MilestoneTemplate, Notification, NoteKind,
     OutboxMessage, RenewalLikelihood, ReportSource, Sentiment, Stakeholder, User,
 )
+from portal.reporting.cadence import cadence_rules, period_containing
 from portal.scoring.models import AccountScore
 
 # The kinds a reader filters by, in the order of the filter.
@@ -274,6 +276,7 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
         select(CheckIn).where(CheckIn.account_id == account.id, CheckIn.partner_id == account.partner_id,
                               CheckIn.period_start.in_(periods)))}
     check_ins = {c.id: c for c in versions.values()}
+    months = cadence_rules(session)[account.segment].months
     log_ids = [r.source_id for k in ("milestone", "stakeholder", "account") for r in by_kind.get(k, []) if r.event != "arr"]
     logs = {c.id: c for c in session.scalars(select(ChangeLog).where(ChangeLog.id.in_(log_ids), ChangeLog.account_id == account.id))}
     event_ids = [r.source_id for r in by_kind.get("action", []) if r.event not in ("opened", "closed")]
@@ -308,7 +311,7 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
         entry = Entry(at=row.at, dated=bool(row.dated), kind=row.kind, title="", who=who(row))
         if row.kind == "check_in":
             check_in = check_ins.get(row.source_id)
-            period = check_in.period_start.strftime("%Y-%m") if check_in else "—"
+            period = period_containing(check_in.period_start, months).label if check_in else "—"
             entry.title = str(_l("Check-in for %(period)s submitted", period=period) if row.num1 == 1 else
                               _l("Check-in for %(period)s corrected (version %(version)s)", period=period, version=row.num1))
             before = versions.get((check_in.period_start, check_in.version - 1)) if check_in else None
@@ -336,7 +339,7 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
             entry.link = (*to_account[:2], "health-heading")
         elif row.kind == "alert":
             entry.title = str(_l("Alert: %(kind)s", kind=label(AlertKind(row.event))))
-            entry.details = [row.text1] if row.text1 else []
+            entry.details = [_alert_subject(AlertKind(row.event), row.text1, months)] if row.text1 else []
             entry.link = ("actions.action_item", {"item_id": row.link_id}, "") if row.link_id else (*to_account[:2], "actions")
         elif row.kind == "action":
             title = _item_title(row.text1)
@@ -362,6 +365,19 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
             entry.link = ("timeline.account_timeline", {"account_id": account.id}, entry.anchor)
         entries.append(entry)
     return entries
+
+
+def _alert_subject(kind: AlertKind, subject: str, months: int) -> str:
+    """Which occurrence an alert is about, as the pages write it: the period, the red day, the renewal."""
+    try:
+        day = date.fromisoformat(subject)
+    except ValueError:
+        return subject
+    if kind == AlertKind.CHECK_IN_OVERDUE:
+        return str(_l("Period: %(period)s", period=period_containing(day, months).label))
+    if kind == AlertKind.RENEWAL_AT_RISK:
+        return str(_l("Renewal on %(day)s", day=local_date(day)))
+    return local_date(day)
 
 
 def _item_title(title: str | None) -> str:
@@ -391,6 +407,9 @@ def _event_details(row, event: ActionEvent | None, steps: dict, people: dict, ja
         def status(value):
             return label(ActionStatus(value)) if value in ActionStatus._value2member_map_ else "—"
         return [f"{status(data.get('from'))} → {status(data.get('to'))}"]
+    if event.event == ActionEventKind.RESOLVED and data.get("auto_resolution") in AutoResolution._value2member_map_:
+        text = resolution_text(AutoResolution(data["auto_resolution"]), data)
+        return [text] if text else []
     if event.event == ActionEventKind.RAISED_AGAIN and data.get("count"):
         return [str(_l("Raised %(count)s times", count=data["count"]))]
     return []
