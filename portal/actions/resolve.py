@@ -153,6 +153,12 @@ def shown_resolution(item: ActionItem) -> str | None:
     return resolution_text(item.auto_resolution, item.resolution_params) or item.resolution
 
 
+def event_resolution(data: dict) -> str | None:
+    """A RESOLVED event's outcome for the reader (its data holds the kind and the values)."""
+    kind = data.get("auto_resolution") if isinstance(data, dict) else None
+    return resolution_text(AutoResolution(kind), data) if kind in AutoResolution._value2member_map_ else None
+
+
 def resolution_text(kind: AutoResolution, params: dict) -> str | None:
     """An automatic outcome in the reader's language from its stored values (the item's
     resolution_params, or its RESOLVED event's data on the timeline); None if they do not fit."""

@@ -20,7 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from portal.actions.resolve import resolution_text
+from portal.actions.resolve import event_resolution
 from portal.core.db import UTCDateTime
 from portal.core.formatting import local_date, yen
 from portal.core.history import readable
@@ -28,7 +28,7 @@ from portal.core.labels import label, label_band
 from portal.core.lists import Page, paginate
 from portal.core.validation import Checks
 from portal.models import (
-    Account, AccountArr, AccountNote, ActionComment, ActionEvent, ActionEventKind, ActionItem, ActionStatus, ActionStep, AutoResolution,
+    Account, AccountArr, AccountNote, ActionComment, ActionEvent, ActionEventKind, ActionItem, ActionStatus, ActionStep,
     Alert, AlertKind, ApiToken, ChangeLog, CheckIn, DeliveryStatus, Milestone, MilestoneTemplate, Notification, NoteKind,
     OutboxMessage, RenewalLikelihood, ReportSource, Sentiment, Stakeholder, User,
 )
@@ -407,8 +407,8 @@ def _event_details(row, event: ActionEvent | None, steps: dict, people: dict, ja
         def status(value):
             return label(ActionStatus(value)) if value in ActionStatus._value2member_map_ else "—"
         return [f"{status(data.get('from'))} → {status(data.get('to'))}"]
-    if event.event == ActionEventKind.RESOLVED and data.get("auto_resolution") in AutoResolution._value2member_map_:
-        text = resolution_text(AutoResolution(data["auto_resolution"]), data)
+    if event.event == ActionEventKind.RESOLVED:
+        text = event_resolution(data)
         return [text] if text else []
     if event.event == ActionEventKind.RAISED_AGAIN and data.get("count"):
         return [str(_l("Raised %(count)s times", count=data["count"]))]
