@@ -14,14 +14,13 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    BigInteger, DateTime, Integer, String, and_, cast, exists, func, literal, null, or_, select, type_coerce, union_all,
+    BigInteger, Integer, String, and_, cast, exists, func, literal, null, or_, select, type_coerce, union_all,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
 from portal.actions.resolve import event_resolution
 from portal.core.db import UTCDateTime
+from portal.core.sqlfunctions import as_moment
 from portal.core.formatting import local_date, yen
 from portal.core.history import readable
 from portal.core.labels import label, label_band
@@ -52,24 +51,6 @@ NOTE_KINDS = {NoteKind.CALL: _l("Call"), NoteKind.MEETING: _l("Meeting"), NoteKi
 MAX_PARTICIPANTS = 300
 MAX_NOTE = 4000
 CLOSED = (ActionStatus.DONE.value, ActionStatus.CANCELLED.value)
-
-
-class as_moment(FunctionElement):
-    """A day as a moment (its midnight), so that dated and timed entries sort in one column."""
-
-    type = DateTime()
-    inherit_cache = True
-    name = "as_moment"
-
-
-@compiles(as_moment)
-def _as_moment_default(element, compiler, **kw):
-    return f"CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP)"
-
-
-@compiles(as_moment, "sqlite")
-def _as_moment_sqlite(element, compiler, **kw):
-    return f"datetime({compiler.process(element.clauses, **kw)})"
 
 
 def _row(at, kind: str, event, source_id, *, dated: bool = False, link_id=None, actor_id=None, token_id=None, via=None,
