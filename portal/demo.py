@@ -16,7 +16,7 @@ from portal.core import clock
 from portal.scoring.aggregation import aggregate
 from portal.reporting.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
-    OPEN_ACTION_STATUSES, ActionEvent, ActionEventKind, ActionItem, ActionKind, ActionStatus, Account, CheckIn, CheckInFeature, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, Partner,
+    OPEN_ACTION_STATUSES, AccountNote, ActionEvent, ActionEventKind, ActionItem, ActionKind, ActionStatus, Account, CheckIn, CheckInFeature, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, NoteKind, Partner,
     PartnerStatus, PhaseReason, PartnerTier, Playbook, PlaybookStep, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
     StakeholderRole, User, VocItem, VocKind,
 )
@@ -357,8 +357,37 @@ def aggregate_history(session: Session, today: date, weeks: int = 26) -> int:
         session.commit()
     _people_close_items(session, today)
     _tick_steps(session, today)
+    _add_notes(session, today)
     session.commit()
     return len(days)
+
+
+# (kind, Japanese, English) of the calls and meetings people log on an account's timeline.
+NOTES = [
+    (NoteKind.CALL, "利用状況について担当者と電話。来月に追加トレーニングを希望。", "Call with the customer's admin about usage; they want more training next month."),
+    (NoteKind.MEETING, "定例会。ダッシュボードの活用が進み、次の目標を合意。", "Quarterly review: dashboards are in daily use; next goal agreed."),
+    (NoteKind.CALL, "更新について事前確認。予算は確保済みとのこと。", "Checked on the renewal ahead of time: the budget is approved."),
+    (NoteKind.NOTE, "新任の情報システム部長に引き継ぎ済み。", "Handed over to the customer's new head of IT."),
+]
+
+
+def _add_notes(session: Session, today: date) -> None:
+    """Calls and meetings logged on a fifth of the accounts by their owners, and a few by the
+    partner manager: the timeline is where both sides keep them."""
+    rng = random.Random(15)
+    accounts = session.scalars(select(Account).options(joinedload(Account.partner).selectinload(Partner.managers))
+                               .where(Account.owner_id.is_not(None), Account.status != LifecycleStatus.CHURNED)
+                               .order_by(Account.id)).all()
+    for n, account in enumerate(accounts):
+        if n % 5:
+            continue
+        kind, ja, en = NOTES[rng.randrange(len(NOTES))]
+        manager = account.partner.managers[0] if account.partner.managers and n % 3 == 0 else None
+        author_id = manager.id if manager else account.owner_id
+        happened_on = today - timedelta(days=rng.randint(1, 60))
+        session.add(AccountNote(account_id=account.id, partner_id=account.partner_id, kind=kind, happened_on=happened_on,
+                                participants=None, body=ja if not account.partner.name.isascii() else en, author_id=author_id,
+                                created_at=datetime.combine(happened_on, time(8, 0), tzinfo=timezone.utc)))
 
 
 def _out_of_reach(period_start: date) -> date:

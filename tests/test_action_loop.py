@@ -3,12 +3,11 @@ alert kind however often its rule fires, a closed item reopening when its alert 
 and the aggregation closing each item whose condition has cleared (only that item)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.actions.resolve import resolve_items, shown_resolution
 from portal.actions.services import ItemInput, create_item, items_from_alerts
@@ -18,6 +17,7 @@ from portal.models import (
 )
 from portal.scoring.aggregation import aggregate
 from tests import factories
+from tests.test_review_pages import counted
 from tests.readback import latest, reload
 
 DAY = date(2026, 11, 20)
@@ -314,22 +314,7 @@ def test_the_rules_page_sets_the_recovery_and_reopen_windows(db, browser, tenant
 
 # ---- set-based --------------------------------------------------------------------------------
 
-@contextmanager
-def counted(db):
-    engine = db.get_bind()
-    statements: list[int] = []
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
-def test_the_loop_takes_as_many_statements_for_many_accounts_as_for_one(db, tenants):
+def test_the_loop_takes_as_many_statements_for_many_accounts_as_for_one(app, db, tenants):
     def night(n: int, day: date) -> int:
         accounts = [factories.account(db, tenants.partner_a) for _ in range(n)]
         for a in accounts:
@@ -337,7 +322,7 @@ def test_the_loop_takes_as_many_statements_for_many_accounts_as_for_one(db, tena
                          raised_on=day))
             factories.check_in(db, a, period_start=date(2026, 4, 1))
         db.commit()
-        with counted(db) as statements:
+        with counted(app) as statements:
             resolve_items(db, day)
             items_from_alerts(db, day)
         db.commit()

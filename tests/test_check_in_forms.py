@@ -261,9 +261,10 @@ def onboarding(db, tenants):
 
 
 def recent_changes(html: str) -> list[str]:
-    """What the account page's "Recent changes" says was changed, newest first (without who and when)."""
-    section = html.split('id="changes-heading"')[1].split("</section>")[0]
-    return [words(re.sub(r"<[^>]+>", " ", item.split("<br>")[1])) for item in re.findall(r"<li>(.*?)</li>", section, re.S)]
+    """What the account page's timeline says was changed in milestones and stakeholders, newest
+    first: the entry's title and its changes (without who and when)."""
+    entries = re.findall(r'<li[^>]*class="timeline__entry timeline__entry--(?:milestone|stakeholder)">(.*?)</li>', html, re.S)
+    return [words(re.sub(r"<[^>]+>", " ", entry.split("</p>", 1)[1].replace("<br>", "; "))) for entry in entries]
 
 
 def late_rows(html: str) -> list[str]:
@@ -285,7 +286,8 @@ def test_a_milestone_is_saved_and_logged(db, browser, tenants, onboarding):
     assert (log.entity_id, log.action, log.user_id, log.source) == (saved.id, "create", tenants.user_a.id, ReportSource.FORM)
     assert log.changes["status"] == [None, "done"]
     assert recent_changes(b.get(f"/accounts/{onboarding.id}").get_data(as_text=True)) == [
-        "Kickoff: Status — → Done; Planned date — → Sep 28, 2026; Actual date — → Oct 2, 2026; Note — → Kickoff with the CFO and IT",
+        "Milestone recorded: Kickoff Status: — → Done; Planned date: — → Sep 28, 2026; Actual date: — → Oct 2, 2026; "
+        "Note: — → Kickoff with the CFO and IT",
     ]
 
     # The form opens again with what was saved.
@@ -383,8 +385,8 @@ def test_editing_a_stakeholder_keeps_the_person_and_logs_what_changed(db, browse
     html = b.get(f"/accounts/{tenants.account_a.id}").get_data(as_text=True)
     assert "no longer involved" in html
     assert recent_changes(html) == [
-        "Hanako Sato: Role Decision maker → End user; Their own success, in a line — → Wants fewer manual exports; "
-        "Last contact — → Nov 18, 2026; Still involved ✓ → ✗",
+        "Stakeholder updated: Hanako Sato Role: Decision maker → End user; Their own success, in a line: — → Wants fewer "
+        "manual exports; Last contact: — → Nov 18, 2026; Still involved: ✓ → ✗",
     ]
 
 

@@ -20,7 +20,7 @@ from portal.email import outbox
 from portal.scoring.aggregation import aggregate
 from portal.core.clock import as_stored
 from portal.core.db import writer_session
-from portal.models import ActionItem, Alert, AlertKind, DeliveryStatus, EmailKind, OutboxMessage, Role
+from portal.models import ActionItem, Alert, AlertKind, DeliveryStatus, EmailKind, Notification, OutboxMessage, Role
 from tests import factories
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -403,3 +403,23 @@ def test_links_in_emails_follow_the_base_url_with_its_scheme_and_path(app):
     link = emails.absolute_links(app, "https://portal.example.com/csp")
     assert link("scoring.partner_scorecard", partner_id=3) == "https://portal.example.com/csp/partners/3/scorecard"
     assert emails.absolute_links(app, "http://127.0.0.1:5000")("auth.profile") == "http://127.0.0.1:5000/profile"
+
+
+def test_an_item_handed_to_someone_tells_them_and_taking_it_oneself_does_not(db, clock, tenants):
+    from portal.actions import ownership
+
+    now = clock.now().replace(microsecond=0)
+    old = ActionItem(account_id=tenants.account_a.id, partner_id=tenants.partner_a.id, title="Ask about the renewal",
+                     owner_id=tenants.admin_a.id, created_by_id=tenants.admin_a.id, created_at=as_stored(now - timedelta(days=20)))
+    db.add(old)
+    db.commit()
+    ownership.assign(db, old, str(tenants.user_a.id), tenants.partner_manager)  # handed over by the manager
+    db.commit()
+    emails.collect_notifications(db, now + timedelta(minutes=1))
+    told = db.scalars(select(Notification).where(Notification.action_item_id == old.id)).all()
+    assert [(n.user_id, n.kind) for n in told] == [(tenants.user_a.id, "item_assigned")]
+
+    ownership.take(db, old, tenants.admin_a)  # taken back: nobody needs telling
+    db.commit()
+    emails.collect_notifications(db, now + timedelta(minutes=2))
+    assert len(db.scalars(select(Notification).where(Notification.action_item_id == old.id)).all()) == 1

@@ -249,7 +249,7 @@ PAGES = [
                      "risks-0-note": "", "voc-0-text": "", "voc-0-product_area": "", "voc-1-kind": ""}),
                  "Please correct the highlighted fields.", id="check-in-form-with-errors"),
     pytest.param("user_a", "GET", lambda t, s: f"/check-ins/{s['corrected'].id}", None, "History of this report", id="check-in-detail"),
-    pytest.param("user_a", "GET", lambda t, s: f"/accounts/{s['onboarding'].id}", None, "Recent changes",
+    pytest.param("user_a", "GET", lambda t, s: f"/accounts/{s['onboarding'].id}", None, "Full timeline",
                  id="account-in-onboarding"),
     pytest.param("user_a", "GET", lambda t, s: f"/accounts/{s['onboarding'].id}/milestones/{s['kickoff'].id}", None,
                  "Save milestone", id="milestone-form"),

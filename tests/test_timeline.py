@@ -126,7 +126,7 @@ def test_every_source_shows_up_in_its_words_newest_first(db, pinned, browser, te
         "Step done: Account turned red",                 # Dec 2 07:00
         "Action item assigned: Account turned red",      # Dec 2 06:00
         "Action item opened: Account turned red",        # Dec 2 05:00
-        "Check-in for 2026-10 corrected (version 2)",    # Dec 2 01:00
+        "Check-in for 2026-10 – 2026-12 corrected (version 2)",    # Dec 2 01:00
         "ARR ¥1,500,000 from Dec 2, 2026",               # Dec 2
         "Alert: Turned red",                             # Dec 2
         "Health band changed: Healthy → At risk",        # Dec 2
@@ -134,7 +134,7 @@ def test_every_source_shows_up_in_its_words_newest_first(db, pinned, browser, te
         "Account details changed",                       # Dec 1 05:00
         "Stakeholder added: Hanako Sato",                # Dec 1 04:00
         "Milestone updated: ",                           # Dec 1 02:00
-        "Check-in for 2026-10 submitted",                # Dec 1 01:00
+        "Check-in for 2026-10 – 2026-12 submitted",                # Dec 1 01:00
         "Health band: Healthy",                          # Nov 30: the first snapshot with a band
         "ARR ¥1,200,000 from Apr 1, 2025",               # the contract start
     ]

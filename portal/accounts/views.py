@@ -21,10 +21,9 @@ from portal.core.labels import choices
 from portal.reporting.cadence import cadence_rules, obligations, period_containing
 from portal.core.formatting import local_name
 from portal.models import (
-    Account, ActionItem, Band, Partner, ChangeLog, CheckIn, LifecycleStatus, MilestoneStatus, ReportSource, Segment,
+    Account, ActionItem, Band, Partner, CheckIn, LifecycleStatus, MilestoneStatus, ReportSource, Segment,
     Stakeholder,
 )
-from portal.core.history import readable_changes
 from portal.reporting.onboarding import milestone_views, summarise
 from portal.accounts import bp
 from portal.accounts.forms import AccountForm
@@ -132,8 +131,6 @@ def account_detail(account_id: int):
     milestones = milestone_views(db, account, now)
     stakeholders = db.scalars(select(Stakeholder).where(Stakeholder.account_id == account.id)
                               .order_by(Stakeholder.active.desc(), Stakeholder.name)).all()
-    changes = db.scalars(select(ChangeLog).where(ChangeLog.account_id == account.id).options(joinedload(ChangeLog.user))
-                         .order_by(ChangeLog.changed_at.desc(), ChangeLog.id.desc()).limit(15)).all()
     return render_template(
         "accounts/account_detail.html",
         account=account,
@@ -144,10 +141,6 @@ def account_detail(account_id: int):
         onboarding=summarise(account, milestones),
         timeline=_timeline(milestones, now),
         stakeholders=stakeholders,
-        changes=[(c, readable_changes(c)) for c in changes],
-        # What a change log entry is about: the milestone or the person, by the record's id.
-        milestone_templates={m.record.id: m.template for m in milestones if m.record},
-        people={s.id: s for s in stakeholders},
         owed=obligations(db, now, account_id=account.id),
         recent_entries=account_timeline.latest(db, account),
         rule=cadence_rules(db)[account.segment],

@@ -8,7 +8,7 @@ the outcome in the reader's language with `shown_resolution`. The thread stays w
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext, ngettext
@@ -23,7 +23,7 @@ from portal.models import (
     Account, AccountScore, ActionEvent, ActionEventKind, ActionItem, ActionKind, ActionStatus, AutoResolution, Band, CheckIn,
     LifecycleStatus, OPEN_ACTION_STATUSES,
 )
-from portal.reporting.cadence import Period, cadence_rules, reporting_settings
+from portal.reporting.cadence import cadence_rules, period_containing, reporting_settings
 
 # The stored English text of each outcome (the item's `resolution`, NOT NULL once closed) ...
 RESOLUTION_TEXTS = {
@@ -150,7 +150,18 @@ def shown_resolution(item: ActionItem) -> str | None:
     dates formatted for them; a person's note as written."""
     if item.auto_resolution is None or not item.resolution_params:
         return item.resolution
-    params = dict(item.resolution_params)
+    return resolution_text(item.auto_resolution, item.resolution_params) or item.resolution
+
+
+def event_resolution(data: dict) -> str | None:
+    """A RESOLVED event's outcome for the reader (its data holds the kind and the values)."""
+    kind = data.get("auto_resolution") if isinstance(data, dict) else None
+    return resolution_text(AutoResolution(kind), data) if kind in AutoResolution._value2member_map_ else None
+
+
+def resolution_text(kind: AutoResolution, params: dict) -> str | None:
+    """An automatic outcome in the reader's language from its stored values (the item's
+    resolution_params, or its RESOLVED event's data on the timeline); None if they do not fit."""
     values = {}
     for name, value in params.items():
         if name in DATE_PARAMS and value:
@@ -160,19 +171,16 @@ def shown_resolution(item: ActionItem) -> str | None:
                 values[name] = str(value)
         else:
             values[name] = value
-    if item.auto_resolution == AutoResolution.CHECK_IN_RECEIVED and params.get("period_start"):
+    if kind == AutoResolution.CHECK_IN_RECEIVED and params.get("period_start"):
         try:
-            start = date.fromisoformat(params["period_start"])
-            months = int(params.get("months") or 1)
-            end = (datetime(start.year + (start.month - 1 + months) // 12, (start.month - 1 + months) % 12 + 1, 1).date()
-                   - timedelta(days=1))
-            values["period"] = Period(start=start, end=end, months=months).label
+            values["period"] = period_containing(date.fromisoformat(params["period_start"]),
+                                                 int(params.get("months") or 1)).label
         except (TypeError, ValueError):
             pass
     try:
-        return str(SHOWN_TEXTS[item.auto_resolution]) % values
+        return str(SHOWN_TEXTS[kind]) % values
     except (KeyError, TypeError, ValueError):
-        return item.resolution
+        return None
 
 
 def raised_summary(item: ActionItem) -> str:

@@ -1,7 +1,7 @@
 """Date arithmetic that reads the same in SQLAlchemy and runs on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
-from sqlalchemy import Integer
+from sqlalchemy import DateTime, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -139,3 +139,21 @@ def _add_months_default(element, compiler, **kw):
 def _add_months_sqlite(element, compiler, **kw):
     day, months = (compiler.process(arg, **kw) for arg in element.clauses)
     return f"date({day}, printf('%+d months', {months}))"
+
+
+class as_moment(FunctionElement):
+    """A day as a moment (its midnight), so that dated and timed entries sort in one column."""
+
+    type = DateTime()
+    inherit_cache = True
+    name = "as_moment"
+
+
+@compiles(as_moment)
+def _as_moment_default(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP)"
+
+
+@compiles(as_moment, "sqlite")
+def _as_moment_sqlite(element, compiler, **kw):
+    return f"datetime({compiler.process(element.clauses, **kw)})"

@@ -19,7 +19,7 @@ from flask_babel import force_locale, gettext as _, ngettext
 from sqlalchemy import ColumnElement, Integer, String, Subquery, and_, cast, exists, func, insert, literal, null, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from portal.core.db import UTCDateTime
 from portal.core import clock
@@ -28,6 +28,8 @@ from portal.scoring import insights
 from portal.email import outbox
 from portal.email.digests import WEEKLY, Week
 from portal.models import (
+    ActionEvent,
+    ActionEventKind,
     ActionItem,
     ActionStatus,
     Alert,
@@ -166,7 +168,8 @@ def _already(session: Session, user: User, kind: EmailKind, period: str) -> bool
 
 def collect_notifications(session: Session, now: datetime) -> int:
     """Who should hear of what: new red accounts (the partner's managers and staff) and action
-    items assigned to someone else than their author (the owner). Set-wise, once each."""
+    items given to someone by another person or by the portal, new or handed over (the owner).
+    Set-wise, once each."""
     since = clock.as_stored(now - NOTIFY_WINDOW)
     alerts_since = clock.day_of(now - NOTIFY_WINDOW)  # raised_on is the vendor's day
     red = select(Alert.id, Alert.account_id, Alert.partner_id).where(Alert.kind == AlertKind.TURNED_RED,
@@ -178,9 +181,17 @@ def collect_notifications(session: Session, now: datetime) -> int:
     audiences: list[tuple[Subquery, str, Callable[[Any], ColumnElement[str]], bool | None]] = [
         (q.subquery(), "turned_red", lambda c: literal("alert:") + cast(c.id, String), None) for q in (managers, staff)
     ]
+    # Handed to them by someone else since: a reassignment is news as much as a new item.
+    earlier = aliased(ActionEvent)
+    last_assignment = (select(func.max(earlier.id)).where(earlier.item_id == ActionItem.id,
+                                                          earlier.event == ActionEventKind.ASSIGNED).scalar_subquery())
+    handed_over = exists().where(ActionEvent.id == last_assignment, ActionEvent.at >= since,
+                                 ActionEvent.actor_id != ActionItem.owner_id)
     items = select(ActionItem.owner_id.label("user_id"), ActionItem.id, ActionItem.account_id).where(
-        ActionItem.owner_id.is_not(None), ActionItem.created_at >= since,
-        or_(ActionItem.created_by_id.is_(None), ActionItem.created_by_id != ActionItem.owner_id),
+        ActionItem.owner_id.is_not(None),
+        or_(and_(ActionItem.created_at >= since,
+                 or_(ActionItem.created_by_id.is_(None), ActionItem.created_by_id != ActionItem.owner_id)),
+            handed_over),
         ActionItem.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS])).subquery("items")
     audiences.append((items, "item_assigned", lambda c: literal("item:") + cast(c.id, String) + literal(":")
                       + cast(c.user_id, String), True))

@@ -14,13 +14,13 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    BigInteger, DateTime, Integer, String, and_, cast, exists, func, literal, null, or_, select, type_coerce, union_all,
+    BigInteger, Integer, String, and_, cast, exists, func, literal, null, or_, select, type_coerce, union_all,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
+from portal.actions.resolve import event_resolution
 from portal.core.db import UTCDateTime
+from portal.core.sqlfunctions import as_moment
 from portal.core.formatting import local_date, yen
 from portal.core.history import readable
 from portal.core.labels import label, label_band
@@ -31,6 +31,7 @@ from portal.models import (
     Alert, AlertKind, ApiToken, ChangeLog, CheckIn, DeliveryStatus, Milestone, MilestoneTemplate, Notification, NoteKind,
     OutboxMessage, RenewalLikelihood, ReportSource, Sentiment, Stakeholder, User,
 )
+from portal.reporting.cadence import cadence_rules, period_containing
 from portal.scoring.models import AccountScore
 
 # The kinds a reader filters by, in the order of the filter.
@@ -50,24 +51,6 @@ NOTE_KINDS = {NoteKind.CALL: _l("Call"), NoteKind.MEETING: _l("Meeting"), NoteKi
 MAX_PARTICIPANTS = 300
 MAX_NOTE = 4000
 CLOSED = (ActionStatus.DONE.value, ActionStatus.CANCELLED.value)
-
-
-class as_moment(FunctionElement):
-    """A day as a moment (its midnight), so that dated and timed entries sort in one column."""
-
-    type = DateTime()
-    inherit_cache = True
-    name = "as_moment"
-
-
-@compiles(as_moment)
-def _as_moment_default(element, compiler, **kw):
-    return f"CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP)"
-
-
-@compiles(as_moment, "sqlite")
-def _as_moment_sqlite(element, compiler, **kw):
-    return f"datetime({compiler.process(element.clauses, **kw)})"
 
 
 def _row(at, kind: str, event, source_id, *, dated: bool = False, link_id=None, actor_id=None, token_id=None, via=None,
@@ -274,6 +257,7 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
         select(CheckIn).where(CheckIn.account_id == account.id, CheckIn.partner_id == account.partner_id,
                               CheckIn.period_start.in_(periods)))}
     check_ins = {c.id: c for c in versions.values()}
+    months = cadence_rules(session)[account.segment].months
     log_ids = [r.source_id for k in ("milestone", "stakeholder", "account") for r in by_kind.get(k, []) if r.event != "arr"]
     logs = {c.id: c for c in session.scalars(select(ChangeLog).where(ChangeLog.id.in_(log_ids), ChangeLog.account_id == account.id))}
     event_ids = [r.source_id for r in by_kind.get("action", []) if r.event not in ("opened", "closed")]
@@ -308,7 +292,7 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
         entry = Entry(at=row.at, dated=bool(row.dated), kind=row.kind, title="", who=who(row))
         if row.kind == "check_in":
             check_in = check_ins.get(row.source_id)
-            period = check_in.period_start.strftime("%Y-%m") if check_in else "—"
+            period = period_containing(check_in.period_start, months).label if check_in else "—"
             entry.title = str(_l("Check-in for %(period)s submitted", period=period) if row.num1 == 1 else
                               _l("Check-in for %(period)s corrected (version %(version)s)", period=period, version=row.num1))
             before = versions.get((check_in.period_start, check_in.version - 1)) if check_in else None
@@ -336,7 +320,7 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
             entry.link = (*to_account[:2], "health-heading")
         elif row.kind == "alert":
             entry.title = str(_l("Alert: %(kind)s", kind=label(AlertKind(row.event))))
-            entry.details = [row.text1] if row.text1 else []
+            entry.details = [_alert_subject(AlertKind(row.event), row.text1, months)] if row.text1 else []
             entry.link = ("actions.action_item", {"item_id": row.link_id}, "") if row.link_id else (*to_account[:2], "actions")
         elif row.kind == "action":
             title = _item_title(row.text1)
@@ -362,6 +346,19 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
             entry.link = ("timeline.account_timeline", {"account_id": account.id}, entry.anchor)
         entries.append(entry)
     return entries
+
+
+def _alert_subject(kind: AlertKind, subject: str, months: int) -> str:
+    """Which occurrence an alert is about, as the pages write it: the period, the red day, the renewal."""
+    try:
+        day = date.fromisoformat(subject)
+    except ValueError:
+        return subject
+    if kind == AlertKind.CHECK_IN_OVERDUE:
+        return str(_l("Period: %(period)s", period=period_containing(day, months).label))
+    if kind == AlertKind.RENEWAL_AT_RISK:
+        return str(_l("Renewal on %(day)s", day=local_date(day)))
+    return local_date(day)
 
 
 def _item_title(title: str | None) -> str:
@@ -391,6 +388,9 @@ def _event_details(row, event: ActionEvent | None, steps: dict, people: dict, ja
         def status(value):
             return label(ActionStatus(value)) if value in ActionStatus._value2member_map_ else "—"
         return [f"{status(data.get('from'))} → {status(data.get('to'))}"]
+    if event.event == ActionEventKind.RESOLVED:
+        text = event_resolution(data)
+        return [text] if text else []
     if event.event == ActionEventKind.RAISED_AGAIN and data.get("count"):
         return [str(_l("Raised %(count)s times", count=data["count"]))]
     return []
