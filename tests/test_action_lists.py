@@ -294,3 +294,17 @@ def test_account_page_and_scorecard_list_open_items_with_owner_and_steps(db, bro
     assert "Closed mine" not in card
     scorecard = reseller.get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)
     assert "Late nobody" in scorecard and "Steps done: 1 of 3" in scorecard and "Bravo" not in scorecard
+
+
+def test_a_closed_item_keeps_its_owner_and_due_date_until_it_is_reopened(db, browser, tenants, work):
+    late = work["late_nobody"]
+    reseller = browser(tenants.user_a)
+    assert reseller.post(f"/actions/{late.id}/status", {"status": "done", "resolution": "Called the customer"}).status_code == 302
+    page = reseller.get(f"/actions/{late.id}").get_data(as_text=True)
+    assert "Take it" not in page and "Change owner" not in page and "reopen it" in page
+    for path, form in (("take", {}), ("owner", {"owner_id": str(tenants.user_a.id)}), ("due", {"due_on": "2026-12-24"})):
+        refused = reseller.post(f"/actions/{late.id}/{path}", form)
+        assert refused.status_code == 409 and "This item is closed" in refused.get_data(as_text=True)
+    after = reload(db, late)
+    assert (after.owner_id, after.due_on) == (late.owner_id, late.due_on)
+    assert events(db, late, ActionEventKind.ASSIGNED) == [] and events(db, late, ActionEventKind.DUE_CHANGED) == []

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from portal.actions.services import possible_owners, record_event
 from portal.core.validation import FieldError, ValidationError, parse_date, whole_number
-from portal.models import ActionComment, ActionEvent, ActionEventKind, ActionItem, ActionStatus, User
+from portal.models import ActionComment, ActionEvent, ActionEventKind, ActionItem, ActionStatus, OPEN_ACTION_STATUSES, User
 
 
 def allowed_owner_ids(session: Session, item: ActionItem) -> set[int]:
@@ -21,13 +21,23 @@ def allowed_owner_ids(session: Session, item: ActionItem) -> set[int]:
     return {u.id for u in possible_owners(session, item.account)}
 
 
+class ItemClosed(ValidationError):
+    """A closed item's owner and due date stay as they were when it closed: reopen it first."""
+
+    def __init__(self, field: str):
+        super().__init__([FieldError(field, _l("This item is closed: reopen it to change its owner or due date."))])
+
+
 def may_take(session: Session, item: ActionItem, user: User) -> bool:
-    return item.owner_id != user.id and user.id in allowed_owner_ids(session, item)
+    return (item.status in OPEN_ACTION_STATUSES and item.owner_id != user.id
+            and user.id in allowed_owner_ids(session, item))
 
 
 def assign(session: Session, item: ActionItem, raw_owner: str | None, by: User) -> bool:
     """Make someone from the allowed people the owner ("" or "0": nobody). Returns whether it
-    changed. Raises ValidationError (field owner_id)."""
+    changed. Raises ValidationError (field owner_id), ItemClosed on a closed item."""
+    if item.status not in OPEN_ACTION_STATUSES:
+        raise ItemClosed("owner_id")
     text = str(raw_owner or "").strip()
     owner_id = None if text in ("", "0") else whole_number(text)
     if text not in ("", "0") and (owner_id is None or owner_id not in allowed_owner_ids(session, item)):
@@ -45,7 +55,10 @@ def take(session: Session, item: ActionItem, user: User) -> bool:
 
 
 def change_due(session: Session, item: ActionItem, raw_due: str | None, by: User, today: date) -> bool:
-    """A new due date (empty: none), not in the past. Raises ValidationError (field due_on)."""
+    """A new due date (empty: none), not in the past. Raises ValidationError (field due_on),
+    ItemClosed on a closed item."""
+    if item.status not in OPEN_ACTION_STATUSES:
+        raise ItemClosed("due_on")
     text = str(raw_due or "").strip()
     due_on = parse_date(text) if text else None
     if text and due_on is None:

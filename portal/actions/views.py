@@ -13,7 +13,7 @@ from portal.actions import listing, ownership, services as actions
 from portal.core.exports import table_response
 from portal.core.labels import choices, label
 from portal.core.lists import InvalidArgument, ListArgs, paginate
-from portal.models import VENDOR_ROLES, ActionComment, ActionItem, ActionKind, ActionStatus, ActionStep, User
+from portal.models import VENDOR_ROLES, ActionComment, ActionItem, ActionKind, ActionStatus, ActionStep, OPEN_ACTION_STATUSES, User
 from portal.actions import bp
 from portal.actions.forms import ActionItemForm, CommentForm, DueForm, OwnerForm, StatusForm, TakeForm
 from portal.core.scoping import accounts_visible_to, one_or_404, visible_to
@@ -155,6 +155,8 @@ def action_item_take(item_id: int):
     if TakeForm().validate_on_submit():
         try:
             ownership.take(db, item, current_user)
+        except ownership.ItemClosed as closed:
+            return _refuse_closed(db, item, closed)
         except ValidationError:
             flash(_("You cannot own this item: it belongs to another partner's people."), "error")
             return _render_item(db, item, code=403)
@@ -173,6 +175,8 @@ def action_item_owner(item_id: int):
     if form.validate_on_submit():
         try:
             changed = ownership.assign(db, item, form.owner_id.data, current_user)
+        except ownership.ItemClosed as closed:
+            return _refuse_closed(db, item, closed)
         except ValidationError as error:
             attach_errors(form, error.errors)
         else:
@@ -192,6 +196,8 @@ def action_item_due(item_id: int):
     if form.validate_on_submit():
         try:
             changed = ownership.change_due(db, item, form.due_on.data, current_user, today())
+        except ownership.ItemClosed as closed:
+            return _refuse_closed(db, item, closed)
         except ValidationError as error:
             attach_errors(form, error.errors)
         else:
@@ -200,6 +206,12 @@ def action_item_due(item_id: int):
                 flash(_("Due date changed."), "success")
             return redirect(url_for("actions.action_item", item_id=item.id))
     return _render_item(db, item, due_form=form)
+
+
+def _refuse_closed(db, item, closed: ValidationError):
+    """409: the item closed (perhaps by the nightly run) since the page was opened."""
+    flash(str(closed.errors[0].message), "error")
+    return _render_item(db, item, code=409)
 
 
 def _render_item(db, item, *, comment_form=None, status_form=None, owner_form=None, due_form=None, code=None):
@@ -214,5 +226,6 @@ def _render_item(db, item, *, comment_form=None, status_form=None, owner_form=No
     code = code or (400 if any(f.errors for f in forms) else 200)
     return render_template("actions/action_item.html", item=item, comment_form=comment_form, status_form=status_form,
                            owner_form=owner_form, due_form=due_form, take_form=TakeForm(formdata=None),
-                           may_take=item.owner_id != current_user.id and any(u.id == current_user.id for u in owners),
+                           may_take=item.status in OPEN_ACTION_STATUSES and item.owner_id != current_user.id
+                           and any(u.id == current_user.id for u in owners),
                            history=ownership.history(db, item), overdue=actions.is_overdue(item, today())), code
