@@ -356,6 +356,7 @@ def aggregate_history(session: Session, today: date, weeks: int = 26) -> int:
         _move_periods(session, {cid: start for cid, (start, _sent) in waiting.items()})
         session.commit()
     _people_close_items(session, today)
+    _add_requests(session, today)
     _tick_steps(session, today)
     _add_notes(session, today)
     session.commit()
@@ -488,6 +489,46 @@ def _add_playbooks(session: Session) -> None:
     for kind, steps in PLAYBOOKS.items():
         session.add(Playbook(kind=kind, steps=[PlaybookStep(position=n, title=title, title_ja=title_ja, note=note, note_ja=note_ja)
                                                for n, (title, title_ja, note, note_ja) in enumerate(steps, start=1)]))
+    session.flush()
+
+
+# What partner managers ask of resellers: (Japanese, English) titles, days since asked, days until due.
+REQUESTS = [
+    (("新しい利用部門向けにトレーニングを実施してください", "Please run a training session for the new users"), 20, -4),
+    (("更新前に利用状況のレビュー会を設定してください", "Please book a usage review before the renewal"), 6, 10),
+    (("管理者向け機能の活用状況を確認してください", "Please check how the admin features are used"), 40, -25),
+]
+
+
+def _add_requests(session: Session, today: date) -> None:
+    """Each partner manager asks a few of their resellers for something: one overdue, one on
+    its way, one done with a note; each copies the request playbook's steps."""
+    from portal.actions.services import ItemInput, create_item
+
+    accounts = session.scalars(select(Account).options(joinedload(Account.partner).selectinload(Partner.managers))
+                               .where(Account.owner_id.is_not(None), Account.status != LifecycleStatus.CHURNED)
+                               .order_by(Account.partner_id, Account.id)).all()
+    first_of: dict[int, Account] = {}
+    for account in accounts:
+        first_of.setdefault(account.partner_id, account)
+    for account in list(first_of.values())[:6]:
+        if not account.partner.managers:
+            continue
+        manager, japanese = account.partner.managers[0], not account.partner.name.isascii()
+        for n, ((ja, en), asked_days_ago, due_in) in enumerate(REQUESTS):
+            asked = datetime.combine(today - timedelta(days=asked_days_ago), time(1, 30), tzinfo=timezone.utc)
+            item = create_item(session, account, ItemInput(ja if japanese else en, None, account.owner_id,
+                                                           today + timedelta(days=due_in)), manager)
+            item.created_at = asked
+            for event in session.scalars(select(ActionEvent).where(ActionEvent.item_id == item.id)):
+                event.at = asked
+            if n == 2:  # done a while ago, with the owner's note
+                item.status, item.closed_by_id = ActionStatus.DONE, account.owner_id
+                item.resolution = "確認し、来月から管理者研修を実施します。" if japanese else "Checked; admin training starts next month."
+                item.closed_at = asked + timedelta(days=12)
+                session.add(ActionEvent(item_id=item.id, account_id=item.account_id, partner_id=item.partner_id,
+                                        actor_id=account.owner_id, event=ActionEventKind.STATUS_CHANGED,
+                                        data={"from": "open", "to": "done"}, at=item.closed_at))
     session.flush()
 
 
