@@ -22,7 +22,6 @@ TABS = ("mine", "team", "all")
 STATUSES = ("open", "in_progress", "closed", "all")
 OWNER_ME, OWNER_NOBODY = "me", "none"
 PER_PAGE = 50
-CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def _conditions(user: User, filters: Filters, today: date) -> list[ColumnElement
     elif filters.status == "in_progress":
         found.append(ActionItem.status == ActionStatus.IN_PROGRESS)
     elif filters.status == "closed":
-        found.append(ActionItem.status.in_(CLOSED_STATUSES))
+        found.append(ActionItem.status.not_in(OPEN_ACTION_STATUSES))
     if filters.overdue:
         found.append(is_overdue(today))
     if filters.q:
@@ -97,27 +96,25 @@ def _conditions(user: User, filters: Filters, today: date) -> list[ColumnElement
     return found
 
 
-def steps_progress():
-    """Steps per item, done and in all (one GROUP BY; items without steps have no row)."""
-    return (select(ActionStep.item_id, func.count().label("total"), func.count(ActionStep.done_at).label("done"))
-            .group_by(ActionStep.item_id).subquery("steps_progress"))
+def _steps(counted) -> ColumnElement[int]:
+    """The item's steps counted (all, or the done ones), correlated to the item: worked out for
+    the page's rows only, not by grouping every step of every item for each page."""
+    return select(func.count(counted)).where(ActionStep.item_id == ActionItem.id).scalar_subquery()
 
 
 def with_details(stmt: Select, today: date) -> Select:
     """An item query with what every list shows beside the item: account, partner, owner, steps
     done, whether it is overdue; sorted overdue first, then by due date (none last), then id."""
     owner = aliased(User)
-    steps = steps_progress()
     overdue = is_overdue(today)
     return (stmt.add_columns(Account.name.label("account_name"), Partner.name.label("partner_name"),
                              owner.display_name.label("owner_name"),
-                             func.coalesce(steps.c.done, 0).label("steps_done"),
-                             func.coalesce(steps.c.total, 0).label("steps_total"),
+                             _steps(ActionStep.done_at).label("steps_done"),
+                             _steps(ActionStep.id).label("steps_total"),
                              case((overdue, True), else_=False).label("overdue"))
             .join(Account, Account.id == ActionItem.account_id)
             .join(Partner, Partner.id == ActionItem.partner_id)
             .outerjoin(owner, owner.id == ActionItem.owner_id)
-            .outerjoin(steps, steps.c.item_id == ActionItem.id)
             .order_by(case((overdue, 0), else_=1), ActionItem.due_on.is_(None), ActionItem.due_on, ActionItem.id))
 
 
@@ -163,7 +160,6 @@ def owner_choices(session: Session, user: User, filters: Filters) -> list:
         owned = owned.where(ActionItem.partner_id == filters.partner_id)
     return list(session.execute(select(User.id, User.display_name).where(User.id.in_(owned))
                                 .order_by(func.lower(User.display_name), User.id)).all())
-
 
 
 def first_open(session: Session, stmt: Select, today: date, limit: int) -> tuple[list, int]:

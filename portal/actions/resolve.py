@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from portal.actions.services import run_moment
 from portal.core.formatting import local_date
-from portal.core.sqlfunctions import add_days, add_months, json_object
+from portal.core.sqlfunctions import add_days, add_months, iso_day, json_object
 from portal.models import (
     Account, AccountScore, ActionEvent, ActionEventKind, ActionItem, ActionKind, ActionStatus, AutoResolution, Band, CheckIn,
     LifecycleStatus, OPEN_ACTION_STATUSES,
@@ -53,11 +53,6 @@ def resolve_items(session: Session, day: date) -> None:
 def _account(column):
     """A column of the item's account, correlated to the item being checked."""
     return select(column).where(Account.id == ActionItem.account_id).scalar_subquery()
-
-
-def _iso(column):
-    """A date as 'YYYY-MM-DD' text on both databases."""
-    return func.substr(cast(column, String), 1, 10)
 
 
 def _english(kind: AutoResolution, **values):
@@ -98,7 +93,7 @@ def _close(session: Session, day: date, kind: AutoResolution, where, **params) -
 
 def _close_churned(session: Session, day: date) -> None:
     """A churned account's alert items close with that outcome: nothing left to chase."""
-    churned_on = _iso(func.coalesce(_account(Account.churned_on), literal(day)))
+    churned_on = iso_day(func.coalesce(_account(Account.churned_on), literal(day)))
     _close(session, day, AutoResolution.CHURNED,
            and_(ActionItem.kind != ActionKind.REQUEST, _account(Account.status) == LifecycleStatus.CHURNED.value),
            churned_on=churned_on)
@@ -106,7 +101,7 @@ def _close_churned(session: Session, day: date) -> None:
 
 def _close_received_check_ins(session: Session, day: date) -> None:
     """An overdue check-in's item closes once a check-in for its period (the subject) exists."""
-    same_period = and_(CheckIn.account_id == ActionItem.account_id, _iso(CheckIn.period_start) == ActionItem.subject)
+    same_period = and_(CheckIn.account_id == ActionItem.account_id, iso_day(CheckIn.period_start) == ActionItem.subject)
     received = select(func.min(CheckIn.submitted_at)).where(same_period).scalar_subquery()
     months = case(*[(_account(Account.segment) == segment.value, literal(rule.months))
                     for segment, rule in cadence_rules(session).items()], else_=literal(3))
@@ -115,7 +110,7 @@ def _close_received_check_ins(session: Session, day: date) -> None:
                  else_=func.substr(ActionItem.subject, 1, 7) + literal(" – ", String) + func.substr(cast(period_end, String), 1, 7))
     _close(session, day, AutoResolution.CHECK_IN_RECEIVED,
            and_(ActionItem.kind == ActionKind.CHECK_IN_OVERDUE, exists().where(same_period)),
-           period=label, period_start=ActionItem.subject, months=months, received_on=_iso(received))
+           period=label, period_start=ActionItem.subject, months=months, received_on=iso_day(received))
 
 
 def _close_recovered(session: Session, day: date) -> None:
@@ -133,7 +128,7 @@ def _close_recovered(session: Session, day: date) -> None:
                                   AccountScore.band.in_([Band.GREEN, Band.YELLOW]))
     _close(session, day, AutoResolution.RECOVERED,
            and_(ActionItem.kind == ActionKind.TURNED_RED, scored_today, since <= day - timedelta(days=days - 1)),
-           since=_iso(since), days=literal(days))
+           since=iso_day(since), days=literal(days))
 
 
 def _close_renewed(session: Session, day: date) -> None:
@@ -141,8 +136,8 @@ def _close_renewed(session: Session, day: date) -> None:
     past the one the item was about (its subject)."""
     renewal = _account(Account.renewal_date)
     _close(session, day, AutoResolution.RENEWED,
-           and_(ActionItem.kind == ActionKind.RENEWAL_AT_RISK, ActionItem.subject.is_not(None), _iso(renewal) > ActionItem.subject),
-           renewal_date=_iso(renewal), previous_renewal=ActionItem.subject)
+           and_(ActionItem.kind == ActionKind.RENEWAL_AT_RISK, ActionItem.subject.is_not(None), iso_day(renewal) > ActionItem.subject),
+           renewal_date=iso_day(renewal), previous_renewal=ActionItem.subject)
 
 
 def shown_resolution(item: ActionItem) -> str | None:

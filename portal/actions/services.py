@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, false, func, insert, literal, literal_column, or_, select, true, update
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased
 
 from portal.actions.playbooks import copy_steps
 from portal.core import clock
@@ -24,7 +24,6 @@ from portal.models import (
 from portal.reporting.cadence import reporting_settings
 from portal.core.validation import Checks, FieldError, ValidationError, parse_date, whole_number
 
-ALERT_ITEM_DUE_DAYS = 7
 # How long the reseller has for an item, by what raised it (a renewal plan takes longer).
 DUE_DAYS = {
     ActionKind.TURNED_RED: 7,
@@ -76,9 +75,9 @@ def default_owner(account_id, partner_id):
 
 
 def _due_on(kind_column, day: date):
+    """The due date by alert kind (DUE_DAYS), as SQL for the items opened or reopened on `day`."""
     return case(*[(kind_column == kind.value, literal(day + timedelta(days=days)))
-                  for kind, days in DUE_DAYS.items() if kind != ActionKind.REQUEST],
-                else_=literal(day + timedelta(days=ALERT_ITEM_DUE_DAYS)))
+                  for kind, days in DUE_DAYS.items() if kind != ActionKind.REQUEST])
 
 
 def _fresh_alerts(day: date):
@@ -266,9 +265,3 @@ def change_status(session: Session, item: ActionItem, status: ActionStatus, reso
 def is_overdue(item: ActionItem, today: date) -> bool:
     return item.status in OPEN_ACTION_STATUSES and item.due_on is not None and item.due_on < today
 
-
-def open_items(stmt):
-    """The open ones among `stmt`'s items, soonest due first, with account and owner loaded."""
-    return (stmt.where(ActionItem.status.in_(OPEN_ACTION_STATUSES))
-            .options(joinedload(ActionItem.account), joinedload(ActionItem.owner))
-            .order_by(ActionItem.due_on.is_(None), ActionItem.due_on, ActionItem.id))

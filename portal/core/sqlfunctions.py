@@ -1,7 +1,7 @@
 """Date arithmetic that reads the same in SQLAlchemy and runs on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
-from sqlalchemy import DateTime, Integer
+from sqlalchemy import DateTime, Integer, String, cast, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -157,3 +157,9 @@ def _as_moment_default(element, compiler, **kw):
 @compiles(as_moment, "sqlite")
 def _as_moment_sqlite(element, compiler, **kw):
     return f"datetime({compiler.process(element.clauses, **kw)})"
+
+
+def iso_day(column):
+    """A date (or a moment's day) as 'YYYY-MM-DD' text on both databases: how alert subjects
+    and outcome values store days."""
+    return func.substr(cast(column, String), 1, 10)

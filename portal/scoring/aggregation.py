@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable
 from typing import cast as type_cast
 
-from sqlalchemy import String, and_, case, cast, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -40,7 +40,7 @@ from portal.models import (
     Account, AccountScore, AggregationDay, AggregationRequest, AggregationRun, Alert, AlertKind, Band, CheckIn, LifecycleStatus,
     PartnerScorecard,
 )
-from portal.core.sqlfunctions import days_between
+from portal.core.sqlfunctions import days_between, iso_day
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ def raise_alerts(session: Session, day: date) -> int:
     # Subject: the renewal date, so one alert per renewal however many nights it stays at risk.
     renewal = (
         select(literal(AlertKind.RENEWAL_AT_RISK.value), today_score.account_id, today_score.partner_id,
-               _iso(today_score.renewal_date), literal(day))
+               iso_day(today_score.renewal_date), literal(day))
         .where(today_score.day == day, today_score.band.in_([Band.YELLOW, Band.RED]), today_score.renewal_date.is_not(None),
                days_between(today_score.renewal_date, literal(day)).between(0, RENEWAL_ALERT_DAYS))
     )
@@ -320,11 +320,6 @@ def raise_alerts(session: Session, day: date) -> int:
     for stmt in (turned_red, renewal, *_overdue_selects(session, day)):
         _insert_new(session, stmt)
     return session.execute(select(func.count()).select_from(Alert)).scalar_one() - before
-
-
-def _iso(column):
-    """A date column as 'YYYY-MM-DD' text on both databases."""
-    return cast(column, String)
 
 
 def _overdue_selects(session: Session, day: date):

@@ -27,7 +27,7 @@ from portal.core.labels import label, label_band
 from portal.core.lists import Page, paginate
 from portal.core.validation import Checks
 from portal.models import (
-    Account, AccountArr, AccountNote, ActionComment, ActionEvent, ActionEventKind, ActionItem, ActionStatus, ActionStep,
+    OPEN_ACTION_STATUSES, Account, AccountArr, AccountNote, ActionComment, ActionEvent, ActionEventKind, ActionItem, ActionStatus, ActionStep,
     Alert, AlertKind, ApiToken, ChangeLog, CheckIn, DeliveryStatus, Milestone, MilestoneTemplate, Notification, NoteKind,
     OutboxMessage, RenewalLikelihood, ReportSource, Sentiment, Stakeholder, User,
 )
@@ -50,7 +50,6 @@ KINDS: dict[str, Any] = {
 NOTE_KINDS = {NoteKind.CALL: _l("Call"), NoteKind.MEETING: _l("Meeting"), NoteKind.NOTE: _l("Note")}
 MAX_PARTICIPANTS = 300
 MAX_NOTE = 4000
-CLOSED = (ActionStatus.DONE.value, ActionStatus.CANCELLED.value)
 
 
 def _row(at, kind: str, event, source_id, *, dated: bool = False, link_id=None, actor_id=None, token_id=None, via=None,
@@ -124,7 +123,7 @@ def _sources(account: Account) -> dict[str, list]:
     closed = select(*_row(ActionItem.closed_at, "action", literal("closed"), ActionItem.id, link_id=ActionItem.id,
                           actor_id=ActionItem.closed_by_id, via=ActionItem.auto_resolution, text1=ActionItem.title,
                           text2=ActionItem.resolution)).where(
-        mine, ActionItem.status.in_(CLOSED), ActionItem.closed_at.is_not(None),
+        mine, ActionItem.status.not_in(OPEN_ACTION_STATUSES), ActionItem.closed_at.is_not(None),
         ~has_event(ActionEventKind.RESOLVED, ActionEventKind.STATUS_CHANGED))
     events = (select(*_row(ActionEvent.at, "action", ActionEvent.event, ActionEvent.id, link_id=ActionEvent.item_id,
                            actor_id=ActionEvent.actor_id, text1=ActionItem.title, text2=ActionItem.kind))
