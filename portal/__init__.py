@@ -142,7 +142,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from portal.actions import services as actions
-    from portal.actions.resolve import event_resolution, raised_summary, shown_resolution
+    from portal.actions.resolve import event_resolution, shown_resolution
     from portal.core import formatting
     from portal.core import labels
     from portal.scoring import figures
@@ -158,7 +158,7 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale,
-        can=can, weekly_kinds=weekly_kinds, figure_change=figures.shown_change, raised_summary=raised_summary,
+        can=can, weekly_kinds=weekly_kinds, figure_change=figures.shown_change,
         event_resolution=event_resolution,
     )
 

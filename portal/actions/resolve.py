@@ -178,19 +178,17 @@ def resolution_text(kind: AutoResolution, params: dict) -> str | None:
         return None
 
 
-def raised_summary(item: ActionItem) -> str:
+def raised_summary(session: Session, item: ActionItem, today: date) -> str:
     """One line for the item's page on how its alert keeps firing: "Raised 3 times; still red
     after 14 days" (empty when there is nothing to say). One query, for a red account's state."""
-    from portal.core.web import get_session, today
-
     parts = []
     if item.raised_count > 1:
         parts.append(ngettext("Raised %(num)d time", "Raised %(num)d times", item.raised_count))
     if item.status in OPEN_ACTION_STATUSES and item.kind == ActionKind.TURNED_RED and item.subject:
-        band = get_session().scalar(select(AccountScore.band).where(AccountScore.account_id == item.account_id)
-                                    .order_by(AccountScore.day.desc()).limit(1))
+        band = session.scalar(select(AccountScore.band).where(AccountScore.account_id == item.account_id)
+                              .order_by(AccountScore.day.desc()).limit(1))
         try:
-            days = (today() - date.fromisoformat(item.subject)).days
+            days = (today - date.fromisoformat(item.subject)).days
         except ValueError:
             days = 0
         if band == Band.RED and days > 0:

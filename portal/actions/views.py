@@ -15,6 +15,7 @@ from portal.core.labels import choices, label
 from portal.core.lists import InvalidArgument, ListArgs, paginate
 from portal.models import VENDOR_ROLES, ActionComment, ActionItem, ActionKind, ActionStatus, ActionStep, OPEN_ACTION_STATUSES, User
 from portal.actions import bp
+from portal.actions.resolve import raised_summary
 from portal.actions.forms import ActionItemForm, CommentForm, DueForm, OwnerForm, StatusForm, TakeForm
 from portal.core.scoping import accounts_visible_to, one_or_404, visible_to
 from portal.core.validation import ValidationError
@@ -169,33 +170,25 @@ def action_item_take(item_id: int):
 @login_required
 def action_item_owner(item_id: int):
     """Hand the item to someone among the allowed people (or to nobody)."""
-    db = get_session()
-    item = _item_or_404(db, item_id)
-    form = OwnerForm()
-    if form.validate_on_submit():
-        try:
-            changed = ownership.assign(db, item, form.owner_id.data, current_user)
-        except ownership.ItemClosed as closed:
-            return _refuse_closed(db, item, closed)
-        except ValidationError as error:
-            attach_errors(form, error.errors)
-        else:
-            db.commit()
-            if changed:
-                flash(_("Owner changed."), "success")
-            return redirect(url_for("actions.action_item", item_id=item.id))
-    return _render_item(db, item, owner_form=form)
+    return _change_item(item_id, OwnerForm(), "owner_form", _("Owner changed."),
+                        lambda db, item, form: ownership.assign(db, item, form.owner_id.data, current_user))
 
 
 @bp.post("/actions/<int:item_id>/due")
 @login_required
 def action_item_due(item_id: int):
+    return _change_item(item_id, DueForm(), "due_form", _("Due date changed."),
+                        lambda db, item, form: ownership.change_due(db, item, form.due_on.data, current_user, today()))
+
+
+def _change_item(item_id: int, form, form_name: str, done: str, change):
+    """One owner or due-date change: `change(db, item, form)` validates, writes and records it
+    (True if something changed); its errors come back at the form's field, a closed item is a 409."""
     db = get_session()
     item = _item_or_404(db, item_id)
-    form = DueForm()
     if form.validate_on_submit():
         try:
-            changed = ownership.change_due(db, item, form.due_on.data, current_user, today())
+            changed = change(db, item, form)
         except ownership.ItemClosed as closed:
             return _refuse_closed(db, item, closed)
         except ValidationError as error:
@@ -203,9 +196,9 @@ def action_item_due(item_id: int):
         else:
             db.commit()
             if changed:
-                flash(_("Due date changed."), "success")
+                flash(done, "success")
             return redirect(url_for("actions.action_item", item_id=item.id))
-    return _render_item(db, item, due_form=form)
+    return _render_item(db, item, **{form_name: form})
 
 
 def _refuse_closed(db, item, closed: ValidationError):
@@ -228,4 +221,5 @@ def _render_item(db, item, *, comment_form=None, status_form=None, owner_form=No
                            owner_form=owner_form, due_form=due_form, take_form=TakeForm(formdata=None),
                            may_take=item.status in OPEN_ACTION_STATUSES and item.owner_id != current_user.id
                            and any(u.id == current_user.id for u in owners),
-                           history=ownership.history(db, item), overdue=actions.is_overdue(item, today())), code
+                           history=ownership.history(db, item), overdue=actions.is_overdue(item, today()),
+                           raised=raised_summary(db, item, today())), code
