@@ -150,14 +150,17 @@ class Page:
         return self.page < self.pages
 
 
-def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: int | None = None, page: int | None = None) -> Page:
+def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: int | None = None, page: int | None = None,
+             total: int | None = None) -> Page:
     """Page a statement in SQL: one COUNT and one LIMIT/OFFSET query, whatever the table size.
 
-    ``rows=True`` for statements that select an entity plus extra columns (items are rows).
+    ``rows=True`` for statements that select an entity plus extra columns (items are rows);
+    ``total`` when the caller has counted the rows already (no COUNT then).
     """
     per_page = per_page or current_app.config["PORTAL"].page_size
     page = page or ListArgs().page()
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     offset = (page - 1) * per_page
     items: list[Any] = []
     if offset < total:  # past the last page there is nothing to fetch (and a huge offset overflows)

@@ -61,9 +61,9 @@ def partner_scorecard(partner_id: int):
     )
 
 
-def _ranking(db, day):
+def _ranking(db, day, limit: int | None = None):
     """The ranking as the request asks for it (filters are read, and refused when bad, even on a
-    day without scorecards)."""
+    day without scorecards): the first `limit` rows (None: all), the number matching, the sort."""
     args = ListArgs()
     sort = args.one_of("sort", review.RANKING_SORTS, "health")
     descending = review.RANKING_SORTS[sort][1]
@@ -71,9 +71,10 @@ def _ranking(db, day):
         descending = args.text("order") == "desc"
     tier, band = args.choice("tier", PartnerTier), args.choice("band", Band)
     if day is None:
-        return [], sort, descending
-    rows = review.ranking(db, current_user, day, sort=sort, descending=descending, tier=tier, band=band, mine=args.flag("mine"))
-    return rows, sort, descending
+        return [], 0, sort, descending
+    rows, matching = review.ranking(db, current_user, day, sort=sort, descending=descending, tier=tier, band=band,
+                                    mine=args.flag("mine"), limit=limit)
+    return rows, matching, sort, descending
 
 
 @bp.get("/channel")
@@ -81,8 +82,11 @@ def _ranking(db, day):
 def channel():
     db = get_session()
     day = latest_day(db)
-    partners, sort, descending = _ranking(db, day)
-    trends = review.ranking_trends(db, day) if day else {}
+    # A few hundred rows with their trends cost more to render than all the rest of the page:
+    # the first RANKING_ROWS in the chosen order, and the whole list on request (?all=1).
+    show_all = ListArgs().flag("all")
+    partners, matching, sort, descending = _ranking(db, day, None if show_all else review.RANKING_ROWS)
+    trends = review.ranking_trends(db, day, [p.id for p, _s in partners]) if day else {}
     before = insights.comparison_day(db, day) if day else None
     return render_template(
         "scoring/channel.html",
@@ -93,6 +97,7 @@ def channel():
         card=insights.scorecard(db, None, day),
         trend=insights.scorecard_trend(db, None, day) if day else [],
         partners=partners,
+        matching=matching,
         trends=trends,
         sort=sort,
         descending=descending,
@@ -110,7 +115,7 @@ def ranking_export(fmt: str):
         abort(404)
     db = get_session()
     day = latest_day(db)
-    partners = _ranking(db, day)[0]
+    partners = _ranking(db, day)[0]  # every matching partner
     headers = [_("Partner"), _("Tier"), _("Live accounts"), "ARR", _("Average health"), _("Healthy"), _("Needs attention"),
                _("At risk"), _("Not enough data"), _("ARR needing attention or at risk"), _("Reporting compliance"), _("Renewal rate (12 months)"),
                "GRR", "NRR", "NPS"]
