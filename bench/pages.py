@@ -114,7 +114,7 @@ def pages(session) -> list[tuple[str, str]]:
         ("manager", "/voice-of-customer"),
         ("reseller", "/home"),
         ("reseller", "/accounts"),
-        ("admin", "/accounts?page=2000"),
+        ("admin", "/accounts?page=300"), ("admin", "/accounts?page=2000"),
         ("admin", "/accounts"),
         ("reseller", "/api/v1/accounts"),
         ("manager", f"/accounts/{some}"),

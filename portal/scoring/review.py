@@ -40,15 +40,18 @@ def recent_alerts(session: Session, user: User, partner_id: int, day: date) -> l
     ))
 
 
-def renewals(session: Session, partner_id: int, day: date, today: date) -> list:
-    """The partner's accounts renewing from today to RENEWAL_DAYS ahead, with their band on `day`."""
-    return list(session.execute(
-        select(AccountScore.account_id, AccountScore.renewal_date, AccountScore.band, AccountScore.arr_jpy, Account.name)
+def renewals(session: Session, partner_id: int, day: date, today: date, limit: int | None = None) -> tuple[list, int]:
+    """The partner's accounts renewing from today to RENEWAL_DAYS ahead, with their band on `day`:
+    the first `limit` by date (None: all) and how many there are, in one query."""
+    rows = session.execute(
+        select(AccountScore.account_id, AccountScore.renewal_date, AccountScore.band, AccountScore.arr_jpy, Account.name,
+               func.count().over().label("matching"))
         .join(Account, Account.id == AccountScore.account_id)
         .where(AccountScore.day == day, AccountScore.partner_id == partner_id, AccountScore.renewal_date >= today,
                AccountScore.renewal_date <= today + timedelta(days=RENEWAL_DAYS))
-        .order_by(AccountScore.renewal_date, Account.name)
-    ).all())
+        .order_by(AccountScore.renewal_date, Account.name, Account.id).limit(limit)
+    ).all()
+    return rows, (rows[0].matching if rows else 0)
 
 
 def ranking(session: Session, user: User, day: date, *, sort: str, descending: bool, tier: PartnerTier | None,

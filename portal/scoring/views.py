@@ -23,6 +23,9 @@ from portal.core.lists import ListArgs
 from portal.core.web import get_session, roles_required, today
 
 SCORECARD_ITEMS = 50  # the first open items on the scorecard; a link lists them all
+# The first renewals and overdue check-ins on the scorecard (a large reseller has thousands);
+# a link opens the accounts list filtered the same way.
+SCORECARD_ROWS = 20
 
 @bp.get("/partners/<int:partner_id>/scorecard")
 @login_required
@@ -32,8 +35,10 @@ def partner_scorecard(partner_id: int):
     day = latest_day(db)
     alerts = review.recent_alerts(db, current_user, partner.id, day) if day else []
     card = insights.scorecard(db, partner.id, day) if day else None
-    renewals = review.renewals(db, partner.id, day, today()) if day else []
+    renewals, renewals_total = review.renewals(db, partner.id, day, today(), SCORECARD_ROWS) if day else ([], 0)
     overdue = [o for o in obligations(db, today(), partner_id=partner.id) if o.overdue]
+    # The accounts list with the partner's accounts (a reseller's list has only its own).
+    accounts_args = {"partner_id": partner.id} if current_user.is_vendor else {}
     open_rows, open_total = action_listing.first_open(
         db, visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id), today(), SCORECARD_ITEMS)
     return render_template(
@@ -42,7 +47,10 @@ def partner_scorecard(partner_id: int):
         tier=tiers.progress(card, tiers.rules(db), held=partner.tier),
         tier_figures=tiers.TIER_FIGURES,
         renewals=renewals,
-        overdue=overdue,
+        renewals_total=renewals_total,
+        overdue=overdue[:SCORECARD_ROWS],
+        overdue_total=len(overdue),
+        accounts_args=accounts_args,
         open_rows=open_rows,
         open_total=open_total,
         today=today(),
