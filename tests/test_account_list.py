@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -232,3 +233,21 @@ def test_a_vendor_picks_the_owner_among_the_partners_staff(db, browser, tenants)
     assert response.status_code == 400
     response = b.post("/accounts/new", account_form(partner_id=str(tenants.partner_b.id), owner_id=str(tenants.user_b.id)))
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("sort", ["name", "band", "arr", "renewal"])
+def test_walking_every_page_shows_every_visible_account_once_even_with_ties(app, db, browser, tenants, sort):
+    # Same names, bands and ARR: only the id breaks the ties, so a page must not repeat or skip one.
+    app.config["PORTAL"].page_size = 3
+    for n in range(8):
+        account = factories.account(db, tenants.partner_a, name="Same Name KK", reference=f"TIE-{n}", arr_jpy=1_000_000)
+        scored(db, account, 40, Band.RED)
+    factories.account(db, tenants.partner_b, name="Same Name KK", reference="TIE-B")  # another reseller's
+    b = browser(tenants.admin_a)
+    visible = db.scalars(select(Account.reference).where(Account.partner_id == tenants.partner_a.id)).all()
+    seen = []
+    for page in range(1, len(visible) // 3 + 3):
+        html = b.get(f"/accounts?sort={sort}&owner=any&page={page}").get_data(as_text=True)
+        seen += re.findall(r'class="account-name__ref aside">([^<]+)</span>', html)
+    assert sorted(seen) == sorted(visible)
+    assert "TIE-B" not in seen

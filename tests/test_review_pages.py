@@ -95,6 +95,9 @@ def grow(db, tenants, n: int):
 
 PAGES = [
     ("vendor_admin", "/channel"),
+    ("vendor_admin", "/channel?all=1"),
+    ("vendor_admin", "/voice-of-customer?q=More&kind=request"),
+    ("vendor_admin", "/accounts?sort=next_due"),
     ("vendor_admin", "/actions?view=open"),
     ("vendor_admin", "/voice-of-customer"),
     ("user_a", "/voice-of-customer"),
@@ -107,7 +110,7 @@ PAGES = [
 ]
 
 
-@pytest.mark.parametrize("who, url", PAGES, ids=[p[1].split("?")[0] for p in PAGES])
+@pytest.mark.parametrize("who, url", PAGES, ids=[p[1] for p in PAGES])
 def test_a_page_issues_as_many_queries_for_a_large_data_set_as_for_a_small_one(app, db, browser, tenants, who, url):
     person = browser(getattr(tenants, who))
     url = {"partner_scorecard": f"/partners/{tenants.partner_a.id}/scorecard",
@@ -178,3 +181,38 @@ def test_trends_show_one_point_a_week_up_to_the_latest_scorecard(db, browser, te
     assert trend_rows(vendor.get("/channel").get_data(as_text=True)) == weekly
     assert trend_rows(browser(tenants.admin_a).get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)) == weekly
     assert trend_rows(vendor.get(f"/accounts/{tenants.account_a.id}").get_data(as_text=True)) == weekly
+
+
+def test_the_ranking_shows_its_first_partners_and_all_of_them_on_request(db, browser, tenants, channel, monkeypatch):
+    from portal.scoring import review
+
+    monkeypatch.setattr(review, "RANKING_ROWS", 2)
+    vendor = browser(tenants.vendor_admin)
+    everyone = ranked_names(vendor.get("/channel?sort=name&all=1").get_data(as_text=True))
+    assert len(everyone) == 3
+    html = vendor.get("/channel?sort=name&tier=&band=").get_data(as_text=True)
+    assert ranked_names(html) == everyone[:2]
+    assert "The first 2 of 3 partners in this order." in html
+    assert 'href="/channel?sort=name&amp;tier=&amp;band=&amp;all=1#ranking"' in html
+    assert "The first" not in vendor.get("/channel?sort=name&tier=gold").get_data(as_text=True)  # one partner matches
+
+
+def test_the_scorecard_lists_its_first_renewals_and_links_to_all_of_them(db, browser, tenants, monkeypatch):
+    from portal.scoring import views
+
+    monkeypatch.setattr(views, "SCORECARD_ROWS", 1)
+    for n in (10, 20):
+        factories.account(db, tenants.partner_a, name=f"Renews in {n} days", renewal_date=DAY + timedelta(days=n))
+    assert aggregate(db, DAY).status == "done"
+    html = browser(tenants.vendor_admin).get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)
+    renewals = html.split("Renewals in the next 90 days</h2>")[1].split("</section>")[0]
+    assert "Renews in 10 days" in renewals and "Renews in 20 days" not in renewals
+    assert f'href="/accounts?renewing=1&amp;sort=renewal&amp;partner_id={tenants.partner_a.id}"' in renewals
+    assert "See all 2 renewing accounts" in renewals
+
+
+def test_sparkline_points_leave_weeks_without_a_figure_out_as_gaps():
+    from portal.core.formatting import sparkline_points
+
+    assert sparkline_points([None, 50, None, 100, None], 40, 12) == "10.0,6.0 30.0,2.0"
+    assert sparkline_points([None, 50, None], 40, 12) == ""  # one point draws nothing

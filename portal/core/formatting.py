@@ -143,10 +143,20 @@ def stored_moment(text: str | None) -> str:
     return text
 
 
+def sparkline_points(values: list[float | int | None], width: int, height: int) -> str:
+    """The polyline points of a small trend on the 0-100 scale every sparkline shares, None
+    values left out as gaps; "" when fewer than two points have a value (nothing to draw).
+    Worked out here rather than in a template loop: a ranking or a list draws hundreds of them."""
+    if sum(v is not None for v in values) < 2:
+        return ""
+    step = width / (len(values) - 1)
+    return " ".join(f"{i * step:.1f},{height - 2 - v / 100 * (height - 4):.1f}" for i, v in enumerate(values) if v is not None)
+
+
 def local_name(item) -> str:
     """A vendor-defined name (key feature, milestone) in the user's language: name_ja or name_en."""
     return item.name_ja if str(get_locale()) == "ja" else item.name_en
 
 
-__all__ = ["local_name", "yen", "pct", "number", "figure", "change", "rounded", "local_date", "local_datetime",
+__all__ = ["local_name", "sparkline_points", "yen", "pct", "number", "figure", "change", "rounded", "local_date", "local_datetime",
            "stored_moment", "get_locale"]

@@ -150,18 +150,29 @@ class Page:
         return self.page < self.pages
 
 
-def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: int | None = None, page: int | None = None) -> Page:
+def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: int | None = None, page: int | None = None,
+             total: int | None = None, key: Any = None) -> Page:
     """Page a statement in SQL: one COUNT and one LIMIT/OFFSET query, whatever the table size.
 
-    ``rows=True`` for statements that select an entity plus extra columns (items are rows).
+    ``rows=True`` for statements that select an entity plus extra columns (items are rows);
+    ``total`` when the caller has counted the rows already (no COUNT then).
+    ``key`` (a unique column, the last tie breaker of the ORDER BY): the page's keys are found
+    first with a statement that selects only the key, then the page's rows by key. A statement
+    whose columns are costly (correlated subqueries) then works them out for the page's rows
+    only, not for every row an OFFSET skips.
     """
     per_page = per_page or current_app.config["PORTAL"].page_size
     page = page or ListArgs().page()
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if total is None:
+        counted = stmt.with_only_columns(key) if key is not None else stmt
+        total = session.scalar(select(func.count()).select_from(counted.order_by(None).subquery())) or 0
     offset = (page - 1) * per_page
     items: list[Any] = []
     if offset < total:  # past the last page there is nothing to fetch (and a huge offset overflows)
         window = stmt.limit(per_page).offset(offset)
+        if key is not None:
+            keys = list(session.scalars(window.with_only_columns(key)))
+            window = stmt.where(key.in_(keys))
         items = list(session.execute(window).unique().all() if rows else session.scalars(window).unique())
     return Page(items=items, page=page, per_page=per_page, total=total)
 

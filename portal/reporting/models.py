@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, Float, ForeignKey, Integer, LargeBinary,
+    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, Float, ForeignKey, Index, Integer, LargeBinary,
     String, Table, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -290,6 +290,9 @@ class VocItem(Base):
     are the vendor's, and the reseller reads them."""
 
     __tablename__ = "voc_items"
+    # The inbox's search (ILIKE '%word%') reads this trigram index on PostgreSQL (migration 0019_pages,
+    # which skips it when pg_trgm cannot be created); on SQLite it is a plain index LIKE does not use.
+    __table_args__ = (Index("ix_voc_items_text_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     check_in_id: Mapped[int] = mapped_column(ForeignKey("check_ins.id", ondelete="CASCADE"), index=True)

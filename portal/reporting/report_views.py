@@ -33,6 +33,7 @@ from portal.core.web import attach_errors, get_session, roles_required, today
 
 REPORTERS = PARTNER_ROLES
 HOME_ITEMS = 10  # the first of each list; the counts beside them say how many there are
+HOME_OWED = 50  # the first check-ins of each table (a large reseller owes thousands); a link lists them all
 
 
 @bp.get("/home")
@@ -49,8 +50,8 @@ def home():
     mine = db.execute(listing.item_rows(current_user, listing.Filters(tab="mine"), now).limit(HOME_ITEMS)).all()
     team_overdue = db.execute(listing.item_rows(current_user, listing.Filters(tab="team", overdue=True), now)
                               .limit(HOME_ITEMS)).all()
-    return render_template("reporting/home.html", overdue=overdue, due=due, today=now, counts=counts, mine=mine,
-                           team_overdue=team_overdue)
+    return render_template("reporting/home.html", overdue=overdue[:HOME_OWED], due=due[:HOME_OWED], overdue_total=len(overdue),
+                           due_total=len(due), today=now, counts=counts, mine=mine, team_overdue=team_overdue)
 
 
 def _reportable_account(account_id: int):

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.core.scoping import partners_visible_to, visible_to
+from portal.scoring.insights import weekly_days
 from portal.models import (
     Account, AccountScore, AggregationRun, Alert, Band, HealthModel, Partner, PartnerScorecard, PartnerTier, User,
 )
 
 # "Renewals in the next 90 days" on the scorecard and in the digests.
 RENEWAL_DAYS = 90
-RANKING_TREND_DAYS = 91
+RANKING_TREND_WEEKS = 13  # the ranking's small trends: a quarter, one point a week
+RANKING_ROWS = 50  # the ranking page shows this many partners; a link shows them all
 ALERT_DAYS, ALERT_ROWS = 30, 20
 JOB_HISTORY_ROWS, MODEL_VERSIONS = 60, 20
 
@@ -38,20 +40,24 @@ def recent_alerts(session: Session, user: User, partner_id: int, day: date) -> l
     ))
 
 
-def renewals(session: Session, partner_id: int, day: date, today: date) -> list:
-    """The partner's accounts renewing from today to RENEWAL_DAYS ahead, with their band on `day`."""
-    return list(session.execute(
-        select(AccountScore.account_id, AccountScore.renewal_date, AccountScore.band, AccountScore.arr_jpy, Account.name)
+def renewals(session: Session, partner_id: int, day: date, today: date, limit: int | None = None) -> tuple[list, int]:
+    """The partner's accounts renewing from today to RENEWAL_DAYS ahead, with their band on `day`:
+    the first `limit` by date (None: all) and how many there are, in one query."""
+    rows = session.execute(
+        select(AccountScore.account_id, AccountScore.renewal_date, AccountScore.band, AccountScore.arr_jpy, Account.name,
+               func.count().over().label("matching"))
         .join(Account, Account.id == AccountScore.account_id)
         .where(AccountScore.day == day, AccountScore.partner_id == partner_id, AccountScore.renewal_date >= today,
                AccountScore.renewal_date <= today + timedelta(days=RENEWAL_DAYS))
-        .order_by(AccountScore.renewal_date, Account.name)
-    ).all())
+        .order_by(AccountScore.renewal_date, Account.name, Account.id).limit(limit)
+    ).all()
+    return rows, (rows[0].matching if rows else 0)
 
 
 def ranking(session: Session, user: User, day: date, *, sort: str, descending: bool, tier: PartnerTier | None,
-            band: Band | None, mine: bool) -> list:
-    """The partners with their day's figures, filtered and sorted in SQL: (partner, scorecard) rows."""
+            band: Band | None, mine: bool, limit: int | None = None) -> tuple[list, int]:
+    """The partners with their day's figures, filtered and sorted in SQL: the first `limit`
+    (partner, scorecard) rows (None: all) and how many partners match, in one query."""
     column = RANKING_SORTS[sort][0]
     stmt = (partners_visible_to(user, mine=mine)
             .add_columns(PartnerScorecard)
@@ -62,20 +68,22 @@ def ranking(session: Session, user: User, day: date, *, sort: str, descending: b
     if band:  # partners with accounts in that band
         stmt = stmt.where(getattr(PartnerScorecard, f"{band.value}_accounts") > 0)
     ordered = column.desc().nulls_last() if descending else column.asc().nulls_last()
-    return list(session.execute(stmt.order_by(ordered, Partner.name)).all())
+    stmt = stmt.add_columns(func.count().over().label("matching")).order_by(ordered, Partner.name, Partner.id).limit(limit)
+    rows = session.execute(stmt).all()
+    return [(partner, card) for partner, card, _matching in rows], (rows[0].matching if rows else 0)
 
 
-def ranking_trends(session: Session, day: date) -> dict[int, list]:
-    """Every partner's average health over the last RANKING_TREND_DAYS, in one query (the rows' small trends)."""
-    trends: dict[int, list] = {}
-    for partner_id, value in session.execute(
-        select(PartnerScorecard.partner_id, PartnerScorecard.average_health)
-        .where(PartnerScorecard.partner_id.is_not(None), PartnerScorecard.day > day - timedelta(days=RANKING_TREND_DAYS))
-        .order_by(PartnerScorecard.day)
+def ranking_trends(session: Session, day: date, partner_ids: list[int]) -> dict[int, list]:
+    """The partners' weekly average health over the last RANKING_TREND_WEEKS, oldest first, None
+    for a week without a figure (a gap, like the accounts' sparklines), in one query for the rows shown."""
+    weeks = weekly_days(day, RANKING_TREND_WEEKS)
+    found: dict[int, dict[date, float | None]] = {}
+    for partner_id, on, value in session.execute(
+        select(PartnerScorecard.partner_id, PartnerScorecard.day, PartnerScorecard.average_health)
+        .where(PartnerScorecard.partner_id.in_(partner_ids), PartnerScorecard.day.in_(weeks))
     ):
-        assert partner_id is not None  # the query keeps the partners' rows only
-        trends.setdefault(partner_id, []).append(value)
-    return trends
+        found.setdefault(partner_id, {})[on] = value
+    return {partner_id: [values.get(week) for week in weeks] for partner_id, values in found.items()}
 
 
 def model_versions(session: Session) -> list[HealthModel]:

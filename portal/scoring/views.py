@@ -23,6 +23,9 @@ from portal.core.lists import ListArgs
 from portal.core.web import get_session, roles_required, today
 
 SCORECARD_ITEMS = 50  # the first open items on the scorecard; a link lists them all
+# The first renewals and overdue check-ins on the scorecard (a large reseller has thousands);
+# a link opens the accounts list filtered the same way.
+SCORECARD_ROWS = 20
 
 @bp.get("/partners/<int:partner_id>/scorecard")
 @login_required
@@ -32,8 +35,10 @@ def partner_scorecard(partner_id: int):
     day = latest_day(db)
     alerts = review.recent_alerts(db, current_user, partner.id, day) if day else []
     card = insights.scorecard(db, partner.id, day) if day else None
-    renewals = review.renewals(db, partner.id, day, today()) if day else []
+    renewals, renewals_total = review.renewals(db, partner.id, day, today(), SCORECARD_ROWS) if day else ([], 0)
     overdue = [o for o in obligations(db, today(), partner_id=partner.id) if o.overdue]
+    # The accounts list with the partner's accounts (a reseller's list has only its own).
+    accounts_args = {"partner_id": partner.id} if current_user.is_vendor else {}
     open_rows, open_total = action_listing.first_open(
         db, visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id), today(), SCORECARD_ITEMS)
     return render_template(
@@ -42,7 +47,10 @@ def partner_scorecard(partner_id: int):
         tier=tiers.progress(card, tiers.rules(db), held=partner.tier),
         tier_figures=tiers.TIER_FIGURES,
         renewals=renewals,
-        overdue=overdue,
+        renewals_total=renewals_total,
+        overdue=overdue[:SCORECARD_ROWS],
+        overdue_total=len(overdue),
+        accounts_args=accounts_args,
         open_rows=open_rows,
         open_total=open_total,
         today=today(),
@@ -61,9 +69,9 @@ def partner_scorecard(partner_id: int):
     )
 
 
-def _ranking(db, day):
+def _ranking(db, day, limit: int | None = None):
     """The ranking as the request asks for it (filters are read, and refused when bad, even on a
-    day without scorecards)."""
+    day without scorecards): the first `limit` rows (None: all), the number matching, the sort."""
     args = ListArgs()
     sort = args.one_of("sort", review.RANKING_SORTS, "health")
     descending = review.RANKING_SORTS[sort][1]
@@ -71,9 +79,10 @@ def _ranking(db, day):
         descending = args.text("order") == "desc"
     tier, band = args.choice("tier", PartnerTier), args.choice("band", Band)
     if day is None:
-        return [], sort, descending
-    rows = review.ranking(db, current_user, day, sort=sort, descending=descending, tier=tier, band=band, mine=args.flag("mine"))
-    return rows, sort, descending
+        return [], 0, sort, descending
+    rows, matching = review.ranking(db, current_user, day, sort=sort, descending=descending, tier=tier, band=band,
+                                    mine=args.flag("mine"), limit=limit)
+    return rows, matching, sort, descending
 
 
 @bp.get("/channel")
@@ -81,8 +90,11 @@ def _ranking(db, day):
 def channel():
     db = get_session()
     day = latest_day(db)
-    partners, sort, descending = _ranking(db, day)
-    trends = review.ranking_trends(db, day) if day else {}
+    # A few hundred rows with their trends cost more to render than all the rest of the page:
+    # the first RANKING_ROWS in the chosen order, and the whole list on request (?all=1).
+    show_all = ListArgs().flag("all")
+    partners, matching, sort, descending = _ranking(db, day, None if show_all else review.RANKING_ROWS)
+    trends = review.ranking_trends(db, day, [p.id for p, _s in partners]) if day else {}
     before = insights.comparison_day(db, day) if day else None
     return render_template(
         "scoring/channel.html",
@@ -93,6 +105,7 @@ def channel():
         card=insights.scorecard(db, None, day),
         trend=insights.scorecard_trend(db, None, day) if day else [],
         partners=partners,
+        matching=matching,
         trends=trends,
         sort=sort,
         descending=descending,
@@ -110,7 +123,7 @@ def ranking_export(fmt: str):
         abort(404)
     db = get_session()
     day = latest_day(db)
-    partners = _ranking(db, day)[0]
+    partners = _ranking(db, day)[0]  # every matching partner
     headers = [_("Partner"), _("Tier"), _("Live accounts"), "ARR", _("Average health"), _("Healthy"), _("Needs attention"),
                _("At risk"), _("Not enough data"), _("ARR needing attention or at risk"), _("Reporting compliance"), _("Renewal rate (12 months)"),
                "GRR", "NRR", "NPS"]

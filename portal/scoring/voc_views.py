@@ -47,20 +47,20 @@ class Filters:
                 raise InvalidArgument("area", _("one of %(options)s", options=", ".join([*(a.key for a in areas), voc.UNASSIGNED])), self.area)
             self.area_id = found.id
 
-    def statement(self, skip: str | None = None) -> Select:
-        """The in-force items the user may see that pass every filter but `skip` (a facet's counts
-        leave out their own filter, so the other areas stay countable while one is chosen)."""
+    def statement(self, *, facets: bool = True) -> Select:
+        """The in-force items the user may see that pass every filter; facets=False leaves out the
+        area, status and kind filters (the counts apply those themselves, see _counts)."""
         stmt = (
             visible_to(current_user, VocItem)
             .join(CheckIn, CheckIn.id == VocItem.check_in_id)
             .join(Account, Account.id == VocItem.account_id)
             .where(voc.in_force())
         )
-        if self.kind and skip != "kind":
+        if self.kind and facets:
             stmt = stmt.where(VocItem.kind == self.kind)
-        if self.status and skip != "status":
+        if self.status and facets:
             stmt = stmt.where(VocItem.status == self.status)
-        if self.area and skip != "area":
+        if self.area and facets:
             stmt = stmt.where(VocItem.product_area_id.is_(None) if self.area == voc.UNASSIGNED else VocItem.product_area_id == self.area_id)
         if self.segment:
             stmt = stmt.where(Account.segment == self.segment)
@@ -80,14 +80,29 @@ class Filters:
         )
 
 
-def _counts(db, filters: Filters) -> dict[str, dict]:
-    """Items per area, status and kind: one GROUP BY each, whatever the number of items."""
-    columns = {"area": VocItem.product_area_id, "status": VocItem.status, "kind": VocItem.kind}
-    counts = {}
-    for facet, column in columns.items():
-        stmt = filters.statement(skip=facet).with_only_columns(column, func.count()).group_by(column).order_by(None)
-        counts[facet] = dict(db.execute(stmt).all())
-    return counts
+FACETS = {"area": VocItem.product_area_id, "status": VocItem.status, "kind": VocItem.kind}
+
+
+def _counts(db, filters: Filters) -> tuple[dict[str, dict], int]:
+    """Items per area, status and kind, and the number the list shows, from one GROUP BY over the
+    three facets (a few dozen rows whatever the number of items): a facet's counts leave out its
+    own filter and keep the other two, the list's total keeps all three."""
+    cube = db.execute(filters.statement(facets=False).with_only_columns(*FACETS.values(), func.count())
+                      .group_by(*FACETS.values()).order_by(None)).all()
+    chosen = {"area": (lambda v: v is None) if filters.area == voc.UNASSIGNED else (lambda v: v == filters.area_id),
+              "status": lambda v: v == filters.status, "kind": lambda v: v == filters.kind}
+    active = {facet: test for facet, test in chosen.items() if getattr(filters, facet)}
+    counts: dict[str, dict] = {facet: {} for facet in FACETS}
+    total = 0
+    for *values, n in cube:
+        keys = dict(zip(FACETS, values))
+        passing = {facet for facet, test in active.items() if test(keys[facet])}
+        for facet in FACETS:
+            if not (active.keys() - {facet}) - passing:  # every other chosen facet lets the row through
+                counts[facet][keys[facet]] = counts[facet].get(keys[facet], 0) + n
+        if passing == active.keys():
+            total += n
+    return counts, total
 
 
 def _facet_links(facet: str, counts: dict, options: list[tuple[str, str, object]]) -> list[dict]:
@@ -107,8 +122,8 @@ def voc_inbox():
     db = get_session()
     areas = voc.product_areas(db)
     filters = Filters(areas)
-    page = paginate(db, filters.rows(), rows=True)
-    counts = _counts(db, filters)
+    counts, total = _counts(db, filters)
+    page = paginate(db, filters.rows(), rows=True, total=total)
     facets = {
         "area": _facet_links("area", counts["area"], [(a.key, local_name(a), a.id) for a in areas if a.active or counts["area"].get(a.id)]
                              + [(voc.UNASSIGNED, _("Unassigned"), None)]),
