@@ -6,7 +6,7 @@ extension with it when dropped); without the privilege to create it, or without 
 in the server, the search keeps working without the index. SQLite gets a plain index of the
 same name (its LIKE cannot use one; it keeps the schema the same as the models').
 
-Revision ID: 0019_pages
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-03 16:00:00+00:00
 """
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-revision = '0019_pages'
+revision = '0019'
 down_revision = '0018'
 branch_labels = None
 depends_on = None

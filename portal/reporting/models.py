@@ -290,7 +290,7 @@ class VocItem(Base):
     are the vendor's, and the reseller reads them."""
 
     __tablename__ = "voc_items"
-    # The inbox's search (ILIKE '%word%') reads this trigram index on PostgreSQL (migration 0019_pages,
+    # The inbox's search (ILIKE '%word%') reads this trigram index on PostgreSQL (migration 0019,
     # which skips it when pg_trgm cannot be created); on SQLite it is a plain index LIKE does not use.
     __table_args__ = (Index("ix_voc_items_text_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}),)
 

@@ -1,7 +1,7 @@
 """Benchmark: the heavy pages, one request at a time, on a kept database.
 
-    .venv/bin/python bench/pages.py setup --accounts 100000 --database-url postgresql+psycopg://root@127.0.0.1:5432/wt_pages_100k
-    .venv/bin/python bench/pages.py time --database-url postgresql+psycopg://root@127.0.0.1:5432/wt_pages_100k [--explain] [--profile PAGE]
+    .venv/bin/python bench/profile_pages.py setup --accounts 100000 --database-url postgresql+psycopg://root@127.0.0.1:5432/wt_pages_100k
+    .venv/bin/python bench/profile_pages.py time --database-url postgresql+psycopg://root@127.0.0.1:5432/wt_pages_100k [--explain] [--profile PAGE]
 
 `setup` fills an empty database with bench/aggregation.py's generator (500 partners, one of
 them holding a tenth of the accounts: "the largest partner"), runs the aggregation once,
