@@ -423,3 +423,25 @@ def test_an_item_handed_to_someone_tells_them_and_taking_it_oneself_does_not(db,
     db.commit()
     emails.collect_notifications(db, now + timedelta(minutes=2))
     assert len(db.scalars(select(Notification).where(Notification.action_item_id == old.id)).all()) == 1
+
+
+def test_one_run_delivers_the_whole_outbox_over_one_session_and_a_spent_budget_leaves_the_rest_queued(app, db, tenants,
+                                                                                                       smtp, week, monkeypatch):
+    """A week's mail goes out in one run (the old cap was 200 a run, a run every 5 minutes)."""
+    inbox = smtp.start()
+    config = app.config["PORTAL"]
+    stored = as_stored(week)
+    db.add_all([OutboxMessage(user_id=tenants.user_a.id, to_address=f"reader{n}@example.com", kind=EmailKind.ALERT,
+                              period=f"bench-{n}", language="en", subject=f"Message {n}", body_text="text", body_html="<p>html</p>",
+                              next_attempt_at=stored, created_at=stored) for n in range(201 + outbox.CLAIM_BATCH)])
+    db.commit()
+    sessions = []
+    real_open = outbox._Connection._open
+    monkeypatch.setattr(outbox._Connection, "_open", lambda self: sessions.append(1) or real_open(self))
+    # No time left: the batch claimed is finished, the rest stays queued for the next run.
+    assert outbox.deliver_due(db, config, stored, budget=0).sent == outbox.CLAIM_BATCH
+    assert count(db, OutboxMessage.status == DeliveryStatus.QUEUED) == 201
+    assert outbox.deliver_due(db, config, stored).sent == 201
+    assert sessions == [1, 1]  # one SMTP session per run
+    assert len(inbox.messages) == len({m["To"] for m in inbox.messages}) == 201 + outbox.CLAIM_BATCH
+    assert count(db, OutboxMessage.status != DeliveryStatus.SENT) == 0
