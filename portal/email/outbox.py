@@ -51,17 +51,28 @@ class Rendered:
 def queue(session: Session, user: User, kind: EmailKind, period: str, message: Rendered,
           now: datetime | None = None) -> OutboxMessage | None:
     """Queue one message unless this person already has one of this kind for this period.
-
-    INSERT … ON CONFLICT DO NOTHING on the unique (user, kind, period): a rerun or a second
-    process adds nothing. Returns the new message, or None when it already existed."""
-    values = dict(user_id=user.id, to_address=user.email, kind=kind.value, period=period, language=message.language,
-                  subject=message.subject[:255], body_text=message.text, body_html=message.html,
-                  status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=now or utcnow(), created_at=now or utcnow())
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(OutboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["user_id", "kind", "period"]).returning(OutboxMessage.id)
-    new_id = session.execute(stmt).scalar()
+    Returns the new message, or None when it already existed."""
+    new_id = queue_many(session, [(user, kind, period, message)], now).get(user.id)
     return session.get(OutboxMessage, new_id) if new_id is not None else None
+
+
+def queue_many(session: Session, messages: list[tuple[User, EmailKind, str, Rendered]],
+               now: datetime | None = None) -> dict[int, int]:
+    """Queue many messages in one statement, each unless its person already has one of this kind
+    for this period: INSERT … ON CONFLICT DO NOTHING on the unique (user, kind, period), so a
+    rerun or a second process adds nothing. Returns {user id: new message id} for those added
+    (one message per person per call)."""
+    if not messages:
+        return {}
+    at = now or utcnow()
+    rows = [dict(user_id=user.id, to_address=user.email, kind=kind.value, period=period, language=message.language,
+                 subject=message.subject[:255], body_text=message.text, body_html=message.html,
+                 status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=at, created_at=at)
+            for user, kind, period, message in messages]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(OutboxMessage).on_conflict_do_nothing(
+        index_elements=["user_id", "kind", "period"]).returning(OutboxMessage.user_id, OutboxMessage.id)
+    return {user_id: new_id for user_id, new_id in session.execute(stmt, rows).all()}
 
 
 def backoff(attempts: int) -> timedelta:
