@@ -445,3 +445,40 @@ def test_one_run_delivers_the_whole_outbox_over_one_session_and_a_spent_budget_l
     assert sessions == [1, 1]  # one SMTP session per run
     assert len(inbox.messages) == len({m["To"] for m in inbox.messages}) == 201 + outbox.CLAIM_BATCH
     assert count(db, OutboxMessage.status != DeliveryStatus.SENT) == 0
+
+
+def test_queueing_a_week_s_emails_issues_as_many_queries_for_many_recipients_as_for_few(app, db, tenants, week):
+    """The week's data is read once for everyone, not once per recipient (bench/emails.py times it)."""
+    from sqlalchemy import delete, event, update
+
+    for account in (tenants.account_a, tenants.account_b):
+        db.add(Alert(kind=AlertKind.TURNED_RED, account_id=account.id, partner_id=account.partner_id, subject="red",
+                     raised_on=week.astimezone(TOKYO).date()))
+    db.commit()
+    engine = app.extensions["portal.engine"]
+
+    def queue_all() -> tuple[int, int, int]:
+        db.execute(update(Notification).values(message_id=None))
+        db.execute(delete(Notification))
+        db.execute(delete(OutboxMessage))
+        db.commit()
+        statements = []
+
+        def count(*_args):
+            statements.append(1)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            emails.collect_notifications(db, week)
+            alerts, weekly = emails.queue_alerts(app, db, week), emails.queue_weekly(app, db, week)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements), alerts, weekly
+
+    few = queue_all()
+    for partner in (tenants.partner_a, tenants.partner_b):
+        for n in range(10):
+            factories.user(db, Role.PARTNER_ADMIN if n % 2 else Role.PARTNER_USER, partner, language="ja" if n % 3 else "en")
+    many = queue_all()
+    assert many[1] > few[1] and many[2] > few[2]  # more people were told, more digests queued ...
+    assert many[0] == few[0]  # ... with the same statements

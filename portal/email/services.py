@@ -15,7 +15,8 @@ from typing import cast as type_cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, render_template
-from flask_babel import force_locale, gettext as _, ngettext
+from flask_babel import force_locale, get_translations, gettext as _, ngettext
+from jinja2 import ext as jinja_i18n
 from sqlalchemy import ColumnElement, Integer, String, Subquery, and_, cast, delete, exists, func, insert, literal, null, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -91,16 +92,30 @@ def absolute_links(app: Flask, base_url: str) -> Callable[..., str]:
 
 class Renderer:
     """Renders many emails in one application context, with the link builder made once; each
-    message in its recipient's language (force_locale per message). Use inside `with app.app_context()`."""
+    message in its recipient's language (force_locale per message). Use inside `with app.app_context()`.
+
+    The templates' _() and ngettext() are handed the language's catalog directly: Flask-Babel's
+    own look up the request context and the catalog again on every call, the larger part of
+    rendering a thousand emails. They behave the same (Jinja's newstyle gettext)."""
 
     def __init__(self, app: Flask):
         self.config = app.config["PORTAL"]
         self.link = absolute_links(app, self.config.base_url)
+        self._gettext: dict[str, dict[str, Callable]] = {}
+
+    def _catalog(self, language: str) -> dict[str, Callable]:
+        """gettext and ngettext for templates in `language` (call under force_locale(language))."""
+        if language not in self._gettext:
+            translations = get_translations()
+            self._gettext[language] = dict(gettext=jinja_i18n._make_new_gettext(translations.ugettext),
+                                           ngettext=jinja_i18n._make_new_ngettext(translations.ungettext))
+        return self._gettext[language]
 
     def __call__(self, kind: EmailKind, user: User, data) -> outbox.Rendered:
         language = user.language or self.config.default_language
         with force_locale(language):
             context = dict(
+                self._catalog(language),
                 user=user, data=data, reasons=health.reasons, figure_names=insights.FIGURE_NAMES, link=self.link,
                 preferences_url=outbox.link(self.config, "preferences", user),
                 unsubscribe_url=outbox.link(self.config, "unsubscribe", user),
