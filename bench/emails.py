@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
