@@ -425,16 +425,47 @@ def test_an_item_handed_to_someone_tells_them_and_taking_it_oneself_does_not(db,
     assert len(db.scalars(select(Notification).where(Notification.action_item_id == old.id)).all()) == 1
 
 
+def many_messages(db, user, n: int, at) -> None:
+    """n queued messages to n addresses (so the inbox tells them apart)."""
+    db.add_all([OutboxMessage(user_id=user.id, to_address=f"reader{i}@example.com", kind=EmailKind.ALERT, period=f"many-{i}",
+                              language="en", subject=f"Message {i}", body_text="text", body_html="<p>html</p>",
+                              next_attempt_at=at, created_at=at) for i in range(n)])
+    db.commit()
+
+
+def test_two_senders_at_once_share_a_large_outbox_and_send_each_message_once(app, db, tenants, smtp, week):
+    inbox = smtp.start()
+    config = app.config["PORTAL"]
+    total = 3 * outbox.CLAIM_BATCH + 7
+    many_messages(db, tenants.user_a, total, as_stored(week))
+    sessionmaker = app.extensions["portal.sessionmaker"]
+    results, errors = [], []
+
+    def sender():
+        try:
+            with writer_session(sessionmaker) as session:
+                results.append(outbox.deliver_due(session, config, as_stored(week)))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and sum(r.sent for r in results) == total and sum(r.failed for r in results) == 0
+    recipients = [m["To"] for m in inbox.messages]
+    assert len(recipients) == len(set(recipients)) == total
+    assert count(db, OutboxMessage.status == DeliveryStatus.SENT, OutboxMessage.attempts == 1) == total
+
+
 def test_one_run_delivers_the_whole_outbox_over_one_session_and_a_spent_budget_leaves_the_rest_queued(app, db, tenants,
                                                                                                        smtp, week, monkeypatch):
     """A week's mail goes out in one run (the old cap was 200 a run, a run every 5 minutes)."""
     inbox = smtp.start()
     config = app.config["PORTAL"]
     stored = as_stored(week)
-    db.add_all([OutboxMessage(user_id=tenants.user_a.id, to_address=f"reader{n}@example.com", kind=EmailKind.ALERT,
-                              period=f"bench-{n}", language="en", subject=f"Message {n}", body_text="text", body_html="<p>html</p>",
-                              next_attempt_at=stored, created_at=stored) for n in range(201 + outbox.CLAIM_BATCH)])
-    db.commit()
+    many_messages(db, tenants.user_a, 201 + outbox.CLAIM_BATCH, stored)
     sessions = []
     real_open = outbox._Connection._open
     monkeypatch.setattr(outbox._Connection, "_open", lambda self: sessions.append(1) or real_open(self))
