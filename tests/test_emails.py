@@ -513,3 +513,18 @@ def test_queueing_a_week_s_emails_issues_as_many_queries_for_many_recipients_as_
     many = queue_all()
     assert many[1] > few[1] and many[2] > few[2]  # more people were told, more digests queued ...
     assert many[0] == few[0]  # ... with the same statements
+
+
+def test_the_digests_item_counts_read_once_for_everyone_are_each_persons_counts_on_the_actions_page(db, tenants, week):
+    from portal.actions import listing
+    from portal.email.digests import Week
+
+    today = week.date()
+    for account, owner, due in ((tenants.account_a, tenants.user_a, -3), (tenants.account_a, None, 2),
+                                (tenants.account_b, tenants.admin_b, -1), (tenants.account_a, tenants.partner_manager, -5)):
+        factories.action_item(db, account, owner_id=owner.id if owner else None, due_on=today + timedelta(days=due))
+    db.commit()
+    week_data = Week(db, today)
+    for user in (tenants.vendor_admin, tenants.partner_manager, tenants.admin_a, tenants.user_a, tenants.admin_b, tenants.user_b):
+        managed = {p.id for p in week_data.managed.get(user.id, [])}
+        assert week_data.counts.of(user, managed) == listing.counts_for(db, user, today), user.email
