@@ -423,3 +423,108 @@ def test_an_item_handed_to_someone_tells_them_and_taking_it_oneself_does_not(db,
     db.commit()
     emails.collect_notifications(db, now + timedelta(minutes=2))
     assert len(db.scalars(select(Notification).where(Notification.action_item_id == old.id)).all()) == 1
+
+
+def many_messages(db, user, n: int, at) -> None:
+    """n queued messages to n addresses (so the inbox tells them apart)."""
+    db.add_all([OutboxMessage(user_id=user.id, to_address=f"reader{i}@example.com", kind=EmailKind.ALERT, period=f"many-{i}",
+                              language="en", subject=f"Message {i}", body_text="text", body_html="<p>html</p>",
+                              next_attempt_at=at, created_at=at) for i in range(n)])
+    db.commit()
+
+
+def test_two_senders_at_once_share_a_large_outbox_and_send_each_message_once(app, db, tenants, smtp, week):
+    inbox = smtp.start()
+    config = app.config["PORTAL"]
+    total = 3 * outbox.CLAIM_BATCH + 7
+    many_messages(db, tenants.user_a, total, as_stored(week))
+    sessionmaker = app.extensions["portal.sessionmaker"]
+    results, errors = [], []
+
+    def sender():
+        try:
+            with writer_session(sessionmaker) as session:
+                results.append(outbox.deliver_due(session, config, as_stored(week)))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and sum(r.sent for r in results) == total and sum(r.failed for r in results) == 0
+    recipients = [m["To"] for m in inbox.messages]
+    assert len(recipients) == len(set(recipients)) == total
+    assert count(db, OutboxMessage.status == DeliveryStatus.SENT, OutboxMessage.attempts == 1) == total
+
+
+def test_one_run_delivers_the_whole_outbox_over_one_session_and_a_spent_budget_leaves_the_rest_queued(app, db, tenants,
+                                                                                                       smtp, week, monkeypatch):
+    """A week's mail goes out in one run (the old cap was 200 a run, a run every 5 minutes)."""
+    inbox = smtp.start()
+    config = app.config["PORTAL"]
+    stored = as_stored(week)
+    many_messages(db, tenants.user_a, 201 + outbox.CLAIM_BATCH, stored)
+    sessions = []
+    real_open = outbox._Connection._open
+    monkeypatch.setattr(outbox._Connection, "_open", lambda self: sessions.append(1) or real_open(self))
+    # No time left: the batch claimed is finished, the rest stays queued for the next run.
+    assert outbox.deliver_due(db, config, stored, budget=0).sent == outbox.CLAIM_BATCH
+    assert count(db, OutboxMessage.status == DeliveryStatus.QUEUED) == 201
+    assert outbox.deliver_due(db, config, stored).sent == 201
+    assert sessions == [1, 1]  # one SMTP session per run
+    assert len(inbox.messages) == len({m["To"] for m in inbox.messages}) == 201 + outbox.CLAIM_BATCH
+    assert count(db, OutboxMessage.status != DeliveryStatus.SENT) == 0
+
+
+def test_queueing_a_week_s_emails_issues_as_many_queries_for_many_recipients_as_for_few(app, db, tenants, week):
+    """The week's data is read once for everyone, not once per recipient (bench/emails.py times it)."""
+    from sqlalchemy import delete, event, update
+
+    for account in (tenants.account_a, tenants.account_b):
+        db.add(Alert(kind=AlertKind.TURNED_RED, account_id=account.id, partner_id=account.partner_id, subject="red",
+                     raised_on=week.astimezone(TOKYO).date()))
+    db.commit()
+    engine = app.extensions["portal.engine"]
+
+    def queue_all() -> tuple[int, int, int]:
+        db.execute(update(Notification).values(message_id=None))
+        db.execute(delete(Notification))
+        db.execute(delete(OutboxMessage))
+        db.commit()
+        statements = []
+
+        def count(*_args):
+            statements.append(1)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            emails.collect_notifications(db, week)
+            alerts, weekly = emails.queue_alerts(app, db, week), emails.queue_weekly(app, db, week)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements), alerts, weekly
+
+    few = queue_all()
+    for partner in (tenants.partner_a, tenants.partner_b):
+        for n in range(10):
+            factories.user(db, Role.PARTNER_ADMIN if n % 2 else Role.PARTNER_USER, partner, language="ja" if n % 3 else "en")
+    many = queue_all()
+    assert many[1] > few[1] and many[2] > few[2]  # more people were told, more digests queued ...
+    assert many[0] == few[0]  # ... with the same statements
+
+
+def test_the_digests_item_counts_read_once_for_everyone_are_each_persons_counts_on_the_actions_page(db, tenants, week):
+    from portal.actions import listing
+    from portal.email.digests import Week
+
+    today = week.date()
+    for account, owner, due in ((tenants.account_a, tenants.user_a, -3), (tenants.account_a, None, 2),
+                                (tenants.account_b, tenants.admin_b, -1), (tenants.account_a, tenants.partner_manager, -5)):
+        factories.action_item(db, account, owner_id=owner.id if owner else None, due_on=today + timedelta(days=due))
+    db.commit()
+    week_data = Week(db, today)
+    for user in (tenants.vendor_admin, tenants.partner_manager, tenants.admin_a, tenants.user_a, tenants.admin_b, tenants.user_b):
+        managed = {p.id for p in week_data.managed.get(user.id, [])}
+        assert week_data.counts.of(user, managed) == listing.counts_for(db, user, today), user.email

@@ -65,6 +65,9 @@ class Config:
     smtp_password: str = ""
     smtp_timeout: float = 30.0
     smtp_ca_file: str = ""  # a private CA that signed the SMTP server's certificate
+    # One email run delivers until nothing is due or this many seconds have gone by, below the
+    # scheduler's 5-minute interval so runs do not pile up (the rest goes in the next run).
+    email_run_seconds: float = 240.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
@@ -99,6 +102,7 @@ class Config:
             smtp_user=env.get("PORTAL_SMTP_USER", ""),
             smtp_password=env.get("PORTAL_SMTP_PASSWORD", ""),
             smtp_ca_file=env.get("PORTAL_SMTP_CA_FILE", ""),
+            email_run_seconds=float(env.get("PORTAL_EMAIL_RUN_SECONDS") or 240.0),
         )
         return config.resolved()
 

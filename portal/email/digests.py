@@ -28,14 +28,17 @@ DIGEST_ITEMS = 20  # the first items listed; the count beside them says how many
 
 
 class Week:
-    """What every digest of one run shares: the scorecard day, the day to compare with, and the
-    check-ins owed across the channel (computed once per run, not once per recipient)."""
+    """What every digest of one run shares, read once for the whole channel rather than once
+    per recipient: the scorecard day and the day to compare with, the partners and their
+    scorecards, benchmarks, band changes, renewals, product answers, check-ins owed and open
+    items. Each digest picks its partners' share; the queries do not grow with the recipients."""
 
     def __init__(self, session: Session, today: date):
         self.session = session
         self.today = today
         self.day = latest_day(session)
         self.before = insights.comparison_day(session, self.day) if self.day else None
+        self._team_items: dict[int, list] = {}
 
     @cached_property
     def owed(self) -> dict[int, list[Obligation]]:
@@ -47,6 +50,83 @@ class Week:
     def owed_by(self, partner_id: int) -> list[Obligation]:
         """Overdue and due within a week, most urgent first."""
         return [o for o in self.owed.get(partner_id, []) if (o.due_on - self.today).days <= DUE_SOON_DAYS]
+
+    @cached_property
+    def partners(self) -> dict[int, Partner]:
+        return {p.id: p for p in self.session.scalars(select(Partner))}
+
+    @cached_property
+    def managed(self) -> dict[int, list[Partner]]:
+        """The partners each manager owns, by name."""
+        found: dict[int, list[Partner]] = {}
+        for user_id, partner_id in self.session.execute(select(partner_managers.c.user_id, partner_managers.c.partner_id)):
+            found.setdefault(user_id, []).append(self.partners[partner_id])
+        return {user_id: sorted(partners, key=lambda p: p.name) for user_id, partners in found.items()}
+
+    @cached_property
+    def cards(self) -> dict[tuple[int | None, date | None], PartnerScorecard]:
+        if self.day is None:
+            return {}
+        days = [self.day] + ([self.before] if self.before else [])
+        return {(c.partner_id, c.day): c for c in self.session.scalars(
+            select(PartnerScorecard).where(PartnerScorecard.partner_id.is_not(None), PartnerScorecard.day.in_(days)))}
+
+    @cached_property
+    def benchmarks(self) -> dict[int, list[insights.Benchmark]]:
+        return insights.benchmarks(self.session, self.day) if self.day else {}
+
+    def benchmark(self, partner_id: int) -> list[insights.Benchmark]:
+        if self.day is None:
+            return []
+        # A partner without a scorecard that day has every figure withheld, as insights.benchmark says.
+        return self.benchmarks.get(partner_id) or insights.benchmark(self.session, partner_id, self.day)
+
+    @cached_property
+    def band_changes(self) -> dict[int, list[BandChange]]:
+        """Accounts whose band differs from the week before, by partner."""
+        if self.day is None or self.before is None:
+            return {}
+        now, then = AccountScore, aliased(AccountScore)
+        found: dict[int, list[BandChange]] = {}
+        for score, before, partner_name in self.session.execute(
+                select(now, then.band, Partner.name)
+                .join(Partner, Partner.id == now.partner_id)
+                .outerjoin(then, and_(then.account_id == now.account_id, then.day == self.before))
+                .where(now.day == self.day, now.band.is_distinct_from(then.band), now.band.is_not(None))
+                .options(joinedload(now.account))
+                .order_by(Partner.name, now.account_id)):
+            found.setdefault(score.partner_id, []).append(
+                BandChange(score.account_id, score.account.name, partner_name, before, score.band, score))
+        return found
+
+    @cached_property
+    def renewals(self) -> list[AccountScore]:
+        """Yellow and red accounts renewing in the next RENEWAL_DAYS, soonest first."""
+        if self.day is None:
+            return []
+        return list(self.session.scalars(
+            select(AccountScore).where(AccountScore.day == self.day, AccountScore.band.in_([Band.YELLOW, Band.RED]),
+                                       AccountScore.renewal_date.between(self.today, self.today + timedelta(days=review.RENEWAL_DAYS)))
+            .options(joinedload(AccountScore.account)).order_by(AccountScore.renewal_date, AccountScore.account_id)))
+
+    @cached_property
+    def answers(self) -> dict[int, list[VocItem]]:
+        found: dict[int, list[VocItem]] = {}
+        for v in product_answers(self.session, None, self.today):
+            if len(found.setdefault(v.partner_id, [])) < DIGEST_ITEMS:
+                found[v.partner_id].append(v)
+        return found
+
+    @cached_property
+    def counts(self) -> listing.ChannelCounts:
+        return listing.channel_counts(self.session, self.today)
+
+    def team_items(self, user: User) -> list:
+        """A reseller's team list (the same for everyone at the partner): read once per partner."""
+        assert user.partner_id is not None
+        if user.partner_id not in self._team_items:
+            self._team_items[user.partner_id] = _items(self.session, user, listing.Filters(tab="team"), self.today)
+        return self._team_items[user.partner_id]
 
 
 @dataclass
@@ -128,42 +208,20 @@ class Reminders:
 
 def manager_digest(week: Week, user: User) -> ManagerDigest | None:
     """For the partners this manager owns; None when they own none or nothing is scored yet."""
-    s = week.session
-    partners = s.scalars(select(Partner).join(partner_managers, partner_managers.c.partner_id == Partner.id)
-                         .where(partner_managers.c.user_id == user.id).order_by(Partner.name)).all()
+    partners = week.managed.get(user.id, [])
     if not partners or week.day is None:
         return None
-    ids = [p.id for p in partners]
-    cards: dict[tuple[int | None, date | None], PartnerScorecard] = {
-        (c.partner_id, c.day): c for c in s.scalars(select(PartnerScorecard).where(
-            PartnerScorecard.partner_id.in_(ids), PartnerScorecard.day.in_([week.day, week.before or week.day])))}
-    now, then = AccountScore, aliased(AccountScore)
-    changes = s.execute(
-        select(now, then.band, Partner.name)
-        .join(Partner, Partner.id == now.partner_id)
-        .outerjoin(then, and_(then.account_id == now.account_id, then.day == week.before))
-        .where(now.day == week.day, now.partner_id.in_(ids), now.band.is_distinct_from(then.band),
-               now.band.is_not(None))
-        .options(joinedload(now.account))
-        .order_by(Partner.name, now.account_id)
-    ).all() if week.before else []
-    renewals = list(s.scalars(
-        select(AccountScore).where(AccountScore.day == week.day, AccountScore.partner_id.in_(ids),
-                                   AccountScore.band.in_([Band.YELLOW, Band.RED]),
-                                   AccountScore.renewal_date.between(week.today, week.today + timedelta(days=review.RENEWAL_DAYS)))
-        .options(joinedload(AccountScore.account)).order_by(AccountScore.renewal_date)
-    ).all())
-    counts = listing.counts_for(s, user, week.today)
-    items = _items(s, user, listing.Filters(tab="team", overdue=True), week.today)
+    ids = {p.id for p in partners}
+    changes = sorted((c for p in partners for c in week.band_changes.get(p.id, [])),
+                     key=lambda c: (c.partner_name, c.account_id))
     return ManagerDigest(
         week=week,
-        partners=[(p, cards.get((p.id, week.day)), cards.get((p.id, week.before))) for p in partners],
-        band_changes=[BandChange(score.account_id, score.account.name, partner_name, before, score.band, score)
-                      for score, before, partner_name in changes],
-        renewals=renewals,
+        partners=[(p, week.cards.get((p.id, week.day)), week.cards.get((p.id, week.before))) for p in partners],
+        band_changes=changes,
+        renewals=[r for r in week.renewals if r.partner_id in ids],
         overdue=[(p, [o for o in week.owed.get(p.id, []) if o.overdue]) for p in partners if any(o.overdue for o in week.owed.get(p.id, []))],
-        items_past_due=items,
-        counts=counts,
+        items_past_due=_items(week.session, user, listing.Filters(tab="team", overdue=True), week.today),
+        counts=week.counts.of(user, ids),
     )
 
 
@@ -171,20 +229,16 @@ def partner_digest(week: Week, user: User) -> PartnerDigest | None:
     """The reseller's shared scorecard in brief, what is due, and what the vendor asked."""
     if user.partner_id is None:
         return None
-    s = week.session
-    items = _items(s, user, listing.Filters(tab="team"), week.today)
-    partner = s.get(Partner, user.partner_id)
-    assert partner is not None  # users.partner_id is a foreign key
     return PartnerDigest(
         week=week,
-        partner=partner,
-        card=insights.scorecard(s, user.partner_id, week.day) if week.day else None,
-        previous=insights.scorecard(s, user.partner_id, week.before) if week.before else None,
-        benchmark=insights.benchmark(s, user.partner_id, week.day) if week.day else [],
+        partner=week.partners[user.partner_id],  # users.partner_id is a foreign key
+        card=week.cards.get((user.partner_id, week.day)),
+        previous=week.cards.get((user.partner_id, week.before)) if week.before else None,
+        benchmark=week.benchmark(user.partner_id),
         owed=week.owed_by(user.partner_id),
-        items=items,
-        counts=listing.counts_for(s, user, week.today),
-        answers=product_answers(s, user.partner_id, week.today),
+        items=week.team_items(user),
+        counts=week.counts.of(user),
+        answers=week.answers.get(user.partner_id, []),
     )
 
 
@@ -193,12 +247,15 @@ def _items(session: Session, user: User, filters: listing.Filters, today: date) 
     return list(session.execute(listing.item_rows(user, filters, today).limit(DIGEST_ITEMS)).all())
 
 
-def product_answers(session: Session, partner_id: int, today: date) -> list[VocItem]:
-    """The partner's voice-of-the-customer items the vendor answered in the last 7 days, newest first."""
+def product_answers(session: Session, partner_id: int | None, today: date) -> list[VocItem]:
+    """The partner's (None: every partner's) voice-of-the-customer items the vendor answered in
+    the last 7 days, newest first; the first DIGEST_ITEMS of one partner's."""
     since = datetime.combine(today - timedelta(days=7), time.min, tzinfo=timezone.utc)
-    return list(session.scalars(select(VocItem).options(joinedload(VocItem.check_in).joinedload(CheckIn.account))
-                                .where(VocItem.partner_id == partner_id, VocItem.answered_at >= since)
-                                .order_by(VocItem.answered_at.desc(), VocItem.id.desc()).limit(20)))
+    stmt = (select(VocItem).options(joinedload(VocItem.check_in).joinedload(CheckIn.account))
+            .where(VocItem.answered_at >= since).order_by(VocItem.answered_at.desc(), VocItem.id.desc()))
+    if partner_id is not None:
+        stmt = stmt.where(VocItem.partner_id == partner_id).limit(DIGEST_ITEMS)
+    return list(session.scalars(stmt))
 
 
 def reminders(week: Week, user: User) -> Reminders | None:
@@ -208,9 +265,7 @@ def reminders(week: Week, user: User) -> Reminders | None:
     owed = week.owed_by(user.partner_id)
     if not owed:
         return None
-    partner = week.session.get(Partner, user.partner_id)
-    assert partner is not None  # users.partner_id is a foreign key
-    return Reminders(week, partner, owed)
+    return Reminders(week, week.partners[user.partner_id], owed)  # users.partner_id is a foreign key
 
 
 # What a weekly email says for one person, or None when there is nothing to send.

@@ -1,7 +1,7 @@
 """The email outbox: messages are rendered once, queued in the database, and delivered by SMTP.
 
-Delivery is claimed row by row with a conditional UPDATE, so two sender processes never send
-the same message; a failed delivery is retried with a growing wait and stays visible. A
+Delivery claims a small batch of rows at a time with one conditional UPDATE, so two sender
+processes never send the same message, and sends them over one SMTP session; a failed delivery is retried with a growing wait and stays visible. A
 permanent refusal of the message itself (a 5xx reply to its sender, recipient or content)
 fails it at once with the server's reply: retrying would only be refused again.
 
@@ -14,19 +14,17 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import Any, cast
-
 
 from portal.auth.links import person_from_token, person_token
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from portal.core.clock import utcnow
 from portal.models import DeliveryStatus, EmailKind, OutboxMessage, User
@@ -38,7 +36,8 @@ FIRST_RETRY = timedelta(minutes=5)
 LONGEST_WAIT = timedelta(hours=6)
 # A claim older than this belongs to a sender that died mid-delivery: deliver again.
 STALE_CLAIM = timedelta(minutes=15)
-BATCH = 200
+# Messages claimed at once: a few seconds of sending, far below STALE_CLAIM.
+CLAIM_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -52,17 +51,28 @@ class Rendered:
 def queue(session: Session, user: User, kind: EmailKind, period: str, message: Rendered,
           now: datetime | None = None) -> OutboxMessage | None:
     """Queue one message unless this person already has one of this kind for this period.
-
-    INSERT … ON CONFLICT DO NOTHING on the unique (user, kind, period): a rerun or a second
-    process adds nothing. Returns the new message, or None when it already existed."""
-    values = dict(user_id=user.id, to_address=user.email, kind=kind.value, period=period, language=message.language,
-                  subject=message.subject[:255], body_text=message.text, body_html=message.html,
-                  status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=now or utcnow(), created_at=now or utcnow())
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(OutboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["user_id", "kind", "period"]).returning(OutboxMessage.id)
-    new_id = session.execute(stmt).scalar()
+    Returns the new message, or None when it already existed."""
+    new_id = queue_many(session, [(user, kind, period, message)], now).get(user.id)
     return session.get(OutboxMessage, new_id) if new_id is not None else None
+
+
+def queue_many(session: Session, messages: list[tuple[User, EmailKind, str, Rendered]],
+               now: datetime | None = None) -> dict[int, int]:
+    """Queue many messages in one statement, each unless its person already has one of this kind
+    for this period: INSERT … ON CONFLICT DO NOTHING on the unique (user, kind, period), so a
+    rerun or a second process adds nothing. Returns {user id: new message id} for those added
+    (one message per person per call)."""
+    if not messages:
+        return {}
+    at = now or utcnow()
+    rows = [dict(user_id=user.id, to_address=user.email, kind=kind.value, period=period, language=message.language,
+                 subject=message.subject[:255], body_text=message.text, body_html=message.html,
+                 status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=at, created_at=at)
+            for user, kind, period, message in messages]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(OutboxMessage).on_conflict_do_nothing(
+        index_elements=["user_id", "kind", "period"]).returning(OutboxMessage.user_id, OutboxMessage.id)
+    return {user_id: new_id for user_id, new_id in session.execute(stmt, rows).all()}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -77,30 +87,32 @@ class SendResult:
     skipped: bool = False
 
 
-def deliver_due(session: Session, config, now: datetime | None = None) -> SendResult:
-    """Send every message whose time has come. Without an SMTP host, nothing is sent: the
-    messages stay queued and readable in the outbox page."""
+def deliver_due(session: Session, config, now: datetime | None = None, *, budget: float | None = None) -> SendResult:
+    """Send every message whose time has come, over one SMTP session, batch after batch until
+    nothing is due or the run's time budget (config.email_run_seconds) is spent: a week's mail
+    goes out in one run, not CLAIM_BATCH every few minutes. Without an SMTP host, nothing is sent:
+    the messages stay queued and readable in the outbox page."""
     if not config.smtp_host:
         return SendResult(skipped=True)
     now = now or utcnow()
+    deadline = time.monotonic() + (config.email_run_seconds if budget is None else budget)
     result = SendResult()
-    due = session.scalars(select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id).limit(BATCH)).all()
-    session.rollback()
     with _Connection(config) as smtp:
-        for message_id in due:
-            message = _claim(session, message_id, now)
-            if message is None:
-                continue  # another sender has it
-            try:
-                smtp.send(to_mime(message, config))
-            except Exception as error:  # noqa: BLE001 - every failure is recorded on the message
-                _failed(session, message, error, now, permanent=refused_permanently(error))
-                result.failed += 1
-            else:
-                message.status, message.sent_at, message.last_error = DeliveryStatus.SENT, utcnow(), None
-                session.commit()
-                result.sent += 1
-    return result
+        while True:
+            batch = _claim_batch(session, now)
+            for message in batch:
+                try:
+                    smtp.send(to_mime(message, config))
+                except Exception as error:  # noqa: BLE001 - every failure is recorded on the message
+                    _failed(session, message, error, now, permanent=refused_permanently(error))
+                    result.failed += 1
+                else:
+                    message.status, message.sent_at, message.last_error = DeliveryStatus.SENT, utcnow(), None
+                    session.commit()  # one row, one commit: a crash re-sends at most the message in flight
+                    result.sent += 1
+            # A claimed batch is always finished (it is small), so no claim is left to go stale.
+            if len(batch) < CLAIM_BATCH or time.monotonic() >= deadline:
+                return result
 
 
 def _claimable(now: datetime):
@@ -111,19 +123,26 @@ def _claimable(now: datetime):
     )
 
 
-def _claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
-    claimed = cast(CursorResult[Any], session.execute(
+def _claim_batch(session: Session, now: datetime) -> list[OutboxMessage]:
+    """Claim the next CLAIM_BATCH due messages in one conditional UPDATE, so two senders never
+    send the same message. PostgreSQL skips rows another sender is claiming (SKIP LOCKED) rather
+    than waiting for them; SQLite's writer lock makes the UPDATE atomic on its own. The claim is
+    committed before any SMTP traffic: no transaction stays open while the server is talked to."""
+    due = select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id).limit(CLAIM_BATCH)
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, _claimable(now))
+        .where(OutboxMessage.id.in_(due.scalar_subquery()), _claimable(now))
         .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
-    )).rowcount
+    ).all()
+    messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
+                                    .options(joinedload(OutboxMessage.user)).order_by(OutboxMessage.id)
+                                    .execution_options(populate_existing=True)).all()) if claimed else []
     session.commit()
-    if claimed != 1:
-        return None
-    message = session.get(OutboxMessage, message_id, populate_existing=True)
-    session.commit()  # no transaction stays open while the SMTP server is talked to
-    return message
+    return messages
 
 
 def refused_permanently(error: Exception) -> bool:
@@ -209,7 +228,7 @@ def user_from(config, session: Session, token: str) -> User | None:
 
 
 class _Connection:
-    """One SMTP session for a batch, opened on first use, so an unreachable server fails each
+    """One SMTP session for a whole run, opened on first use, so an unreachable server fails each
     message (recorded, retried later) instead of the whole job."""
 
     def __init__(self, config) -> None:

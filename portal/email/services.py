@@ -15,8 +15,9 @@ from typing import cast as type_cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, render_template
-from flask_babel import force_locale, gettext as _, ngettext
-from sqlalchemy import ColumnElement, Integer, String, Subquery, and_, cast, exists, func, insert, literal, null, or_, select, update
+from flask_babel import force_locale, get_translations, gettext as _, ngettext
+from jinja2 import ext as jinja_i18n
+from sqlalchemy import ColumnElement, Integer, String, Subquery, and_, cast, delete, exists, func, insert, literal, null, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -89,24 +90,49 @@ def absolute_links(app: Flask, base_url: str) -> Callable[..., str]:
     return lambda endpoint, **values: adapter.build(endpoint, values, force_external=True)
 
 
+class Renderer:
+    """Renders many emails in one application context, with the link builder made once; each
+    message in its recipient's language (force_locale per message). Use inside `with app.app_context()`.
+
+    The templates' _() and ngettext() are handed the language's catalog directly: Flask-Babel's
+    own look up the request context and the catalog again on every call, the larger part of
+    rendering a thousand emails. They behave the same (Jinja's newstyle gettext)."""
+
+    def __init__(self, app: Flask):
+        self.config = app.config["PORTAL"]
+        self.link = absolute_links(app, self.config.base_url)
+        self._gettext: dict[str, dict[str, Callable]] = {}
+
+    def _catalog(self, language: str) -> dict[str, Callable]:
+        """gettext and ngettext for templates in `language` (call under force_locale(language))."""
+        if language not in self._gettext:
+            translations = get_translations()
+            self._gettext[language] = dict(gettext=jinja_i18n._make_new_gettext(translations.ugettext),
+                                           ngettext=jinja_i18n._make_new_ngettext(translations.ungettext))
+        return self._gettext[language]
+
+    def __call__(self, kind: EmailKind, user: User, data) -> outbox.Rendered:
+        language = user.language or self.config.default_language
+        with force_locale(language):
+            context = dict(
+                self._catalog(language),
+                user=user, data=data, reasons=health.reasons, figure_names=insights.FIGURE_NAMES, link=self.link,
+                preferences_url=outbox.link(self.config, "preferences", user),
+                unsubscribe_url=outbox.link(self.config, "unsubscribe", user),
+            )
+            subject = SUBJECTS[kind](data)
+            return outbox.Rendered(
+                subject=subject,
+                text=render_template(f"email/{kind.value}.txt", subject=subject, **context),
+                html=render_template(f"email/{kind.value}.html", subject=subject, **context),
+                language=language,
+            )
+
+
 def render(app: Flask, kind: EmailKind, user: User, data) -> outbox.Rendered:
     """Subject, text and HTML in the recipient's language, with absolute links."""
-    config = app.config["PORTAL"]
-    language = user.language or config.default_language
-    with app.app_context(), force_locale(language):
-        context = dict(
-            user=user, data=data, reasons=health.reasons, figure_names=insights.FIGURE_NAMES,
-            link=absolute_links(app, config.base_url),
-            preferences_url=outbox.link(config, "preferences", user),
-            unsubscribe_url=outbox.link(config, "unsubscribe", user),
-        )
-        subject = SUBJECTS[kind](data)
-        return outbox.Rendered(
-            subject=subject,
-            text=render_template(f"email/{kind.value}.txt", subject=subject, **context),
-            html=render_template(f"email/{kind.value}.html", subject=subject, **context),
-            language=language,
-        )
+    with app.app_context():
+        return Renderer(app)(kind, user, data)
 
 
 def preview(app: Flask, session: Session, user: User, today: date) -> list[tuple[EmailKind, outbox.Rendered]]:
@@ -117,7 +143,7 @@ def preview(app: Flask, session: Session, user: User, today: date) -> list[tuple
         data = build(week, user)
         if data is not None:
             found.append((kind, render(app, kind, user, data)))
-    pending = _pending_notifications(session, user.id)
+    pending = _pending_notifications(session, [user.id])[user.id]
     if pending:
         found.append((EmailKind.ALERT, render(app, EmailKind.ALERT, user, pending)))
     return found
@@ -129,11 +155,18 @@ def scorecards_ready(session: Session, day: date) -> bool:
     return aggregation.scorecards_ready(session, day)
 
 
+# Recipients rendered and written per transaction: a short hold on SQLite's writer lock, and
+# one INSERT per chunk instead of one per person.
+CHUNK = 200
+
+
 def queue_weekly(app: Flask, session: Session, now: datetime | None = None, *, force: bool = False) -> int:
     """Queue each person's weekly emails once their hour has come this week.
 
     Waits (returns 0) until today's aggregation is done, so no digest reports yesterday's
-    figures as this week's. force: everyone now, whatever their hour (demo data, tests)."""
+    figures as this week's. force: everyone now, whatever their hour (demo data, tests).
+    The week's data is read once for everyone (digests.Week), messages already queued are
+    found with one query, and each chunk of recipients is written with one INSERT."""
     config = app.config["PORTAL"]
     now = now or clock.now()
     today = clock.day_of(now, config.default_timezone)
@@ -143,25 +176,25 @@ def queue_weekly(app: Flask, session: Session, now: datetime | None = None, *, f
     week = Week(session, today)
     users = session.scalars(select(User).where(User.active, or_(User.email_digest, User.email_reminders))
                             .order_by(User.id)).all()
+    due = [(user, week_key(now.astimezone(user_zone(user)).date())) for user in users if force or digest_due(user, now)]
+    weekly_kinds = [kind for wanted in WEEKLY.values() for kind, _build, _pref in wanted]
+    already = set(session.execute(select(OutboxMessage.user_id, OutboxMessage.kind, OutboxMessage.period).where(
+        OutboxMessage.kind.in_(weekly_kinds), OutboxMessage.period.in_({period for _user, period in due}))).all()) if due else set()
     queued = 0
-    for user in users:
-        if not force and not digest_due(user, now):
-            continue
-        period = week_key(now.astimezone(user_zone(user)).date())
-        for kind, build, preference in WEEKLY.get(user.role, []):
-            if not getattr(user, preference) or _already(session, user, kind, period):
-                continue
-            data = build(week, user)
-            if data is not None and outbox.queue(session, user, kind, period, render(app, kind, user, data), clock.as_stored(now)):
-                queued += 1
-        session.commit()
+    with app.app_context():
+        render_one = Renderer(app)
+        for start in range(0, len(due), CHUNK):
+            messages = []
+            for user, period in due[start:start + CHUNK]:
+                for kind, build, preference in WEEKLY.get(user.role, []):
+                    if not getattr(user, preference) or (user.id, kind, period) in already:
+                        continue  # the unique key would refuse it anyway: skip the rendering
+                    data = build(week, user)
+                    if data is not None:
+                        messages.append((user, kind, period, render_one(kind, user, data)))
+            queued += len(outbox.queue_many(session, messages, clock.as_stored(now)))
+            session.commit()
     return queued
-
-
-def _already(session: Session, user: User, kind: EmailKind, period: str) -> bool:
-    """Skip the rendering when it is there already (the unique key would refuse it anyway)."""
-    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.user_id == user.id, OutboxMessage.kind == kind,
-                                                         OutboxMessage.period == period)) is not None
 
 
 # ---- alerts --------------------------------------------------------------------------------
@@ -213,14 +246,22 @@ def collect_notifications(session: Session, now: datetime) -> int:
     return added
 
 
-def _pending_notifications(session: Session, user_id: int) -> list[Notification]:
-    return list(session.scalars(select(Notification).where(Notification.user_id == user_id, Notification.message_id.is_(None))
-                                .options(joinedload(Notification.account), joinedload(Notification.action_item))
-                                .order_by(Notification.id)).all())
+def _pending_notifications(session: Session, user_ids: list[int]) -> dict[int, list[Notification]]:
+    """Each person's notifications no alert email has told yet, oldest first."""
+    found: dict[int, list[Notification]] = {user_id: [] for user_id in user_ids}
+    for n in session.scalars(select(Notification).where(Notification.user_id.in_(user_ids), Notification.message_id.is_(None))
+                             .options(joinedload(Notification.account), joinedload(Notification.action_item))
+                             .order_by(Notification.id)).all():
+        found[n.user_id].append(n)
+    return found
 
 
 def queue_alerts(app: Flask, session: Session, now: datetime | None = None) -> int:
-    """One email per person with everything pending, unless they had one in the last hour."""
+    """One email per person with everything pending, unless they had one in the last hour.
+
+    Set-wise per chunk of people: their notifications in one query, their emails in one
+    INSERT, the notifications given to their emails in one UPDATE. A notification another
+    process batched meanwhile makes that person's email go away (it is that process's to tell)."""
     now = now or clock.now()
     last_alert = (select(OutboxMessage.user_id, func.max(OutboxMessage.created_at).label("at"))
                   .where(OutboxMessage.kind == EmailKind.ALERT).group_by(OutboxMessage.user_id).subquery())
@@ -229,22 +270,42 @@ def queue_alerts(app: Flask, session: Session, now: datetime | None = None) -> i
                            exists().where(Notification.user_id == User.id, Notification.message_id.is_(None)))
         .outerjoin(last_alert, last_alert.c.user_id == User.id)
         .where(or_(last_alert.c.at.is_(None), last_alert.c.at <= clock.as_stored(now - ALERT_GAP)))
+        .order_by(User.id)
     ).all()
+    period = clock.as_stored(now).isoformat(timespec="minutes")
     queued = 0
-    for user in waiting:
-        pending = _pending_notifications(session, user.id)
-        message = outbox.queue(session, user, EmailKind.ALERT, clock.as_stored(now).isoformat(timespec="minutes"),
-                               render(app, EmailKind.ALERT, user, pending), clock.as_stored(now))
-        ids = [n.id for n in pending]
-        taken = message and type_cast(CursorResult[Any], session.execute(
-            update(Notification).where(Notification.id.in_(ids), Notification.message_id.is_(None))
-            .values(message_id=message.id).execution_options(synchronize_session=False))).rowcount
-        if taken != len(ids):  # another process batched some of them: leave it to that one
-            session.rollback()
-            continue
-        session.commit()
-        queued += 1
+    with app.app_context():
+        render_one = Renderer(app)
+        for start in range(0, len(waiting), CHUNK):
+            people = waiting[start:start + CHUNK]
+            pending = _pending_notifications(session, [u.id for u in people])
+            told = {u.id: pending[u.id] for u in people if pending[u.id]}
+            new = outbox.queue_many(session, [(u, EmailKind.ALERT, period, render_one(EmailKind.ALERT, u, told[u.id]))
+                                              for u in people if u.id in told], clock.as_stored(now))
+            queued += len(new) - _take(session, period, {message_id: told[user_id] for user_id, message_id in new.items()})
+            session.commit()
     return queued
+
+
+def _take(session: Session, period: str, messages: dict[int, list[Notification]]) -> int:
+    """Give each new alert email (by id) the notifications it tells, those no other email took,
+    in one UPDATE; an email that could not take all of its own is withdrawn. Returns how many were."""
+    if not messages:
+        return 0
+    own_email = (select(OutboxMessage.id).where(OutboxMessage.user_id == Notification.user_id,
+                                                OutboxMessage.kind == EmailKind.ALERT, OutboxMessage.period == period)
+                 .scalar_subquery())
+    session.execute(update(Notification).where(Notification.message_id.is_(None), Notification.id.in_(
+        [n.id for told in messages.values() for n in told])).values(message_id=own_email)
+        .execution_options(synchronize_session=False))
+    taken = dict(session.execute(select(Notification.message_id, func.count()).where(
+        Notification.message_id.in_(messages)).group_by(Notification.message_id)).all())
+    short = [message_id for message_id, told in messages.items() if taken.get(message_id, 0) != len(told)]
+    if short:
+        session.execute(update(Notification).where(Notification.message_id.in_(short)).values(message_id=None)
+                        .execution_options(synchronize_session=False))
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(short)))
+    return len(short)
 
 
 # ---- the job -------------------------------------------------------------------------------

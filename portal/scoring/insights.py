@@ -135,9 +135,15 @@ def benchmark(session: Session, partner_id: int, day: date | None = None) -> lis
     Only figures and ranks leave this function, never another partner's name or values; with
     fewer than BENCHMARK_MIN_PARTNERS partners having a figure, its median and rank are withheld.
     """
+    return benchmarks(session, day, partner_id).get(partner_id, [])
+
+
+def benchmarks(session: Session, day: date | None = None, partner_id: int | None = None) -> dict[int, list[Benchmark]]:
+    """benchmark() for every partner at once (partner_id: only that one), in the same few
+    queries: the weekly digests of every reseller share them."""
     day = day or latest_day(session)
     if day is None:
-        return []
+        return {}
     s = PartnerScorecard
     # Ranked among the partners that have the figure: partners without it (NULL) sort first on
     # SQLite and last on PostgreSQL, and would otherwise shift or dilute everyone's rank.
@@ -148,7 +154,8 @@ def benchmark(session: Session, partner_id: int, day: date | None = None) -> lis
                else_=func.percent_rank().over(partition_by=getattr(s, f).is_(None), order_by=getattr(s, f)))
           .label(f"{f}_rank") for f in BENCHMARK_FIGURES],
     ).where(s.day == day, s.partner_id.is_not(None)).subquery("ranked")
-    mine = session.execute(select(ranked).where(ranked.c.partner_id == partner_id)).one_or_none()
+    rows = select(ranked) if partner_id is None else select(ranked).where(ranked.c.partner_id == partner_id)
+    found = {row.partner_id: row for row in session.execute(rows)}
     medians = {}
     for figure in BENCHMARK_FIGURES:
         values = session.scalars(select(getattr(s, figure)).where(s.day == day, s.partner_id.is_not(None),
@@ -158,12 +165,17 @@ def benchmark(session: Session, partner_id: int, day: date | None = None) -> lis
         medians[figure] = None if not n else (values[(n - 1) // 2] + values[n // 2]) / 2
         if n < BENCHMARK_MIN_PARTNERS:
             medians[figure] = None
-    return [
-        Benchmark(f, getattr(mine, f) if mine else None, medians[f],
-                  round(100 * getattr(mine, f"{f}_rank"))
-                  if mine and getattr(mine, f"{f}_rank") is not None and medians[f] is not None else None)
-        for f in BENCHMARK_FIGURES
-    ]
+
+    def of(mine) -> list[Benchmark]:
+        return [
+            Benchmark(f, getattr(mine, f) if mine else None, medians[f],
+                      round(100 * getattr(mine, f"{f}_rank"))
+                      if mine and getattr(mine, f"{f}_rank") is not None and medians[f] is not None else None)
+            for f in BENCHMARK_FIGURES
+        ]
+
+    wanted = found.keys() if partner_id is None else [partner_id]
+    return {pid: of(found.get(pid)) for pid in wanted}
 
 
 def enough_partners_to_compare(session: Session, day: date | None) -> bool:
