@@ -1,6 +1,6 @@
 """Benchmark: a week's emails at channel scale, queued and then delivered to a local SMTP server.
 
-    .venv/bin/python bench/emails.py --database-url postgresql+psycopg://root@127.0.0.1:5432/wt_email_bench
+    .venv/bin/python bench/profile_emails.py --database-url postgresql+psycopg://root@127.0.0.1:5432/wt_email_bench
 
 Generates accounts (bench/aggregation.py's fill), `--users` recipients with every email on
 (partner managers owning several partners, partner admins and partner users, half of them
