@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import os
 import re
+import shutil
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -22,6 +24,7 @@ import pytest
 import time_machine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.audit.models import guard_lifted
@@ -267,3 +270,43 @@ def browser(app):
 def tenants(db):
     """Two resellers with a full set of people and one account each, plus the vendor staff."""
     return factories.two_tenants(db)
+
+
+# ---- the real browser (tests/test_browser.py and the *_browser.py modules) --------------------
+
+CHROMIUM = os.environ.get("PORTAL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def live_server(shared_app):
+    """The app served on loopback, once per test process: each test's `app` fixture empties the
+    database and restores the settings behind it, as for the test client."""
+    server = make_server("127.0.0.1", 0, shared_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_url(app, live_server):
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def chromium_process():
+    """One Chromium per test process (starting one takes seconds); tests get contexts of their own."""
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def chromium(chromium_process):
+    """The browser; every context a test opens (its cookies, its pages) is closed after it."""
+    yield chromium_process
+    for context in chromium_process.contexts:
+        context.close()
