@@ -6,7 +6,7 @@ import os
 from datetime import date, timedelta
 
 from tests import factories
-from tests.test_browser import chromium, live_url, log_in, no_csp_violations  # noqa: F401 (fixtures)
+from tests.test_browser import log_in, no_csp_violations  # noqa: F401 (fixture)
 
 DAY = date(2026, 12, 3)
 SHOTS = os.environ.get("PORTAL_SCREENSHOTS")  # a folder: save what each step looked like, to read
@@ -21,7 +21,7 @@ def fits(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_a_reseller_takes_an_overdue_item_from_a_phone(db, chromium, live_url, tenants, today_is):  # noqa: F811
+def test_a_reseller_takes_an_overdue_item_from_a_phone(db, chromium, live_url, tenants, today_is):
     today_is(DAY)
     late = factories.action_item(db, tenants.account_a, title="Check-in overdue: please report", due_on=DAY - timedelta(days=4))
     for n in range(3):
@@ -45,7 +45,7 @@ def test_a_reseller_takes_an_overdue_item_from_a_phone(db, chromium, live_url, t
     assert late.id
 
 
-def test_the_vendors_list_at_1280_and_in_japanese(db, chromium, live_url, tenants, today_is):  # noqa: F811
+def test_the_vendors_list_at_1280_and_in_japanese(db, chromium, live_url, tenants, today_is):
     today_is(DAY)
     for n in range(55):
         factories.action_item(db, tenants.account_b if n % 2 else tenants.account_a, title=f"Item {n}",

@@ -9,12 +9,12 @@ from portal.models import ActionItem, ActionKind, ActionStatus, AutoResolution, 
 from portal.scoring.aggregation import aggregate
 from sqlalchemy import select
 from tests import factories
-from tests.test_browser import chromium, live_url, log_in, no_csp_violations  # noqa: F401 (fixtures)
+from tests.test_browser import log_in, no_csp_violations  # noqa: F401 (fixture)
 
 DAY = date(2026, 12, 3)
 
 
-def test_a_reported_check_in_closes_its_item_at_the_next_nightly_run(db, chromium, live_url, tenants, today_is):  # noqa: F811
+def test_a_reported_check_in_closes_its_item_at_the_next_nightly_run(db, chromium, live_url, tenants, today_is):
     today_is(DAY)
     account = factories.account(db, tenants.partner_a, name="Kobe Logistics", segment=Segment.LOW_TOUCH,
                                 contract_start=date(2025, 1, 1), owner_id=tenants.admin_a.id)

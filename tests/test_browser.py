@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import threading
 from datetime import timedelta
 
 import pytest
-from werkzeug.serving import make_server
 
 from portal.scoring.aggregation import aggregate
 from tests import factories
+from tests.conftest import CHROMIUM
 
-CHROMIUM = os.environ.get("PORTAL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
 
 if not CHROMIUM:
@@ -23,24 +20,6 @@ if not CHROMIUM:
         raise RuntimeError("CI: Chromium is missing; .ci/run installs it with apt-get install -y chromium")
     pytest.skip("SKIPPED browser tests: no Chromium (apt-get install -y chromium, or set PORTAL_CHROMIUM)",
                 allow_module_level=True)
-
-
-@pytest.fixture
-def live_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 # Console errors of every page the current test opened: the Content-Security-Policy reports each

@@ -60,12 +60,11 @@ def test_every_migration_can_be_downgraded():
         assert callable(getattr(module, "downgrade", None)), revision.revision
 
 
-def test_upgraded_schema_matches_the_models(fresh_database_factory):
-    with fresh_database_factory() as url:
-        migrate.upgrade(url)
-        assert current_revision(url) == script_directory().get_current_head()
-        assert set(Base.metadata.tables) <= table_names(url)
-        assert schema_differences(url) == []
+def test_upgraded_schema_matches_the_models(database_url):
+    """The test process's own database, upgraded from nothing when the process started."""
+    assert current_revision(database_url) == script_directory().get_current_head()
+    assert set(Base.metadata.tables) <= table_names(database_url)
+    assert schema_differences(database_url) == []
 
 
 def test_downgrade_to_base_and_upgrade_again(fresh_database_factory):
@@ -80,11 +79,10 @@ def test_downgrade_to_base_and_upgrade_again(fresh_database_factory):
         assert schema_differences(url) == []
 
 
-def test_upgrade_is_idempotent(fresh_database_factory):
-    with fresh_database_factory() as url:
-        migrate.upgrade(url)
-        migrate.upgrade(url)
-        assert current_revision(url) == script_directory().get_current_head()
+def test_upgrade_is_idempotent(database_url):
+    migrate.upgrade(database_url)  # the test process's database is at the head already
+    assert current_revision(database_url) == script_directory().get_current_head()
+    assert schema_differences(database_url) == []
 
 
 def test_stepwise_upgrade_and_downgrade(fresh_database_factory):
