@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.reporting.cadence import Period, SegmentRule, default_period, period_containing
@@ -33,10 +33,12 @@ from portal.models import (
     Sentiment,
     Severity,
     User,
+    VocItem,
     VocKind,
+    check_in_features,
 )
 from portal.core.validation import NO, YES, Checks, blank, normalised, parse_date, whole_number
-from portal.reporting.voc import new_items as new_voc_items
+from portal.reporting.voc import area_matcher, voc_item_values
 
 # Words accepted for coded values besides the codes themselves, so a reseller can type what
 # its spreadsheet says in English or Japanese.
@@ -109,12 +111,39 @@ class CheckInInput:
         """The features in use at all (adoption above zero)."""
         return frozenset(key for key, pct in self.features if pct > 0)
 
+    def to_json(self) -> dict:
+        """The input as JSON, to store with a planned import (from_json gives it back equal)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name == "period":
+                value = [value.start.isoformat(), value.months]
+            elif name in ("features", "risks", "voc"):
+                value = [[_plain(v) for v in (item if name == "features" else astuple(item))] for item in value]
+            out[name] = _plain(value)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "CheckInInput":
+        renewal = data.get("renewal_likelihood")
+        return cls(**{
+            **data, "period": period_containing(date.fromisoformat(data["period"][0]), data["period"][1]),
+            "sentiment": Sentiment(data["sentiment"]), "renewal_likelihood": RenewalLikelihood(renewal) if renewal else None,
+            "features": tuple((key, pct) for key, pct in data["features"]),
+            "risks": tuple(RiskInput(RiskType(t), Severity(s), note) for t, s, note in data["risks"]),
+            "voc": tuple(VocInput(VocKind(k), text, area) for k, text, area in data["voc"]),
+        })
+
     def comparable(self) -> tuple:
         return (
             self.period.start, self.active_users, self.nps, self.nps_score, self.csat, self.ces, self.open_tickets,
             self.open_escalations, self.sentiment, self.sentiment_reason, self.outcome_progress, self.outcome_note,
             self.renewal_likelihood, self.expansion_jpy, self.note, self.features, self.risks, self.voc,
         )
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def parse_period(raw: Any, rule: SegmentRule, today: date, contract_start: date | None) -> tuple[Period | None, Any]:
@@ -369,10 +398,6 @@ class SubmitResult:
     changed_fields: list[str] = field(default_factory=list)
 
 
-def plan_submission(session: Session, account: Account, data: CheckInInput) -> tuple[Outcome, CheckIn | None]:
-    return outcome_against(current_check_in(session, account.id, data.period.start), data)
-
-
 def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tuple[int, date], CheckIn]:
     """The versions in force for many (account id, period start) pairs in one query (and one per
     child table), so that planning a file costs the same for 10 rows as for 10,000."""
@@ -400,6 +425,77 @@ def outcome_against(existing: CheckIn | None, data: CheckInInput) -> tuple[Outco
     return Outcome.CORRECTED, existing
 
 
+@dataclass(frozen=True)
+class Written:
+    """What submitting one report did: its outcome, the id of the version now in force, and the
+    version it was compared with (None for a first report)."""
+
+    outcome: Outcome
+    check_in_id: int
+    previous: CheckIn | None
+
+
+def submit_check_ins(
+    session: Session,
+    reports: Sequence[tuple[Account, CheckInInput]],
+    *,
+    source: ReportSource,
+    user: User | None = None,
+    token: ApiToken | None = None,
+    in_force: Mapping[tuple[int, date], CheckIn] | None = None,
+) -> list[Written]:
+    """Store many reports at once, in report order (flushed, not committed: the caller commits the
+    whole unit of work). The one write path for the form, the API and the file: the versions in
+    force are read in one query, and each table is written with one statement, so a file of
+    10,000 rows costs as many statements as one report. An (account, period) appears once.
+    `in_force`: the versions in force (current_check_ins), when the caller has read them already."""
+    if in_force is None:
+        in_force = current_check_ins(session, {(account.id, data.period.start) for account, data in reports})
+    planned = [outcome_against(in_force.get((account.id, data.period.start)), data) for account, data in reports]
+    to_write = [(account, data, existing) for (account, data), (outcome, existing) in zip(reports, planned)
+                if outcome is not Outcome.UNCHANGED]
+    ids: list[int] = []
+    if to_write:
+        session.flush()
+        now = utcnow()
+        ids = list(session.scalars(insert(CheckIn).returning(CheckIn.id, sort_by_parameter_order=True), [
+            dict(account_id=account.id, partner_id=account.partner_id, period_start=data.period.start,
+                 version=(existing.version + 1) if existing else 1, source=source, submitted_at=now,
+                 submitted_by_id=user.id if user else None, api_token_id=token.id if token else None,
+                 **{name: getattr(data, name) for name in STORED_FIELDS})
+            for account, data, existing in to_write]))
+        _write_children(session, [(check_in_id, account, data, existing)
+                                  for check_in_id, (account, data, existing) in zip(ids, to_write)])
+    written, new_ids = [], iter(ids)
+    for outcome, existing in planned:
+        check_in_id = existing.id if outcome is Outcome.UNCHANGED and existing is not None else next(new_ids)
+        written.append(Written(outcome, check_in_id, existing))
+    return written
+
+
+# The check-in's own columns, as CheckInInput names them.
+STORED_FIELDS = ("active_users", "nps", "nps_score", "csat", "ces", "open_tickets", "open_escalations", "sentiment",
+                 "sentiment_reason", "outcome_progress", "outcome_note", "renewal_likelihood", "expansion_jpy", "note")
+
+
+def _write_children(session: Session, written: list[tuple[int, Account, CheckInInput, CheckIn | None]]) -> None:
+    """Feature adoption, risks and voice-of-customer items of new check-ins: one INSERT per table.
+    The product areas are matched with one matcher for all the reports."""
+    keys = {key for _, _, data, _ in written for key, _pct in data.features}
+    feature_ids = {key: id_ for key, id_ in session.execute(select(Feature.key, Feature.id).where(Feature.key.in_(keys)))} if keys else {}
+    adoptions = [{"check_in_id": check_in_id, "feature_id": feature_ids[key], "adoption_pct": pct}
+                 for check_in_id, _, data, _ in written for key, pct in data.features]
+    risks = [{"check_in_id": check_in_id, "type": r.type, "severity": r.severity, "note": r.note}
+             for check_in_id, _, data, _ in written for r in data.risks]
+    matcher = area_matcher(session, [v for _, _, data, _ in written for v in data.voc])
+    voc = [{"check_in_id": check_in_id, **item}
+           for check_in_id, account, data, existing in written
+           for item in voc_item_values(account, data.voc, existing, matcher)]
+    for table, rows in ((check_in_features, adoptions), (CheckInRisk.__table__, risks), (VocItem.__table__, voc)):
+        if rows:
+            session.execute(insert(table), rows)
+
+
 def submit_check_in(
     session: Session,
     account: Account,
@@ -409,30 +505,16 @@ def submit_check_in(
     user: User | None = None,
     token: ApiToken | None = None,
 ) -> SubmitResult:
-    """Add the report (flushed, not committed: the caller commits the whole unit of work)."""
-    outcome, existing = plan_submission(session, account, data)
-    if outcome is Outcome.UNCHANGED:
+    """Add one report (the form, the API): submit_check_ins with one report."""
+    [written] = submit_check_ins(session, [(account, data)], source=source, user=user, token=token)
+    existing = written.previous
+    if written.outcome is Outcome.UNCHANGED:
         assert existing is not None  # unchanged means compared with the version in force
-        return SubmitResult(existing, outcome)
-    reported = dict(data.features)
-    by_key = {f.key: f for f in session.scalars(select(Feature).where(Feature.key.in_(list(reported))))} if reported else {}
-    check_in = CheckIn(
-        account_id=account.id, partner_id=account.partner_id, period_start=data.period.start,
-        version=(existing.version + 1) if existing else 1, source=source, submitted_at=utcnow(),
-        submitted_by_id=user.id if user else None, api_token_id=token.id if token else None,
-        active_users=data.active_users, nps=data.nps, nps_score=data.nps_score, csat=data.csat, ces=data.ces,
-        open_tickets=data.open_tickets,
-        open_escalations=data.open_escalations, sentiment=data.sentiment, sentiment_reason=data.sentiment_reason,
-        outcome_progress=data.outcome_progress, outcome_note=data.outcome_note,
-        renewal_likelihood=data.renewal_likelihood, expansion_jpy=data.expansion_jpy, note=data.note,
-        feature_adoptions=[CheckInFeature(feature=by_key[key], adoption_pct=pct) for key, pct in data.features],
-        risks=[CheckInRisk(type=r.type, severity=r.severity, note=r.note) for r in data.risks],
-    )
-    check_in.voc_items = new_voc_items(session, account, data.voc, existing)
-    session.add(check_in)
-    session.flush()
+        return SubmitResult(existing, written.outcome)
+    check_in = session.get(CheckIn, written.check_in_id)
+    assert check_in is not None  # just written
     changed = changed_fields(as_input(existing, data.period), data) if existing else []
-    return SubmitResult(check_in, outcome, changed)
+    return SubmitResult(check_in, written.outcome, changed)
 
 
 def changed_fields(old: CheckInInput, new: CheckInInput) -> list[str]:
