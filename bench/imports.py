@@ -7,7 +7,8 @@
 On an empty database, generates accounts with bench/aggregation.py's fill() (a year of monthly check-ins each), gives
 one partner `--rows` of them, and writes a file with one row per account of that partner:
 a new or corrected check-in for the current period. Times, with the statements each issues:
-plan (the upload), commit, and plan + commit of the same file again (every row unchanged).
+plan (the upload, kept as JSON), preview (the stored plan read back), commit (from the stored
+plan), then the same file again (every row unchanged).
 The database is left as the run leaves it: to run again on the same data, generate into one
 database and clone it for each run (`createdb -T imports_bench imports_bench_run`).
 Timings on a shared machine are noisy: run it more than once.
@@ -85,12 +86,14 @@ def main() -> None:
         sheet = imports.read_file(content, "bench.csv", max_rows=len(references), max_bytes=len(content) + 1)
         for attempt in ("first upload", "same file again"):
             with measured(engine, f"plan ({attempt})"):
-                plan = imports.plan_import(session, partner, sheet, DAY)
+                stored = imports.plan_import(session, partner, sheet, DAY).to_json()
+            session.rollback()
+            with measured(engine, f"preview ({attempt})"):
+                plan = imports.ImportPlan.from_json(stored)
             assert plan.ok, plan.errors[:3]
             print("   ", plan.summary(), flush=True)
-            session.rollback()
             with measured(engine, f"commit ({attempt})"):
-                plan = imports.commit_import(session, partner, sheet, DAY, user)
+                plan = imports.commit_import(session, partner, sheet, DAY, user, plan=plan)
             assert plan.ok, plan.errors[:3]
         session.close()
         engine.dispose()

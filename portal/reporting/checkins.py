@@ -503,12 +503,16 @@ def submit_check_ins(
     if to_write:
         session.flush()
         now = utcnow()
-        ids = list(session.scalars(insert(CheckIn).returning(CheckIn.id, sort_by_parameter_order=True), [
+        # RETURNING without asking for parameter order: SQLAlchemy would then insert row by row.
+        # An (account, period) appears once, so the returned keys say which id is which report's.
+        returned = session.execute(insert(CheckIn).returning(CheckIn.id, CheckIn.account_id, CheckIn.period_start), [
             dict(account_id=account.id, partner_id=account.partner_id, period_start=data.period.start,
                  version=(existing.version + 1) if existing else 1, source=source, submitted_at=now,
                  submitted_by_id=user.id if user else None, api_token_id=token.id if token else None,
                  **{name: getattr(data, name) for name in STORED_FIELDS})
-            for account, data, existing in to_write]))
+            for account, data, existing in to_write])
+        id_of = {(r.account_id, r.period_start): r.id for r in returned}
+        ids = [id_of[(account.id, data.period.start)] for account, data, _ in to_write]
         _write_children(session, [(check_in_id, account, data, existing)
                                   for check_in_id, (account, data, existing) in zip(ids, to_write)])
     written, new_ids = [], iter(ids)
