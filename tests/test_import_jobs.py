@@ -37,10 +37,11 @@ def many_accounts(db, partner, n: int, prefix: str) -> list[str]:
 def file_rows(references: list[str]) -> bytes:
     """For each account: a correction of July with a risk and a voice of the customer, and a new April."""
     rows = []
-    for ref in references:
+    for i, ref in enumerate(references):
         rows.append(row({"Reference": ref, "Risk type": "budget", "Risk severity": "high", "Product area": "Reports",
                          "Customer voice type": "request", "Customer voice": "CSV export"}))
-        rows.append(row({"Reference": ref, "Period": "2026-04"}))
+        # Rows leave different cells blank (a writer must not split them by their blanks).
+        rows.append(row({"Reference": ref, "Period": "2026-04", "NPS": "" if i % 2 else "8", "Note": "" if i % 3 else "Met"}))
     return csv_file(*rows)
 
 

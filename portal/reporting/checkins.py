@@ -503,9 +503,11 @@ def submit_check_ins(
     if to_write:
         session.flush()
         now = utcnow()
-        # RETURNING without asking for parameter order: SQLAlchemy would then insert row by row.
-        # An (account, period) appears once, so the returned keys say which id is which report's.
-        returned = session.execute(insert(CheckIn).returning(CheckIn.id, CheckIn.account_id, CheckIn.period_start), [
+        # Core, not the ORM's bulk insert (which splits the rows into groups by their None values),
+        # and RETURNING without asking for parameter order (SQLAlchemy would then go row by row):
+        # an (account, period) appears once, so the returned keys say which id is which report's.
+        table = CheckIn.__table__
+        returned = session.execute(insert(table).returning(table.c.id, table.c.account_id, table.c.period_start), [
             dict(account_id=account.id, partner_id=account.partner_id, period_start=data.period.start,
                  version=(existing.version + 1) if existing else 1, source=source, submitted_at=now,
                  submitted_by_id=user.id if user else None, api_token_id=token.id if token else None,
