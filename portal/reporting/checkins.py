@@ -12,10 +12,10 @@ import enum
 import re
 from dataclasses import astuple, dataclass, field, replace
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import any_, bindparam, exists, insert, select
+from sqlalchemy import Table, any_, bindparam, exists, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -442,15 +442,15 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tup
     columns = [getattr(CheckIn, name) for name in STORED_FIELDS]
     for row in session.execute(select(CheckIn.id, CheckIn.account_id, CheckIn.period_start, CheckIn.version, *columns)
                                .where(CheckIn.id.in_(ids))):
-        key = (row.account_id, row.period_start)
-        if key not in keys:
+        pair = (row.account_id, row.period_start)
+        if pair not in keys:
             continue
         items = tuple(voc.get(row.id, ()))
         stored = CheckInInput(
             period=Period(row.period_start, row.period_start, 1), **{name: getattr(row, name) for name in STORED_FIELDS},
             features=tuple(sorted(features.get(row.id, ()))), risks=tuple(risks.get(row.id, ())),
             voc=tuple(VocInput(v.kind, v.text, v.product_area) for v in items))
-        found[key] = InForce(row.id, row.version, stored, items)
+        found[pair] = InForce(row.id, row.version, stored, items)
     return found
 
 
@@ -497,7 +497,7 @@ def submit_check_ins(
     if in_force is None:
         in_force = current_check_ins(session, {(account.id, data.period.start) for account, data in reports})
     planned = [outcome_against(in_force.get((account.id, data.period.start)), data) for account, data in reports]
-    to_write = [(account, data, existing) for (account, data), (outcome, existing) in zip(reports, planned)
+    to_write = [(account, data, existing) for (account, data), (outcome, existing) in zip(reports, planned, strict=True)
                 if outcome is not Outcome.UNCHANGED]
     ids: list[int] = []
     if to_write:
@@ -506,7 +506,7 @@ def submit_check_ins(
         # Core, not the ORM's bulk insert (which splits the rows into groups by their None values),
         # and RETURNING without asking for parameter order (SQLAlchemy would then go row by row):
         # an (account, period) appears once, so the returned keys say which id is which report's.
-        table = CheckIn.__table__
+        table = cast(Table, CheckIn.__table__)
         returned = session.execute(insert(table).returning(table.c.id, table.c.account_id, table.c.period_start), [
             dict(account_id=account.id, partner_id=account.partner_id, period_start=data.period.start,
                  version=(existing.version + 1) if existing else 1, source=source, submitted_at=now,
@@ -516,7 +516,7 @@ def submit_check_ins(
         id_of = {(r.account_id, r.period_start): r.id for r in returned}
         ids = [id_of[(account.id, data.period.start)] for account, data, _ in to_write]
         _write_children(session, [(check_in_id, account, data, existing)
-                                  for check_in_id, (account, data, existing) in zip(ids, to_write)])
+                                  for check_in_id, (account, data, existing) in zip(ids, to_write, strict=True)])
     written, new_ids = [], iter(ids)
     for outcome, existing in planned:
         check_in_id = existing.id if outcome is Outcome.UNCHANGED and existing is not None else next(new_ids)
@@ -542,7 +542,7 @@ def _write_children(session: Session, written: list[tuple[int, Account, CheckInI
     voc = [{"check_in_id": check_in_id, **item}
            for check_in_id, account, data, existing in written
            for item in voc_item_values(account, data.voc, existing, matcher)]
-    for table, rows in ((check_in_features, adoptions), (CheckInRisk.__table__, risks), (VocItem.__table__, voc)):
+    for table, rows in ((check_in_features, adoptions), (cast(Table, CheckInRisk.__table__), risks), (cast(Table, VocItem.__table__), voc)):
         if rows:
             session.execute(insert(table), rows)
 

@@ -788,7 +788,7 @@ def run_import_jobs(sessions: sessionmaker[Session], today: date, locale_for=lam
     worked on. Each batch is claimed first (queued -> planning, commit_queued -> committing) so
     that two schedulers never work on one. A batch that fails is marked "failed" with the error,
     and its commit wrote nothing. `locale_for(user)`: the language of the plan's errors."""
-    done = []
+    done: list[int] = []
     while True:
         with sessions() as session:
             row = session.execute(select(ImportBatch.id, ImportBatch.status).where(ImportBatch.status.in_(("queued", "commit_queued")))

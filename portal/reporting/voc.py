@@ -28,7 +28,7 @@ from portal.models import CheckIn, ProductArea, ReportSource, User, VocItem, Voc
 
 if TYPE_CHECKING:
     from portal.models import Account
-    from portal.reporting.checkins import VocInput
+    from portal.reporting.checkins import InForce, VocInput
 
 # Where an item may go from each status. Going back is allowed where it is honest (a plan that
 # was dropped, a decline reconsidered, a release that was pulled); "new" is only ever the start.
@@ -102,7 +102,7 @@ def area_matcher(session: Session, voc: Iterable[VocInput]) -> AreaMatcher:
     return AreaMatcher.load(session) if any(v.product_area for v in voc) else AreaMatcher(())
 
 
-def voc_item_values(account: Account, voc: Iterable[VocInput], previous: CheckIn | None, matcher: AreaMatcher) -> list[dict[str, Any]]:
+def voc_item_values(account: Account, voc: Iterable[VocInput], previous: InForce | None, matcher: AreaMatcher) -> list[dict[str, Any]]:
     """The stored items (as column values) of a check-in's voice of the customer. An item a
     correction repeats (same kind, words and area as written) keeps the vendor's area, status and
     answer: it is the same thing the customer said, and the reseller must not lose the vendor's reply."""
