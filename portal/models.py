@@ -15,7 +15,7 @@ from portal.auth.models import (  # noqa: F401
 from portal.reporting.models import (  # noqa: F401
     Sentiment, RenewalLikelihood, RiskType, Severity, VocKind, StakeholderRole, MilestoneStatus, ReportSource, ReportingCadence, ReportingSettings, Feature, MilestoneTemplate, Milestone, CheckIn, check_in_features, CheckInFeature, CheckInRisk, VocItem, Stakeholder, ChangeLog, ImportBatch,
 )
-from portal.reporting.models import ProductArea, VocStatus  # noqa: F401
+from portal.reporting.models import IMPORT_JOB_STATUSES, IMPORT_STATUSES, ProductArea, VocStatus  # noqa: F401
 from portal.api.models import (  # noqa: F401
     ApiToken, IdempotencyRecord,
 )

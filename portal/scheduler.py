@@ -4,7 +4,8 @@ Production runs `portal scheduler` as its own process: APScheduler 3 keeps its j
 process that started it and cannot share a job store between gunicorn workers, so the web
 workers never start one. Double runs are harmless anyway: each run claims its day in the
 database (portal/scoring/aggregation.py), and a dead run's claim is taken over once its
-heartbeat is stale. "Run now" on the web queues a request that `run_requested` picks up. The development server (`portal demo --serve`) runs the
+heartbeat is stale. "Run now" on the web queues a request that `run_requested` picks up; a big check-in file
+waits, queued, for `run_imports`. The development server (`portal demo --serve`) runs the
 same jobs in a background thread. Emails are safe to run twice too: the outbox's unique
 (recipient, kind, period) and the row claims in portal/outbox.py.
 """
@@ -18,7 +19,10 @@ from apscheduler.triggers.cron import CronTrigger
 
 from apscheduler.triggers.interval import IntervalTrigger
 
+from flask_babel import force_locale
+
 from portal.core import clock
+from portal.reporting import imports
 from portal.email import services as emails
 from portal.scoring import aggregation
 from portal.core.db import writer_session
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 EMAIL_EVERY_MINUTES = 5
 # How soon a "Run now" from the web, or a day whose run died, is picked up.
 REQUESTS_EVERY_SECONDS = 10
+# How soon a big check-in file uploaded on the web is planned, or committed once confirmed.
+IMPORTS_EVERY_SECONDS = 3
 
 
 def run_aggregation(app) -> None:
@@ -57,6 +63,19 @@ def run_requested(app) -> None:
         run_emails(app)
 
 
+def run_imports(app) -> None:
+    """Every few seconds: plan and commit the big check-in files uploaded on the web, each in the
+    language of the person who uploaded it (the plan's errors are kept in words)."""
+    config, sessionmaker = app.config["PORTAL"], app.extensions["portal.sessionmaker"]
+
+    def language(user):
+        return force_locale((user.language if user is not None else None) or config.default_language)
+
+    with app.app_context():
+        for batch_id in imports.run_import_jobs(sessionmaker, config.today(), locale_for=language):
+            log.info("check-in file %s: worked on", batch_id)
+
+
 def run_emails(app) -> None:
     """Alerts batched, weekly emails whose hour has come, delivery with retries."""
     with writer_session(app.extensions["portal.sessionmaker"]) as session:
@@ -82,4 +101,6 @@ def build_scheduler(app, *, blocking: bool):
                       name="Emails: alerts, weekly digests, delivery", replace_existing=True)
     scheduler.add_job(run_requested, IntervalTrigger(seconds=REQUESTS_EVERY_SECONDS), args=args, id="requested-runs",
                       name="Run now requests and dead runs' days", replace_existing=True)
+    scheduler.add_job(run_imports, IntervalTrigger(seconds=IMPORTS_EVERY_SECONDS), args=args, id="import-jobs",
+                      name="Big check-in files: plan and commit", replace_existing=True)
     return scheduler

@@ -48,6 +48,8 @@ class Config:
     page_size: int = 25
     import_max_bytes: int = 5 * 1024 * 1024
     import_max_rows: int = 5000
+    # A file of more rows is planned and committed by the scheduler process, not in the request.
+    import_job_rows: int = 2000
     # When the nightly aggregation runs (crontab, in default_timezone).
     aggregation_cron: str = "0 2 * * *"
     # A running job touches its claim this often; a claim untouched for job_stale_seconds is a
@@ -91,6 +93,7 @@ class Config:
             page_size=int(env.get("PORTAL_PAGE_SIZE", "25")),
             import_max_bytes=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
             import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "5000")),
+            import_job_rows=int(env.get("PORTAL_IMPORT_JOB_ROWS", "2000")),
             aggregation_cron=env.get("PORTAL_AGGREGATION_CRON", "0 2 * * *"),
             job_heartbeat_seconds=float(env.get("PORTAL_JOB_HEARTBEAT_SECONDS") or 10),
             job_stale_seconds=float(env.get("PORTAL_JOB_STALE_SECONDS") or 60),

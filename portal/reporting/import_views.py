@@ -1,7 +1,6 @@
 """Check-in files: upload, preview by row and column, commit all or nothing, and the template."""
 from __future__ import annotations
 
-import hashlib
 from enum import Enum
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -10,16 +9,18 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.reporting.cadence import cadence_rules, default_period
-from portal.core.clock import utcnow
 from portal.core.exports import table_response
-from portal.reporting.imports import ACCOUNT_COLUMNS, COLUMNS, FileProblem, Sheet, commit_import, plan_import, read_file, template_headers
-from portal.models import PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner, User
+from portal.reporting.imports import (
+    ACCOUNT_COLUMNS, COLUMNS, FileProblem, StalePlan, commit_batch, read_file, store_upload, stored_plan, template_headers,
+)
+from portal.models import IMPORT_JOB_STATUSES, PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner, User
 from portal.reporting import bp
 from portal.reporting.forms import ImportForm
 from portal.core.scoping import one_or_404, visible_to
 from portal.core.web import get_session, roles_required, today
 
 PREVIEW_ROWS = 500
+POLL_SECONDS = 2  # how often the page of a file the scheduler is working on reloads itself
 
 
 def _limits():
@@ -40,72 +41,77 @@ def import_upload():
             content = upload.read()
             try:
                 sheet = read_file(content, upload.filename, **_limits())
-                partner = db.get(Partner, current_user.partner_id)
-                plan = plan_import(db, partner, sheet, today())
+                partner = db.get_one(Partner, current_user.partner_id)
+                batch = store_upload(db, partner, current_user, upload.filename, content, sheet, today(),
+                                     current_app.config["PORTAL"].import_job_rows)
             except FileProblem as problem:
+                db.rollback()
                 form.file.errors.append(str(problem.message))
             else:
-                batch = ImportBatch(partner_id=current_user.partner_id, user_id=current_user.id, filename=upload.filename[:255],
-                                    content_sha256=hashlib.sha256(content).hexdigest(), content=content,
-                                    sheet=sheet.to_json(), summary=plan.summary())
-                db.add(batch)
                 db.commit()
                 return redirect(url_for("reporting.import_preview", batch_id=batch.id))
     recent = db.scalars(visible_to(current_user, ImportBatch).order_by(ImportBatch.created_at.desc()).limit(10)).all()
     return render_template("reporting/import_upload.html", form=form, recent=recent, limits=_limits()), (400 if form.errors else 200)
 
 
-def _batch_and_plan(batch_id: int):
-    db = get_session()
-    batch = one_or_404(db, visible_to(current_user, ImportBatch), batch_id)
-    partner = db.get(Partner, batch.partner_id)
-    if batch.sheet is not None:
-        return db, batch, partner, Sheet.from_json(batch.sheet)  # parsed once, at upload
-    try:
-        sheet = read_file(batch.content, batch.filename, **_limits())
-    except FileProblem as problem:  # e.g. the limits were lowered after the upload
-        flash(str(problem.message), "error")
-        abort(redirect(url_for("reporting.import_upload")))
-    return db, batch, partner, sheet
+def _batch(batch_id: int) -> ImportBatch:
+    return one_or_404(get_session(), visible_to(current_user, ImportBatch), batch_id)
 
 
 @bp.get("/import/<int:batch_id>")
 @roles_required(*PARTNER_ROLES)
 def import_preview(batch_id: int):
-    db, batch, partner, sheet = _batch_and_plan(batch_id)
-    plan = plan_import(db, partner, sheet, today()) if batch.status == "previewed" else None
-    earlier = None
+    """The stored plan; while the scheduler works on a big file, its progress (the page reloads itself)."""
+    db = get_session()
+    batch = _batch(batch_id)
+    plan = earlier = None
     if batch.status == "previewed":
+        try:
+            plan = stored_plan(db, batch, today())
+        except FileProblem as problem:  # a batch from before rows were kept, and the file no longer reads
+            flash(str(problem.message), "error")
+            return redirect(url_for("reporting.import_upload"))
+        db.commit()  # a batch from before plans were kept keeps the one just made
         earlier = db.scalar(
             visible_to(current_user, ImportBatch)
             .where(ImportBatch.content_sha256 == batch.content_sha256, ImportBatch.status == "committed", ImportBatch.id != batch.id)
             .order_by(ImportBatch.committed_at.desc())
             .limit(1)
         )
-    return render_template("reporting/import_preview.html", batch=batch, plan=plan, earlier=earlier, preview_rows=PREVIEW_ROWS)
+    return render_template("reporting/import_preview.html", batch=batch, plan=plan, earlier=earlier, preview_rows=PREVIEW_ROWS,
+                           working=batch.status in IMPORT_JOB_STATUSES, poll_seconds=POLL_SECONDS)
 
 
 @bp.post("/import/<int:batch_id>/commit")
 @roles_required(*PARTNER_ROLES)
 def import_commit(batch_id: int):
-    db, batch, partner, sheet = _batch_and_plan(batch_id)
+    db = get_session()
+    batch = _batch(batch_id)
+    back = redirect(url_for("reporting.import_preview", batch_id=batch.id))
     if batch.status != "previewed":
-        flash(_("This file has already been imported."), "info")
-        return redirect(url_for("reporting.import_preview", batch_id=batch.id))
-    plan = commit_import(db, partner, sheet, today(), current_user)
+        flash(_("This file has already been imported.") if batch.status == "committed"
+              else _("This file is being worked on; this page shows how far it has got."), "info")
+        return back
+    if (batch.row_count or 0) > current_app.config["PORTAL"].import_job_rows:
+        batch.status, batch.rows_planned = "commit_queued", 0
+        db.commit()
+        return back
+    try:
+        plan = commit_batch(db, batch, today(), current_user)
+    except StalePlan:
+        flash(_("Accounts or check-ins in this file changed after the preview, so nothing was imported. "
+                "The preview below is up to date: check it and import again."), "error")
+        return back
     if not plan.ok:
         flash(_("Nothing was imported: the file has errors. Correct them and upload it again."), "error")
-        return redirect(url_for("reporting.import_preview", batch_id=batch.id))
-    batch = db.get(ImportBatch, batch_id)
-    batch.status, batch.committed_at, batch.summary = "committed", utcnow(), plan.summary()
-    db.commit()
+        return back
     summary = plan.summary()
     flash(_("Imported: %(new)s new check-ins, %(corrected)s corrections, %(accounts)s new accounts; %(same)s rows unchanged.",
             new=summary["new_report"] + summary["create_account"], corrected=summary["correction"],
             accounts=summary["create_account"], same=summary["unchanged"]), "success")
     if summary["account_update"]:
         flash(_("%(num)s accounts updated from the file's account columns.", num=summary["account_update"]), "success")
-    return redirect(url_for("reporting.import_preview", batch_id=batch.id))
+    return back
 
 
 @bp.get("/import/template.<fmt>")

@@ -9,26 +9,30 @@ report in force is skipped, so the same file uploaded twice changes nothing.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import math
 import re
 import unicodedata
 import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from portal.accounts.services import ACCOUNT_FIELDS, check_account, logged_values, reference_error, save_account
+from portal.core.clock import utcnow
+from portal.core.db import writer_session
 from portal.core.history import readable
 from portal.reporting.cadence import cadence_rules
-from portal.reporting.checkins import CheckInInput, Outcome, current_check_ins, outcome_against, parse_check_in, submit_check_in
-from portal.models import Account, Feature, LifecycleStatus, Partner, ReportSource, Segment, User
+from portal.reporting.checkins import CheckInInput, Outcome, current_check_ins, outcome_against, parse_check_in, submit_check_ins
+from portal.models import Account, Feature, ImportBatch, LifecycleStatus, Partner, ReportSource, Segment, User
 from portal.core.validation import Checks, ValidationError, blank
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_ROWS = 5000
 DEFAULT_MAX_COLUMNS = 200
+PROGRESS_EVERY = 500  # rows planned between two reports of progress (a big file is planned as a job)
 XLSX_EXPANSION = 8  # an .xlsx may unpack to 8 times the upload limit (real ones unpack 5-10 times)
 
 # canonical field -> (English header, Japanese header, other accepted spellings)
@@ -356,6 +361,7 @@ class RowPlan:
     new_account: dict | None = None
     account_values: dict = field(default_factory=dict)  # the account cells this row fills in (an existing account)
     account_changes: dict = field(default_factory=dict)  # field -> [before, after], as the change log keeps them
+    version: int = 0  # the version in force for the row's account and period when planned (0: none)
 
     @property
     def changes_account(self) -> bool:
@@ -364,20 +370,68 @@ class RowPlan:
     def readable_changes(self):
         return readable("account", self.account_changes)
 
+    def to_json(self) -> dict:
+        new = self.new_account and self.new_account | {"values": _values_to_json(self.new_account["values"])}
+        return {"row": self.row, "reference": self.reference, "account_name": self.account_name, "action": self.action,
+                "period_key": self.period_key, "data": self.data.to_json() if self.data else None, "new_account": new,
+                "account_values": _values_to_json(self.account_values), "account_changes": self.account_changes,
+                "version": self.version}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RowPlan":
+        new = data["new_account"] and data["new_account"] | {"values": _values_from_json(data["new_account"]["values"])}
+        return cls(row=data["row"], reference=data["reference"], account_name=data["account_name"], action=data["action"],
+                   period_key=data["period_key"], data=CheckInInput.from_json(data["data"]) if data["data"] else None,
+                   new_account=new, account_values=_values_from_json(data["account_values"]),
+                   account_changes=data["account_changes"], version=data["version"])
+
+
+def _values_to_json(values: dict) -> dict:
+    return {key: _cell_to_json(value) for key, value in values.items()}
+
+
+def _values_from_json(values: dict) -> dict:
+    return {key: _cell_from_json(value) for key, value in values.items()}
+
+
+def _json_value(value: Any) -> Any:
+    """A value in the file as an error shows it, kept as JSON."""
+    value = _cell_to_json(value)
+    return value if value is None or isinstance(value, (str, int, float, bool, dict)) else str(value)
+
 
 @dataclass
 class ImportPlan:
+    """What a file would do, row by row. Stored with the upload (to_json), so that the preview
+    and the commit read it instead of planning again; `today` and `accounts` (reference -> the
+    account's updated_at, None for an account the file creates) with each row's `version` say
+    what it was planned against, so that the commit can tell whether it is still true."""
+
     encoding: str
     rows: list[RowPlan] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    today: date | None = None
+    accounts: dict[str, str | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"encoding": self.encoding, "today": self.today.isoformat() if self.today else None, "accounts": self.accounts,
+                "ignored_columns": self.ignored_columns, "rows": [r.to_json() for r in self.rows],
+                "errors": [[e.row, e.column, str(e.message), _json_value(e.value)] for e in self.errors]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ImportPlan":
+        return cls(encoding=data["encoding"], today=date.fromisoformat(data["today"]) if data["today"] else None,
+                   accounts=data["accounts"], ignored_columns=data["ignored_columns"],
+                   rows=[RowPlan.from_json(r) for r in data["rows"]],
+                   errors=[RowError(row, column, message, _cell_from_json(value)) for row, column, message, value in data["errors"]])
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
 
     def accounts_updated(self) -> int:
         """Existing accounts whose fields the file changes."""
-        return len({r.reference for r in self.rows if r.changes_account and r.account is not None})
+        return len({r.reference for r in self.rows if r.changes_account and r.new_account is None})
 
     def rows_to_write(self) -> int:
         return sum(1 for r in self.rows if r.action not in ("unchanged", "account_only") or r.changes_account)
@@ -391,12 +445,14 @@ class ImportPlan:
                 | {"account_update": self.accounts_updated(), "errors": len(self.errors), "rows": len(self.rows)})
 
 
-def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -> ImportPlan:
-    """What each row would do, and every error by row and column. Writes nothing."""
+def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
+                progress: Callable[[int], None] | None = None) -> ImportPlan:
+    """What each row would do, and every error by row and column, in as many queries for 10,000
+    rows as for 10. Writes nothing. `progress` hears how many rows are planned, now and then."""
     features = list(session.scalars(select(Feature).where(Feature.active.is_(True)).order_by(Feature.position)))
     lookup = _header_lookup(features)
     columns: list[str | None] = []
-    plan = ImportPlan(encoding=sheet.encoding)
+    plan = ImportPlan(encoding=sheet.encoding, today=today)
     seen_keys: dict[str, str] = {}
     for header in sheet.headers:
         key = lookup.get(_normalise_header(header))
@@ -433,7 +489,9 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
         names = COLUMNS.get(key, (key, key))
         plan.errors.append(RowError(row, header_for.get(key, names[1] if japanese else names[0]), message, value))
 
-    for row_number, values in sheet.rows:
+    for done, (row_number, values) in enumerate(sheet.rows):
+        if progress is not None and done and done % PROGRESS_EVERY == 0:
+            progress(done)
         record = {key: values[i] if i < len(values) else None for i, key in enumerate(columns) if key}
         reference = str(record.get("reference") or "").strip()
         name = str(record.get("account_name") or "").strip()
@@ -506,9 +564,16 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date) -
     in_force = current_check_ins(session, {(r.account.id, r.data.period.start) for r in planned if r.account and r.data})
     for row in planned:
         assert row.account is not None and row.data is not None  # planned rows are an existing account's check-in
-        outcome, _ = outcome_against(in_force.get((row.account.id, row.data.period.start)), row.data)
+        outcome, existing = outcome_against(in_force.get((row.account.id, row.data.period.start)), row.data)
         row.action = {Outcome.CREATED: "new_report", Outcome.CORRECTED: "correction", Outcome.UNCHANGED: "unchanged"}[outcome]
+        row.version = existing.version if existing else 0
+    plan.accounts = {ref: _as_of(accounts.get(ref)) for ref in {r.reference for r in plan.rows if r.action != "error"}}
     return plan
+
+
+def _as_of(account: Account | None) -> str | None:
+    """When the account was last changed, as the plan keeps it (None: the file creates it)."""
+    return account.updated_at.isoformat() if account is not None else None
 
 
 def _reports_check_in(record: Mapping[str, Any]) -> bool:
@@ -606,32 +671,168 @@ def _new_account_segment(record, partner: Partner, reference: str, error, row_nu
         return None
 
 
-def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User) -> ImportPlan:
-    """Plan again and write every row in one transaction; nothing at all if any row has an error."""
-    plan = plan_import(session, partner, sheet, today)
+class StalePlan(Exception):
+    """Accounts or check-ins the file names changed after it was planned (someone reported in
+    between), or the day changed: nothing was written, and `plan` is the file planned again."""
+
+    def __init__(self, plan: ImportPlan):
+        super().__init__("the import's plan is out of date")
+        self.plan = plan
+
+
+def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User,
+                  plan: ImportPlan | None = None, batch: ImportBatch | None = None) -> ImportPlan:
+    """Write every row in one transaction; nothing at all if any row has an error. `plan` is the
+    stored plan (planned now when not given). It is checked first, with the two queries the
+    writing needs anyway, against what may have changed since: raises StalePlan (after planning
+    the file again) if anything did. The accounts go through the account service with its change
+    log; the check-ins through submit_check_ins, one statement per table. `batch` is marked
+    committed in the same transaction."""
+    if plan is None:
+        plan = plan_import(session, partner, sheet, today)
     if not plan.ok:
         session.rollback()
         return plan
-    created: dict[str, Account] = {}
     try:
+        accounts = {a.reference: a for a in session.scalars(
+            select(Account).where(Account.partner_id == partner.id, Account.reference.in_(list(plan.accounts)))
+            .execution_options(populate_existing=True))}
+        planned = [r for r in plan.rows if r.data is not None and r.reference in accounts]
+        in_force = current_check_ins(session, {(accounts[r.reference].id, r.data.period.start) for r in planned if r.data})
+        if (plan.today != today or plan.accounts != {ref: _as_of(accounts.get(ref)) for ref in plan.accounts}
+                or any(r.version != _version(in_force.get((accounts[r.reference].id, r.data.period.start))) for r in planned if r.data)):
+            session.rollback()
+            raise StalePlan(plan_import(session, partner, sheet, today))
+        reports: list[tuple[Account, CheckInInput]] = []
         for row in plan.rows:
-            if row.action in ("unchanged", "account_only") and not row.account_values:
-                continue
-            account = row.account or created.get(row.reference)
+            account = accounts.get(row.reference)
             if account is None:
                 new = row.new_account
                 assert new is not None  # a planned row without an account creates one
                 account, _created = save_account(session, partner.id, new["reference"], new["values"],
                                                  source=ReportSource.FILE, user=user)
-                created[row.reference] = account
+                accounts[row.reference] = account
             elif row.account_values:  # the account's own columns, through the account service and its change log
                 save_account(session, partner.id, account.reference, row.account_values, account=account,
                              source=ReportSource.FILE, user=user)
-            if row.action not in ("unchanged", "account_only"):
+            if row.action in ("create_account", "new_report", "correction"):
                 assert row.data is not None  # a planned row without errors has its check-in
-                submit_check_in(session, account, row.data, source=ReportSource.FILE, user=user)
+                reports.append((account, row.data))
+        submit_check_ins(session, reports, source=ReportSource.FILE, user=user, in_force=in_force)
+        if batch is not None:
+            batch.status, batch.committed_at, batch.summary, batch.error = "committed", utcnow(), plan.summary(), None
         session.commit()
     except Exception:
         session.rollback()
         raise
     return plan
+
+
+def _version(check_in) -> int:
+    return check_in.version if check_in is not None else 0
+
+
+# --- the upload as a batch, and big files as jobs --------------------------------------------
+
+
+def store_upload(session: Session, partner: Partner, user: User, filename: str, content: bytes, sheet: Sheet,
+                 today: date, job_rows: int) -> ImportBatch:
+    """Keep an uploaded file with its plan. A file of more than `job_rows` rows is not planned in
+    the request: it waits, "queued", for the scheduler process (run_import_jobs). Flushed, not committed."""
+    batch = ImportBatch(partner_id=partner.id, user_id=user.id, filename=filename[:255],
+                        content_sha256=hashlib.sha256(content).hexdigest(), content=content, sheet=sheet.to_json(),
+                        row_count=len(sheet.rows), status="queued")
+    if len(sheet.rows) <= job_rows:
+        _keep_plan(batch, plan_import(session, partner, sheet, today))
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def _keep_plan(batch: ImportBatch, plan: ImportPlan) -> None:
+    batch.plan, batch.summary, batch.status = plan.to_json(), plan.summary(), "previewed"
+    batch.rows_planned = len(plan.rows)
+
+
+def stored_plan(session: Session, batch: ImportBatch, today: date) -> ImportPlan:
+    """The plan kept with the batch (a batch from before plans were kept is planned now, once)."""
+    if batch.plan is None:
+        _keep_plan(batch, plan_import(session, session.get_one(Partner, batch.partner_id), batch_sheet(batch), today))
+    assert batch.plan is not None
+    return ImportPlan.from_json(batch.plan)
+
+
+def batch_sheet(batch: ImportBatch) -> Sheet:
+    """The rows as read at upload (a batch from before rows were kept is read again, without limits)."""
+    if batch.sheet is not None:
+        return Sheet.from_json(batch.sheet)
+    return read_file(batch.content, batch.filename, max_bytes=len(batch.content), max_rows=2**31)
+
+
+def commit_batch(session: Session, batch: ImportBatch, today: date, user: User) -> ImportPlan:
+    """Commit a previewed batch from its stored plan and mark it committed, in one transaction.
+    Raises StalePlan after keeping the new plan (committed: the preview shows it)."""
+    partner, sheet = session.get_one(Partner, batch.partner_id), batch_sheet(batch)
+    try:
+        plan = commit_import(session, partner, sheet, today, user, plan=stored_plan(session, batch, today), batch=batch)
+    except StalePlan as stale:
+        batch = session.get_one(ImportBatch, batch.id)
+        _keep_plan(batch, stale.plan)
+        session.commit()
+        raise
+    return plan
+
+
+def run_import_jobs(sessions: sessionmaker[Session], today: date, locale_for=lambda user: nullcontext()) -> list[int]:
+    """Plan and commit the big files waiting for the scheduler process, oldest first; the ids
+    worked on. Each batch is claimed first (queued -> planning, commit_queued -> committing) so
+    that two schedulers never work on one. A batch that fails is marked "failed" with the error,
+    and its commit wrote nothing. `locale_for(user)`: the language of the plan's errors."""
+    done: list[int] = []
+    while True:
+        with sessions() as session:
+            row = session.execute(select(ImportBatch.id, ImportBatch.status).where(ImportBatch.status.in_(("queued", "commit_queued")))
+                                  .order_by(ImportBatch.id).limit(1)).first()
+            session.commit()
+            if row is None:
+                return done
+            working = "planning" if row.status == "queued" else "committing"
+            claimed = session.execute(update(ImportBatch).where(ImportBatch.id == row.id, ImportBatch.status == row.status)
+                                      .values(status=working).execution_options(synchronize_session=False))
+            session.commit()
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # another scheduler took it
+        # The commit reads then writes in one transaction: on SQLite it takes the write lock first.
+        with (sessions() if working == "planning" else writer_session(sessions)) as session:
+            batch = session.get_one(ImportBatch, row.id)
+            user = session.get(User, batch.user_id) if batch.user_id else None
+            try:
+                with locale_for(user):
+                    if working == "planning":
+                        _plan_job(session, sessions, batch, today)
+                    elif user is None:
+                        raise RuntimeError("the user who uploaded the file no longer exists")
+                    elif not commit_batch(session, batch, today, user).ok:
+                        raise RuntimeError(str(_l("Nothing was imported: the file has errors. Correct them and upload it again.")))
+            except StalePlan:
+                log.info("import %s changed since its preview: planned again", row.id)
+            except Exception as error:
+                session.rollback()
+                log.exception("import %s failed", row.id)
+                message = error.message if isinstance(error, FileProblem) else error
+                session.execute(update(ImportBatch).where(ImportBatch.id == row.id).values(status="failed", error=str(message)[:2000]))
+                session.commit()
+        done.append(row.id)
+
+
+def _plan_job(session: Session, sessions: sessionmaker[Session], batch: ImportBatch, today: date) -> None:
+    """Plan a queued file, telling the page how far it has got through a session of its own."""
+    def progress(rows: int) -> None:
+        with sessions() as other:
+            other.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(rows_planned=rows))
+            other.commit()
+
+    plan = plan_import(session, session.get_one(Partner, batch.partner_id), batch_sheet(batch), today, progress)
+    session.commit()  # the planning only read: end its transaction before writing (SQLite's write lock)
+    _keep_plan(batch, plan)
+    session.commit()

@@ -353,23 +353,38 @@ class ChangeLog(Base):
     user: Mapped[User | None] = relationship()
 
 
+IMPORT_STATUSES = ("queued", "planning", "previewed", "commit_queued", "committing", "committed", "failed")
+# The statuses of a batch the scheduler process is working on (or will): the page polls.
+IMPORT_JOB_STATUSES = ("queued", "planning", "commit_queued", "committing")
+
+
 class ImportBatch(Base):
-    """An uploaded check-in file: previewed first, then committed whole or not at all."""
+    """An uploaded check-in file: planned once (in the request, or as a job for a big file),
+    previewed from the stored plan, then committed whole or not at all.
+
+    A job's way: queued -> planning -> previewed -> commit_queued -> committing -> committed; a
+    job that fails ends "failed" with its error and writes nothing."""
 
     __tablename__ = "import_batches"
-    __table_args__ = (CheckConstraint("status IN ('previewed', 'committed')", name="status"),)
+    __table_args__ = (CheckConstraint(f"status IN {IMPORT_STATUSES!r}", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     filename: Mapped[str] = mapped_column(String(255))
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
-    # The rows as read at upload (portal.reporting.imports.Sheet.to_json): previews and the commit
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # The rows as read at upload (portal.reporting.imports.Sheet.to_json): the plan and a re-plan
     # read these instead of parsing the file again. None for batches from before revision 0011.
-    sheet: Mapped[dict | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default="previewed")  # previewed | committed
+    sheet: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    # What each row does (portal.reporting.imports.ImportPlan.to_json): made once, read by the
+    # preview and the commit. None until planned (and for batches from before revision 0019).
+    plan: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    status: Mapped[str] = mapped_column(String(20), default="previewed")
     summary: Mapped[dict | None] = mapped_column(JSON)
+    row_count: Mapped[int | None] = mapped_column(Integer)
+    rows_planned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # a job's progress
+    error: Mapped[str | None] = mapped_column(Text)  # why a job failed, for the page
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -28,7 +28,7 @@ from portal.models import CheckIn, ProductArea, ReportSource, User, VocItem, Voc
 
 if TYPE_CHECKING:
     from portal.models import Account
-    from portal.reporting.checkins import VocInput
+    from portal.reporting.checkins import InForce, VocInput
 
 # Where an item may go from each status. Going back is allowed where it is honest (a plan that
 # was dropped, a decline reconsidered, a release that was pulled); "new" is only ever the start.
@@ -97,22 +97,26 @@ def product_areas(session: Session, *, active_only: bool = False) -> list[Produc
     return list(session.scalars(stmt))
 
 
-def new_items(session: Session, account: Account, voc: Iterable[VocInput], previous: CheckIn | None) -> list[VocItem]:
-    """The stored items of a check-in's voice of the customer. An item a correction repeats
-    (same kind, words and area as written) keeps the vendor's area, status and answer: it is the
-    same thing the customer said, and the reseller must not lose the vendor's reply."""
-    voc = list(voc)
-    matcher = AreaMatcher.load(session) if any(v.product_area for v in voc) else AreaMatcher(())
+def area_matcher(session: Session, voc: Iterable[VocInput]) -> AreaMatcher:
+    """The matcher for these items: loaded (one query) only when one of them names an area."""
+    return AreaMatcher.load(session) if any(v.product_area for v in voc) else AreaMatcher(())
+
+
+def voc_item_values(account: Account, voc: Iterable[VocInput], previous: InForce | None, matcher: AreaMatcher) -> list[dict[str, Any]]:
+    """The stored items (as column values) of a check-in's voice of the customer. An item a
+    correction repeats (same kind, words and area as written) keeps the vendor's area, status and
+    answer: it is the same thing the customer said, and the reseller must not lose the vendor's reply."""
     earlier = {(v.kind, v.text, v.product_area): v for v in (previous.voc_items if previous else [])}
     items = []
     for v in voc:
-        item = VocItem(account_id=account.id, partner_id=account.partner_id, kind=v.kind, text=v.text, product_area=v.product_area)
+        item: dict[str, Any] = {"account_id": account.id, "partner_id": account.partner_id, "kind": v.kind, "text": v.text,
+                                "product_area": v.product_area, "answer": None, "answered_at": None, "answered_by_id": None}
         if (same := earlier.get((v.kind, v.text, v.product_area))) is not None:
-            item.product_area_id, item.status, item.answer = same.product_area_id, same.status, same.answer
-            item.answered_at, item.answered_by_id = same.answered_at, same.answered_by_id
+            item |= {"product_area_id": same.product_area_id, "status": same.status, "answer": same.answer,
+                     "answered_at": same.answered_at, "answered_by_id": same.answered_by_id}
         else:
             area = matcher.match(v.product_area)
-            item.product_area_id, item.status = (area.id if area else None), VocStatus.NEW
+            item |= {"product_area_id": area.id if area else None, "status": VocStatus.NEW}
         items.append(item)
     return items
 
