@@ -1,6 +1,6 @@
 """The channel at a given size, generated on PostgreSQL with set-based SQL (INSERT … SELECT
 generate_series): partners, their people, accounts, a year of check-ins by each segment's
-cadence, milestones, ARR, voice-of-customer items, then the day's aggregation.
+cadence, milestones, ARR, voice-of-customer items, and the accounts' owners spread over the partner's people.
 
 Shape: accounts/200 partners (500 at 100k); the largest partner ("P1") holds a tenth of the
 accounts, all high touch (monthly check-ins), so it can send a 10,000-row file; every partner has
@@ -91,7 +91,9 @@ STATEMENTS = [
                                'tech_touch','tech_touch','tech_touch','tech_touch','tech_touch'])[1 + n % 10] END,
               s.seats, (1 + floor(random() * 50))::int * 100000, s.start,
               s.start + 365 * ((:day - s.start) / 365 + 1), CASE WHEN n % 20 = 0 THEN 'onboarding' ELSE 'active' END,
-              CASE WHEN n % 3 = 0 THEN (SELECT id FROM users u WHERE u.email = 'admin@' || lower(p.code) || '.example') END,
+              CASE WHEN n % 5 != 0 THEN (SELECT id FROM users u WHERE u.email = CASE WHEN n % :people = 0
+                   THEN 'admin@' || lower(p.code) || '.example' ELSE 'user' || (1 + n % :people) || '@' || lower(p.code) || '.example' END)
+              END,
               :now, :now
        FROM generate_series(1, :n) n
        CROSS JOIN LATERAL (SELECT (ARRAY[10, 50, 200])[1 + n % 3] AS seats,
@@ -99,7 +101,8 @@ STATEMENTS = [
        JOIN partners p ON p.code = 'P' || CASE WHEN n <= :largest THEN 1 ELSE 2 + n % (:partners - 1) END""",
     """INSERT INTO account_arr_history (account_id, effective_on, arr_jpy) SELECT id, contract_start, arr_jpy FROM accounts""",
     # A year of check-ins, one per period of the segment's cadence (periods start in April: the
-    # Japanese fiscal year). An account's health (0-1) drives its figures, so some turn red.
+    # Japanese fiscal year), for the periods that have ended; one account in four has not sent its
+    # latest yet (overdue: reminders go out). An account's health (0-1) drives its figures, so some turn red.
     """INSERT INTO check_ins (account_id, partner_id, period_start, version, source, submitted_at, active_users, nps,
                              open_tickets, open_escalations, sentiment, expansion_jpy, outcome_progress)
        SELECT a.id, a.partner_id, ps, 1, 'file', LEAST(ps + make_interval(months => c.months, days => 5), :now),
@@ -112,7 +115,9 @@ STATEMENTS = [
        CROSS JOIN LATERAL (SELECT 0.15 + 0.85 * sqrt(((a.id * 2654435761) % 1000) / 1000.0) AS v) h
        CROSS JOIN LATERAL generate_series(1, 12) m
        CROSS JOIN LATERAL (SELECT (date_trunc('month', CAST(:day AS date)) - make_interval(months => m))::date AS ps) p
-       WHERE ((extract(month FROM ps)::int + 8) % c.months) = 0 AND ps >= a.contract_start - 31""",
+       WHERE ((extract(month FROM ps)::int + 8) % c.months) = 0 AND ps >= date_trunc('month', a.contract_start)
+         AND ps + make_interval(months => c.months) <= date_trunc('month', CAST(:day AS date))
+         AND NOT (a.id % 4 = 0 AND ps + make_interval(months => 2 * c.months) > date_trunc('month', CAST(:day AS date)))""",
     """INSERT INTO milestones (account_id, partner_id, template_id, status, planned_on, completed_on, updated_at)
        SELECT a.id, a.partner_id, t.id, CASE WHEN a.contract_start + t.due_after_days < :day - 14 THEN 'done' ELSE 'planned' END,
               a.contract_start + t.due_after_days,

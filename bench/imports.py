@@ -14,12 +14,14 @@ from sqlalchemy import text
 
 from bench.common import Row, Timer
 from bench.generate import admin_email
+from bench.report import RESULTS
 from bench.server import Server, csrf_token, login
 
 # The file's columns, by their English template headers (portal.reporting.imports.COLUMNS).
 HEADERS = {"reference": "Reference", "period": "Period", "active_users": "Active users", "nps": "NPS",
            "open_tickets": "Open tickets", "open_escalations": "Open escalations",
-           "sentiment": "Sentiment (green/yellow/red)", "outcome_progress": "Outcome progress %", "note": "Note"}
+           "sentiment": "Sentiment (green/yellow/red)", "sentiment_reason": "Sentiment reason",
+           "outcome_progress": "Outcome progress %", "note": "Note"}
 POLL = re.compile(r'http-equiv="refresh"|data-poll|data-progress', re.I)
 TARGET = "< 5 s and ≤ 3× floor"
 
@@ -35,7 +37,7 @@ def check_in_file(session, rows: int) -> bytes:
     writer.writerow(HEADERS.values())
     for n, (reference, period, seats) in enumerate(found):
         writer.writerow([reference, period, seats * (n % 7 + 1) // 8, n % 11, n % 4, int(n % 13 == 0),
-                         ("green", "yellow", "red")[n % 3], n % 101, f"bench row {n}"])
+                         ("green", "yellow", "red")[n % 3], "" if n % 3 == 0 else "Fewer logins since the reorganisation", n % 101, f"bench row {n}"])
     return out.getvalue().encode()
 
 
@@ -56,7 +58,10 @@ def follow(client: httpx.Client, response: httpx.Response, limit: float = 1800) 
 
 def upload(client: httpx.Client, name: str, content: bytes) -> tuple[float, httpx.Response]:
     """Upload until the plan is there (the preview's address); returns the seconds and the response."""
-    token = csrf_token(client.get("/import").text)
+    form = client.get("/import")
+    if form.status_code != 200:
+        raise RuntimeError(f"GET /import: {form.status_code} {form.headers.get('location', '')}")
+    token = csrf_token(form.text)
     with Timer() as timer:
         response = client.post("/import", data={"csrf_token": token}, files={"file": (name, content, "text/csv")})
         if not response.is_redirect:
@@ -77,7 +82,9 @@ def preview(client: httpx.Client, location: str) -> tuple[float, httpx.Response]
 def commit(client: httpx.Client, page: httpx.Response) -> tuple[float, httpx.Response]:
     action = re.search(r'action="([^"]*/commit)"', page.text)
     if not action:
-        raise RuntimeError("the preview has no commit form (errors in the file?)")
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "import-preview.html").write_text(page.text, encoding="utf-8")
+        raise RuntimeError(f"the preview has no commit form (errors in the file?): see {RESULTS / 'import-preview.html'}")
     with Timer() as timer:
         response = follow(client, client.post(action.group(1), data={"csrf_token": csrf_token(page.text)}))
     if "Imported" not in response.text and "committed" not in response.text.lower():
@@ -112,6 +119,8 @@ def measure(session, server: Server, accounts: int, rows: int = 10_000, unchange
         again = b"\n".join(content.split(b"\n")[: unchanged + 1]) + b"\n"
         up_again, _ = upload(client, "bench-again.csv", again)
     memory = server.worker_peak_mb()
+    first, second = [summary for (summary,) in session.execute(text(
+        "SELECT summary FROM import_batches WHERE filename LIKE 'bench%' ORDER BY id DESC LIMIT 2"))][::-1]
 
     def row(what, seconds, floor_s=floor_seconds, note=""):
         slow = " (over gunicorn's default 30 s timeout)" if seconds > 30 else ""
@@ -119,6 +128,11 @@ def measure(session, server: Server, accounts: int, rows: int = 10_000, unchange
 
     return [row(f"import {count:,} rows: upload + plan", up, note="csv + executemany floor"),
             row("… preview page", shown),
-            row("… commit", done, note=f"gunicorn worker peak {memory:.0f} MB" if memory else ""),
+            row("… commit", done, note=_plan(first) + (f"; gunicorn worker peak {memory:.0f} MB" if memory else "")),
             row(f"re-upload {unchanged:,} unchanged rows: upload + plan", up_again, floor_seconds * unchanged / count,
-                note="floor scaled to the rows")]
+                note="floor scaled to the rows; " + _plan(second))]
+
+
+def _plan(summary: dict | None) -> str:
+    """What the portal planned for the file, as it stored it with the upload."""
+    return ", ".join(f"{v:,} {k}" for k, v in (summary or {}).items() if v) or "no summary stored"
