@@ -8,7 +8,8 @@ PORTAL_BENCH_NOW (ISO moment) pins the portal's clock to the benchmark's fixed d
 from __future__ import annotations
 
 import os
-from datetime import datetime
+import time
+from datetime import datetime, timezone
 
 from flask_login import current_user, login_required
 
@@ -17,7 +18,12 @@ from portal import create_app
 if os.environ.get("PORTAL_BENCH_NOW"):
     import time_machine
 
-    time_machine.travel(datetime.fromisoformat(os.environ["PORTAL_BENCH_NOW"]), tick=True).start()
+    # Every worker moves by the same offset from the moment the server started (not to the same
+    # moment whenever it happens to start): a session cookie signed by one worker must not look
+    # signed in the future to another, or the user is logged out.
+    started = float(os.environ.get("PORTAL_BENCH_STARTED") or time.time())
+    offset = datetime.fromisoformat(os.environ["PORTAL_BENCH_NOW"]) - datetime.fromtimestamp(started, timezone.utc)
+    time_machine.travel(datetime.now(timezone.utc) + offset, tick=True).start()
 
 app = create_app()
 
