@@ -73,11 +73,17 @@ def csrf_token(html: str) -> str:
     return found.group(1)
 
 
-def login(base_url: str, email: str, timeout: float = 600) -> httpx.Client:
-    """A client logged in as `email` (its cookies can be copied to other clients)."""
-    client = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False)
-    page = client.get("/login")
-    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page.text)})
-    if response.status_code != 302 or "/login" in response.headers.get("location", ""):
-        raise RuntimeError(f"login as {email} refused: {response.status_code}")
-    return client
+def login(base_url: str, email: str, timeout: float = 600, attempts: int = 3) -> httpx.Client:
+    """A client logged in as `email` (its cookies can be copied to other clients). A refused
+    login is tried again with a fresh client (seen once under load: a 400 that did not recur)."""
+    for _attempt in range(attempts):
+        client = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False)
+        page = client.get("/login")
+        response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page.text)})
+        if response.status_code == 302 and "/login" not in response.headers.get("location", ""):
+            return client
+        client.close()
+        problems = re.findall(r'class="[^"]*(?:error|flash)[^"]*"[^>]*>([^<]+)', response.text)
+        print(f"[bench] login as {email} refused: {response.status_code} {problems[:3]}", file=sys.stderr)
+        time.sleep(1)
+    raise RuntimeError(f"login as {email} refused {attempts} times")
