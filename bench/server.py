@@ -75,7 +75,7 @@ def csrf_token(html: str) -> str:
 
 def login(base_url: str, email: str, timeout: float = 600, attempts: int = 3) -> httpx.Client:
     """A client logged in as `email` (its cookies can be copied to other clients). A refused
-    login is tried again with a fresh client (seen once under load: a 400 that did not recur)."""
+    login is tried again with a fresh client, and what the page said is printed."""
     for _attempt in range(attempts):
         client = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False)
         page = client.get("/login")
