@@ -1,0 +1,138 @@
+"""The check-in file import over HTTP as the largest partner's admin: upload (+plan), preview,
+commit of a 10,000-row CSV, then re-upload of 5,000 of those rows (all unchanged). The floor
+reads the same CSV with `csv` and writes it with one executemany INSERT into a scratch table."""
+from __future__ import annotations
+
+import csv
+from contextlib import closing
+import io
+import re
+import time
+
+import httpx
+from sqlalchemy import text
+
+from bench.common import Row, Timer
+from bench.generate import admin_email
+from bench.report import RESULTS
+from bench.server import Server, csrf_token, login
+
+# The file's columns, by their English template headers (portal.reporting.imports.COLUMNS).
+HEADERS = {"reference": "Reference", "period": "Period", "active_users": "Active users", "nps": "NPS",
+           "open_tickets": "Open tickets", "open_escalations": "Open escalations",
+           "sentiment": "Sentiment (green/yellow/red)", "sentiment_reason": "Sentiment reason",
+           "outcome_progress": "Outcome progress %", "note": "Note"}
+POLL = re.compile(r'http-equiv="refresh"|data-poll|data-progress', re.I)
+TARGET = "< 5 s and ≤ 3× floor"
+
+
+def check_in_file(session, rows: int) -> bytes:
+    """The largest partner's accounts × their latest periods (newest first), with new figures."""
+    found = session.execute(text(
+        "SELECT a.reference, to_char(c.period_start, 'YYYY-MM'), a.seats FROM check_ins c JOIN accounts a ON a.id = c.account_id"
+        " JOIN partners p ON p.id = a.partner_id WHERE p.code = 'P1' ORDER BY c.period_start DESC, a.reference LIMIT :rows"),
+        {"rows": rows}).all()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADERS.values())
+    for n, (reference, period, seats) in enumerate(found):
+        writer.writerow([reference, period, seats * (n % 7 + 1) // 8, n % 11, n % 4, int(n % 13 == 0),
+                         ("green", "yellow", "red")[n % 3], "" if n % 3 == 0 else "Fewer logins since the reorganisation", n % 101, f"bench row {n}"])
+    return out.getvalue().encode()
+
+
+def follow(client: httpx.Client, response: httpx.Response, limit: float = 1800) -> httpx.Response:
+    """Where an action lands: follow redirects and, while the page says the work is still going
+    (a job's progress page: meta refresh or a poll marker), ask again until it is done."""
+    deadline = time.monotonic() + limit
+    while True:
+        if response.is_redirect:
+            response = client.get(response.headers["location"])
+            continue
+        if response.status_code == 200 and POLL.search(response.text) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            response = client.get(str(response.url))
+            continue
+        return response
+
+
+def upload(client: httpx.Client, name: str, content: bytes) -> tuple[float, httpx.Response]:
+    """Upload until the plan is there (the preview's address); returns the seconds and the response."""
+    form = client.get("/import")
+    if form.status_code != 200:
+        raise RuntimeError(f"GET /import: {form.status_code} {form.headers.get('location', '')}")
+    token = csrf_token(form.text)
+    with Timer() as timer:
+        response = client.post("/import", data={"csrf_token": token}, files={"file": (name, content, "text/csv")})
+        if not response.is_redirect:
+            raise RuntimeError(f"upload refused: {response.status_code} {response.text[:300]}")
+        location = response.headers["location"]
+        landed = follow(client, response) if not re.search(r"/import/\d+$", location) else response
+    return timer.seconds, landed
+
+
+def preview(client: httpx.Client, location: str) -> tuple[float, httpx.Response]:
+    with Timer() as timer:
+        response = follow(client, client.get(location))
+    if response.status_code != 200:
+        raise RuntimeError(f"preview: {response.status_code}")
+    return timer.seconds, response
+
+
+def commit(client: httpx.Client, page: httpx.Response) -> tuple[float, httpx.Response]:
+    action = re.search(r'action="([^"]*/commit)"', page.text)
+    if not action:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "import-preview.html").write_text(page.text, encoding="utf-8")
+        raise RuntimeError(f"the preview has no commit form (errors in the file?): see {RESULTS / 'import-preview.html'}")
+    with Timer() as timer:
+        response = follow(client, client.post(action.group(1), data={"csrf_token": csrf_token(page.text)}))
+    if "Imported" not in response.text and "committed" not in response.text.lower():
+        raise RuntimeError("commit did not say it imported")
+    return timer.seconds, response
+
+
+def floor(session, content: bytes) -> float:
+    """csv + one executemany INSERT of the same columns into a scratch table."""
+    columns = ", ".join(f"{key} text" for key in HEADERS)
+    session.execute(text(f"DROP TABLE IF EXISTS bench_import_floor; CREATE TABLE bench_import_floor ({columns})"))
+    session.commit()
+    with Timer() as timer:
+        rows = list(csv.reader(io.StringIO(content.decode())))[1:]
+        cursor = session.connection().connection.cursor()
+        cursor.executemany(f"INSERT INTO bench_import_floor VALUES ({', '.join(['%s'] * len(HEADERS))})", rows)
+        session.commit()
+    session.execute(text("DROP TABLE bench_import_floor"))
+    session.commit()
+    return timer.seconds
+
+
+def measure(session, server: Server, accounts: int, rows: int = 10_000, unchanged: int = 5_000) -> list[Row]:
+    content = check_in_file(session, rows)
+    count = content.count(b"\n") - 1
+    floor_seconds = floor(session, content)
+    with closing(login(server.base_url, admin_email(1), timeout=1800)) as client:
+        up, landed = upload(client, "bench.csv", content)
+        location = str(landed.url) if not landed.is_redirect else landed.headers["location"]
+        shown, page = preview(client, location)
+        done, _ = commit(client, page)
+        again = b"\n".join(content.split(b"\n")[: unchanged + 1]) + b"\n"
+        up_again, _ = upload(client, "bench-again.csv", again)
+    memory = server.worker_peak_mb()
+    first, second = [summary for (summary,) in session.execute(text(
+        "SELECT summary FROM import_batches WHERE filename LIKE 'bench%' ORDER BY id DESC LIMIT 2"))][::-1]
+
+    def row(what, seconds, floor_s=floor_seconds, note=""):
+        slow = " (over gunicorn's default 30 s timeout)" if seconds > 30 else ""
+        return Row(what, accounts, seconds, "s", floor_s, TARGET, seconds < 5 and seconds <= 3 * floor_s, note + slow)
+
+    return [row(f"import {count:,} rows: upload + plan", up, note="csv + executemany floor"),
+            row("… preview page", shown),
+            row("… commit", done, note=_plan(first) + (f"; gunicorn worker peak {memory:.0f} MB" if memory else "")),
+            row(f"re-upload {unchanged:,} unchanged rows: upload + plan", up_again, floor_seconds * unchanged / count,
+                note="floor scaled to the rows; " + _plan(second))]
+
+
+def _plan(summary: dict | None) -> str:
+    """What the portal planned for the file, as it stored it with the upload."""
+    return ", ".join(f"{v:,} {k}" for k, v in (summary or {}).items() if v) or "no summary stored"
