@@ -30,6 +30,8 @@ class Server:
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.process = subprocess.Popen([gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--timeout", str(timeout),
                                          "--log-level", "warning", "bench.wsgi:app"], env=environment, cwd=ROOT)
+        # Big check-in files are planned and committed by the scheduler's import job, as in production.
+        self.jobs = subprocess.Popen([sys.executable, "-m", "bench.jobs"], env=environment, cwd=ROOT)
         for _ in range(300):
             try:
                 if httpx.get(self.base_url + "/login", timeout=2).status_code == 200:
@@ -53,6 +55,7 @@ class Server:
         return max(peaks) if peaks else None
 
     def stop(self) -> None:
+        self.jobs.terminate()
         self.process.terminate()
         try:
             self.process.wait(timeout=30)
