@@ -24,11 +24,11 @@ from typing import Any, cast
 from portal.auth.links import person_from_token, person_token
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from portal.core.clock import utcnow
+from portal.core.db import insert_once
 from portal.models import DeliveryStatus, EmailKind, OutboxMessage, User
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,7 @@ def queue(session: Session, user: User, kind: EmailKind, period: str, message: R
     values = dict(user_id=user.id, to_address=user.email, kind=kind.value, period=period, language=message.language,
                   subject=message.subject[:255], body_text=message.text, body_html=message.html,
                   status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=now or utcnow(), created_at=now or utcnow())
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(OutboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["user_id", "kind", "period"]).returning(OutboxMessage.id)
+    stmt = insert_once(session, OutboxMessage, ["user_id", "kind", "period"]).values(**values).returning(OutboxMessage.id)
     new_id = session.execute(stmt).scalar()
     return session.get(OutboxMessage, new_id) if new_id is not None else None
 
