@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=0, help="days of score history to add first")
     parser.add_argument("--start", default=None, help="first day to run (default: the day after the last one run)")
     parser.add_argument("--fresh", action="store_true", help="drop and build the schema anew")
+    parser.add_argument("--explain-over-ms", type=int, default=0, help="auto_explain statements slower than this")
     parser.add_argument("--database-url", required=True, help="PostgreSQL URL")
     args = parser.parse_args()
     schema = f"agg_{args.accounts}"
@@ -166,6 +167,18 @@ def main() -> None:
         print(f"added {args.history} days of history before {first} in {time.perf_counter() - started:.0f} s")
     history = session.execute(text("SELECT count(DISTINCT day) FROM account_scores")).scalar()
     times = StatementTimes(engine)
+    if args.explain_over_ms:
+        @event.listens_for(engine, "connect")
+        def _explain(dbapi_connection, record):  # plans of the slow statements, in the server's log
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("LOAD 'auto_explain'")
+                cursor.execute(f"SET auto_explain.log_min_duration = {args.explain_over_ms}")
+                cursor.execute("SET auto_explain.log_analyze = on")
+                cursor.execute("SET auto_explain.log_buffers = on")
+            dbapi_connection.commit()
+        engine.dispose()
+        session.close()
+        session = make_session_factory(engine)()
     for _ in range(args.days):
         started = time.perf_counter()
         result = aggregate(session, day, trigger="cli", force=True)
