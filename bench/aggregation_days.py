@@ -95,11 +95,15 @@ def add_history(session, days: int, first_day) -> None:
         "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
         "AND table_name = 'account_scores' AND column_name NOT IN ('id', 'day') ORDER BY ordinal_position"))]
     listed = ", ".join(columns)
+    # Copied from a temporary table: a self-join would rescan the growing table once per day.
+    session.execute(text(f"CREATE TEMP TABLE day_scores AS SELECT {listed} FROM account_scores WHERE day = :first"),
+                    {"first": first_day})
     session.execute(text(f"""
         INSERT INTO account_scores (day, {listed})
-        SELECT d::date, {listed} FROM account_scores s,
-               generate_series(CAST(:first AS date) - :days, CAST(:first AS date) - 1, interval '1 day') d
-        WHERE s.day = :first"""), {"first": first_day, "days": days})
+        SELECT d::date, {listed} FROM generate_series(CAST(:first AS date) - :days, CAST(:first AS date) - 1,
+                                                      interval '1 day') d CROSS JOIN day_scores"""),
+                    {"first": first_day, "days": days})
+    session.execute(text("DROP TABLE day_scores"))
     session.execute(text("""
         INSERT INTO alerts (kind, account_id, partner_id, subject, raised_on, created_at)
         SELECT 'turned_red', a.id, a.partner_id, to_char(d, 'YYYY-MM-DD'), d::date, now()
