@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from portal.actions.resolve import resolve_items, shown_resolution
 from portal.actions.services import ItemInput, create_item, items_from_alerts
@@ -214,6 +214,25 @@ def test_a_red_accounts_item_closes_after_the_vendors_days_out_of_red(db, tenant
         ActionStatus.DONE, AutoResolution.RECOVERED, {"since": "2026-11-21", "days": 14})
     assert item.resolution == "Recovered: out of red since 2026-11-21"
     assert alert_items(db, still_red)[0].status == ActionStatus.OPEN
+
+
+def test_recovery_counts_from_the_first_snapshot_out_of_red_across_missing_days_and_pruned_history(db, tenants):
+    settings(db, recovered_after_days=5)
+    gap, pruned, red_in_gap = (factories.account(db, tenants.partner_a) for _ in range(3))
+    for a in (gap, pruned, red_in_gap):
+        scored(db, a, DAY, Band.RED)
+        raise_alert(db, a, AlertKind.TURNED_RED, DAY.isoformat())
+        scored(db, a, DAY + timedelta(days=1), Band.YELLOW)  # then no snapshot for a week
+    scored(db, red_in_gap, DAY + timedelta(days=6), Band.RED)
+    db.execute(delete(AccountScore).where(AccountScore.account_id == pruned.id, AccountScore.day <= DAY))
+    db.commit()
+    for a in (gap, pruned, red_in_gap):
+        scored(db, a, DAY + timedelta(days=8), Band.GREEN)
+    resolve(db, DAY + timedelta(days=8))
+    for a in (gap, pruned):
+        (item,) = alert_items(db, a)
+        assert (item.status, item.resolution_params) == (ActionStatus.DONE, {"since": "2026-11-21", "days": 5})
+    assert alert_items(db, red_in_gap)[0].status == ActionStatus.OPEN, "red two days ago"
 
 
 def test_a_renewal_item_closes_when_the_renewal_is_recorded_or_the_account_churns(db, tenants):

@@ -3,16 +3,18 @@ catch-up after downtime, alerts raised once, the CLI and the job history page.""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from portal.scoring import aggregation
 from portal.core import clock
 from portal.scoring.aggregation import aggregate, catch_up, claim, days_to_catch_up
 from portal.models import (
-    AccountScore, AggregationDay, AggregationRun, Alert, AlertKind, Band, PartnerScorecard, Segment, Sentiment,
+    AccountScore, ActionItem, ActionKind, ActionStatus, AggregationDay, AggregationRun, Alert, AlertKind, Band, PartnerScorecard,
+    Segment, Sentiment,
 )
 from tests import factories
 from tests.readback import latest
@@ -173,6 +175,80 @@ def test_an_account_that_recovers_and_turns_red_again_is_alerted_again(db, tenan
     aggregate(db, DAY + timedelta(days=2))
     raised = latest(db).scalars(select(Alert.raised_on).where(Alert.account_id == account.id, Alert.kind == AlertKind.TURNED_RED)).all()
     assert sorted(raised) == [DAY, DAY + timedelta(days=2)]
+
+
+def test_a_second_run_of_the_same_day_raises_no_alert_again_and_keeps_one_open_item(db, tenants):
+    account = red_account(db, tenants.partner_a, renewal_date=DAY + timedelta(days=30))
+    first = aggregate(db, DAY)
+    assert first.alerts_raised == count(db, Alert, Alert.raised_on == DAY) == 2 + count(
+        db, Alert, Alert.kind == AlertKind.CHECK_IN_OVERDUE)
+    again = aggregate(db, DAY, force=True)
+    assert (again.status, again.alerts_raised) == ("done", 0)
+    assert count(db, Alert, Alert.account_id == account.id, Alert.kind == AlertKind.TURNED_RED) == 1
+    items = latest(db).scalars(select(ActionItem).where(ActionItem.account_id == account.id,
+                                                        ActionItem.kind == ActionKind.TURNED_RED)).all()
+    assert [(i.status, i.raised_count) for i in items] == [(ActionStatus.OPEN, 1)]
+
+
+def test_the_previous_band_is_the_accounts_last_snapshot_when_days_are_missing(db, tenants):
+    account = red_account(db, tenants.partner_a)
+    aggregate(db, DAY)
+    aggregate(db, DAY + timedelta(days=5))  # four nights without a run: still red since DAY
+    assert turned_red_days(db, account) == [DAY]
+
+    # Out of red on a snapshot before a gap, red after it: turned red.
+    factories.check_in(db, account, period_start=date(2026, 10, 1), version=2, submitted_at=datetime(2026, 11, 26, 9),
+                       sentiment=Sentiment.GREEN, active_users=95, nps=10, csat=5, outcome_progress=90)
+    aggregate(db, DAY + timedelta(days=6))
+    factories.check_in(db, account, period_start=date(2026, 10, 1), version=3, submitted_at=datetime(2026, 11, 27, 9),
+                       sentiment=Sentiment.RED, sentiment_reason="Champion left", active_users=3, nps=0, open_escalations=1)
+    aggregate(db, DAY + timedelta(days=10))
+    assert turned_red_days(db, account) == [DAY, DAY + timedelta(days=10)]
+
+
+def test_after_history_is_pruned_the_oldest_snapshot_kept_is_the_previous_one(db, tenants):
+    account = red_account(db, tenants.partner_a)
+    for n in range(3):
+        aggregate(db, DAY + timedelta(days=n))
+    db.execute(delete(AccountScore).where(AccountScore.day < DAY + timedelta(days=2)))
+    db.commit()
+    aggregate(db, DAY + timedelta(days=3))
+    assert turned_red_days(db, account) == [DAY], "red on the snapshot kept: not turned red again"
+
+
+def test_two_runs_raising_the_same_alerts_at_once_insert_them_once(app, db, tenants):
+    """A forced recompute and another writer raising the day's alerts in overlapping transactions:
+    the second waits for the first's rows on the unique key and adds none (no error, no copy)."""
+    for _ in range(3):
+        red_account(db, tenants.partner_a)
+    aggregate(db, DAY)
+    db.execute(delete(Alert))
+    db.commit()
+    make_session = app.extensions["portal.sessionmaker"]
+    raised, started = [], threading.Event()
+
+    def second():
+        with make_session() as session:
+            started.set()
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})  # as a run does
+            raised.append(aggregation.raise_alerts(session, DAY))
+            session.commit()
+
+    with make_session() as first:
+        first.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        raised.append(aggregation.raise_alerts(first, DAY))
+        thread = threading.Thread(target=second)
+        thread.start()
+        started.wait(10)
+        time.sleep(0.5)  # the second is now waiting on the first's rows (or lock)
+        first.commit()
+    thread.join(timeout=60)
+    assert raised[1] == 0 and raised[0] == count(db, Alert) == 3 + count(db, Alert, Alert.kind != AlertKind.TURNED_RED)
+
+
+def turned_red_days(db, account) -> list[date]:
+    return sorted(latest(db).scalars(select(Alert.raised_on).where(Alert.account_id == account.id,
+                                                                   Alert.kind == AlertKind.TURNED_RED)))
 
 
 def test_an_overdue_check_in_is_alerted_once_per_period(db, tenants):

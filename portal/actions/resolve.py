@@ -126,8 +126,17 @@ def _close_recovered(session: Session, day: date) -> None:
                     or_(last_red.is_(None), after.day > last_red)).scalar_subquery())
     scored_today = exists().where(AccountScore.account_id == ActionItem.account_id, AccountScore.day == day,
                                   AccountScore.band.in_([Band.GREEN, Band.YELLOW]))
+    # `since` <= first_day, read from the last `days` days only (its cost must not grow with the
+    # history kept): no red after first_day, and the account's latest snapshot on or before
+    # first_day is out of red (then the first one after its last red day is too).
+    first_day = day - timedelta(days=days - 1)
+    red_lately = exists().where(AccountScore.account_id == ActionItem.account_id, AccountScore.day > first_day,
+                                AccountScore.day <= day, AccountScore.band == Band.RED)
+    out_of_red_then = (select(case((AccountScore.band == Band.RED, 0), else_=1))
+                       .where(AccountScore.account_id == ActionItem.account_id, AccountScore.day <= first_day)
+                       .order_by(AccountScore.day.desc()).limit(1).scalar_subquery())
     _close(session, day, AutoResolution.RECOVERED,
-           and_(ActionItem.kind == ActionKind.TURNED_RED, scored_today, since <= day - timedelta(days=days - 1)),
+           and_(ActionItem.kind == ActionKind.TURNED_RED, scored_today, ~red_lately, out_of_red_then == 1),
            since=iso_day(since), days=literal(days))
 
 

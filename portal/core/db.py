@@ -91,3 +91,12 @@ def writer_session(factory: sessionmaker[Session]) -> Session:
     failing with "database is locked". Transactions must stay short: commit before slow work."""
     engine = factory.kw["bind"]
     return factory(bind=engine.execution_options(sqlite_begin="IMMEDIATE"))
+
+
+def insert_once(session: Session, model, key: list[str]):
+    """INSERT … ON CONFLICT (key) DO NOTHING on either database: a row whose unique key is taken is
+    left out, and a second process inserting the same row at the same time adds nothing either."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=key)

@@ -23,10 +23,10 @@ from email.utils import format_datetime, parseaddr
 from portal.auth.links import person_from_token, person_token
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from portal.core.clock import utcnow
+from portal.core.db import insert_once
 from portal.models import DeliveryStatus, EmailKind, OutboxMessage, User
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,7 @@ def queue_many(session: Session, messages: list[tuple[User, EmailKind, str, Rend
                  subject=message.subject[:255], body_text=message.text, body_html=message.html,
                  status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=at, created_at=at)
             for user, kind, period, message in messages]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(OutboxMessage).on_conflict_do_nothing(
-        index_elements=["user_id", "kind", "period"]).returning(OutboxMessage.user_id, OutboxMessage.id)
+    stmt = insert_once(session, OutboxMessage, ["user_id", "kind", "period"]).returning(OutboxMessage.user_id, OutboxMessage.id)
     return {user_id: new_id for user_id, new_id in session.execute(stmt, rows).all()}
 
 

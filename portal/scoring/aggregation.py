@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable
 from typing import cast as type_cast
 
-from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -40,6 +40,7 @@ from portal.models import (
     Account, AccountScore, AggregationDay, AggregationRequest, AggregationRun, Alert, AlertKind, Band, CheckIn, LifecycleStatus,
     PartnerScorecard,
 )
+from portal.core.db import insert_once
 from portal.core.sqlfunctions import days_between, iso_day
 
 log = logging.getLogger(__name__)
@@ -282,32 +283,43 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
     session.execute(insert(AccountScore).from_select([c.name for c in scores.selected_columns], scores))
     # Counted, not taken from rowcount: drivers do not all report it for INSERT ... SELECT.
     rows = session.execute(select(func.count()).select_from(AccountScore).where(AccountScore.day == day)).scalar_one()
+    _analyze(session, AccountScore)
     session.execute(delete(PartnerScorecard).where(PartnerScorecard.day == day))
     for by_partner in (True, False):
         figures = scorecard_select(session, day, by_partner=by_partner)
         session.execute(insert(PartnerScorecard).from_select([c.name for c in figures.selected_columns], figures))
     alerts = raise_alerts(session, day)
+    _analyze(session, Alert)
     resolve_items(session, day)  # first: an item closed today whose condition returns today reopens
     items_from_alerts(session, day)
     return rows, alerts
 
 
+def _analyze(session: Session, *models) -> None:
+    """Planner statistics for the rows just written (PostgreSQL): without them the statements
+    after it plan the new day as empty and probe an index once per row. ANALYZE runs inside the
+    run's transaction and sees its rows; autovacuum would only come by after the commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        for model in models:
+            session.execute(text(f"ANALYZE {model.__tablename__}"))
+
+
 def raise_alerts(session: Session, day: date) -> int:
     """New alerts for the day; each occurrence once (the unique subject makes a rerun add nothing)."""
     today_score = aliased(AccountScore)
-    # The account's previous snapshot, however long ago (days may have been skipped).
-    previous = (
-        select(AccountScore.account_id, AccountScore.band,
-               func.row_number().over(partition_by=AccountScore.account_id, order_by=AccountScore.day.desc()).label("rn"))
-        .where(AccountScore.day < day)
-        .subquery("previous")
+    # The account's previous snapshot, however long ago (days may have been skipped): one probe of
+    # its (account_id, day) index per red account, whatever the history kept.
+    previous_band = (
+        select(AccountScore.band)
+        .where(AccountScore.account_id == today_score.account_id, AccountScore.day < day)
+        .order_by(AccountScore.day.desc()).limit(1)
+        .scalar_subquery()
     )
     turned_red = (
         select(literal(AlertKind.TURNED_RED.value), today_score.account_id, today_score.partner_id,
                literal(day.isoformat()), literal(day))
-        .outerjoin(previous, and_(previous.c.account_id == today_score.account_id, previous.c.rn == 1))
         .where(today_score.day == day, today_score.band == Band.RED,
-               or_(previous.c.band.is_(None), previous.c.band != Band.RED))
+               previous_band.is_distinct_from(Band.RED))
     )
     # Subject: the renewal date, so one alert per renewal however many nights it stays at risk.
     renewal = (
@@ -316,10 +328,7 @@ def raise_alerts(session: Session, day: date) -> int:
         .where(today_score.day == day, today_score.band.in_([Band.YELLOW, Band.RED]), today_score.renewal_date.is_not(None),
                days_between(today_score.renewal_date, literal(day)).between(0, RENEWAL_ALERT_DAYS))
     )
-    before = session.execute(select(func.count()).select_from(Alert)).scalar_one()
-    for stmt in (turned_red, renewal, *_overdue_selects(session, day)):
-        _insert_new(session, stmt)
-    return session.execute(select(func.count()).select_from(Alert)).scalar_one() - before
+    return sum(_insert_new(session, stmt) for stmt in (turned_red, renewal, *_overdue_selects(session, day)))
 
 
 def _overdue_selects(session: Session, day: date):
@@ -337,12 +346,14 @@ def _overdue_selects(session: Session, day: date):
         )
 
 
-def _insert_new(session: Session, stmt) -> None:
-    candidates = stmt.subquery("candidates")
-    kind, account_id, partner_id, subject, raised_on = candidates.c
-    already = exists().where(Alert.kind == kind, Alert.account_id == account_id, Alert.subject == subject)
-    new = select(kind, account_id, partner_id, subject, raised_on).where(~already)
-    session.execute(insert(Alert).from_select(["kind", "account_id", "partner_id", "subject", "raised_on"], new))
+def _insert_new(session: Session, stmt) -> int:
+    """Insert the candidate alerts whose (kind, account, subject) is not taken; how many were new.
+    ON CONFLICT rather than NOT EXISTS: no plan that probes the alerts once per candidate, and
+    two runs at once cannot both insert one."""
+    result = session.execute(insert_once(session, Alert, ["kind", "account_id", "subject"])
+                             .from_select(["kind", "account_id", "partner_id", "subject", "raised_on"], stmt),
+                             execution_options={"preserve_rowcount": True})
+    return type_cast(CursorResult[Any], result).rowcount
 
 
 def days_to_catch_up(session: Session, today: date, max_days: int = CATCH_UP_MAX_DAYS) -> list[date]:

@@ -120,15 +120,15 @@ def reporting_compliance(session: Session, day: date, by_partner: bool):
         owed_periods.append(select(literal("").label("segment"), literal(day).label("start"), literal(day).label("end"),
                                    literal(day).label("due")).where(literal(False)))
     periods = union_all(*owed_periods).subquery("periods")
-    on_time = (
-        select(CheckIn.id)
-        .where(CheckIn.account_id == Account.id, CheckIn.period_start == periods.c.start, CheckIn.version == 1,
-               days_between(CheckIn.submitted_at, periods.c.due) <= 0)
-        .exists()
-    )
+    # The period's first version (unique per account and period): joined, not probed per account
+    # and period, so PostgreSQL can read the check-ins once with a hash join.
+    first = (select(CheckIn.account_id, CheckIn.period_start, CheckIn.submitted_at)
+             .where(CheckIn.version == 1).subquery("first_version"))
+    on_time = and_(first.c.account_id.is_not(None), days_between(first.c.submitted_at, periods.c.due) <= 0)
     owed = (
         select(Account.partner_id, case((on_time, 1), else_=0).label("on_time"))
         .join(periods, periods.c.segment == Account.segment)
+        .outerjoin(first, and_(first.c.account_id == Account.id, first.c.period_start == periods.c.start))
         .where(or_(Account.contract_start.is_(None), Account.contract_start <= periods.c.end),
                or_(Account.churned_on.is_(None), Account.churned_on > periods.c.end))
         .subquery("owed")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    CheckConstraint, JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+    CheckConstraint, JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,11 +56,15 @@ class AccountScore(Base):
     """One account's health on one day: score, band, components and the inputs behind the reasons."""
 
     __tablename__ = "account_scores"
-    __table_args__ = (UniqueConstraint("day", "account_id"),)
+    __table_args__ = (
+        UniqueConstraint("day", "account_id"),
+        # An account's history, newest first: its previous band is one probe however many days are kept.
+        Index("ix_account_scores_account_id_day", "account_id", "day"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
     model_version: Mapped[int] = mapped_column(Integer)
     onboarding_phase: Mapped[bool] = mapped_column(Boolean)
