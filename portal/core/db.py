@@ -5,7 +5,7 @@ import enum
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -100,3 +100,14 @@ def insert_once(session: Session, model, key: list[str]):
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing(index_elements=key)
+
+
+def new_ids(session: Session, table, count: int) -> list[int] | None:
+    """`count` ids taken from a PostgreSQL table's sequence in one query, so that its rows go in
+    with a plain executemany (psycopg pipelines it) rather than INSERT … RETURNING pages of tens
+    of thousands of placeholders, which psycopg parses in Python. None on SQLite: the caller uses
+    RETURNING there (SQLite hands out ids only as it inserts)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+                                {"table": table.name, "n": count}))

@@ -704,6 +704,7 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
             session.rollback()
             raise StalePlan(plan_import(session, partner, sheet, today))
         reports: list[tuple[Account, CheckInInput]] = []
+        outcomes: list[Outcome] = []
         for row in plan.rows:
             account = accounts.get(row.reference)
             if account is None:
@@ -718,7 +719,9 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
             if row.action in ("create_account", "new_report", "correction"):
                 assert row.data is not None  # a planned row without errors has its check-in
                 reports.append((account, row.data))
-        submit_check_ins(session, reports, source=ReportSource.FILE, user=user, in_force=in_force)
+                outcomes.append(Outcome.CORRECTED if row.action == "correction" else Outcome.CREATED)
+        # The plan is not stale, so its outcomes hold: they are not compared again.
+        submit_check_ins(session, reports, source=ReportSource.FILE, user=user, in_force=in_force, outcomes=outcomes)
         if batch is not None:
             batch.status, batch.committed_at, batch.summary, batch.error = "committed", utcnow(), plan.summary(), None
         session.commit()
