@@ -15,13 +15,12 @@ from datetime import date
 from typing import Any, Mapping, Sequence, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, any_, bindparam, exists, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, exists, insert, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.reporting.cadence import Period, SegmentRule, default_period, period_containing
 from portal.core.clock import utcnow
-from portal.core.db import new_ids
+from portal.core.db import among, new_ids
 from portal.models import (
     Account,
     ApiToken,
@@ -422,7 +421,7 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tup
         return {}
     newer = aliased(CheckIn)
     ids = (select(CheckIn.id)
-           .where(_among(session, CheckIn.account_id, sorted({a for a, _ in keys})), CheckIn.period_start.in_({p for _, p in keys}),
+           .where(among(session, CheckIn.account_id, sorted({a for a, _ in keys})), CheckIn.period_start.in_({p for _, p in keys}),
                   ~exists().where(newer.account_id == CheckIn.account_id, newer.period_start == CheckIn.period_start,
                                   newer.version > CheckIn.version))
            .scalar_subquery())
@@ -453,13 +452,6 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tup
             voc=tuple(VocInput(v.kind, v.text, v.product_area) for v in items))
         found[pair] = InForce(row.id, row.version, stored, items)
     return found
-
-
-def _among(session: Session, column, values: list):
-    """column IN values; on PostgreSQL as one array parameter (= ANY), not thousands of them."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(values)
 
 
 def outcome_against(existing: InForce | None, data: CheckInInput) -> tuple[Outcome, InForce | None]:

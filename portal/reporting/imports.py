@@ -16,11 +16,12 @@ import math
 import re
 import unicodedata
 import zipfile
-from contextlib import nullcontext
+import gc
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import Enum
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal.accounts.services import ACCOUNT_FIELDS, check_account, logged_values, reference_error, save_account
 from portal.core.clock import utcnow
-from portal.core.db import writer_session
+from portal.core.db import among, writer_session
 from portal.core.history import readable
 from portal.reporting.cadence import cadence_rules
 from portal.reporting.checkins import CheckInInput, Outcome, current_check_ins, outcome_against, parse_check_in, submit_check_ins
@@ -445,10 +446,32 @@ class ImportPlan:
                 | {"account_update": self.accounts_updated(), "errors": len(self.errors), "rows": len(self.rows)})
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a file is planned or committed. A file of 10,000 rows
+    keeps a few million objects alive until the work ends (cells, parsed rows, accounts, versions
+    in force), and the collector scanned them again and again without finding garbage: a quarter
+    of the time. Reference counting still frees everything the work drops; the collector runs
+    again afterwards. (Process-wide: a job thread beside it goes without for those seconds.)"""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
                 progress: Callable[[int], None] | None = None) -> ImportPlan:
     """What each row would do, and every error by row and column, in as many queries for 10,000
     rows as for 10. Writes nothing. `progress` hears how many rows are planned, now and then."""
+    with _collector_paused():
+        return _plan_import(session, partner, sheet, today, progress)
+
+
+def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
+                 progress: Callable[[int], None] | None) -> ImportPlan:
     features = list(session.scalars(select(Feature).where(Feature.active.is_(True)).order_by(Feature.position)))
     lookup = _header_lookup(features)
     columns: list[str | None] = []
@@ -472,7 +495,7 @@ def plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     references = {str(_cell(values, columns, "reference") or "").strip() for _, values in sheet.rows}
     accounts = {
         a.reference: a
-        for a in session.scalars(select(Account).where(Account.partner_id == partner.id, Account.reference.in_(references)))
+        for a in session.scalars(select(Account).where(Account.partner_id == partner.id, among(session, Account.reference, sorted(references))))
     }
     users = session.execute(select(User.id, User.email, User.active).where(User.partner_id == partner.id)).all()
     owners = {u.email.lower(): u.id for u in users if u.active}  # whom the file may name as owner: the partner's own staff
@@ -688,6 +711,12 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     the file again) if anything did. The accounts go through the account service with its change
     log; the check-ins through submit_check_ins, one statement per table. `batch` is marked
     committed in the same transaction."""
+    with _collector_paused():
+        return _commit_import(session, partner, sheet, today, user, plan, batch)
+
+
+def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User,
+                   plan: ImportPlan | None, batch: ImportBatch | None) -> ImportPlan:
     if plan is None:
         plan = plan_import(session, partner, sheet, today)
     if not plan.ok:
@@ -695,7 +724,7 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
         return plan
     try:
         accounts = {a.reference: a for a in session.scalars(
-            select(Account).where(Account.partner_id == partner.id, Account.reference.in_(list(plan.accounts)))
+            select(Account).where(Account.partner_id == partner.id, among(session, Account.reference, sorted(plan.accounts)))
             .execution_options(populate_existing=True))}
         planned = [r for r in plan.rows if r.data is not None and r.reference in accounts]
         in_force = current_check_ins(session, {(accounts[r.reference].id, r.data.period.start) for r in planned if r.data})
