@@ -775,21 +775,24 @@ def store_upload(session: Session, partner: Partner, user: User, filename: str, 
                         content_sha256=hashlib.sha256(content).hexdigest(), content=content, sheet=sheet.to_json(),
                         row_count=len(sheet.rows), status="queued")
     if len(sheet.rows) <= job_rows:
-        _keep_plan(batch, plan_import(session, partner, sheet, today))
+        keep_plan(batch, plan_import(session, partner, sheet, today))
     session.add(batch)
     session.flush()
     return batch
 
 
-def _keep_plan(batch: ImportBatch, plan: ImportPlan) -> None:
-    batch.plan, batch.summary, batch.status = plan.to_json(), plan.summary(), "previewed"
+def keep_plan(batch: ImportBatch, plan: ImportPlan) -> None:
+    """The plan stored with the upload, for the preview and the commit to read."""
+    with _collector_paused():
+        batch.plan = plan.to_json()
+    batch.summary, batch.status = plan.summary(), "previewed"
     batch.rows_planned = len(plan.rows)
 
 
 def stored_plan(session: Session, batch: ImportBatch, today: date) -> ImportPlan:
     """The plan kept with the batch (a batch from before plans were kept is planned now, once)."""
     if batch.plan is None:
-        _keep_plan(batch, plan_import(session, session.get_one(Partner, batch.partner_id), batch_sheet(batch), today))
+        keep_plan(batch, plan_import(session, session.get_one(Partner, batch.partner_id), batch_sheet(batch), today))
     assert batch.plan is not None
     return ImportPlan.from_json(batch.plan)
 
@@ -809,7 +812,7 @@ def commit_batch(session: Session, batch: ImportBatch, today: date, user: User) 
         plan = commit_import(session, partner, sheet, today, user, plan=stored_plan(session, batch, today), batch=batch)
     except StalePlan as stale:
         batch = session.get_one(ImportBatch, batch.id)
-        _keep_plan(batch, stale.plan)
+        keep_plan(batch, stale.plan)
         session.commit()
         raise
     return plan
@@ -866,5 +869,5 @@ def _plan_job(session: Session, sessions: sessionmaker[Session], batch: ImportBa
 
     plan = plan_import(session, session.get_one(Partner, batch.partner_id), batch_sheet(batch), today, progress)
     session.commit()  # the planning only read: end its transaction before writing (SQLite's write lock)
-    _keep_plan(batch, plan)
+    keep_plan(batch, plan)
     session.commit()
