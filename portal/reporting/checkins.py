@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.reporting.cadence import Period, SegmentRule, default_period, period_containing
 from portal.core.clock import utcnow
-from portal.core.db import among, new_ids
+from portal.core.db import among, insert_many, new_ids
 from portal.models import (
     Account,
     ApiToken,
@@ -511,8 +511,8 @@ def submit_check_ins(
                      **{name: getattr(data, name) for name in STORED_FIELDS})
                 for account, data, existing in to_write]
         taken = new_ids(session, table, len(rows))
-        if taken is not None:  # PostgreSQL: ids from the sequence, then a plain executemany
-            session.execute(insert(table), [row | {"id": id_} for row, id_ in zip(rows, taken, strict=True)])
+        if taken is not None:  # PostgreSQL: ids from the sequence, then one INSERT … SELECT FROM unnest
+            insert_many(session, table, [row | {"id": id_} for row, id_ in zip(rows, taken, strict=True)])
             ids = taken
         else:
             # RETURNING without asking for parameter order (SQLAlchemy would then go row by row):
@@ -548,8 +548,7 @@ def _write_children(session: Session, written: list[tuple[int, Account, CheckInI
            for check_in_id, account, data, existing in written
            for item in voc_item_values(account, data.voc, existing, matcher)]
     for table, rows in ((check_in_features, adoptions), (cast(Table, CheckInRisk.__table__), risks), (cast(Table, VocItem.__table__), voc)):
-        if rows:
-            session.execute(insert(table), rows)
+        insert_many(session, table, rows)
 
 
 def submit_check_in(
