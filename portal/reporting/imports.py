@@ -723,16 +723,23 @@ def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date
         session.rollback()
         return plan
     try:
-        accounts = {a.reference: a for a in session.scalars(
-            select(Account).where(Account.partner_id == partner.id, among(session, Account.reference, sorted(plan.accounts)))
-            .execution_options(populate_existing=True))}
+        # The named accounts as light rows (what the check and the check-ins need); ORM objects
+        # only for those whose own columns the file changes, for the account service.
+        named = (Account.partner_id == partner.id, among(session, Account.reference, sorted(plan.accounts)))
+        accounts: dict[str, Any] = {a.reference: a for a in session.execute(
+            select(Account.id, Account.reference, Account.partner_id, Account.updated_at).where(*named))}
+        edited = {r.reference for r in plan.rows if r.account_values and r.reference in accounts}
+        if edited:
+            accounts |= {a.reference: a for a in session.scalars(
+                select(Account).where(Account.partner_id == partner.id, among(session, Account.reference, sorted(edited)))
+                .execution_options(populate_existing=True))}
         planned = [r for r in plan.rows if r.data is not None and r.reference in accounts]
         in_force = current_check_ins(session, {(accounts[r.reference].id, r.data.period.start) for r in planned if r.data})
         if (plan.today != today or plan.accounts != {ref: _as_of(accounts.get(ref)) for ref in plan.accounts}
                 or any(r.version != _version(in_force.get((accounts[r.reference].id, r.data.period.start))) for r in planned if r.data)):
             session.rollback()
             raise StalePlan(plan_import(session, partner, sheet, today))
-        reports: list[tuple[Account, CheckInInput]] = []
+        reports: list[tuple[Any, CheckInInput]] = []  # an Account or its light row: submit_check_ins reads id and partner_id
         outcomes: list[Outcome] = []
         for row in plan.rows:
             account = accounts.get(row.reference)
