@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.aggregation import DAY, database, fill  # noqa: E402
 from portal.core.db import make_engine  # noqa: E402
 from portal.core.migrate import upgrade  # noqa: E402
-from portal.models import Partner, Role, User, make_session_factory  # noqa: E402
+from portal.models import ImportBatch, Partner, Role, User, make_session_factory  # noqa: E402
 from portal.reporting import imports  # noqa: E402
 
 
@@ -86,7 +86,9 @@ def main() -> None:
         sheet = imports.read_file(content, "bench.csv", max_rows=len(references), max_bytes=len(content) + 1)
         for attempt in ("first upload", "same file again"):
             with measured(engine, f"plan ({attempt})"):
-                stored = imports.plan_import(session, partner, sheet, DAY).to_json()
+                batch = ImportBatch()
+                imports.keep_plan(batch, imports.plan_import(session, partner, sheet, DAY))
+                stored = batch.plan
             session.rollback()
             with measured(engine, f"preview ({attempt})"):
                 plan = imports.ImportPlan.from_json(stored)

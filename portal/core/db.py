@@ -5,7 +5,7 @@ import enum
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -100,3 +100,44 @@ def insert_once(session: Session, model, key: list[str]):
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing(index_elements=key)
+
+
+def among(session: Session, column, values: list):
+    """column IN values; on PostgreSQL as one array parameter (= ANY), not thousands of them
+    (psycopg rewrites a statement's placeholders in Python, which for 10,000 takes a while)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def new_ids(session: Session, table, count: int) -> list[int] | None:
+    """`count` ids taken from a PostgreSQL table's sequence in one query, so that its rows go in
+    with insert_many (one INSERT … SELECT FROM unnest) rather than INSERT … RETURNING pages of tens
+    of thousands of placeholders, which psycopg parses in Python. None on SQLite: the caller uses
+    RETURNING there (SQLite hands out ids only as it inserts)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+                                {"table": table.name, "n": count}))
+
+
+def insert_many(session: Session, table, rows: list[dict]) -> None:
+    """Many rows (all with the same keys) in one statement. On PostgreSQL, INSERT … SELECT FROM
+    unnest(one array per column): the server inserts them as one set, 2–3 times faster than the
+    row-by-row executemany, which stays on SQLite."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(table.insert(), rows)
+        return
+    from sqlalchemy import bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    dialect = session.get_bind().dialect
+    names = list(rows[0])
+    arrays = [bindparam(f"c{i}", [row[name] for row in rows], type_=ARRAY(table.c[name].type)) for i, name in enumerate(names)]
+    casts = ", ".join(f"CAST(:c{i} AS {table.c[name].type.compile(dialect)}[])" for i, name in enumerate(names))
+    session.execute(text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts})").bindparams(*arrays))

@@ -15,12 +15,12 @@ from datetime import date
 from typing import Any, Mapping, Sequence, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, any_, bindparam, exists, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, exists, insert, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.reporting.cadence import Period, SegmentRule, default_period, period_containing
 from portal.core.clock import utcnow
+from portal.core.db import among, insert_many, new_ids
 from portal.models import (
     Account,
     ApiToken,
@@ -421,7 +421,7 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tup
         return {}
     newer = aliased(CheckIn)
     ids = (select(CheckIn.id)
-           .where(_among(session, CheckIn.account_id, sorted({a for a, _ in keys})), CheckIn.period_start.in_({p for _, p in keys}),
+           .where(among(session, CheckIn.account_id, sorted({a for a, _ in keys})), CheckIn.period_start.in_({p for _, p in keys}),
                   ~exists().where(newer.account_id == CheckIn.account_id, newer.period_start == CheckIn.period_start,
                                   newer.version > CheckIn.version))
            .scalar_subquery())
@@ -454,13 +454,6 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tup
     return found
 
 
-def _among(session: Session, column, values: list):
-    """column IN values; on PostgreSQL as one array parameter (= ANY), not thousands of them."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(values)
-
-
 def outcome_against(existing: InForce | None, data: CheckInInput) -> tuple[Outcome, InForce | None]:
     """What submitting `data` would do, given the version in force for its period."""
     if existing is None:
@@ -488,38 +481,50 @@ def submit_check_ins(
     user: User | None = None,
     token: ApiToken | None = None,
     in_force: Mapping[tuple[int, date], InForce] | None = None,
+    outcomes: Sequence[Outcome] | None = None,
 ) -> list[Written]:
     """Store many reports at once, in report order (flushed, not committed: the caller commits the
     whole unit of work). The one write path for the form, the API and the file: the versions in
     force are read in one query, and each table is written with one statement, so a file of
     10,000 rows costs as many statements as one report. An (account, period) appears once.
-    `in_force`: the versions in force (current_check_ins), when the caller has read them already."""
+    `in_force`: the versions in force (current_check_ins), when the caller has read them already;
+    `outcomes`: each report's outcome, when a plan compared them with those very versions (the
+    import's commit, after checking that its plan is not stale), so they are not compared again."""
     if in_force is None:
         in_force = current_check_ins(session, {(account.id, data.period.start) for account, data in reports})
-    planned = [outcome_against(in_force.get((account.id, data.period.start)), data) for account, data in reports]
+    if outcomes is None:
+        planned = [outcome_against(in_force.get((account.id, data.period.start)), data) for account, data in reports]
+    else:
+        planned = [(outcome, in_force.get((account.id, data.period.start)))
+                   for (account, data), outcome in zip(reports, outcomes, strict=True)]
     to_write = [(account, data, existing) for (account, data), (outcome, existing) in zip(reports, planned, strict=True)
                 if outcome is not Outcome.UNCHANGED]
     ids: list[int] = []
     if to_write:
         session.flush()
         now = utcnow()
-        # Core, not the ORM's bulk insert (which splits the rows into groups by their None values),
-        # and RETURNING without asking for parameter order (SQLAlchemy would then go row by row):
-        # an (account, period) appears once, so the returned keys say which id is which report's.
+        # Core, not the ORM's bulk insert (which splits the rows into groups by their None values).
         table = cast(Table, CheckIn.__table__)
-        returned = session.execute(insert(table).returning(table.c.id, table.c.account_id, table.c.period_start), [
-            dict(account_id=account.id, partner_id=account.partner_id, period_start=data.period.start,
-                 version=(existing.version + 1) if existing else 1, source=source, submitted_at=now,
-                 submitted_by_id=user.id if user else None, api_token_id=token.id if token else None,
-                 **{name: getattr(data, name) for name in STORED_FIELDS})
-            for account, data, existing in to_write])
-        id_of = {(r.account_id, r.period_start): r.id for r in returned}
-        ids = [id_of[(account.id, data.period.start)] for account, data, _ in to_write]
+        rows = [dict(account_id=account.id, partner_id=account.partner_id, period_start=data.period.start,
+                     version=(existing.version + 1) if existing else 1, source=source, submitted_at=now,
+                     submitted_by_id=user.id if user else None, api_token_id=token.id if token else None,
+                     **{name: getattr(data, name) for name in STORED_FIELDS})
+                for account, data, existing in to_write]
+        taken = new_ids(session, table, len(rows))
+        if taken is not None:  # PostgreSQL: ids from the sequence, then one INSERT … SELECT FROM unnest
+            insert_many(session, table, [row | {"id": id_} for row, id_ in zip(rows, taken, strict=True)])
+            ids = taken
+        else:
+            # RETURNING without asking for parameter order (SQLAlchemy would then go row by row):
+            # an (account, period) appears once, so the returned keys say which id is which report's.
+            returned = session.execute(insert(table).returning(table.c.id, table.c.account_id, table.c.period_start), rows)
+            id_of = {(r.account_id, r.period_start): r.id for r in returned}
+            ids = [id_of[(account.id, data.period.start)] for account, data, _ in to_write]
         _write_children(session, [(check_in_id, account, data, existing)
                                   for check_in_id, (account, data, existing) in zip(ids, to_write, strict=True)])
-    written, new_ids = [], iter(ids)
+    written, fresh = [], iter(ids)
     for outcome, existing in planned:
-        check_in_id = existing.id if outcome is Outcome.UNCHANGED and existing is not None else next(new_ids)
+        check_in_id = existing.id if outcome is Outcome.UNCHANGED and existing is not None else next(fresh)
         written.append(Written(outcome, check_in_id, existing))
     return written
 
@@ -543,8 +548,7 @@ def _write_children(session: Session, written: list[tuple[int, Account, CheckInI
            for check_in_id, account, data, existing in written
            for item in voc_item_values(account, data.voc, existing, matcher)]
     for table, rows in ((check_in_features, adoptions), (cast(Table, CheckInRisk.__table__), risks), (cast(Table, VocItem.__table__), voc)):
-        if rows:
-            session.execute(insert(table), rows)
+        insert_many(session, table, rows)
 
 
 def submit_check_in(
