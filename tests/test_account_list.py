@@ -251,3 +251,33 @@ def test_walking_every_page_shows_every_visible_account_once_even_with_ties(app,
         seen += re.findall(r'class="account-name__ref aside">([^<]+)</span>', html)
     assert sorted(seen) == sorted(visible)
     assert "TIE-B" not in seen
+
+
+def test_a_list_longer_than_the_count_cap_says_more_than_and_still_pages_through_everything(app, db, browser, tenants, monkeypatch):
+    # The count stops at the cap (a fixed cost however many accounts): the pager says "more than"
+    # until the reader reaches the end, and walking the pages still shows every account once.
+    from portal.core import lists
+    monkeypatch.setattr(lists, "COUNT_CAP", 4)
+    app.config["PORTAL"].page_size = 3
+    for n in range(8):
+        factories.account(db, tenants.partner_a, name=f"Capped {n}", reference=f"CAP-{n}")
+    b = browser(tenants.admin_a)
+    visible = db.scalars(select(Account.reference).where(Account.partner_id == tenants.partner_a.id)).all()
+    assert len(visible) > 6  # more than the cap, and more than two pages
+    first = b.get("/accounts?owner=any").get_data(as_text=True)
+    assert "More than 4 accounts" in first and "Page 1 of more than 1" in first
+    assert 'rel="next"' in first
+    seen, page = [], 1
+    while True:
+        html = b.get(f"/accounts?owner=any&page={page}").get_data(as_text=True)
+        seen += re.findall(r'class="account-name__ref aside">([^<]+)</span>', html)
+        if 'rel="next"' not in html:
+            break
+        page += 1
+    assert sorted(seen) == sorted(visible)
+    pages = -(-len(visible) // 3)
+    assert page == pages and f"Page {pages} of {pages}" in html and f"{len(visible)} accounts" in html
+    tenants.admin_a.language = "ja"
+    db.commit()
+    japanese = b.get("/accounts?owner=any").get_data(as_text=True)
+    assert "顧客アカウント 4 件超" in japanese and "1 / 1 超 ページ" in japanese

@@ -134,6 +134,20 @@ def test_the_list_pages_in_sql_and_keeps_the_filters(db, browser, tenants, day):
     assert "Showing 101–120 of 120" in last and parse(last).rows[-1] == "Item 119"
 
 
+def test_a_list_over_the_count_cap_says_more_than_and_its_last_page_the_exact_total(db, browser, tenants, day, monkeypatch):
+    from portal.core import lists
+    monkeypatch.setattr(lists, "COUNT_CAP", 60)
+    for n in range(120):
+        item(db, tenants.account_a, f"Item {n:03d}", due_on=DAY + timedelta(days=n))
+    reseller = browser(tenants.user_a)
+    first = reseller.get("/actions?tab=team&q=Item").get_data(as_text=True)
+    assert "Showing 1–50 of more than 60" in first and "Page 1 of more than 1" in first and 'rel="next"' in first
+    second = reseller.get("/actions?tab=team&q=Item&page=2").get_data(as_text=True)
+    assert "Showing 51–100 of more than 100" in second and "Page 2 of more than 2" in second and parse(second).rows[0] == "Item 050"
+    last = reseller.get("/actions?tab=team&q=Item&page=3").get_data(as_text=True)
+    assert "Showing 101–120 of 120" in last and 'rel="next"' not in last and parse(last).rows[-1] == "Item 119"
+
+
 def test_the_export_is_the_filtered_list_scoped_and_safe(db, browser, tenants, work):
     item(db, tenants.account_a, "=HYPERLINK(\"http://evil\")", owner_id=tenants.user_a.id, due_on=DAY)
     body = browser(tenants.user_a).get("/actions.csv?tab=team&owner=me").get_data().decode("utf-8-sig")

@@ -105,6 +105,8 @@ PAGES = [
     ("partner_manager", "/partners"),
     ("user_a", "/home"),
     ("user_a", "/actions?view=mine"),
+    ("vendor_admin", "/actions?tab=all"),
+    ("user_a", "/accounts"),
     ("user_a", "partner_scorecard"),
     ("user_a", "account_detail"),
 ]

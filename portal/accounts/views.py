@@ -70,7 +70,7 @@ def accounts():
     filters, sort, descending = _list_request(db)
     days = listing.score_days(db)
     page = paginate(db, listing.account_rows(db, current_user, today(), days, filters, sort=sort, descending=descending), rows=True,
-                    key=Account.id)
+                    key=Account.id, bounded=True)
     if current_user.is_vendor:
         partners = partner_service.names(db, current_user, mine=filters.mine)
         owners = listing.owner_choices(db, [filters.partner_id]) if filters.partner_id else []

@@ -50,7 +50,9 @@ def _list_request(db) -> tuple[listing.Filters, listing.Counts]:
 def action_items():
     db = get_session()
     filters, counts = _list_request(db)
-    page = paginate(db, listing.item_rows(current_user, filters, today()), rows=True, per_page=listing.PER_PAGE)
+    # By id first: the steps' correlated counts are worked out for the page's items only.
+    page = paginate(db, listing.item_rows(current_user, filters, today()), rows=True, per_page=listing.PER_PAGE,
+                    key=ActionItem.id, bounded=True)
     return render_template(
         "actions/action_items.html", page=page, filters=filters, counts=counts, tabs=listing.tabs_for(current_user),
         partners=partner_service.names(db, current_user) if current_user.is_vendor else [],

@@ -130,16 +130,23 @@ class Sort:
         return [column.nulls_last(), *tie_breakers]
 
 
+# A bounded count stops counting here (or just past the page asked for): "more than 1,000"
+# is as useful to a reader as the exact number, and costs a fixed amount however big the list.
+COUNT_CAP = 1000
+
+
 @dataclass
 class Page:
     items: list[Any]
     page: int
     per_page: int
     total: int
+    capped: bool = False  # there are more than `total` rows (a bounded count stopped there)
 
     @property
     def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
+        """The number of pages; when capped, the whole pages the bound fills (there are more)."""
+        return max(1, self.total // self.per_page if self.capped else ceil(self.total / self.per_page))
 
     @property
     def has_prev(self) -> bool:
@@ -147,11 +154,11 @@ class Page:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.page < self.pages or self.capped
 
 
 def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: int | None = None, page: int | None = None,
-             total: int | None = None, key: Any = None) -> Page:
+             total: int | None = None, key: Any = None, bounded: bool = False) -> Page:
     """Page a statement in SQL: one COUNT and one LIMIT/OFFSET query, whatever the table size.
 
     ``rows=True`` for statements that select an entity plus extra columns (items are rows);
@@ -160,13 +167,21 @@ def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: in
     first with a statement that selects only the key, then the page's rows by key. A statement
     whose columns are costly (correlated subqueries) then works them out for the page's rows
     only, not for every row an OFFSET skips.
+    ``bounded=True``: count no further than COUNT_CAP rows (or the end of the page asked for, if
+    later); past it the page is ``capped`` ("more than N") and always has a next page.
     """
     per_page = per_page or current_app.config["PORTAL"].page_size
     page = page or ListArgs().page()
-    if total is None:
-        counted = stmt.with_only_columns(key) if key is not None else stmt
-        total = session.scalar(select(func.count()).select_from(counted.order_by(None).subquery())) or 0
     offset = (page - 1) * per_page
+    capped = False
+    if total is None:
+        counted = (stmt.with_only_columns(key) if key is not None else stmt).order_by(None)
+        bound = max(COUNT_CAP, offset + per_page) if bounded else None
+        if bound is not None:
+            counted = counted.limit(bound + 1)
+        total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+        if bound is not None and total > bound:
+            total, capped = bound, True
     items: list[Any] = []
     if offset < total:  # past the last page there is nothing to fetch (and a huge offset overflows)
         window = stmt.limit(per_page).offset(offset)
@@ -174,7 +189,7 @@ def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: in
             keys = list(session.scalars(window.with_only_columns(key)))
             window = stmt.where(key.in_(keys))
         items = list(session.execute(window).unique().all() if rows else session.scalars(window).unique())
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    return Page(items=items, page=page, per_page=per_page, total=total, capped=capped)
 
 
 def query_args(**changes: Any) -> dict[str, Any]:

@@ -185,6 +185,10 @@ class CheckIn(Base):
     __tablename__ = "check_ins"
     __table_args__ = (
         UniqueConstraint("account_id", "period_start", "version"),
+        # The VoC inbox joins its items to their check-ins (whether a newer version replaced it, and
+        # the submission time it sorts by) from this index alone; without it PostgreSQL scans
+        # every check-in to join a few thousand items.
+        Index("ix_check_ins_id_version", "id", "account_id", "period_start", "version", "submitted_at"),
         CheckConstraint("nps IS NULL OR (nps BETWEEN 0 AND 10)", name="nps_range"),
         CheckConstraint("nps_score IS NULL OR (nps_score BETWEEN -100 AND 100)", name="nps_score_range"),
         CheckConstraint("nps IS NULL OR nps_score IS NULL", name="nps_answer_or_score"),
