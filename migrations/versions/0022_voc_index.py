@@ -2,13 +2,13 @@
 submitted_at), so the VoC inbox joins its items to their check-ins, checks "is a newer version in
 force" and sorts by submission from indexes alone instead of a sequential scan of every check-in.
 
-Revision ID: 0022_pages2
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-03 16:40:00+00:00
 """
 from alembic import op
 
-revision = '0022_pages2'
+revision = '0022'
 down_revision = '0021'
 branch_labels = None
 depends_on = None
