@@ -51,7 +51,7 @@ def renewals(session: Session, partner_id: int, day: date, today: date, limit: i
                AccountScore.renewal_date <= today + timedelta(days=RENEWAL_DAYS))
         .order_by(AccountScore.renewal_date, Account.name, Account.id).limit(limit)
     ).all()
-    return rows, (rows[0].matching if rows else 0)
+    return list(rows), (rows[0].matching if rows else 0)
 
 
 def ranking(session: Session, user: User, day: date, *, sort: str, descending: bool, tier: PartnerTier | None,
@@ -77,13 +77,13 @@ def ranking_trends(session: Session, day: date, partner_ids: list[int]) -> dict[
     """The partners' weekly average health over the last RANKING_TREND_WEEKS, oldest first, None
     for a week without a figure (a gap, like the accounts' sparklines), in one query for the rows shown."""
     weeks = weekly_days(day, RANKING_TREND_WEEKS)
-    found: dict[int, dict[date, float | None]] = {}
+    found: dict[int | None, dict[date, float | None]] = {}
     for partner_id, on, value in session.execute(
         select(PartnerScorecard.partner_id, PartnerScorecard.day, PartnerScorecard.average_health)
         .where(PartnerScorecard.partner_id.in_(partner_ids), PartnerScorecard.day.in_(weeks))
     ):
         found.setdefault(partner_id, {})[on] = value
-    return {partner_id: [values.get(week) for week in weeks] for partner_id, values in found.items()}
+    return {partner_id: [values.get(week) for week in weeks] for partner_id, values in found.items() if partner_id is not None}
 
 
 def model_versions(session: Session) -> list[HealthModel]:

@@ -95,7 +95,7 @@ def _counts(db, filters: Filters) -> tuple[dict[str, dict], int]:
     counts: dict[str, dict] = {facet: {} for facet in FACETS}
     total = 0
     for *values, n in cube:
-        keys = dict(zip(FACETS, values))
+        keys = dict(zip(FACETS, values, strict=True))
         passing = {facet for facet, test in active.items() if test(keys[facet])}
         for facet in FACETS:
             if not (active.keys() - {facet}) - passing:  # every other chosen facet lets the row through
