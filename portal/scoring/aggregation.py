@@ -285,9 +285,8 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
     rows = session.execute(select(func.count()).select_from(AccountScore).where(AccountScore.day == day)).scalar_one()
     _analyze(session, AccountScore)
     session.execute(delete(PartnerScorecard).where(PartnerScorecard.day == day))
-    for by_partner in (True, False):
-        figures = scorecard_select(session, day, by_partner=by_partner)
-        session.execute(insert(PartnerScorecard).from_select([c.name for c in figures.selected_columns], figures))
+    figures = scorecard_select(session, day)
+    session.execute(insert(PartnerScorecard).from_select([c.name for c in figures.selected_columns], figures))
     alerts = raise_alerts(session, day)
     _analyze(session, Alert)
     resolve_items(session, day)  # first: an item closed today whose condition returns today reopens
