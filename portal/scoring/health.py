@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l, ngettext
 from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal, null, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from portal.core.db import UTCDateTime
 from portal.core import clock
@@ -184,6 +185,8 @@ def inputs_select(session: Session, day: date):
         .limit(1)
         .correlate(Account)
     )
+    latest: NamedFromClause
+    latest_on: ColumnElement[bool]
     if session.get_bind().dialect.name == "postgresql":
         latest, latest_on = newest.lateral("latest"), true()
     else:
