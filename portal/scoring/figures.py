@@ -1,7 +1,7 @@
 """Every scorecard figure, defined once, as SQL over one day's account scores and the history.
 
-`scorecard_select(day, by_partner=True)` gives one row per partner with the columns of
-PartnerScorecard; `by_partner=False` gives the single channel row (partner_id NULL). Each
+`scorecard_select(day)` gives one row per partner with the columns of PartnerScorecard and
+the single channel row (partner_id NULL), in one statement. Each
 figure is built by one function below whose docstring says exactly how it is computed.
 Everything is grouped by the account's own partner_id, so no partner's accounts reach
 another partner's row.
@@ -102,9 +102,10 @@ def median_ttfv(day: date, by_partner: bool):
     return _median(AccountScore.ttfv_days, AccountScore.partner_id, AccountScore.day == day, by_partner, "median_ttfv_days")
 
 
-def reporting_compliance(session: Session, day: date, by_partner: bool):
+def reporting_compliance(session: Session, day: date):
     """reporting_compliance_pct: of the check-ins owed for periods whose due date (period end plus
     grace days) fell in the last 365 days, the % whose first version arrived by the due date.
+    Per partner: the check-ins owed and those on time (`compliance_figure` makes the %).
     An account owes a period if its contract had started by the period's end and it had not
     churned before the period's end."""
     rules = cadence_rules(session)
@@ -134,10 +135,16 @@ def reporting_compliance(session: Session, day: date, by_partner: bool):
         .subquery("owed")
     )
     return (
-        select(_key(owed.c.partner_id, by_partner), (cast(func.sum(owed.c.on_time), Float) * 100 / func.count()).label("reporting_compliance_pct"))
-        .group_by(*([owed.c.partner_id] if by_partner else []))
-        .subquery("compliance")
+        select(owed.c.partner_id, func.sum(owed.c.on_time).label("on_time"), func.count().label("owed"))
+        .group_by(owed.c.partner_id)
+        .cte("compliance_parts")
     )
+
+
+def compliance_figure(parts):
+    """The % from the summed parts (per partner, or summed again for the channel: integers, so
+    the channel's figure is exactly what one pass over all accounts gives)."""
+    return (cast(parts.c.on_time, Float) * 100 / parts.c.owed).label("reporting_compliance_pct")
 
 
 def _arr_as_of(when: date, name: str):
@@ -151,7 +158,7 @@ def _arr_as_of(when: date, name: str):
     return select(ranked.c.account_id, ranked.c.arr_jpy).where(ranked.c.rn == 1).subquery(name)
 
 
-def retention(day: date, by_partner: bool):
+def retention(day: date):
     """Trailing 12 months, over the cohort of accounts live with ARR > 0 a year ago:
 
     grr_pct: sum over the cohort of min(ARR now, ARR a year ago) / ARR a year ago (churned: 0 now);
@@ -159,6 +166,7 @@ def retention(day: date, by_partner: bool):
     renewal_rate_pct: cohort accounts that have not churned / cohort accounts (each of them had
     one renewal date in the year);
     churned_arr_jpy: ARR, before churning, of all accounts that churned in the last 365 days.
+    Per partner: the sums these are made of (`retention_figures` makes them).
     """
     year_ago = day - timedelta(days=YEAR)
     then, now = _arr_as_of(year_ago, "arr_then"), _arr_as_of(day, "arr_now")
@@ -168,21 +176,31 @@ def retention(day: date, by_partner: bool):
     churned_in_year = and_(churned, Account.churned_on > year_ago)
     return (
         select(
-            _key(Account.partner_id, by_partner),
-            (cast(func.sum(case((in_cohort, case((arr_now < then.c.arr_jpy, arr_now), else_=then.c.arr_jpy)), else_=0)), Float)
-             * 100 / func.nullif(func.sum(case((in_cohort, then.c.arr_jpy), else_=0)), 0)).label("grr_pct"),
-            (cast(func.sum(case((in_cohort, arr_now), else_=0)), Float) * 100
-             / func.nullif(func.sum(case((in_cohort, then.c.arr_jpy), else_=0)), 0)).label("nrr_pct"),
-            (cast(func.sum(case((and_(in_cohort, ~churned), 1), else_=0)), Float) * 100
-             / func.nullif(func.sum(case((in_cohort, 1), else_=0)), 0)).label("renewal_rate_pct"),
-            func.coalesce(func.sum(case((churned_in_year, now.c.arr_jpy), else_=0)), 0).label("churned_arr_jpy"),
+            Account.partner_id,
+            func.sum(case((in_cohort, case((arr_now < then.c.arr_jpy, arr_now), else_=then.c.arr_jpy)), else_=0)).label("kept_arr"),
+            func.sum(case((in_cohort, then.c.arr_jpy), else_=0)).label("cohort_arr"),
+            func.sum(case((in_cohort, arr_now), else_=0)).label("cohort_arr_now"),
+            func.sum(case((and_(in_cohort, ~churned), 1), else_=0)).label("renewed"),
+            func.sum(case((in_cohort, 1), else_=0)).label("cohort"),
+            func.sum(case((churned_in_year, now.c.arr_jpy), else_=0)).label("churned_arr"),
         )
         .select_from(Account)
         .outerjoin(then, then.c.account_id == Account.id)
         .outerjoin(now, now.c.account_id == Account.id)
-        .group_by(*([Account.partner_id] if by_partner else []))
-        .subquery("retention")
+        .group_by(Account.partner_id)
+        .cte("retention_parts")
     )
+
+
+def retention_figures(parts):
+    """The retention figures from the summed parts (per partner, or summed again for the channel)."""
+    c = parts.c
+    return [
+        (cast(c.kept_arr, Float) * 100 / func.nullif(c.cohort_arr, 0)).label("grr_pct"),
+        (cast(c.cohort_arr_now, Float) * 100 / func.nullif(c.cohort_arr, 0)).label("nrr_pct"),
+        (cast(c.renewed, Float) * 100 / func.nullif(c.cohort, 0)).label("renewal_rate_pct"),
+        func.coalesce(c.churned_arr, 0).label("churned_arr_jpy"),
+    ]
 
 
 FIGURE_COLUMNS = (
@@ -231,20 +249,33 @@ def shown_change(now, before, figure: str) -> formatting.Change | None:
     return formatting.change(now, before, kind, better)
 
 
-def scorecard_select(session: Session, day: date, *, by_partner: bool = True):
-    """One row per partner that has accounts (or the one channel row), in PartnerScorecard's columns."""
-    parts = [band_figures(day, by_partner), median_health(day, by_partner), median_ttfv(day, by_partner),
-             reporting_compliance(session, day, by_partner), retention(day, by_partner)]
-    keys = select(_key(Account.partner_id, by_partner)).distinct().subquery("keys")
-    by_name = {}
-    for part in parts:
-        for column in part.c:
-            if column.name != "partner_id":
-                by_name[column.name] = column
-    columns = [
-        (func.coalesce(by_name[name], 0) if name in ZERO_WHEN_MISSING else by_name[name]).label(name) for name in FIGURE_COLUMNS
-    ]
-    joined: FromClause = keys
-    for part in parts:
-        joined = joined.outerjoin(part, (part.c.partner_id == keys.c.partner_id) if by_partner else literal(True))
-    return select(literal(day).label("day"), keys.c.partner_id, *columns).select_from(joined)
+def _summed(parts, name: str):
+    """The per-partner parts added up into the channel's one row."""
+    return select(*[func.sum(column).label(column.name) for column in parts.c if column.name != "partner_id"]).subquery(name)
+
+
+def scorecard_select(session: Session, day: date):
+    """One row per partner that has accounts, and the channel row (partner_id NULL), in
+    PartnerScorecard's columns. Compliance and retention read the accounts' history once, per
+    partner; the channel row adds those sums up rather than reading it all again. The band
+    figures and medians come from the day's scores for each row (a median is no sum)."""
+    compliance, kept = reporting_compliance(session, day), retention(day)
+    rows = []
+    for by_partner in (True, False):
+        keys = select(_key(Account.partner_id, by_partner)).distinct().subquery("keys")
+        compliance_row = compliance if by_partner else _summed(compliance, "compliance_all")
+        retention_row = kept if by_partner else _summed(kept, "retention_all")
+        parts = [band_figures(day, by_partner), median_health(day, by_partner), median_ttfv(day, by_partner)]
+        by_name = {column.name: column for part in parts for column in part.c if column.name != "partner_id"}
+        by_name["reporting_compliance_pct"] = compliance_figure(compliance_row)
+        by_name.update((column.name, column) for column in retention_figures(retention_row))
+        columns = [
+            (func.coalesce(by_name[name], 0) if name in ZERO_WHEN_MISSING else by_name[name]).label(name) for name in FIGURE_COLUMNS
+        ]
+        joined: FromClause = keys
+        for part in parts:
+            joined = joined.outerjoin(part, (part.c.partner_id == keys.c.partner_id) if by_partner else literal(True))
+        for part in (compliance_row, retention_row):
+            joined = joined.outerjoin(part, (part.c.partner_id == keys.c.partner_id) if by_partner else literal(True))
+        rows.append(select(literal(day).label("day"), keys.c.partner_id, *columns).select_from(joined))
+    return union_all(*rows)

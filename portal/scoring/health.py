@@ -11,8 +11,9 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l, ngettext
-from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal, null, or_, select
+from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, literal, null, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from portal.core.db import UTCDateTime
 from portal.core import clock
@@ -173,16 +174,24 @@ def inputs_select(session: Session, day: date):
     """Per live account on `day`: what it reported last (as known that day) and its milestones."""
     day_param = literal(day)
     known = CheckIn.submitted_at < literal(clock.end_of_day(day), UTCDateTime())  # the vendor's day, not UTC's
-    ranked = (
-        select(
-            CheckIn,
-            func.row_number().over(partition_by=CheckIn.account_id,
-                                   order_by=(CheckIn.period_start.desc(), CheckIn.version.desc())).label("rank"),
-        )
-        .where(known, CheckIn.period_start <= day_param)
-        .subquery("ranked")
+    # Each account's latest check-in as known that day: one probe of the (account_id, period_start,
+    # version) unique index per account, read backwards, rather than numbering every check-in ever
+    # made. PostgreSQL takes the row in a LATERAL join (a join on the probed id would hash the whole
+    # table instead); SQLite, which has no LATERAL, looks the probed id up by primary key.
+    newest = (
+        select(CheckIn.__table__)
+        .where(CheckIn.account_id == Account.id, known, CheckIn.period_start <= day_param)
+        .order_by(CheckIn.account_id.desc(), CheckIn.period_start.desc(), CheckIn.version.desc())
+        .limit(1)
+        .correlate(Account)
     )
-    latest = select(ranked).where(ranked.c.rank == 1).subquery("latest")
+    latest: NamedFromClause
+    latest_on: ColumnElement[bool]
+    if session.get_bind().dialect.name == "postgresql":
+        latest, latest_on = newest.lateral("latest"), true()
+    else:
+        latest = CheckIn.__table__.alias("latest")
+        latest_on = latest.c.id == newest.with_only_columns(CheckIn.id).scalar_subquery()
     used = (
         select(check_in_features.c.check_in_id,
                func.sum(case((check_in_features.c.adoption_pct > 0, 1), else_=0)).label("used"),
@@ -259,7 +268,7 @@ def inputs_select(session: Session, day: date):
             days_between(first_value.c.completed_on, Account.contract_start).label("ttfv_days"),
         )
         .select_from(Account)
-        .outerjoin(latest, latest.c.account_id == Account.id)
+        .outerjoin(latest, latest_on)
         .outerjoin(used, used.c.check_in_id == latest.c.id)
         .outerjoin(milestones, milestones.c.account_id == Account.id)
         .outerjoin(first_value, first_value.c.account_id == Account.id)
