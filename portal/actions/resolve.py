@@ -118,12 +118,15 @@ def _close_recovered(session: Session, day: date) -> None:
     of consecutive days (from the daily snapshots), scored today and not red."""
     days = reporting_settings(session).recovered_after_days
     red, after = aliased(AccountScore), aliased(AccountScore)
-    # Correlated to `after` (the enclosing select), not to the item: one level at a time.
+    # Both correlated to the item, so the last red day is looked up once per closing item (one
+    # pass over its history), not once per snapshot of the account as a nested correlation did.
     last_red = (select(func.max(red.day))
-                .where(red.account_id == after.account_id, red.day <= day, red.band == Band.RED).scalar_subquery())
+                .where(red.account_id == ActionItem.account_id, red.day <= day, red.band == Band.RED)
+                .correlate(ActionItem).scalar_subquery())
     since = (select(func.min(after.day))
              .where(after.account_id == ActionItem.account_id, after.day <= day,
-                    or_(last_red.is_(None), after.day > last_red)).scalar_subquery())
+                    or_(last_red.is_(None), after.day > last_red))
+             .correlate(ActionItem).scalar_subquery())
     scored_today = exists().where(AccountScore.account_id == ActionItem.account_id, AccountScore.day == day,
                                   AccountScore.band.in_([Band.GREEN, Band.YELLOW]))
     # `since` <= first_day, read from the last `days` days only (its cost must not grow with the
