@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from portal.actions.playbooks import copy_steps
 from portal.core import clock
-from portal.core.db import UTCDateTime
+from portal.core.db import UTCDateTime, analyze
 from portal.core.clock import utcnow
 from portal.core.sqlfunctions import json_object
 from portal.models import (
@@ -160,6 +160,7 @@ def items_from_alerts(session: Session, day: date) -> None:
     session.execute(insert(ActionItem).from_select(
         ["account_id", "partner_id", "alert_id", "kind", "subject", "last_raised_on", "title", "owner_id", "due_on", "status",
          "created_at"], new))
+    analyze(session, ActionItem)  # the steps and history below join the items just opened
     opened = select(ActionItem.id).where(
         ActionItem.alert_id.in_(select(Alert.id).where(Alert.raised_on == day)),
         ~exists().where(ActionEvent.item_id == ActionItem.id))

@@ -40,7 +40,7 @@ from portal.models import (
     Account, AccountScore, AggregationDay, AggregationRequest, AggregationRun, Alert, AlertKind, Band, CheckIn, LifecycleStatus,
     PartnerScorecard,
 )
-from portal.core.db import insert_once
+from portal.core.db import analyze, insert_once
 from portal.core.sqlfunctions import days_between, iso_day
 
 log = logging.getLogger(__name__)
@@ -284,12 +284,12 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
     session.execute(insert(AccountScore).from_select([c.name for c in scores.selected_columns], scores))
     # Counted, not taken from rowcount: drivers do not all report it for INSERT ... SELECT.
     rows = session.execute(select(func.count()).select_from(AccountScore).where(AccountScore.day == day)).scalar_one()
-    _analyze(session, AccountScore)
+    analyze(session, AccountScore)
     session.execute(delete(PartnerScorecard).where(PartnerScorecard.day == day))
     figures = scorecard_select(session, day)
     session.execute(insert(PartnerScorecard).from_select([c.name for c in figures.selected_columns], figures))
     alerts = raise_alerts(session, day)
-    _analyze(session, Alert)
+    analyze(session, Alert)
     resolve_items(session, day)  # first: an item closed today whose condition returns today reopens
     items_from_alerts(session, day)
     return rows, alerts
@@ -301,15 +301,6 @@ def _no_jit(session: Session) -> None:
     the whole statement takes to run without it."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL jit = off"))
-
-
-def _analyze(session: Session, *models) -> None:
-    """Planner statistics for the rows just written (PostgreSQL): without them the statements
-    after it plan the new day as empty and probe an index once per row. ANALYZE runs inside the
-    run's transaction and sees its rows; autovacuum would only come by after the commit."""
-    if session.get_bind().dialect.name == "postgresql":
-        for model in models:
-            session.execute(text(f"ANALYZE {model.__tablename__}"))
 
 
 def raise_alerts(session: Session, day: date) -> int:
