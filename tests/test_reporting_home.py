@@ -76,6 +76,21 @@ def test_home_lists_overdue_and_due_check_ins_most_urgent_first(browser, tenants
     assert tenants.account_b.name not in html
 
 
+@pytest.mark.parametrize("limit", [1, 2, 50])
+def test_the_first_check_ins_owed_are_the_head_of_the_whole_list(db, tenants, portfolio, limit):
+    """The home and the scorecard read only the first rows and the counts (a reseller may owe
+    thousands): the same rows, in the same order, and the same totals as the whole list."""
+    from portal.reporting.cadence import obligations, owed_first
+
+    day = date(2026, 12, 25)
+    whole = obligations(db, day, partner_id=tenants.partner_a.id)
+    overdue, due = [o for o in whole if o.overdue], [o for o in whole if not o.overdue]
+    assert len(overdue) == len(due) == 3  # as the home page test lists them
+    first = owed_first(db, day, tenants.partner_a.id, limit)
+    assert (first.overdue, first.overdue_total) == (overdue[:limit], 3)
+    assert (first.due, first.due_total) == (due[:limit], 3)
+
+
 def test_each_reseller_sees_only_its_own_obligations(browser, tenants, portfolio):
     html = browser(tenants.admin_b).get("/home").get_data(as_text=True)
     assert owed(html, "overdue") == [("Bravo Secret Customer", "2026-07 – 2026-09", "Oct 20, 2026 66 days late")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from portal.core import clock
@@ -145,24 +145,19 @@ def periods_owed(rule: SegmentRule, today: date) -> list[Period]:
     return found
 
 
-def obligations(session: Session, today: date, *, partner_id: int | None = None, account_id: int | None = None) -> list[Obligation]:
-    """Check-ins owed by live accounts, most urgent first (overdue by days late, then due soonest).
-
-    Per segment, the periods of `periods_owed`: the current one is listed once its due date is
-    near, earlier ones always (overdue once their grace days have passed). An account owes a
-    period only if its contract had started by the period's end. One query per step back.
-    """
+def _owed_steps(session: Session, today: date, *, partner_id: int | None = None, account_id: int | None = None):
+    """Per step back through `periods_owed`: the periods (with their rules) by segment, and the
+    statement of the live accounts that owe them. Due dates are known per segment and step, so
+    a segment whose current period is not due soon is left out before anything is read."""
     rules = cadence_rules(session)
     owed = {segment: periods_owed(rule, today) for segment, rule in rules.items()}
-    found: list[Obligation] = []
     for step in range(max(len(periods) for periods in owed.values())):
-        periods = {segment: (owed[segment][step], rules[segment]) for segment in owed if step < len(owed[segment])}
+        periods = {segment: (owed[segment][step], rules[segment]) for segment in owed if step < len(owed[segment])
+                   and (step > 0 or (owed[segment][0].due_on(rules[segment].grace_days) - today).days <= DUE_SOON_DAYS)}
+        if not periods:
+            continue
         period_start = case(*[(Account.segment == s, literal(p.start)) for s, (p, _) in periods.items()])
-        reported = (
-            select(CheckIn.id)
-            .where(CheckIn.account_id == Account.id, CheckIn.period_start == period_start)
-            .exists()
-        )
+        reported = select(CheckIn.id).where(CheckIn.account_id == Account.id, CheckIn.period_start == period_start).exists()
         stmt = select(Account.id, Account.name, Account.reference, Account.partner_id, Account.segment).where(
             Account.segment.in_(list(periods)),
             Account.status != LifecycleStatus.CHURNED,
@@ -173,16 +168,65 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
             stmt = stmt.where(Account.partner_id == partner_id)
         if account_id is not None:
             stmt = stmt.where(Account.id == account_id)
-        for row in session.execute(stmt):
-            period, rule = periods[row.segment]
-            due = period.due_on(rule.grace_days)
-            if step == 0 and (due - today).days > DUE_SOON_DAYS:
+        yield periods, stmt
+
+
+def _obligation(row, periods, today: date) -> Obligation:
+    period, rule = periods[row.segment]
+    due = period.due_on(rule.grace_days)
+    return Obligation(row.id, row.name, row.reference, row.partner_id, row.segment, period, due, max(0, (today - due).days))
+
+
+def _urgency(o: Obligation):
+    return (-o.days_overdue, o.due_on, o.account_name)
+
+
+def obligations(session: Session, today: date, *, partner_id: int | None = None, account_id: int | None = None) -> list[Obligation]:
+    """Check-ins owed by live accounts, most urgent first (overdue by days late, then due soonest).
+
+    Per segment, the periods of `periods_owed`: the current one is listed once its due date is
+    near, earlier ones always (overdue once their grace days have passed). An account owes a
+    period only if its contract had started by the period's end. One query per step back.
+    """
+    found = [_obligation(row, periods, today)
+             for periods, stmt in _owed_steps(session, today, partner_id=partner_id, account_id=account_id)
+             for row in session.execute(stmt)]
+    return sorted(found, key=_urgency)
+
+
+@dataclass
+class OwedFirst:
+    """The first overdue and due check-ins of a partner, with how many there are of each."""
+
+    overdue: list[Obligation]
+    overdue_total: int
+    due: list[Obligation]
+    due_total: int
+
+
+def owed_first(session: Session, today: date, partner_id: int, limit: int) -> OwedFirst:
+    """`obligations` for a page that lists the first `limit` of each kind and counts the rest: the
+    counts by GROUP BY and only `limit` rows read per step and kind, so a reseller with thousands
+    of accounts owing costs what a small one does (at most three queries per step back)."""
+    result = OwedFirst([], 0, [], 0)
+    for periods, stmt in _owed_steps(session, today, partner_id=partner_id):
+        late = {s: (p, r) for s, (p, r) in periods.items() if p.due_on(r.grace_days) < today}
+        for segment, count in session.execute(stmt.with_only_columns(Account.segment, func.count()).group_by(Account.segment)):
+            if segment in late:
+                result.overdue_total += count
+            else:
+                result.due_total += count
+        on_time = {s: v for s, v in periods.items() if s not in late}
+        for chosen, into in ((late, result.overdue), (on_time, result.due)):
+            if not chosen:
                 continue
-            found.append(
-                Obligation(row.id, row.name, row.reference, row.partner_id, row.segment, period, due, max(0, (today - due).days))
-            )
-    found.sort(key=lambda o: (-o.days_overdue, o.due_on, o.account_name))
-    return found
+            due_on = case(*[(Account.segment == s, literal(p.due_on(r.grace_days))) for s, (p, r) in chosen.items()])
+            rows = session.execute(stmt.where(Account.segment.in_(list(chosen)))
+                                   .order_by(due_on, Account.name, Account.id).limit(limit))
+            into += [_obligation(row, chosen, today) for row in rows]
+    result.overdue = sorted(result.overdue, key=_urgency)[:limit]
+    result.due = sorted(result.due, key=_urgency)[:limit]
+    return result
 
 
 def next_due(session: Session, rules: dict[Segment, SegmentRule], today: date):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
 from portal.actions import listing
-from portal.reporting.cadence import cadence_rules, default_period, obligations, period_containing
+from portal.reporting.cadence import cadence_rules, default_period, owed_first, period_containing
 from portal.reporting.checkins import ADOPTION_LABELS, ADOPTION_LEVELS, Outcome, adoption_label, as_input, changed_fields, current_check_in, parse_check_in, submit_check_in
 from portal.models import (
     PARTNER_ROLES,
@@ -42,16 +42,14 @@ def home():
     """A reseller's start page: my action items and the team's overdue ones (counted as /actions
     counts them), then check-ins overdue and due, most urgent first."""
     db = get_session()
-    owed = obligations(db, today(), partner_id=current_user.partner_id)
-    overdue = [o for o in owed if o.overdue]
-    due = [o for o in owed if not o.overdue]
     now = today()
+    owed = owed_first(db, now, current_user.partner_id, HOME_OWED)
     counts = listing.counts_for(db, current_user, now)
     mine = db.execute(listing.item_rows(current_user, listing.Filters(tab="mine"), now).limit(HOME_ITEMS)).all()
     team_overdue = db.execute(listing.item_rows(current_user, listing.Filters(tab="team", overdue=True), now)
                               .limit(HOME_ITEMS)).all()
-    return render_template("reporting/home.html", overdue=overdue[:HOME_OWED], due=due[:HOME_OWED], overdue_total=len(overdue),
-                           due_total=len(due), today=now, counts=counts, mine=mine, team_overdue=team_overdue)
+    return render_template("reporting/home.html", overdue=owed.overdue, due=owed.due, overdue_total=owed.overdue_total,
+                           due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue)
 
 
 def _reportable_account(account_id: int):

@@ -12,7 +12,7 @@ from portal.scoring import figures, tiers
 from portal.scoring.aggregation import latest_day
 from portal.scoring.health import current_model
 from portal.core.labels import choices, label
-from portal.reporting.cadence import obligations
+from portal.reporting.cadence import owed_first
 from portal.models import (
     VENDOR_ROLES, ActionItem, Band, PartnerTier,
 )
@@ -36,7 +36,7 @@ def partner_scorecard(partner_id: int):
     alerts = review.recent_alerts(db, current_user, partner.id, day) if day else []
     card = insights.scorecard(db, partner.id, day) if day else None
     renewals, renewals_total = review.renewals(db, partner.id, day, today(), SCORECARD_ROWS) if day else ([], 0)
-    overdue = [o for o in obligations(db, today(), partner_id=partner.id) if o.overdue]
+    owed = owed_first(db, today(), partner.id, SCORECARD_ROWS)
     # The accounts list with the partner's accounts (a reseller's list has only its own).
     accounts_args = {"partner_id": partner.id} if current_user.is_vendor else {}
     open_rows, open_total = action_listing.first_open(
@@ -48,8 +48,8 @@ def partner_scorecard(partner_id: int):
         tier_figures=tiers.TIER_FIGURES,
         renewals=renewals,
         renewals_total=renewals_total,
-        overdue=overdue[:SCORECARD_ROWS],
-        overdue_total=len(overdue),
+        overdue=owed.overdue,
+        overdue_total=owed.overdue_total,
         accounts_args=accounts_args,
         open_rows=open_rows,
         open_total=open_total,
