@@ -128,7 +128,10 @@ def _claim_batch(session: Session, now: datetime) -> list[OutboxMessage]:
     committed before any SMTP traffic: no transaction stays open while the server is talked to."""
     due = select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id).limit(CLAIM_BATCH)
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # Materialised: a LIMIT … SKIP LOCKED subquery inside IN may be run again by the plan and
+        # pick other rows each time, claiming far more than a batch.
+        picked = due.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        due = select(picked.c.id)
     claimed = session.scalars(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(due.scalar_subquery()), _claimable(now))
