@@ -286,25 +286,33 @@ def test_without_smtp_messages_stay_in_the_outbox_for_admins_to_read(app, db, br
     assert browser(tenants.by_role(Role.PARTNER_MANAGER)).get("/outbox").status_code == 403
 
 
+def twice_at_once(app, work, *, timeout: float) -> tuple[list, list]:
+    """`work(session)` in two threads at the same time, each with a session opened as the
+    scheduler opens it: their results, and the errors they raised."""
+    sessionmaker = app.extensions["portal.sessionmaker"]
+    results: list = []
+    errors: list = []
+
+    def run():
+        try:
+            with writer_session(sessionmaker) as session:
+                results.append(work(session))
+        except Exception as error:  # noqa: BLE001 - reported by the caller's assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    return results, errors
+
+
 def test_two_processes_running_the_email_job_at_once_send_each_message_once(app, db, tenants, smtp, week):
     """Two schedulers by mistake (or a rerun overlapping a slow run): the outbox's unique key and
     the row claims keep every message single."""
     inbox = smtp.start()
-    sessionmaker = app.extensions["portal.sessionmaker"]
-    results, errors = [], []
-
-    def job():
-        try:
-            with writer_session(sessionmaker) as session:  # as the scheduler opens it
-                results.append(emails.run(app, session, week))
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=job) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results, errors = twice_at_once(app, lambda session: emails.run(app, session, week), timeout=60)
     assert errors == []
     sent = sum(r.sent for r in results)
     recipients = [m["To"] for m in inbox.messages]
@@ -438,21 +446,7 @@ def test_two_senders_at_once_share_a_large_outbox_and_send_each_message_once(app
     config = app.config["PORTAL"]
     total = 3 * outbox.CLAIM_BATCH + 7
     many_messages(db, tenants.user_a, total, as_stored(week))
-    sessionmaker = app.extensions["portal.sessionmaker"]
-    results, errors = [], []
-
-    def sender():
-        try:
-            with writer_session(sessionmaker) as session:
-                results.append(outbox.deliver_due(session, config, as_stored(week)))
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results, errors = twice_at_once(app, lambda session: outbox.deliver_due(session, config, as_stored(week)), timeout=120)
     assert errors == [] and sum(r.sent for r in results) == total and sum(r.failed for r in results) == 0
     recipients = [m["To"] for m in inbox.messages]
     assert len(recipients) == len(set(recipients)) == total
