@@ -423,13 +423,14 @@ def test_an_item_handed_to_someone_tells_them_and_taking_it_oneself_does_not(db,
     db.commit()
     ownership.assign(db, old, str(tenants.user_a.id), tenants.partner_manager)  # handed over by the manager
     db.commit()
-    emails.collect_notifications(db, now + timedelta(minutes=1))
+    assert emails.collect_notifications(db, now + timedelta(minutes=1)) == 1  # the count the job history shows
     told = db.scalars(select(Notification).where(Notification.action_item_id == old.id)).all()
     assert [(n.user_id, n.kind) for n in told] == [(tenants.user_a.id, "item_assigned")]
+    assert emails.collect_notifications(db, now + timedelta(minutes=1, seconds=30)) == 0  # told once
 
     ownership.take(db, old, tenants.admin_a)  # taken back: nobody needs telling
     db.commit()
-    emails.collect_notifications(db, now + timedelta(minutes=2))
+    assert emails.collect_notifications(db, now + timedelta(minutes=2)) == 0
     assert len(db.scalars(select(Notification).where(Notification.action_item_id == old.id)).all()) == 1
 
 
