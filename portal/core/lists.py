@@ -283,7 +283,10 @@ def paginate_keyset(session: Session, stmt: Select, terms: list[Term], key: Any,
 
 
 def query_args(**changes: Any) -> dict[str, Any]:
-    """The current query string with some values changed, for paging and sort links."""
+    """The current query string with some values changed, for paging and sort links. A link that
+    starts the paging over (page='': a new sort, filter or export) drops a keyset cursor too."""
     args = request.args.to_dict()
+    if changes.get("page") == "":
+        args = {k: v for k, v in args.items() if k not in ("after", "before")}
     args.update({k: v for k, v in changes.items() if v is not None})
     return {k: v for k, v in args.items() if v not in ("", None)}
