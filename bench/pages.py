@@ -28,12 +28,16 @@ class Page:
     headers: dict | None = None
 
 
-def deep_accounts_page(client: httpx.Client, accounts: int) -> str:
-    """A page far into the vendor's accounts list (80 % of the way). Today's list pages with
-    ?page=N; a keyset list would need its own way here (follow rel="next" or its cursor)."""
+def deep_accounts_page(session, client: httpx.Client, accounts: int) -> str:
+    """A page far into the vendor's accounts list (80 % of the way), as its Next link names it
+    after that many pages: ?after=<the last account of the page before> (keyset, in the list's
+    name order; the vendor admin sees every account), with the page number it shows."""
     first = client.get("/accounts")
     per_page = max(1, len(set(re.findall(r'href="/accounts/(\d+)"', first.text))))
-    path = f"/accounts?page={max(2, int(accounts * 0.8 / per_page))}"
+    page = max(2, int(accounts * 0.8 / per_page))
+    before = session.execute(text("SELECT id FROM accounts ORDER BY lower(coalesce(name_kana, name)), id OFFSET :n LIMIT 1"),
+                             {"n": (page - 1) * per_page - 1}).scalar_one()
+    path = f"/accounts?page={page}&after={before}"
     if not re.search(r'href="/accounts/\d+"', client.get(path).text):
         raise RuntimeError(f"{path} lists no accounts: adapt deep_accounts_page to the list's pager")
     return path
@@ -54,7 +58,7 @@ def api_token(session, email: str) -> str:
 def pages(session, server: Server, accounts: int) -> list[Page]:
     largest = session.execute(text("SELECT id FROM partners WHERE code = 'P1'")).scalar_one()
     with closing(login(server.base_url, VENDOR_ADMIN)) as vendor:
-        deep = deep_accounts_page(vendor, accounts)
+        deep = deep_accounts_page(session, vendor, accounts)
     return [
         Page("channel overview (partner manager)", MANAGER, "/channel"),
         Page("partner scorecard, largest partner", MANAGER, f"/partners/{largest}/scorecard"),

@@ -253,6 +253,33 @@ def test_walking_every_page_shows_every_visible_account_once_even_with_ties(app,
     assert "TIE-B" not in seen
 
 
+@pytest.mark.parametrize("sort", ["name", "name&order=desc", "score", "band&order=desc", "arr"])
+def test_following_next_and_previous_links_shows_every_account_once_with_ties_and_empty_scores(app, db, browser, tenants, sort):
+    # The links page by keyset (from the last or first row shown): ties, empty scores and either
+    # direction must neither repeat nor skip an account, and Previous must retrace the same pages.
+    app.config["PORTAL"].page_size = 3
+    for n in range(8):
+        account = factories.account(db, tenants.partner_a, name="Same Name KK" if n % 2 else f"Name {n % 3}", reference=f"TIE-{n}")
+        if n % 3:
+            scored(db, account, 40 + n % 2, Band.RED)
+    factories.account(db, tenants.partner_b, name="Same Name KK", reference="TIE-B")  # another reseller's
+    b = browser(tenants.admin_a)
+    visible = db.scalars(select(Account.reference).where(Account.partner_id == tenants.partner_a.id)).all()
+    pages, url = [], f"/accounts?sort={sort}&owner=any"
+    while url:
+        html = b.get(url).get_data(as_text=True)
+        pages.append(re.findall(r'class="account-name__ref aside">([^<]+)</span>', html))
+        found = re.search(r'href="([^"]+)" rel="next"', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert sorted(sum(pages, [])) == sorted(visible) and "TIE-B" not in sum(pages, [])
+    assert f"Page {len(pages)} of {len(pages)}" in html
+    back = []
+    while found := re.search(r'href="([^"]+)" rel="prev"', html):
+        html = b.get(found.group(1).replace("&amp;", "&")).get_data(as_text=True)
+        back.insert(0, re.findall(r'class="account-name__ref aside">([^<]+)</span>', html))
+    assert back == pages[:-1]
+
+
 def test_a_list_longer_than_the_count_cap_says_more_than_and_still_pages_through_everything(app, db, browser, tenants, monkeypatch):
     # The count stops at the cap (a fixed cost however many accounts): the pager says "more than"
     # until the reader reaches the end, and walking the pages still shows every account once.

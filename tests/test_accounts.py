@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
 
 import pytest
@@ -232,6 +233,8 @@ def test_paging_by_name(browser, many_accounts):
     second = b.get("/accounts?page=2")
     assert parse(second).rows == by_name[per_page:]
     assert "Page 2 of 2" in second.get_data(as_text=True)
+    # A new sort starts over: the column headers' links drop the cursor.
+    assert "after=" not in re.search(r"<thead>.*</thead>", second.get_data(as_text=True), re.S).group(0)
     # Past the end: nothing, rather than an error or page 1 again.
     assert parse(b.get("/accounts?page=3")).rows == []
 
@@ -247,8 +250,18 @@ def test_sort_by_arr_largest_first_across_pages(browser, many_accounts):
 
 def test_page_links_keep_filters_and_sort(browser, many_accounts):
     per_page, admin, accounts = many_accounts
-    html = browser(admin).get("/accounts?sort=arr").get_data(as_text=True)
-    assert 'href="/accounts?sort=arr&amp;page=2"' in html
+    b = browser(admin)
+    html = b.get("/accounts?sort=arr").get_data(as_text=True)
+    # The Next link starts from the page's last account (a keyset cursor), sort kept.
+    link = re.search(r'href="(/accounts\?sort=arr&amp;page=2&amp;after=\d+)" rel="next"', html)
+    assert link
+    second = b.get(link.group(1).replace("&amp;", "&"))
+    assert parse(second).rows == [a.name for a in sorted(accounts, key=lambda a: -a.arr_jpy)][per_page:]
+    assert "Page 2 of 2" in second.get_data(as_text=True)
+    # A new sort starts over: the column headers' links drop the cursor.
+    assert "after=" not in re.search(r"<thead>.*</thead>", second.get_data(as_text=True), re.S).group(0)
+    back = re.search(r'href="([^"]+)" rel="prev"', second.get_data(as_text=True)).group(1).replace("&amp;", "&")
+    assert parse(b.get(back)).rows == parse(b.get("/accounts?sort=arr")).rows
 
 
 def test_segment_filter(browser, many_accounts):

@@ -212,6 +212,18 @@ def test_a_tokens_last_use_is_recorded(api, db, tenants, method, path, body):
     assert reload(db, tenants.token_b).last_used_at is None
 
 
+def test_a_tokens_last_use_is_written_once_a_minute_not_on_every_call(api, db, tenants, clock):
+    # "Last used" is shown to the minute: an integration's reads are not each a write too.
+    api.call("GET", "/accounts")
+    first = reload(db, tenants.token_a).last_used_at
+    clock.shift(timedelta(seconds=20))
+    api.call("GET", "/accounts")
+    assert reload(db, tenants.token_a).last_used_at == first
+    clock.shift(timedelta(minutes=2))
+    api.call("GET", "/accounts")
+    assert reload(db, tenants.token_a).last_used_at >= first + timedelta(minutes=2)
+
+
 def test_a_partner_admin_makes_a_token_that_is_shown_once_and_not_stored(db, client, browser, tenants):
     admin = browser(tenants.admin_a)
     page = admin.post("/company/tokens", {"name": "CRM nightly sync"})

@@ -142,6 +142,33 @@ def test_the_inbox_is_paged(app, db, browser, tenants):
     assert facet_counts(second)["Unassigned"] == 30
 
 
+def test_more_items_than_the_count_cap_say_more_than_leave_out_the_facet_counts_and_still_page_through(
+        app, db, browser, tenants, monkeypatch):
+    # Counting stops at the cap (a fixed cost however many items): the list says "more than", the
+    # facets show no numbers rather than wrong ones, and the pages still show every item once.
+    from portal.core import lists
+    monkeypatch.setattr(lists, "COUNT_CAP", 4)
+    app.config["PORTAL"].page_size = 3
+    for n in range(8):
+        say(db, tenants.check_in_a, VocKind.REQUEST if n % 2 else VocKind.PRAISE, f"Request number {n:02d}")
+    vendor = browser(tenants.vendor_admin)
+    first = vendor.get("/voice-of-customer").get_data(as_text=True)
+    assert "More than 4 items" in first and facet_counts(first) == {} and 'rel="next"' in first
+    assert "More than 4 items" not in vendor.get("/voice-of-customer?kind=praise").get_data(as_text=True)
+    assert "4 items" in vendor.get("/voice-of-customer?kind=praise").get_data(as_text=True)
+    seen, page = [], 1
+    while True:
+        html = vendor.get(f"/voice-of-customer?page={page}").get_data(as_text=True)
+        seen += re.findall(r"Request number (\d+)", body_html := html.split("<tbody>")[1])
+        if 'rel="next"' not in html:
+            break
+        page += 1
+    assert sorted(seen) == [f"{n:02d}" for n in range(8)] and body_html
+    # With few enough items, every count is exact again.
+    exact = facet_counts(vendor.get("/voice-of-customer?q=number 01").get_data(as_text=True))
+    assert (exact["Request"], exact["Praise"]) == (1, 0)
+
+
 # --- the vendor's answer ---------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.accounts.services import kana
-from portal.core.lists import Sort
+from portal.core.lists import Sort, Term, order_by
 from portal.core.scoping import accounts_visible_to
 from portal.models import Account, AccountScore, Band, CheckIn, LifecycleStatus, Partner, Role, Segment, User
 from portal.reporting.cadence import cadence_rules, next_due
@@ -43,9 +43,9 @@ SORT_NAME = func.lower(func.coalesce(Account.name_kana, Account.name))
 def sorts(next_due_column) -> dict[str, Sort]:
     """The list's sortable columns, by the key the page's links use."""
     return {
-        "name": Sort(SORT_NAME),
-        "reference": Sort(Account.reference),
-        "partner": Sort(Partner.name),
+        "name": Sort(SORT_NAME, nullable=False),
+        "reference": Sort(Account.reference, nullable=False),
+        "partner": Sort(Partner.name, nullable=False),
         "band": Sort(_BAND_ORDER),
         "score": Sort(_now.score),
         "trend": Sort(_now.score - _then.score),
@@ -53,7 +53,7 @@ def sorts(next_due_column) -> dict[str, Sort]:
         "next_due": Sort(next_due_column),
         "owner": Sort(func.lower(_owner.display_name)),
         "renewal": Sort(Account.renewal_date),
-        "arr": Sort(Account.arr_jpy, descending=True),
+        "arr": Sort(Account.arr_jpy, descending=True, nullable=False),
     }
 
 
@@ -101,6 +101,13 @@ def account_rows(session: Session, user: User, today: date, days: ScoreDays, fil
                  sort: str = "name", descending: bool = False) -> Select:
     """The accounts `user` may see with the list's columns, filtered and sorted: rows of
     (Account, partner_name, owner_name, score, band, change, last_check_in, next_due)."""
+    stmt, terms = account_list(session, user, today, days, filters, sort=sort, descending=descending)
+    return stmt.order_by(*order_by(terms))
+
+
+def account_list(session: Session, user: User, today: date, days: ScoreDays, filters: Filters, *,
+                 sort: str = "name", descending: bool = False) -> tuple[Select, list[Term]]:
+    """account_rows unsorted, and the terms of its order (the page pages by keyset over them)."""
     due = next_due(session, cadence_rules(session), today).label("next_due")
     change = (_now.score - _then.score).label("change")
     stmt = (
@@ -137,8 +144,8 @@ def account_rows(session: Session, user: User, today: date, days: ScoreDays, fil
     if filters.renewing:
         stmt = stmt.where(Account.renewal_date.between(today, today + timedelta(days=RENEWAL_DAYS)))
     # Within a band, the lowest score first: the band's worst need someone soonest.
-    tie_breakers = ([_now.score.asc().nulls_last()] if sort == "band" else []) + [SORT_NAME, Account.id]
-    return stmt.order_by(*sorts(due)[sort].order_by(descending, *tie_breakers))
+    tie_breakers = ([Term(_now.score)] if sort == "band" else []) + [Term(SORT_NAME, nullable=False), Term(Account.id, nullable=False)]
+    return stmt, sorts(due)[sort].terms(descending, *tie_breakers)
 
 
 def sparklines(session: Session, account_ids: list[int], latest: date | None) -> dict[int, list[int | None]]:

@@ -29,7 +29,7 @@ from portal.accounts import bp
 from portal.accounts.forms import AccountForm
 from portal.core.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404, partners_visible_to, visible_to
 from portal.core.validation import ValidationError
-from portal.core.lists import InvalidArgument, ListArgs, paginate
+from portal.core.lists import InvalidArgument, ListArgs, paginate_keyset
 from portal.core.exports import table_response
 from portal.core.labels import label
 from portal.accounts import listing
@@ -69,8 +69,8 @@ def accounts():
     db = get_session()
     filters, sort, descending = _list_request(db)
     days = listing.score_days(db)
-    page = paginate(db, listing.account_rows(db, current_user, today(), days, filters, sort=sort, descending=descending), rows=True,
-                    key=Account.id, bounded=True)
+    stmt, terms = listing.account_list(db, current_user, today(), days, filters, sort=sort, descending=descending)
+    page = paginate_keyset(db, stmt, terms, Account.id)
     if current_user.is_vendor:
         partners = partner_service.names(db, current_user, mine=filters.mine)
         owners = listing.owner_choices(db, [filters.partner_id]) if filters.partner_id else []

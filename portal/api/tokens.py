@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -14,6 +15,9 @@ from portal.core.scoping import visible_to
 from portal.models import LOCKED_OUT_PARTNER_STATUSES, ApiToken, User
 
 PREFIX = "csp_"
+# "Last used" is shown to the minute: a token's use is written at most once a minute, so that an
+# integration's every read is not also a write (and a commit that waits for the disk).
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def _hash(secret: str) -> str:
@@ -32,7 +36,7 @@ def issue_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]
 
 
 def authenticate(session: Session, secret: str) -> ApiToken | None:
-    """The live token for this secret, if any; records when it was last used. A token stops
+    """The live token for this secret, if any; records when it was last used (to the minute). A token stops
     working while its partner is suspended or terminated, and when the person who made it is
     deactivated (a partner admin who leaves takes their integrations' access with them)."""
     if not secret.startswith(PREFIX):
@@ -45,7 +49,9 @@ def authenticate(session: Session, secret: str) -> ApiToken | None:
         return None
     if token.created_by is not None and not token.created_by.active:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    if token.last_used_at is None or token.last_used_at <= now - LAST_USED_PRECISION:
+        token.last_used_at = now
     return token
 
 

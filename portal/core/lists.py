@@ -14,7 +14,7 @@ from typing import Any, Mapping, NoReturn, TypeVar
 
 from flask import current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
@@ -117,22 +117,68 @@ class ListArgs:
 
 
 @dataclass(frozen=True)
+class Term:
+    """One term of a list's order: empty values last in both directions. `nullable=False` for a
+    column that is never empty (the keyset condition is then a plain row comparison, which an
+    index on the columns answers)."""
+
+    column: Any
+    descending: bool = False
+    nullable: bool = True
+
+    def clause(self, backwards: bool = False) -> Any:
+        """The ORDER BY clause; backwards: the reverse order (empty values first)."""
+        column = self.column.desc() if self.descending != backwards else self.column.asc()
+        return column.nulls_first() if backwards else column.nulls_last()
+
+    def beyond(self, value: Any, backwards: bool = False) -> Any:
+        """SQL: the row's value comes strictly after `value` in this order (before it, backwards)."""
+        if value is None:
+            return self.column.is_not(None) if backwards else false()
+        later = (self.column < value) if self.descending != backwards else (self.column > value)
+        return or_(later, self.column.is_(None)) if self.nullable and not backwards else later
+
+
+@dataclass(frozen=True)
 class Sort:
     """A sortable column: the SQL expression and the direction a click first sorts it in
     (largest, latest, worst first where that is what people look for)."""
 
     column: Any
     descending: bool = False
+    nullable: bool = True
 
-    def order_by(self, descending: bool, *tie_breakers: Any) -> list[Any]:
-        """ORDER BY terms with empty values last in both directions, then the tie breakers (stable pages)."""
-        column = self.column.desc() if descending else self.column.asc()
-        return [column.nulls_last(), *tie_breakers]
+    def terms(self, descending: bool, *tie_breakers: Term) -> list[Term]:
+        """The list's order: this column, then the tie breakers (stable pages; the last is unique)."""
+        return [Term(self.column, descending, self.nullable), *(t for t in tie_breakers if t.column is not self.column)]
+
+
+def order_by(terms: list[Term]) -> list[Any]:
+    return [term.clause() for term in terms]
+
+
+def beyond(terms: list[Term], values: Any, backwards: bool = False) -> Any:
+    """SQL: the row comes after the row whose order values are `values` (before it, backwards).
+    Terms that are never empty and run one way are one row comparison, (a, b) > (x, y), which an
+    index on (a, b) answers by starting there; otherwise the lexicographic OR of its steps."""
+    if not any(t.nullable for t in terms) and len({t.descending for t in terms}) == 1:
+        left, right = tuple_(*(t.column for t in terms)), tuple_(*values)
+        return (left < right) if terms[0].descending != backwards else (left > right)
+    steps = []
+    for n, (term, value) in enumerate(zip(terms, values, strict=True)):
+        same = [t.column.is_(None) if v is None else t.column == v for t, v in zip(terms[:n], values[:n], strict=True)]
+        steps.append(and_(*same, term.beyond(value, backwards)))
+    return or_(*steps)
 
 
 # A bounded count stops counting here (or just past the page asked for): "more than 1,000"
 # is as useful to a reader as the exact number, and costs a fixed amount however big the list.
 COUNT_CAP = 1000
+
+
+def count_bound(page: int, per_page: int) -> int:
+    """How far a bounded count counts: COUNT_CAP, or the end of the page asked for if later."""
+    return max(COUNT_CAP, page * per_page)
 
 
 @dataclass
@@ -142,11 +188,18 @@ class Page:
     per_page: int
     total: int
     capped: bool = False  # there are more than `total` rows (a bounded count stopped there)
+    # Keyset pages (paginate_keyset): the keys the Previous and Next links start from; None: no such page.
+    keyset: bool = False
+    first_key: Any = None
+    next_key: Any = None
 
     @property
     def pages(self) -> int:
-        """The number of pages; when capped, the whole pages the bound fills (there are more)."""
-        return max(1, self.total // self.per_page if self.capped else ceil(self.total / self.per_page))
+        """The number of pages; when capped, the whole pages the bound fills (there are more),
+        or this page's number when further in (a keyset page knows whether it is the last)."""
+        if not self.capped:
+            return max(1, ceil(self.total / self.per_page))
+        return self.page if self.keyset and self.next_key is None else max(1, self.total // self.per_page, self.page)
 
     @property
     def has_prev(self) -> bool:
@@ -154,15 +207,18 @@ class Page:
 
     @property
     def has_next(self) -> bool:
+        if self.keyset:
+            return self.next_key is not None
         return self.page < self.pages or self.capped
 
 
 def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: int | None = None, page: int | None = None,
-             total: int | None = None, key: Any = None, bounded: bool = False) -> Page:
+             total: int | None = None, capped: bool = False, key: Any = None, bounded: bool = False) -> Page:
     """Page a statement in SQL: one COUNT and one LIMIT/OFFSET query, whatever the table size.
 
     ``rows=True`` for statements that select an entity plus extra columns (items are rows);
-    ``total`` when the caller has counted the rows already (no COUNT then).
+    ``total`` when the caller has counted the rows already (no COUNT then), ``capped`` if that
+    count was bounded and stopped there.
     ``key`` (a unique column, the last tie breaker of the ORDER BY): the page's keys are found
     first with a statement that selects only the key, then the page's rows by key. A statement
     whose columns are costly (correlated subqueries) then works them out for the page's rows
@@ -173,10 +229,9 @@ def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: in
     per_page = per_page or current_app.config["PORTAL"].page_size
     page = page or ListArgs().page()
     offset = (page - 1) * per_page
-    capped = False
     if total is None:
         counted = (stmt.with_only_columns(key) if key is not None else stmt).order_by(None)
-        bound = max(COUNT_CAP, offset + per_page) if bounded else None
+        bound = count_bound(page, per_page) if bounded else None
         if bound is not None:
             counted = counted.limit(bound + 1)
         total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
@@ -192,8 +247,46 @@ def paginate(session: Session, stmt: Select, *, rows: bool = False, per_page: in
     return Page(items=items, page=page, per_page=per_page, total=total, capped=capped)
 
 
+def paginate_keyset(session: Session, stmt: Select, terms: list[Term], key: Any, *, per_page: int | None = None) -> Page:
+    """Page a statement by keyset: ?after=<key> is the page after the row with that key (the
+    Next link), ?before=<key> the page before it (Previous), each read from where the order
+    reaches that row (one query for its order values) instead of counting off every row an OFFSET
+    skips. ?page=N without a cursor (the first page, old links) is an OFFSET page. The page number
+    the links carry is only shown; the count is bounded (COUNT_CAP) wherever the page is.
+    ``key``: the unique column that ends `terms` (the items are rows, as paginate's rows=True)."""
+    args = ListArgs()
+    per_page = per_page or current_app.config["PORTAL"].page_size
+    page = args.page()
+    backwards = "after" not in request.args and "before" in request.args
+    cursor = args.id("before" if backwards else "after")
+    values = None
+    if cursor is not None:  # a key no row (of this list) has any more: the page by number instead
+        values = session.execute(stmt.with_only_columns(*(t.column for t in terms)).where(key == cursor).order_by(None)).first()
+    bound = count_bound(1 if values is not None else page, per_page)
+    counted = session.scalar(select(func.count()).select_from(stmt.with_only_columns(key).order_by(None).limit(bound + 1).subquery())) or 0
+    total, capped = min(counted, bound), counted > bound
+    window = stmt.with_only_columns(key).order_by(*(t.clause(backwards and values is not None) for t in terms)).limit(per_page + 1)
+    keys: list[Any] = []
+    if values is not None:
+        keys = list(session.scalars(window.where(beyond(terms, values, backwards))))
+    elif (page - 1) * per_page < total:  # past the last page there is nothing to fetch (and a huge offset overflows)
+        keys = list(session.scalars(window.offset((page - 1) * per_page)))
+    more = len(keys) > per_page
+    keys = keys[:per_page]
+    if values is not None and backwards:
+        keys.reverse()
+        page = page if more else 1  # reached the start: this is the first page, whatever the link said
+    rows = session.execute(stmt.where(key.in_(keys)).order_by(*order_by(terms))).unique().all() if keys else []
+    following = (more or backwards) and bool(keys)
+    return Page(items=list(rows), page=page, per_page=per_page, total=total, capped=capped, keyset=True,
+                first_key=keys[0] if keys else None, next_key=keys[-1] if following else None)
+
+
 def query_args(**changes: Any) -> dict[str, Any]:
-    """The current query string with some values changed, for paging and sort links."""
+    """The current query string with some values changed, for paging and sort links. A link that
+    starts the paging over (page='': a new sort, filter or export) drops a keyset cursor too."""
     args = request.args.to_dict()
+    if changes.get("page") == "":
+        args = {k: v for k, v in args.items() if k not in ("after", "before")}
     args.update({k: v for k, v in changes.items() if v is not None})
     return {k: v for k, v in args.items() if v not in ("", None)}

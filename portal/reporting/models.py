@@ -189,6 +189,8 @@ class CheckIn(Base):
         # the submission time it sorts by) from this index alone; without it PostgreSQL scans
         # every check-in to join a few thousand items.
         Index("ix_check_ins_id_version", "id", "account_id", "period_start", "version", "submitted_at"),
+        # The VoC inbox's newest-first order: its first page walks this and stops after a page.
+        Index("ix_check_ins_submitted_at_id", "submitted_at", "id"),
         CheckConstraint("nps IS NULL OR (nps BETWEEN 0 AND 10)", name="nps_range"),
         CheckConstraint("nps_score IS NULL OR (nps_score BETWEEN -100 AND 100)", name="nps_score_range"),
         CheckConstraint("nps IS NULL OR nps_score IS NULL", name="nps_answer_or_score"),

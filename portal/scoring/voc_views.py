@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import Select, func, select
@@ -18,7 +18,7 @@ from portal.core.exports import table_response
 from portal.core.formatting import local_name
 from portal.core.history import readable_changes
 from portal.core.labels import choices, label
-from portal.core.lists import InvalidArgument, ListArgs, paginate
+from portal.core.lists import InvalidArgument, ListArgs, count_bound, paginate
 from portal.core.scoping import one_or_404, visible_to
 from portal.core.validation import ValidationError
 from portal.core.web import attach_errors, get_session, roles_required
@@ -50,12 +50,7 @@ class Filters:
     def statement(self, *, facets: bool = True) -> Select:
         """The in-force items the user may see that pass every filter; facets=False leaves out the
         area, status and kind filters (the counts apply those themselves, see _counts)."""
-        stmt = (
-            visible_to(current_user, VocItem)
-            .join(CheckIn, CheckIn.id == VocItem.check_in_id)
-            .join(Account, Account.id == VocItem.account_id)
-            .where(voc.in_force())
-        )
+        stmt = visible_to(current_user, VocItem).join(CheckIn, CheckIn.id == VocItem.check_in_id).where(voc.in_force())
         if self.kind and facets:
             stmt = stmt.where(VocItem.kind == self.kind)
         if self.status and facets:
@@ -63,7 +58,7 @@ class Filters:
         if self.area and facets:
             stmt = stmt.where(VocItem.product_area_id.is_(None) if self.area == voc.UNASSIGNED else VocItem.product_area_id == self.area_id)
         if self.segment:
-            stmt = stmt.where(Account.segment == self.segment)
+            stmt = stmt.join(Account, Account.id == VocItem.account_id).where(Account.segment == self.segment)
         if self.partner_id:
             stmt = stmt.where(VocItem.partner_id == self.partner_id)
         if self.query:
@@ -71,24 +66,37 @@ class Filters:
         return stmt
 
     def rows(self) -> Select:
+        """Newest first. The check-in's id breaks ties of its submission time (a file's check-ins
+        share one), so the first page walks an index on (submitted_at, id) and stops after a page."""
+        stmt = self.statement()
+        if not self.segment:
+            stmt = stmt.join(Account, Account.id == VocItem.account_id)
         return (
-            self.statement()
-            .join(Partner, Partner.id == VocItem.partner_id)
+            stmt.join(Partner, Partner.id == VocItem.partner_id)
             .with_only_columns(VocItem, Account.name.label("account_name"), Account.segment, Partner.name.label("partner_name"),
                                CheckIn.period_start, CheckIn.submitted_at)
-            .order_by(CheckIn.submitted_at.desc(), VocItem.id.desc())
+            .order_by(CheckIn.submitted_at.desc(), CheckIn.id.desc(), VocItem.id.desc())
         )
 
 
 FACETS = {"area": VocItem.product_area_id, "status": VocItem.status, "kind": VocItem.kind}
 
 
-def _counts(db, filters: Filters) -> tuple[dict[str, dict], int]:
+def _counts(db, filters: Filters, bound: int) -> tuple[dict[str, dict] | None, int, bool]:
     """Items per area, status and kind, and the number the list shows, from one GROUP BY over the
     three facets (a few dozen rows whatever the number of items): a facet's counts leave out its
-    own filter and keep the other two, the list's total keeps all three."""
-    cube = db.execute(filters.statement(facets=False).with_only_columns(*FACETS.values(), func.count())
-                      .group_by(*FACETS.values()).order_by(None)).all()
+    own filter and keep the other two, the list's total keeps all three.
+    Bounded, so that the page costs the same however many items there are: the GROUP BY reads no
+    more than `bound` + 1 items. Past that no facet count is exact (None) and the total is a
+    bounded count too, (total, True): the page says "more than" rather than read every item's text."""
+    found = filters.statement(facets=False).with_only_columns(*FACETS.values()).order_by(None).limit(bound + 1).subquery()
+    cube = db.execute(select(*found.c, func.count()).group_by(*found.c)).all()
+    if sum(n for *_values, n in cube) > bound:
+        if not any(getattr(filters, facet) for facet in FACETS):  # the cube's items are the list's
+            return None, bound, True
+        listed = filters.statement().with_only_columns(VocItem.id).order_by(None).limit(bound + 1).subquery()
+        total = db.scalar(select(func.count()).select_from(listed)) or 0
+        return None, min(total, bound), total > bound
     chosen = {"area": (lambda v: v is None) if filters.area == voc.UNASSIGNED else (lambda v: v == filters.area_id),
               "status": lambda v: v == filters.status, "kind": lambda v: v == filters.kind}
     active = {facet: test for facet, test in chosen.items() if getattr(filters, facet)}
@@ -102,17 +110,18 @@ def _counts(db, filters: Filters) -> tuple[dict[str, dict], int]:
                 counts[facet][keys[facet]] = counts[facet].get(keys[facet], 0) + n
         if passing == active.keys():
             total += n
-    return counts, total
+    return counts, total, False
 
 
-def _facet_links(facet: str, counts: dict, options: list[tuple[str, str, object]]) -> list[dict]:
-    """The count links of one facet: (filter value, label, count key) per option, with counts."""
+def _facet_links(facet: str, counts: dict | None, options: list[tuple[str, str, object]]) -> list[dict]:
+    """The count links of one facet: (filter value, label, count key) per option, with counts
+    (None: not counted, more items than a bounded count reads)."""
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page" and v}
     links = []
     for value, text, key in options:
         chosen = args.get(facet, "").lower() == value
         target = {k: v for k, v in args.items() if k != facet} if chosen else {**args, facet: value}
-        links.append({"label": text, "count": counts.get(key, 0), "chosen": chosen, "url": url_for("scoring.voc_inbox", **target)})
+        links.append({"label": text, "count": None if counts is None else counts.get(key, 0), "chosen": chosen, "url": url_for("scoring.voc_inbox", **target)})
     return links
 
 
@@ -122,10 +131,12 @@ def voc_inbox():
     db = get_session()
     areas = voc.product_areas(db)
     filters = Filters(areas)
-    counts, total = _counts(db, filters)
-    page = paginate(db, filters.rows(), rows=True, total=total, key=VocItem.id)  # ids first: a narrow sort
+    counted, total, capped = _counts(db, filters, count_bound(ListArgs().page(), current_app.config["PORTAL"].page_size))
+    page = paginate(db, filters.rows(), rows=True, total=total, capped=capped, key=VocItem.id)  # ids first: a narrow sort
+    counts = counted or {facet: None for facet in FACETS}
     facets = {
-        "area": _facet_links("area", counts["area"], [(a.key, local_name(a), a.id) for a in areas if a.active or counts["area"].get(a.id)]
+        "area": _facet_links("area", counts["area"], [(a.key, local_name(a), a.id) for a in areas
+                                                      if a.active or (counts["area"] or {}).get(a.id)]
                              + [(voc.UNASSIGNED, _("Unassigned"), None)]),
         "status": _facet_links("status", counts["status"], [(s.value, label(s), s) for s in VocStatus]),
         "kind": _facet_links("kind", counts["kind"], [(k.value, label(k), k) for k in VocKind]),
