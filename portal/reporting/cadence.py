@@ -205,25 +205,26 @@ class OwedFirst:
 
 
 def owed_first(session: Session, today: date, partner_id: int, limit: int) -> OwedFirst:
-    """`obligations` for a page that lists the first `limit` of each kind and counts the rest: the
-    counts by GROUP BY and only `limit` rows read per step and kind, so a reseller with thousands
-    of accounts owing costs what a small one does (at most three queries per step back)."""
+    """`obligations` for a page that lists the first `limit` of each kind and counts the rest: one
+    statement per step back reads each account once and returns, per kind, its first `limit`
+    rows with the kind's count beside them (window functions), so a reseller with thousands of
+    accounts owing gets `limit` rows per step and kind, whatever it owes."""
     result = OwedFirst([], 0, [], 0)
     for periods, stmt in _owed_steps(session, today, partner_id=partner_id):
-        late = {s: (p, r) for s, (p, r) in periods.items() if p.due_on(r.grace_days) < today}
-        for segment, count in session.execute(stmt.with_only_columns(Account.segment, func.count()).group_by(Account.segment)):
-            if segment in late:
-                result.overdue_total += count
-            else:
-                result.due_total += count
-        on_time = {s: v for s, v in periods.items() if s not in late}
-        for chosen, into in ((late, result.overdue), (on_time, result.due)):
-            if not chosen:
-                continue
-            due_on = case(*[(Account.segment == s, literal(p.due_on(r.grace_days))) for s, (p, r) in chosen.items()])
-            rows = session.execute(stmt.where(Account.segment.in_(list(chosen)))
-                                   .order_by(due_on, Account.name, Account.id).limit(limit))
-            into += [_obligation(row, chosen, today) for row in rows]
+        late = [s for s, (p, r) in periods.items() if p.due_on(r.grace_days) < today]
+        is_late = Account.segment.in_(late) if late else literal(False)
+        due_on = case(*[(Account.segment == s, literal(p.due_on(r.grace_days))) for s, (p, r) in periods.items()])
+        ranked = stmt.add_columns(
+            is_late.label("late"),
+            func.count().over(partition_by=is_late).label("total"),
+            func.row_number().over(partition_by=is_late, order_by=(due_on, Account.name, Account.id)).label("place"),
+        ).subquery()
+        totals: dict[bool, int] = {}
+        for row in session.execute(select(ranked).where(ranked.c.place <= limit)):
+            totals[row.segment in late] = row.total
+            (result.overdue if row.segment in late else result.due).append(_obligation(row, periods, today))
+        result.overdue_total += totals.get(True, 0)
+        result.due_total += totals.get(False, 0)
     result.overdue = sorted(result.overdue, key=_urgency)[:limit]
     result.due = sorted(result.due, key=_urgency)[:limit]
     return result
