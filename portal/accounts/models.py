@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint, inspect, select,
+    BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, inspect, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from sqlalchemy.sql import false
@@ -99,6 +99,8 @@ class Account(Base):
         CheckConstraint(
             "(status = 'churned') = (churned_on IS NOT NULL)", name="churned_on_iff_churned"
         ),
+        # A partner's accounts edited since the nightly list of what is owed (cadence.owed_first).
+        Index("ix_accounts_partner_id_updated_at", "partner_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
