@@ -1,7 +1,9 @@
 """Pages at scale (3): the check-ins owed, as the nightly run lists them (owed_check_ins, in
 due-date order per partner) with the stamp saying for which periods (owed_stamps), so the home
 page and the scorecard read a partner's first overdue and due check-ins from an index; and an
-index of each partner's accounts by last edit, to find those changed since that list.
+index of each partner's accounts by last edit, to find those changed since that list; and the
+day's scores by partner and renewal date, for the scorecard's first renewals and their count;
+and a partner's alerts by day, for its latest ones.
 
 Revision ID: 0023
 Revises: 0022
@@ -28,6 +30,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_owed_check_ins_partner_id_due_on', 'owed_check_ins', ['partner_id', 'due_on', 'account_name', 'account_id'])
     op.create_index('ix_accounts_partner_id_updated_at', 'accounts', ['partner_id', 'updated_at'])
+    op.create_index('ix_account_scores_day_partner_id_renewal_date', 'account_scores', ['day', 'partner_id', 'renewal_date'])
+    op.create_index('ix_alerts_partner_id_raised_on', 'alerts', ['partner_id', 'raised_on', 'id'])
     op.create_table('owed_stamps',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('periods', sa.Text(), nullable=False),
@@ -43,4 +47,6 @@ def downgrade() -> None:
     op.drop_table('owed_stamps')
     op.drop_index('ix_owed_check_ins_partner_id_due_on', table_name='owed_check_ins')
     op.drop_table('owed_check_ins')
+    op.drop_index('ix_alerts_partner_id_raised_on', table_name='alerts')
+    op.drop_index('ix_account_scores_day_partner_id_renewal_date', table_name='account_scores')
     op.drop_index('ix_accounts_partner_id_updated_at', table_name='accounts')
