@@ -232,6 +232,7 @@ def store_owed(session: Session, today: date) -> None:
     stamp = OwedStamp(id=1, periods=_stamp_periods(steps, overdue_from), listed_at=clock.utcnow(),
                       last_check_in_id=session.scalar(select(func.coalesce(func.max(CheckIn.id), 0))),
                       last_account_id=session.scalar(select(func.coalesce(func.max(Account.id), 0))))
+    session.execute(delete(OwedStamp))  # first: a run for another day at the same time waits here until this one ends
     session.execute(delete(OwedCheckIn))
     for periods in steps:
         period_start = case(*[(Account.segment == s, literal(p.start)) for s, (p, _) in periods.items()])
@@ -239,7 +240,7 @@ def store_owed(session: Session, today: date) -> None:
             Account.id, period_start, Account.partner_id, _due_on(periods), Account.name)
         session.execute(insert(OwedCheckIn).from_select(
             ["account_id", "period_start", "partner_id", "due_on", "account_name"], rows))
-    session.merge(stamp)
+    session.add(stamp)
 
 
 @dataclass
