@@ -13,7 +13,7 @@ from portal.auth.models import (  # noqa: F401
     Role, VENDOR_ROLES, PARTNER_ROLES, User, normalise_email, ThrottleScope, LoginThrottle, LOCKED_OUT_PARTNER_STATUSES,
 )
 from portal.reporting.models import (  # noqa: F401
-    Sentiment, RenewalLikelihood, RiskType, Severity, VocKind, StakeholderRole, MilestoneStatus, ReportSource, ReportingCadence, ReportingSettings, Feature, MilestoneTemplate, Milestone, CheckIn, check_in_features, CheckInFeature, CheckInRisk, VocItem, Stakeholder, ChangeLog, ImportBatch,
+    Sentiment, RenewalLikelihood, RiskType, Severity, VocKind, StakeholderRole, MilestoneStatus, ReportSource, ReportingCadence, ReportingSettings, OwedCheckIn, OwedStamp, Feature, MilestoneTemplate, Milestone, CheckIn, check_in_features, CheckInFeature, CheckInRisk, VocItem, Stakeholder, ChangeLog, ImportBatch,
 )
 from portal.reporting.models import IMPORT_JOB_STATUSES, IMPORT_STATUSES, ProductArea, VocStatus  # noqa: F401
 from portal.api.models import (  # noqa: F401

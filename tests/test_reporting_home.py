@@ -7,7 +7,7 @@ from datetime import date
 from html import unescape
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.models import Feature, LifecycleStatus, MilestoneTemplate, ReportingCadence, Segment
 from tests import factories
@@ -89,6 +89,33 @@ def test_the_first_check_ins_owed_are_the_head_of_the_whole_list(db, tenants, po
     first = owed_first(db, day, tenants.partner_a.id, limit)
     assert (first.overdue, first.overdue_total) == (overdue[:limit], 3)
     assert (first.due, first.due_total) == (due[:limit], 3)
+
+
+def test_the_nightly_list_of_what_is_owed_reads_as_the_whole_list_and_follows_changes_at_once(db, tenants, portfolio):
+    """The home and the scorecard read the check-ins owed as the nightly run listed them, with the
+    accounts changed since worked out live: a check-in just sent, a new customer and a churned one
+    count at once, and a day with other periods than the list's is worked out live."""
+    from portal.models import OwedCheckIn
+    from portal.reporting.cadence import obligations, owed_first, store_owed
+
+    def as_listed(day):
+        whole = obligations(db, day, partner_id=tenants.partner_a.id)
+        overdue, due = [o for o in whole if o.overdue], [o for o in whole if not o.overdue]
+        first = owed_first(db, day, tenants.partner_a.id, 2)
+        assert (first.overdue, first.overdue_total, first.due, first.due_total) == (overdue[:2], len(overdue), due[:2], len(due))
+
+    day = date(2026, 12, 25)
+    store_owed(db, day)
+    db.commit()
+    assert db.scalar(select(func.count()).select_from(OwedCheckIn)) == 7  # partner A's six and partner B's one
+    as_listed(day)
+    factories.check_in(db, portfolio["tsubaki"], period_start=date(2026, 4, 1))
+    factories.account(db, tenants.partner_a, name="Aoi Foods", segment=Segment.HIGH_TOUCH)
+    hikari = portfolio["hikari"]
+    hikari.status, hikari.churned_on, hikari.churn_reason = LifecycleStatus.CHURNED, date(2026, 12, 20), "Moved away"
+    db.commit()
+    as_listed(day)
+    as_listed(date(2027, 1, 6))  # December is overdue now: other periods than the list's
 
 
 def test_each_reseller_sees_only_its_own_obligations(browser, tenants, portfolio):

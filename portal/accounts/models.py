@@ -102,6 +102,8 @@ class Account(Base):
         # The accounts list's name order (listing.SORT_NAME, then id): its pages read from here by
         # keyset. PostgreSQL only: SQLite cannot reflect an index on an expression (nor needs one at its sizes).
         Index("ix_accounts_sort_name", text("lower(coalesce(name_kana, name))"), "id").ddl_if(dialect="postgresql"),
+        # A partner's accounts edited since the nightly list of what is owed (cadence.owed_first).
+        Index("ix_accounts_partner_id_updated_at", "partner_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union
 from sqlalchemy.orm import Session
 
 from portal.core import clock
 from portal.core.db import UTCDateTime
-from portal.models import Account, CheckIn, LifecycleStatus, ReportingCadence, ReportingSettings, Segment
+from portal.models import (
+    Account, CheckIn, LifecycleStatus, OwedCheckIn, OwedStamp, ReportingCadence, ReportingSettings, Segment,
+)
 
 DEFAULT_CADENCES = {Segment.HIGH_TOUCH: 1, Segment.LOW_TOUCH: 3, Segment.TECH_TOUCH: 6}
 DEFAULT_GRACE_DAYS = 10
@@ -23,6 +25,9 @@ DEFAULT_ADOPTION_AFTER_DAYS = 120
 # A current period's check-in is listed as due once its due date is this close.
 DUE_SOON_DAYS = 31
 FISCAL_YEAR_START_MONTH = 4
+# Beyond this many accounts of a partner changed since the nightly list of what is owed (an
+# import, say), the partner's list is worked out live rather than patched.
+MAX_CHANGED = 500
 
 
 @dataclass(frozen=True)
@@ -145,25 +150,42 @@ def periods_owed(rule: SegmentRule, today: date) -> list[Period]:
     return found
 
 
-def _owed_steps(session: Session, today: date, *, partner_id: int | None = None, account_id: int | None = None):
-    """Per step back through `periods_owed`: the periods (with their rules) by segment, and the
-    statement of the live accounts that owe them. Due dates are known per segment and step, so
-    a segment whose current period is not due soon is left out before anything is read."""
+def _owed_periods(session: Session, today: date) -> list[dict[Segment, tuple[Period, SegmentRule]]]:
+    """Per step back through `periods_owed`: the periods (with their rules) by segment. Due dates
+    are known per segment and step, so a segment whose current period is not due soon is left out."""
     rules = cadence_rules(session)
     owed = {segment: periods_owed(rule, today) for segment, rule in rules.items()}
+    steps = []
     for step in range(max(len(periods) for periods in owed.values())):
         periods = {segment: (owed[segment][step], rules[segment]) for segment in owed if step < len(owed[segment])
                    and (step > 0 or (owed[segment][0].due_on(rules[segment].grace_days) - today).days <= DUE_SOON_DAYS)}
-        if not periods:
-            continue
-        period_start = case(*[(Account.segment == s, literal(p.start)) for s, (p, _) in periods.items()])
-        reported = select(CheckIn.id).where(CheckIn.account_id == Account.id, CheckIn.period_start == period_start).exists()
-        stmt = select(Account.id, Account.name, Account.reference, Account.partner_id, Account.segment).where(
-            Account.segment.in_(list(periods)),
-            Account.status != LifecycleStatus.CHURNED,
-            owes_period(session, {s: p.end for s, (p, _) in periods.items()}),
-            ~reported,
-        )
+        if periods:
+            steps.append(periods)
+    return steps
+
+
+def _owing(periods: dict[Segment, tuple[Period, SegmentRule]], overdue_from: date | None):
+    """The statement of the live accounts that owe one step's periods and have not reported them."""
+    period_start = case(*[(Account.segment == s, literal(p.start)) for s, (p, _) in periods.items()])
+    reported = select(CheckIn.id).where(CheckIn.account_id == Account.id, CheckIn.period_start == period_start).exists()
+    return select(Account.id, Account.name, Account.reference, Account.partner_id, Account.segment).where(
+        Account.segment.in_(list(periods)),
+        Account.status != LifecycleStatus.CHURNED,
+        _owes({s: p.end for s, (p, _) in periods.items()}, overdue_from),
+        ~reported,
+    )
+
+
+def _due_on(periods: dict[Segment, tuple[Period, SegmentRule]]):
+    return case(*[(Account.segment == s, literal(p.due_on(r.grace_days))) for s, (p, r) in periods.items()])
+
+
+def _owed_steps(session: Session, today: date, *, partner_id: int | None = None, account_id: int | None = None):
+    """Per step back through `periods_owed` (`_owed_periods`): its periods, and the statement of
+    the live accounts that owe them."""
+    overdue_from = reporting_settings(session).overdue_from
+    for periods in _owed_periods(session, today):
+        stmt = _owing(periods, overdue_from)
         if partner_id is not None:
             stmt = stmt.where(Account.partner_id == partner_id)
         if account_id is not None:
@@ -194,6 +216,33 @@ def obligations(session: Session, today: date, *, partner_id: int | None = None,
     return sorted(found, key=_urgency)
 
 
+def _stamp_periods(steps: list[dict[Segment, tuple[Period, SegmentRule]]], overdue_from: date | None) -> str:
+    """What the owed check-ins depend on besides the accounts and their check-ins: the periods of
+    each step (with their due dates) and the vendor's start day. Equal stamps, equal lists."""
+    return " ".join("|".join(f"{s.value}:{p.key}:{p.due_on(r.grace_days)}" for s, (p, r) in sorted(periods.items()))
+                    for periods in steps) + f" from:{overdue_from}"
+
+
+def store_owed(session: Session, today: date) -> None:
+    """List every check-in owed on `today` in owed_check_ins (one INSERT ... SELECT per step back,
+    the same statements as `obligations`), stamped with the periods and with the last check-in and
+    account seen (read before the list, so whatever comes during it counts as changed)."""
+    overdue_from = reporting_settings(session).overdue_from
+    steps = _owed_periods(session, today)
+    stamp = OwedStamp(id=1, periods=_stamp_periods(steps, overdue_from), listed_at=clock.utcnow(),
+                      last_check_in_id=session.scalar(select(func.coalesce(func.max(CheckIn.id), 0))),
+                      last_account_id=session.scalar(select(func.coalesce(func.max(Account.id), 0))))
+    session.execute(delete(OwedStamp))  # first: a run for another day at the same time waits here until this one ends
+    session.execute(delete(OwedCheckIn))
+    for periods in steps:
+        period_start = case(*[(Account.segment == s, literal(p.start)) for s, (p, _) in periods.items()])
+        rows = _owing(periods, overdue_from).with_only_columns(
+            Account.id, period_start, Account.partner_id, _due_on(periods), Account.name)
+        session.execute(insert(OwedCheckIn).from_select(
+            ["account_id", "period_start", "partner_id", "due_on", "account_name"], rows))
+    session.add(stamp)
+
+
 @dataclass
 class OwedFirst:
     """The first overdue and due check-ins of a partner, with how many there are of each."""
@@ -205,25 +254,62 @@ class OwedFirst:
 
 
 def owed_first(session: Session, today: date, partner_id: int, limit: int) -> OwedFirst:
-    """`obligations` for a page that lists the first `limit` of each kind and counts the rest: the
-    counts by GROUP BY and only `limit` rows read per step and kind, so a reseller with thousands
-    of accounts owing costs what a small one does (at most three queries per step back)."""
+    """`obligations` for a page that lists the first `limit` of each kind and counts the rest.
+
+    While the nightly list (`store_owed`) is for today's periods, its rows are read for the
+    partner's accounts unchanged since (a short read of its due-date index, however many accounts
+    owe), and the accounts added, edited or reported on since are worked out live (by id, so the
+    statement is as small as they are few): a check-in just sent leaves the list at once.
+    Otherwise (no list yet, the rules changed, a new period, many changes) all live."""
+    overdue_from = reporting_settings(session).overdue_from
+    steps = _owed_periods(session, today)
+    stamp = session.get(OwedStamp, 1)
+    changed = [] if stamp is None else list(session.scalars(union(  # each part a short index read
+        select(Account.id).where(Account.partner_id == partner_id, Account.id > stamp.last_account_id),
+        select(Account.id).where(Account.partner_id == partner_id, Account.updated_at >= stamp.listed_at),
+        select(CheckIn.account_id).join(Account, Account.id == CheckIn.account_id)
+        .where(Account.partner_id == partner_id, CheckIn.id > stamp.last_check_in_id),
+    ).limit(MAX_CHANGED + 1)))
+    if stamp is None or stamp.periods != _stamp_periods(steps, overdue_from) or len(changed) > MAX_CHANGED:
+        return _owed_first_live(session, today, steps, overdue_from, Account.partner_id == partner_id, limit)
+    result = _owed_first_live(session, today, steps, overdue_from, Account.id.in_(changed), limit)
+    listed = and_(OwedCheckIn.partner_id == partner_id, OwedCheckIn.account_id.not_in(changed))
+    late = OwedCheckIn.due_on < today
+    for is_late, count in session.execute(select(late, func.count()).where(listed).group_by(late)):
+        if is_late:
+            result.overdue_total += count
+        else:
+            result.due_total += count
+    periods = {(s, p.start): (p, r) for step in steps for s, (p, r) in step.items()}
+    for kind, into in ((late, result.overdue), (~late, result.due)):
+        rows = session.execute(
+            select(Account.id, Account.name, Account.reference, Account.partner_id, Account.segment, OwedCheckIn.period_start)
+            .join(OwedCheckIn, OwedCheckIn.account_id == Account.id).where(listed, kind)
+            .order_by(OwedCheckIn.due_on, OwedCheckIn.account_name, OwedCheckIn.account_id).limit(limit))
+        into += [_obligation(row, {row.segment: periods[row.segment, row.period_start]}, today) for row in rows]
+    result.overdue = sorted(result.overdue, key=_urgency)[:limit]
+    result.due = sorted(result.due, key=_urgency)[:limit]
+    return result
+
+
+def _owed_first_live(session: Session, today: date, steps, overdue_from: date | None, accounts, limit: int) -> OwedFirst:
+    """`owed_first` worked out from the accounts' check-ins: one statement per step back reads each
+    of the `accounts` once and returns, per kind, its first `limit` rows with the kind's count
+    beside them (window functions)."""
     result = OwedFirst([], 0, [], 0)
-    for periods, stmt in _owed_steps(session, today, partner_id=partner_id):
-        late = {s: (p, r) for s, (p, r) in periods.items() if p.due_on(r.grace_days) < today}
-        for segment, count in session.execute(stmt.with_only_columns(Account.segment, func.count()).group_by(Account.segment)):
-            if segment in late:
-                result.overdue_total += count
-            else:
-                result.due_total += count
-        on_time = {s: v for s, v in periods.items() if s not in late}
-        for chosen, into in ((late, result.overdue), (on_time, result.due)):
-            if not chosen:
-                continue
-            due_on = case(*[(Account.segment == s, literal(p.due_on(r.grace_days))) for s, (p, r) in chosen.items()])
-            rows = session.execute(stmt.where(Account.segment.in_(list(chosen)))
-                                   .order_by(due_on, Account.name, Account.id).limit(limit))
-            into += [_obligation(row, chosen, today) for row in rows]
+    for periods in steps:
+        late = [s for s, (p, r) in periods.items() if p.due_on(r.grace_days) < today]
+        is_late = Account.segment.in_(late) if late else literal(False)
+        ranked = _owing(periods, overdue_from).where(accounts).add_columns(
+            func.count().over(partition_by=is_late).label("total"),
+            func.row_number().over(partition_by=is_late, order_by=(_due_on(periods), Account.name, Account.id)).label("place"),
+        ).subquery()
+        totals: dict[bool, int] = {}
+        for row in session.execute(select(ranked).where(ranked.c.place <= limit)):
+            totals[row.segment in late] = row.total
+            (result.overdue if row.segment in late else result.due).append(_obligation(row, periods, today))
+        result.overdue_total += totals.get(True, 0)
+        result.due_total += totals.get(False, 0)
     result.overdue = sorted(result.overdue, key=_urgency)[:limit]
     result.due = sorted(result.due, key=_urgency)[:limit]
     return result

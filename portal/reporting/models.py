@@ -123,6 +123,35 @@ class ReportingSettings(Base):
     reopen_within_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
 
+class OwedCheckIn(Base):
+    """A check-in an account owed when the nightly run last listed them (cadence.store_owed): the
+    pages read a partner's first ones from here, in due-date order, instead of every account's
+    history. Good only for the periods its stamp names; accounts changed since are read live."""
+
+    __tablename__ = "owed_check_ins"
+    __table_args__ = (Index("ix_owed_check_ins_partner_id_due_on", "partner_id", "due_on", "account_name", "account_id"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    account_name: Mapped[str] = mapped_column(String(200))  # the lists' second sort key, in the index
+
+
+class OwedStamp(Base):
+    """For which periods owed_check_ins were listed, and the last check-in and account they saw:
+    one row (id 1). Later check-ins and accounts, and accounts edited since, are read live."""
+
+    __tablename__ = "owed_stamps"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    periods: Mapped[str] = mapped_column(Text)
+    last_check_in_id: Mapped[int] = mapped_column(Integer)
+    last_account_id: Mapped[int] = mapped_column(Integer)
+    listed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Feature(Base):
     """A key product feature whose adoption resellers report (vendor-defined)."""
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from portal.accounts import lifecycle
 from portal.actions.resolve import resolve_items
 from portal.actions.services import items_from_alerts
-from portal.reporting.cadence import cadence_rules, owes_period, period_containing
+from portal.reporting.cadence import cadence_rules, owes_period, period_containing, store_owed
 from portal.core.clock import utcnow
 from portal.scoring.figures import scorecard_select
 from portal.scoring.health import current_model, score_select
@@ -292,6 +292,7 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
     analyze(session, Alert)
     resolve_items(session, day)  # first: an item closed today whose condition returns today reopens
     items_from_alerts(session, day)
+    store_owed(session, day)  # after the lifecycle moves: churned accounts owe nothing
     return rows, alerts
 
 

@@ -60,6 +60,8 @@ class AccountScore(Base):
         UniqueConstraint("day", "account_id"),
         # An account's history, newest first: its previous band is one probe however many days are kept.
         Index("ix_account_scores_account_id_day", "account_id", "day"),
+        # A partner's renewals of the day in date order (the scorecard's first ones, and their count).
+        Index("ix_account_scores_day_partner_id_renewal_date", "day", "partner_id", "renewal_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -214,7 +216,11 @@ class Alert(Base):
     """Raised by the aggregation, once per occurrence: the subject says which occurrence."""
 
     __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("kind", "account_id", "subject"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "account_id", "subject"),
+        # A partner's latest alerts (the scorecard's first ones): read newest first, joined only for those.
+        Index("ix_alerts_partner_id_raised_on", "partner_id", "raised_on", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[AlertKind] = mapped_column(enum_column(AlertKind, "alert_kind"))

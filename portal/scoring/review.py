@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.core.scoping import partners_visible_to, visible_to
@@ -42,16 +42,17 @@ def recent_alerts(session: Session, user: User, partner_id: int, day: date) -> l
 
 def renewals(session: Session, partner_id: int, day: date, today: date, limit: int | None = None) -> tuple[list, int]:
     """The partner's accounts renewing from today to RENEWAL_DAYS ahead, with their band on `day`:
-    the first `limit` by date (None: all) and how many there are, in one query."""
+    the first `limit` by date (None: all) and how many there are. Two short reads of the
+    (day, partner_id, renewal_date) index: the count from the index alone, and the first rows in
+    date order, so only those are joined to their accounts (a large reseller renews thousands)."""
+    window = and_(AccountScore.day == day, AccountScore.partner_id == partner_id, AccountScore.renewal_date >= today,
+                  AccountScore.renewal_date <= today + timedelta(days=RENEWAL_DAYS))
     rows = session.execute(
-        select(AccountScore.account_id, AccountScore.renewal_date, AccountScore.band, AccountScore.arr_jpy, Account.name,
-               func.count().over().label("matching"))
-        .join(Account, Account.id == AccountScore.account_id)
-        .where(AccountScore.day == day, AccountScore.partner_id == partner_id, AccountScore.renewal_date >= today,
-               AccountScore.renewal_date <= today + timedelta(days=RENEWAL_DAYS))
+        select(AccountScore.account_id, AccountScore.renewal_date, AccountScore.band, AccountScore.arr_jpy, Account.name)
+        .join(Account, Account.id == AccountScore.account_id).where(window)
         .order_by(AccountScore.renewal_date, Account.name, Account.id).limit(limit)
     ).all()
-    return list(rows), (rows[0].matching if rows else 0)
+    return list(rows), session.execute(select(func.count()).select_from(AccountScore).where(window)).scalar_one()
 
 
 def ranking(session: Session, user: User, day: date, *, sort: str, descending: bool, tier: PartnerTier | None,
