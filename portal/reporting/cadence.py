@@ -7,6 +7,7 @@ are computed here once per segment, and SQL does the per-account work.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -51,6 +52,7 @@ class Period:
         return period_containing(self.end + timedelta(days=1), self.months)
 
 
+@functools.lru_cache(maxsize=4096)  # a file's 10,000 rows name a few periods; each stored plan reads them back
 def period_containing(day: date, months: int, fiscal_start: int = FISCAL_YEAR_START_MONTH) -> Period:
     offset = (day.month - fiscal_start) % 12
     start_offset = offset - offset % months

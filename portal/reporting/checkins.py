@@ -175,14 +175,18 @@ def parse_check_in(
     seats: int | None,
     contract_start: date | None,
     features: list[Feature],
+    memo: dict | None = None,
 ) -> CheckInInput:
     """Validate one check-in. Keys: the field names of CheckInInput plus ``period``; feature
     adoption as ``features`` ({key: level or percentage}, API), ``feature_keys`` (a list: fully
     used) or one ``feature_<key>`` value each (form, file); ``risks`` and ``voc`` (lists of
     mappings) or the flat ``risk_type``/``risk_severity``/``risk_note`` and
-    ``voc_kind``/``voc_text``/``voc_product_area``."""
-    c = Checks(ALIASES)
-    period, period_error = parse_period(values.get("period"), rule, today, contract_start)
+    ``voc_kind``/``voc_text``/``voc_product_area``. `memo`: one dict for the rows of one file,
+    so that a value checked in one row is not checked again in the next (Checks' memo)."""
+    c = Checks(ALIASES, memo)
+    raw_period = values.get("period")
+    period, period_error = c.kept(("period", type(raw_period), raw_period, rule, today, contract_start),
+                                  lambda: parse_period(raw_period, rule, today, contract_start))
     if period_error is not None:
         c.fail("period", period_error, values.get("period"))
     active_users = c.integer(values, "active_users")
@@ -256,10 +260,11 @@ def adoption_label(pct: int) -> str:
 
 def _parse_features(c: Checks, values: Mapping, features: list[Feature]) -> tuple[tuple[str, int], ...]:
     """Adoption per reported feature. A blank (or a feature left out) is not reported at all."""
-    known = {f.key for f in features}
-    options = ", ".join(sorted(known))
     message = _l("must be a level (not used, trial, partly, fully), yes/no or a percentage 0–100")
     adoption: dict[str, int] = {}
+    if "features" in values or "feature_keys" in values:  # the API's and the form's ways
+        known = {f.key for f in features}
+        options = ", ".join(sorted(known))
     if "features" in values and values.get("features") is not None:
         if "feature_keys" in values and values.get("feature_keys") is not None:
             c.fail("feature_keys", _l("give either features or feature_keys, not both"))
@@ -292,7 +297,7 @@ def _parse_features(c: Checks, values: Mapping, features: list[Feature]) -> tupl
             raw = values.get(name)
             if blank(raw):
                 continue
-            pct = adoption_of(raw)
+            pct = c.kept(("adoption", type(raw), raw), lambda: adoption_of(raw))
             if pct is None:
                 c.fail(name, message, raw)
             else:
@@ -458,7 +463,7 @@ def outcome_against(existing: InForce | None, data: CheckInInput) -> tuple[Outco
     """What submitting `data` would do, given the version in force for its period."""
     if existing is None:
         return Outcome.CREATED, None
-    if existing.as_input(data.period).comparable() == data.comparable():
+    if existing.stored.comparable()[1:] == data.comparable()[1:]:  # [0] is the period's start: the same pair
         return Outcome.UNCHANGED, existing
     return Outcome.CORRECTED, existing
 

@@ -358,7 +358,7 @@ class RowPlan:
     action: str  # create_account | new_report | correction | unchanged | error
     period_key: str = ""
     data: CheckInInput | None = None
-    account: Account | None = None
+    account: Any = None  # the account's row as planned (id, status, its fields), not serialised
     new_account: dict | None = None
     account_values: dict = field(default_factory=dict)  # the account cells this row fills in (an existing account)
     account_changes: dict = field(default_factory=dict)  # field -> [before, after], as the change log keeps them
@@ -493,10 +493,10 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
         raise FileProblem(_l("Required columns are missing: %(names)s. Download the template to see the expected headers.", names=names))
 
     references = {str(_cell(values, columns, "reference") or "").strip() for _, values in sheet.rows}
-    accounts = {
-        a.reference: a
-        for a in session.scalars(select(Account).where(Account.partner_id == partner.id, among(session, Account.reference, sorted(references))))
-    }
+    # Rows, not ORM objects: the plan reads the accounts' fields and never writes them.
+    accounts = {a.reference: a for a in session.execute(
+        select(Account.id, Account.reference, Account.updated_at, *(getattr(Account, name) for name in ACCOUNT_FIELDS))
+        .where(Account.partner_id == partner.id, among(session, Account.reference, sorted(references))))}
     users = session.execute(select(User.id, User.email, User.active).where(User.partner_id == partner.id)).all()
     owners = {u.email.lower(): u.id for u in users if u.active}  # whom the file may name as owner: the partner's own staff
     emails = {u.id: u.email for u in users}
@@ -504,6 +504,7 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     first_row_for: dict[tuple[str, date], int] = {}
     new_accounts: dict[str, dict] = {}  # reference -> the account the file creates (several periods may name it)
     edits: dict[str, AccountEdit] = {}  # reference -> the account as the rows so far leave it
+    memo: dict = {}  # the check-in values checked so far, shared by the rows (parse_check_in)
 
     # A column the file lacks (a churned account's date) is named in the language of the file's headers.
     japanese = any(COLUMNS[key][1] == header and COLUMNS[key][0] != header for header, key in seen_keys.items() if key in COLUMNS)
@@ -564,7 +565,8 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
             continue
         rule, seats, contract_start = rules[checked["segment"]], checked["seats"], checked["contract_start"]
         try:
-            data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features)
+            data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features,
+                                  memo=memo)
         except ValidationError as invalid:
             for fe in invalid.errors:
                 error(row_number, fe.field, fe.message, fe.value)
@@ -594,7 +596,7 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     return plan
 
 
-def _as_of(account: Account | None) -> str | None:
+def _as_of(account: Any) -> str | None:
     """When the account was last changed, as the plan keeps it (None: the file creates it)."""
     return account.updated_at.isoformat() if account is not None else None
 
@@ -612,8 +614,8 @@ class AccountEdit:
     checked: dict  # the account as they leave it
 
 
-def _plan_account(row: RowPlan, record: dict, account: Account | None, base: dict, edits: dict[str, AccountEdit],
-                  owners: Mapping[str, int], emails: Mapping[int, str], error) -> dict | None:
+def _plan_account(row: RowPlan, record: dict, account: Any, base: dict, edits: dict[str, AccountEdit],
+                  owners: Mapping[str, int], emails: Mapping[int, str], error) -> Mapping | None:
     """The account as this row leaves it, checked by the account service as the form's values are
     (its Japanese words for segment and status accepted), or None after reporting the row's errors.
     Sets the row's account changes (for the preview) and the values to save (for the commit).
@@ -623,9 +625,9 @@ def _plan_account(row: RowPlan, record: dict, account: Account | None, base: dic
         cells.pop("segment", None)  # a new account's segment is read with its creation
     edit = edits.get(row.reference)
     if edit:
-        before: dict | None = edit.checked
+        before: Mapping | None = edit.checked
     else:
-        before = {name: getattr(account, name) for name in ACCOUNT_FIELDS} if account else None
+        before = account._mapping if account else None  # the account's row: its fields by name
     if not cells and not base:
         return before  # nothing to change: the account as it is (its stored values are not checked again)
     values = (edit.values if edit else base) | cells
