@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.accounts.services import ACCOUNT_FIELDS, check_account, logged_values, reference_error, save_account
+from portal.accounts.services import ACCOUNT_FIELDS, check_account, logged_values, reference_error, save_account, update_accounts
 from portal.core.clock import utcnow
 from portal.core.db import among, writer_session
 from portal.core.history import readable
@@ -736,13 +736,15 @@ def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date
                 select(Account).where(Account.partner_id == partner.id, among(session, Account.reference, sorted(edited)))
                 .execution_options(populate_existing=True))}
         planned = [r for r in plan.rows if r.data is not None and r.reference in accounts]
-        in_force = current_check_ins(session, {(accounts[r.reference].id, r.data.period.start) for r in planned if r.data})
+        in_force = current_check_ins(session, {(accounts[r.reference].id, r.data.period.start) for r in planned if r.data},
+                                     values=False)  # the plan compared the values; the staleness check needs the versions
         if (plan.today != today or plan.accounts != {ref: _as_of(accounts.get(ref)) for ref in plan.accounts}
                 or any(r.version != _version(in_force.get((accounts[r.reference].id, r.data.period.start))) for r in planned if r.data)):
             session.rollback()
             raise StalePlan(plan_import(session, partner, sheet, today))
         reports: list[tuple[Any, CheckInInput]] = []  # an Account or its light row: submit_check_ins reads id and partner_id
         outcomes: list[Outcome] = []
+        updates: list[tuple[Account, dict]] = []  # the account columns of existing accounts, in row order
         for row in plan.rows:
             account = accounts.get(row.reference)
             if account is None:
@@ -752,12 +754,12 @@ def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date
                                                  source=ReportSource.FILE, user=user)
                 accounts[row.reference] = account
             elif row.account_values:  # the account's own columns, through the account service and its change log
-                save_account(session, partner.id, account.reference, row.account_values, account=account,
-                             source=ReportSource.FILE, user=user)
+                updates.append((account, row.account_values))
             if row.action in ("create_account", "new_report", "correction"):
                 assert row.data is not None  # a planned row without errors has its check-in
                 reports.append((account, row.data))
                 outcomes.append(Outcome.CORRECTED if row.action == "correction" else Outcome.CREATED)
+        update_accounts(session, partner.id, updates, source=ReportSource.FILE, user=user)
         # The plan is not stale, so its outcomes hold: they are not compared again.
         submit_check_ins(session, reports, source=ReportSource.FILE, user=user, in_force=in_force, outcomes=outcomes)
         if batch is not None:
