@@ -39,7 +39,7 @@ from portal.core.validation import Checks, ValidationError, blank
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-DEFAULT_MAX_ROWS = 5000
+DEFAULT_MAX_ROWS = 20_000  # twice the 10,000-row files resellers send; a file over PORTAL_IMPORT_JOB_ROWS is planned by a job
 DEFAULT_MAX_COLUMNS = 200
 PROGRESS_EVERY = 500  # rows planned between two reports of progress (a big file is planned as a job)
 XLSX_EXPANSION = 8  # an .xlsx may unpack to 8 times the upload limit (real ones unpack 5-10 times)
