@@ -19,12 +19,12 @@ import zipfile
 import gc
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any, Callable, Iterator, Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.accounts.services import ACCOUNT_FIELDS, check_account, logged_values, reference_error, save_account, update_accounts
@@ -42,6 +42,9 @@ DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_ROWS = 20_000  # twice the 10,000-row files resellers send; a file over PORTAL_IMPORT_JOB_ROWS is planned by a job
 DEFAULT_MAX_COLUMNS = 200
 PROGRESS_EVERY = 500  # rows planned between two reports of progress (a big file is planned as a job)
+# A job whose scheduler process has not reported for this long is stalled (the process died: it
+# reports every PROGRESS_EVERY rows while planning; a commit of 20,000 rows takes well under a minute).
+STALLED_AFTER = timedelta(minutes=5)
 XLSX_EXPANSION = 8  # an .xlsx may unpack to 8 times the upload limit (real ones unpack 5-10 times)
 
 # canonical field -> (English header, Japanese header, other accepted spellings)
@@ -696,6 +699,11 @@ def _new_account_segment(record, partner: Partner, reference: str, error, row_nu
         return None
 
 
+class TakenOver(Exception):
+    """The batch was committed, or taken up by another scheduler, while this commit ran: it
+    wrote nothing (its transaction is rolled back)."""
+
+
 class StalePlan(Exception):
     """Accounts or check-ins the file names changed after it was planned (someone reported in
     between), or the day changed: nothing was written, and `plan` is the file planned again."""
@@ -706,19 +714,20 @@ class StalePlan(Exception):
 
 
 def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User,
-                  plan: ImportPlan | None = None, batch: ImportBatch | None = None) -> ImportPlan:
+                  plan: ImportPlan | None = None, batch: ImportBatch | None = None, claim: Claim | None = None) -> ImportPlan:
     """Write every row in one transaction; nothing at all if any row has an error. `plan` is the
     stored plan (planned now when not given). It is checked first, with the two queries the
     writing needs anyway, against what may have changed since: raises StalePlan (after planning
     the file again) if anything did. The accounts go through the account service with its change
     log; the check-ins through submit_check_ins, one statement per table. `batch` is marked
-    committed in the same transaction."""
+    committed in the same transaction, if it is still as `claim` (by default: as now) says; else
+    TakenOver and nothing is written."""
     with _collector_paused():
-        return _commit_import(session, partner, sheet, today, user, plan, batch)
+        return _commit_import(session, partner, sheet, today, user, plan, batch, claim or (Claim.of(batch) if batch else None))
 
 
 def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User,
-                   plan: ImportPlan | None, batch: ImportBatch | None) -> ImportPlan:
+                   plan: ImportPlan | None, batch: ImportBatch | None, claim: Claim | None) -> ImportPlan:
     if plan is None:
         plan = plan_import(session, partner, sheet, today)
     if not plan.ok:
@@ -762,13 +771,39 @@ def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date
         update_accounts(session, partner.id, updates, source=ReportSource.FILE, user=user)
         # The plan is not stale, so its outcomes hold: they are not compared again.
         submit_check_ins(session, reports, source=ReportSource.FILE, user=user, in_force=in_force, outcomes=outcomes)
-        if batch is not None:
-            batch.status, batch.committed_at, batch.summary, batch.error = "committed", utcnow(), plan.summary(), None
+        if batch is not None and claim is not None:  # only if the batch is still as this commit found it: never written twice
+            marked = session.execute(update(ImportBatch).where(ImportBatch.id == batch.id, *claim.holds())
+                                     .values(status="committed", committed_at=utcnow(), summary=plan.summary(), error=None)
+                                     .execution_options(synchronize_session=False))
+            if marked.rowcount != 1:  # type: ignore[attr-defined]
+                raise TakenOver()
         session.commit()
     except Exception:
         session.rollback()
         raise
     return plan
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A batch's status and heartbeat as a worker found them: it writes the batch only while they
+    still hold, so a batch committed or taken up by another meanwhile is not written twice."""
+
+    status: str
+    heartbeat_at: datetime | None
+
+    @classmethod
+    def of(cls, batch: Any) -> "Claim":
+        return cls(batch.status, batch.heartbeat_at)
+
+    def holds(self) -> tuple:
+        return (ImportBatch.status == self.status,
+                ImportBatch.heartbeat_at.is_(None) if self.heartbeat_at is None else ImportBatch.heartbeat_at == self.heartbeat_at)
+
+
+def stalled(batch: ImportBatch, now: datetime) -> bool:
+    """Whether a job's scheduler process has gone silent (died) while planning or committing it."""
+    return batch.status in ("planning", "committing") and (batch.heartbeat_at is None or batch.heartbeat_at < now - STALLED_AFTER)
 
 
 def _version(check_in) -> int:
@@ -794,10 +829,14 @@ def store_upload(session: Session, partner: Partner, user: User, filename: str, 
 
 def keep_plan(batch: ImportBatch, plan: ImportPlan) -> None:
     """The plan stored with the upload, for the preview and the commit to read."""
+    for name, value in _plan_values(plan).items():
+        setattr(batch, name, value)
+
+
+def _plan_values(plan: ImportPlan) -> dict[str, Any]:
     with _collector_paused():
-        batch.plan = plan.to_json()
-    batch.summary, batch.status = plan.summary(), "previewed"
-    batch.rows_planned = len(plan.rows)
+        stored = plan.to_json()
+    return {"plan": stored, "summary": plan.summary(), "status": "previewed", "rows_planned": len(plan.rows)}
 
 
 def stored_plan(session: Session, batch: ImportBatch, today: date) -> ImportPlan:
@@ -817,34 +856,46 @@ def batch_sheet(batch: ImportBatch) -> Sheet:
 
 def commit_batch(session: Session, batch: ImportBatch, today: date, user: User) -> ImportPlan:
     """Commit a previewed batch from its stored plan and mark it committed, in one transaction.
-    Raises StalePlan after keeping the new plan (committed: the preview shows it)."""
+    Raises StalePlan after keeping the new plan (committed: the preview shows it), or TakenOver
+    when the batch changed meanwhile (committed by another): then nothing is written."""
+    claim = Claim.of(batch)
     partner, sheet = session.get_one(Partner, batch.partner_id), batch_sheet(batch)
     try:
-        plan = commit_import(session, partner, sheet, today, user, plan=stored_plan(session, batch, today), batch=batch)
+        plan = commit_import(session, partner, sheet, today, user, plan=stored_plan(session, batch, today), batch=batch, claim=claim)
     except StalePlan as stale:
-        batch = session.get_one(ImportBatch, batch.id)
-        keep_plan(batch, stale.plan)
+        kept = session.execute(update(ImportBatch).where(ImportBatch.id == batch.id, *claim.holds())
+                               .values(**_plan_values(stale.plan)).execution_options(synchronize_session=False))
         session.commit()
+        if kept.rowcount != 1:  # type: ignore[attr-defined]
+            raise TakenOver() from None
         raise
     return plan
 
 
 def run_import_jobs(sessions: sessionmaker[Session], today: date, locale_for=lambda user: nullcontext()) -> list[int]:
     """Plan and commit the big files waiting for the scheduler process, oldest first; the ids
-    worked on. Each batch is claimed first (queued -> planning, commit_queued -> committing) so
-    that two schedulers never work on one. A batch that fails is marked "failed" with the error,
-    and its commit wrote nothing. `locale_for(user)`: the language of the plan's errors."""
+    worked on. Each batch is claimed first (queued -> planning, commit_queued -> committing, with
+    a heartbeat) so that two schedulers never work on one; a stalled one (its process died) is
+    claimed again. A commit marks its batch committed only if the batch is still as it claimed
+    it, so a file taken up again is never written twice. A batch that fails is marked "failed"
+    with the error, and its commit wrote nothing. `locale_for(user)`: the language of the plan's errors."""
     done: list[int] = []
     while True:
         with sessions() as session:
-            row = session.execute(select(ImportBatch.id, ImportBatch.status).where(ImportBatch.status.in_(("queued", "commit_queued")))
+            now = utcnow()
+            row = session.execute(select(ImportBatch.id, ImportBatch.status, ImportBatch.heartbeat_at).where(or_(
+                ImportBatch.status.in_(("queued", "commit_queued")),
+                ImportBatch.status.in_(("planning", "committing")) & or_(ImportBatch.heartbeat_at.is_(None),
+                                                                          ImportBatch.heartbeat_at < now - STALLED_AFTER)))
                                   .order_by(ImportBatch.id).limit(1)).first()
             session.commit()
             if row is None:
                 return done
-            working = "planning" if row.status == "queued" else "committing"
-            claimed = session.execute(update(ImportBatch).where(ImportBatch.id == row.id, ImportBatch.status == row.status)
-                                      .values(status=working).execution_options(synchronize_session=False))
+            if row.status in ("planning", "committing"):
+                log.warning("import %s: its scheduler went silent while %s; taken up again", row.id, row.status)
+            working = "planning" if row.status in ("queued", "planning") else "committing"
+            claimed = session.execute(update(ImportBatch).where(ImportBatch.id == row.id, *Claim.of(row).holds())
+                                      .values(status=working, heartbeat_at=now).execution_options(synchronize_session=False))
             session.commit()
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 continue  # another scheduler took it
@@ -862,6 +913,8 @@ def run_import_jobs(sessions: sessionmaker[Session], today: date, locale_for=lam
                         raise RuntimeError(str(_l("Nothing was imported: the file has errors. Correct them and upload it again.")))
             except StalePlan:
                 log.info("import %s changed since its preview: planned again", row.id)
+            except TakenOver:
+                log.info("import %s was taken up by another scheduler: this commit wrote nothing", row.id)
             except Exception as error:
                 session.rollback()
                 log.exception("import %s failed", row.id)
@@ -875,7 +928,7 @@ def _plan_job(session: Session, sessions: sessionmaker[Session], batch: ImportBa
     """Plan a queued file, telling the page how far it has got through a session of its own."""
     def progress(rows: int) -> None:
         with sessions() as other:
-            other.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(rows_planned=rows))
+            other.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(rows_planned=rows, heartbeat_at=utcnow()))
             other.commit()
 
     plan = plan_import(session, session.get_one(Partner, batch.partner_id), batch_sheet(batch), today, progress)
