@@ -32,12 +32,12 @@ class Period:
     end: date  # inclusive
     months: int
 
-    @property
+    @functools.cached_property  # periods are shared (period_containing): a file's rows format each once
     def key(self) -> str:
         """How people write the period: 2026-10 for a month, 2026-10/3 for a quarter from October."""
         return f"{self.start:%Y-%m}" if self.months == 1 else f"{self.start:%Y-%m}/{self.months}"
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
         """How pages show it: 2026-10 for a month, 2026-10 – 2026-12 for a quarter."""
         return self.key if self.months == 1 else f"{self.start:%Y-%m} – {self.end:%Y-%m}"
