@@ -167,6 +167,11 @@ def record_arr_changes(session: Session, _context, _instances) -> None:
             changed.append((obj, obj.contract_start or clock.today()))
         elif inspect(obj).attrs.arr_jpy.history.has_changes():
             changed.append((obj, clock.today()))
+    record_arr(session, changed)
+
+
+def record_arr(session: Session, changed: list[tuple[Account, date]]) -> None:
+    """Each account's ARR as of its day: the day's row updated, or added (new accounts by the ORM)."""
     stored = [(obj, day) for obj, day in changed if obj.id is not None]
     with session.no_autoflush:
         found = {(row.account_id, row.effective_on): row for row in session.scalars(select(AccountArr).where(
