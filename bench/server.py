@@ -24,8 +24,6 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         environment = dict(os.environ, PORTAL_DATABASE_URL=database_url, PORTAL_SECRET_KEY="bench-" + "x" * 40,
                            PORTAL_BENCH_NOW=NOW.isoformat(), PORTAL_BENCH_STARTED=str(time.time()), PORTAL_ENV="production", PORTAL_SECURE_COOKIES="0",
-                           # The 10,000-row file is over the default row limit (5,000).
-                           PORTAL_IMPORT_MAX_ROWS="20000", PORTAL_IMPORT_MAX_BYTES=str(20 * 1024 * 1024),
                            PYTHONPATH=str(ROOT), **(env or {}))
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.process = subprocess.Popen([gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--timeout", str(timeout),

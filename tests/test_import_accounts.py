@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from portal.core.validation import Checks, parse_date
 from portal.models import Account, ChangeLog, CheckIn, LifecycleStatus, ReportSource, Role, Segment
-from portal.reporting.imports import read_file, plan_import
+from portal.audit.models import AuditAction, AuditEvent
+from portal.reporting.imports import commit_import, read_file, plan_import
 from tests import factories
 from tests.readback import latest
 from tests.test_api import Api, assert_problem
@@ -276,13 +277,14 @@ def test_an_error_in_japanese_names_the_column_in_good_japanese(db, browser, ten
     assert all(e[0] == 2 for e in page.errors)
 
 
-def test_planning_a_file_costs_as_many_queries_for_many_rows_as_for_few(app, db, tenants):
-    counts = []
+def test_a_file_changing_accounts_costs_as_many_queries_for_many_rows_as_for_few_to_plan_and_to_commit(app, db, tenants):
+    plans, commits = [], []
     for n in (3, 30):
-        rows = []
+        rows, accounts = [], []
         for _ in range(n):
             account = factories.account(db, tenants.partner_a)
             factories.check_in(db, account)
+            accounts.append(account)
             rows.append(row({"Reference": account.reference, "Seats": "25", "ARR (yen)": "¥1,000,000",
                              "Owner (email)": tenants.user_a.email, "Contract start": "2025/04/01"}))
         db.commit()
@@ -290,9 +292,20 @@ def test_planning_a_file_costs_as_many_queries_for_many_rows_as_for_few(app, db,
         with counted(app) as statements:
             plan = plan_import(db, tenants.partner_a, sheet, date(2026, 11, 20))
         assert plan.ok and plan.accounts_updated() == n, plan.errors[:3]
-        counts.append(len(statements))
+        plans.append(len(statements))
         db.rollback()
-    assert counts[0] == counts[1], f"{counts[0]} queries for 3 rows, {counts[1]} for 30"
+        with counted(app) as statements:
+            commit_import(db, tenants.partner_a, sheet, date(2026, 11, 20), tenants.user_a, plan=plan)
+        commits.append(len(statements))
+        for account in accounts:  # each account changed, with its change log entry and audit event
+            assert latest(db).get(Account, account.id).seats == 25
+            [entry] = [e for e in changes_of(db, account) if e.source == ReportSource.FILE]
+            assert entry.changes["seats"][1] == 25 and entry.changes["owner"][1] == tenants.user_a.display_name
+            assert latest(db).scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.target_type == "accounts", AuditEvent.target_id == account.id,
+                AuditEvent.action == AuditAction.ACCOUNT_UPDATED)) == 1
+    assert plans[0] == plans[1], f"planning: {plans[0]} queries for 3 rows, {plans[1]} for 30"
+    assert commits[0] == commits[1], f"committing: {commits[0]} queries for 3 rows, {commits[1]} for 30"
 
 
 # --- account fields through the API ------------------------------------------------------------------

@@ -4,11 +4,14 @@ is caught, and a big file is planned and committed by the scheduler process whil
 how far it has got."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import func, insert, select
+import pytest
 
-from portal.models import Account, CheckIn, ImportBatch, LifecycleStatus, ReportSource, Segment, Sentiment, VocItem
+from sqlalchemy import func, insert, select, update
+
+from portal.core.clock import utcnow
+from portal.models import Account, CheckIn, ImportBatch, LifecycleStatus, ReportSource, Segment, Sentiment, User, VocItem
 from portal.reporting import imports
 from portal.reporting.checkins import parse_check_in, submit_check_in
 from portal.reporting.cadence import cadence_rules
@@ -172,3 +175,59 @@ def test_a_big_file_whose_commit_fails_writes_nothing_and_its_page_says_why(app,
     assert latest(db).scalar(select(func.count()).select_from(Account)) == before_accounts  # the new account was rolled back too
     assert b.post(url + "/commit").status_code == 302  # a failed batch is not committed again
     assert check_in_count(db) == before_check_ins
+
+
+def dies_while(db, url: str, status: str) -> None:
+    """A scheduler process claims the batch (with its heartbeat, as run_imports does) and dies."""
+    db.execute(update(ImportBatch).where(ImportBatch.id == batch_of(db, url).id).values(status=status, heartbeat_at=utcnow()))
+    db.commit()
+
+
+STALLED = "Stalled: the scheduler process has not reported on this file for more than 5 minutes."
+
+
+def test_a_file_whose_scheduler_died_while_planning_is_shown_stalled_then_taken_up_again(app, db, browser, tenants, clock):
+    app.config["PORTAL"].import_job_rows = 1
+    b = browser(tenants.user_a)
+    url = upload(b, csv_file(row(Period="2026-04"), row())).location
+    dies_while(db, url, "planning")
+
+    run_imports(app)  # another scheduler leaves a job whose process is still reporting
+    assert batch_of(db, url).status == "planning"
+    html = b.get(url).get_data(as_text=True)
+    assert "Checking the file" in html and "Stalled" not in html
+
+    clock.shift(imports.STALLED_AFTER + timedelta(seconds=1))
+    html = b.get(url).get_data(as_text=True)
+    assert STALLED in html and "Nothing from it has been saved" in html and '<meta http-equiv="refresh"' in html
+
+    run_imports(app)
+    page = read_preview(b.get(url), url)
+    assert "Stalled" not in page.html and page.actions == ["New check-in", "New check-in"] and page.can_commit
+
+
+def test_a_commit_taken_up_again_writes_the_file_once(app, db, browser, tenants, clock):
+    app.config["PORTAL"].import_job_rows = 1
+    b = browser(tenants.user_a)
+    before = check_in_count(db)
+    url = upload(b, csv_file(row(Period="2026-04"), row())).location
+    run_imports(app)
+    assert b.post(url + "/commit").status_code == 302
+    dies_while(db, url, "committing")
+    with app.extensions["portal.sessionmaker"]() as dying:  # what the dead process had read
+        found = dying.get_one(ImportBatch, batch_of(db, url).id)
+        dying.expunge(found)
+
+    clock.shift(imports.STALLED_AFTER + timedelta(seconds=1))
+    assert STALLED in b.get(url).get_data(as_text=True)
+    run_imports(app)
+    assert batch_of(db, url).status == "committed"
+    assert check_in_count(db) == before + 2
+
+    # The process was not dead after all, only silent: its commit writes nothing and keeps the batch committed.
+    with app.extensions["portal.sessionmaker"]() as late:
+        with pytest.raises(imports.TakenOver):
+            imports.commit_batch(late, late.merge(found, load=False), NOW, late.get_one(User, tenants.user_a.id))
+    assert batch_of(db, url).status == "committed"
+    assert check_in_count(db) == before + 2
+    assert "Imported on" in b.get(url).get_data(as_text=True)

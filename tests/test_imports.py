@@ -324,6 +324,14 @@ def test_read_file_limits_size_and_rows():
         read_file(big, "x.csv", max_bytes=2048)
 
 
+def test_the_default_limits_take_a_10000_row_file_and_refuse_one_over_20000_rows():
+    header = b"Reference,Period,Active users,NPS,Sentiment (green/yellow/red),Sentiment reason,Note\n"
+    line = b"CUST-%05d,2026-10,12,8,yellow,Fewer logins since the reorganisation,bench row\n"
+    assert len(read_file(header + b"".join(line % n for n in range(10_000)), "big.csv").rows) == 10_000
+    with pytest.raises(FileProblem, match=r"^The file has more than 20000 rows\. Split it into smaller files\.$"):
+        read_file(header + b"".join(line % n for n in range(20_001)), "bigger.csv")
+
+
 @pytest.mark.parametrize("setting, value, message", [
     pytest.param("import_max_rows", 1, "The file has more than 1 rows. Split it into smaller files.", id="rows"),
     pytest.param("import_max_bytes", 1024, "The file is 2 KB; the limit is 1 KB. Split it into smaller files.", id="bytes"),
@@ -623,7 +631,7 @@ SHEET_HEAD = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlform
                  "wide.xlsx", "Row 1 has more than 200 columns", id="million-cells-xlsx"),
     pytest.param(_xlsx_with_sheet_xml(SHEET_HEAD + b"".join(b'<row r="%d"><c t="inlineStr"><is><t>R</t></is></c><c t="inlineStr"><is><t>green</t></is></c></row>' % n
                                                             for n in range(1, 100_001)) + b"</sheetData></worksheet>"),
-                 "tall.xlsx", "more than 5000 rows", id="100k-rows-xlsx"),
+                 "tall.xlsx", "more than 20000 rows", id="100k-rows-xlsx"),
     pytest.param(_xlsx_with_sheet_xml(b"<worksheet><sheetData><row>"), "broken.xlsx", "could not be opened", id="broken-xml"),
     pytest.param(_xlsx_with_sheet_xml(SHEET_HEAD + b'<row r="1"><c t="inlineStr"><is><t>' + b"a" * 60_000_000 + b"</t></is></c></row></sheetData></worksheet>"),
                  "bomb.xlsx", "unpacks to 58 MB; the limit is 40 MB", id="zip-bomb"),

@@ -6,14 +6,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, inspect, select, text,
+    BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, inspect, insert, select, text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from sqlalchemy.sql import false
 
 from portal.core import clock
 from portal.core.clock import utcnow
-from portal.core.db import Base, UTCDateTime, enum_column
+from portal.core.db import Base, UTCDateTime, among, enum_column
 
 if TYPE_CHECKING:
     from portal.auth.models import User
@@ -161,21 +161,36 @@ class AccountArr(Base):
 
 def record_arr_changes(session: Session, _context, _instances) -> None:
     """Every ARR an account has had, from when: revenue retention needs the past, not just today.
-    A before_flush event of the portal's sessions (portal.models.make_session_factory)."""
+    A before_flush event of the portal's sessions (portal.models.make_session_factory). Set-wise
+    for the accounts already stored (a file changes many): their rows of the day in one query,
+    the new ones in one INSERT."""
+    changed: list[tuple[Account, date]] = []
     for obj in list(session.new) + list(session.dirty):
         if not isinstance(obj, Account):
             continue
         if obj in session.new:
-            effective_on = obj.contract_start or clock.today()
+            changed.append((obj, obj.contract_start or clock.today()))
         elif inspect(obj).attrs.arr_jpy.history.has_changes():
-            effective_on = clock.today()
-        else:
-            continue
-        with session.no_autoflush:
-            row = None
-            if obj.id is not None:
-                row = session.scalar(select(AccountArr).where(AccountArr.account_id == obj.id, AccountArr.effective_on == effective_on))
-            if row is None:
-                row = AccountArr(account=obj, effective_on=effective_on)
-                session.add(row)
-            row.arr_jpy = obj.arr_jpy or 0
+            changed.append((obj, clock.today()))
+    record_arr(session, changed)
+
+
+def record_arr(session: Session, changed: list[tuple[Account, date]]) -> None:
+    """Each account's ARR as of its day: the day's row updated, or added (new accounts by the ORM)."""
+    stored = [(obj, day) for obj, day in changed if obj.id is not None]
+    with session.no_autoflush:
+        found = {(row.account_id, row.effective_on): row for row in session.scalars(select(AccountArr).where(
+            among(session, AccountArr.account_id, sorted({obj.id for obj, _ in stored})), AccountArr.effective_on.in_({day for _, day in stored})))
+        } if stored else {}
+        added: dict[tuple[int, date], int] = {}
+        for obj, day in changed:
+            row = found.get((obj.id, day))
+            if row is not None:
+                row.arr_jpy = obj.arr_jpy or 0
+            elif obj.id is not None:
+                added[(obj.id, day)] = obj.arr_jpy or 0
+            else:
+                session.add(AccountArr(account=obj, effective_on=day, arr_jpy=obj.arr_jpy or 0))
+        if added:
+            session.execute(insert(AccountArr), [{"account_id": account_id, "effective_on": day, "arr_jpy": arr}
+                                                 for (account_id, day), arr in added.items()])

@@ -63,7 +63,17 @@ def record(session: Session, action: AuditAction, *, actor: Actor, partner_id: i
            actor_fallback: str | None = None) -> AuditEvent:
     """Add one event to the caller's unit of work (never commits). `target` is the record acted
     on (its table names the type); `detail` what changed, as {field: [before, after]}."""
-    event = AuditEvent(
+    event = AuditEvent(**event_values(action, actor=actor, partner_id=partner_id, target=target, target_label=target_label,
+                                      detail=detail, actor_fallback=actor_fallback))
+    session.add(event)
+    return event
+
+
+def event_values(action: AuditAction, *, actor: Actor, partner_id: int | None = None, target: Any = None,
+                 target_label: str | None = None, detail: Mapping[str, Any] | None = None,
+                 actor_fallback: str | None = None) -> dict[str, Any]:
+    """An event's columns, as record adds it: for a writer that inserts many with one statement."""
+    return dict(
         action=action,
         actor_id=actor.id if isinstance(actor, User) else None,
         actor_label=_label(actor_label(actor) or actor_fallback),
@@ -74,8 +84,6 @@ def record(session: Session, action: AuditAction, *, actor: Actor, partner_id: i
         detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True) if detail else None,
         client_address=_client_address(),
     )
-    session.add(event)
-    return event
 
 
 # --- logins -----------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ class Config:
     default_timezone: str = clock.DEFAULT_TIME_ZONE
     page_size: int = 25
     import_max_bytes: int = 5 * 1024 * 1024
-    import_max_rows: int = 5000
+    import_max_rows: int = 20_000
     # A file of more rows is planned and committed by the scheduler process, not in the request.
     import_job_rows: int = 2000
     # When the nightly aggregation runs (crontab, in default_timezone).
@@ -92,7 +92,7 @@ class Config:
             default_timezone=env.get("PORTAL_DEFAULT_TIMEZONE") or clock.DEFAULT_TIME_ZONE,
             page_size=int(env.get("PORTAL_PAGE_SIZE", "25")),
             import_max_bytes=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
-            import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "5000")),
+            import_max_rows=int(env.get("PORTAL_IMPORT_MAX_ROWS", "20000")),
             import_job_rows=int(env.get("PORTAL_IMPORT_JOB_ROWS", "2000")),
             aggregation_cron=env.get("PORTAL_AGGREGATION_CRON", "0 2 * * *"),
             job_heartbeat_seconds=float(env.get("PORTAL_JOB_HEARTBEAT_SECONDS") or 10),

@@ -9,13 +9,14 @@ problem+json with a pointer (API).
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from flask_babel import lazy_gettext as _l
 
@@ -55,12 +56,47 @@ def normalised(value: Any) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
-class Checks:
-    """Gathers errors while checking a record, so one pass reports every bad field."""
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
-    def __init__(self, aliases: Mapping[type[enum.Enum], Mapping[str, str]] | None = None) -> None:
+
+def _kept(check: F) -> F:
+    """A field check whose answer (value and errors) for a raw value is kept in the Checks' memo,
+    when it has one: a file's rows repeat the same few values in most columns."""
+    @functools.wraps(check)
+    def checked(self: "Checks", values: Mapping, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.memo is None:
+            return check(self, values, name, *args, **kwargs)
+        raw = values.get(name)
+        key = (check, id(self.aliases), name, raw.__class__, raw, args, *kwargs.items())  # a call site names its keywords in one order
+        return self.kept(key, lambda: check(self, values, name, *args, **kwargs))
+    return checked  # type: ignore[return-value]
+
+
+class Checks:
+    """Gathers errors while checking a record, so one pass reports every bad field.
+    `memo`: a dict shared by the Checks of many records of one kind (a file's rows), so that a
+    value seen before is not checked again; the same value gives the same errors."""
+
+    def __init__(self, aliases: Mapping[type[enum.Enum], Mapping[str, str]] | None = None, memo: dict | None = None) -> None:
         self.errors: list[FieldError] = []
         self.aliases = aliases or {}  # other words accepted for coded values, per enum
+        self.memo = memo
+
+    def kept(self, key: tuple, compute: Callable[[], T]) -> T:
+        """compute(), or what it gave (and the errors it found) for the same key before."""
+        if self.memo is None:
+            return compute()
+        try:
+            found = self.memo.get(key)
+        except TypeError:  # an unhashable value (a list or an object): checked every time
+            return compute()
+        if found is None:
+            before = len(self.errors)
+            found = self.memo[key] = (compute(), self.errors[before:])
+        else:
+            self.errors.extend(found[1])
+        return found[0]
 
     def fail(self, name: str, message, value=None) -> None:
         self.errors.append(FieldError(name, message, value))
@@ -73,6 +109,7 @@ class Checks:
         if self.errors:
             raise ValidationError(self.errors)
 
+    @_kept
     def date(self, values: Mapping, name: str, *, required=False) -> date | None:
         raw = values.get(name)
         if blank(raw):
@@ -84,6 +121,7 @@ class Checks:
             self.fail(name, _l("must be a date like 2026/11/01"), raw)
         return day
 
+    @_kept
     def integer(self, values: Mapping, name: str, low: int | None = 0, high: int | None = None, *, required=False, default=None):
         raw = values.get(name)
         if blank(raw):
@@ -107,6 +145,7 @@ class Checks:
             return default
         return number
 
+    @_kept
     def percent(self, values: Mapping, name: str, low: int = 0, high: int = 100):
         """A whole percentage, as a spreadsheet holds it: 80, "80%", "８０％", or 0.8 (a cell
         formatted as a percentage stores the fraction)."""
@@ -117,6 +156,7 @@ class Checks:
             text = normalised(raw)
             raw = text[:-1].strip() if text.endswith("%") else text
         return self.integer({name: raw}, name, low, high)
+    @_kept
     def decimal(self, values: Mapping, name: str, low: float, high: float, places: int = 1) -> float | None:
         """A decimal such as a survey average: "4.2", "４．２" or 4.2, rounded half up to `places`."""
         raw = values.get(name)
@@ -137,6 +177,7 @@ class Checks:
             return None
         return float(number)
 
+    @_kept
     def choice(self, values: Mapping, name: str, enum_cls: type[enum.Enum], *, required=False):
         raw = values.get(name)
         if blank(raw):
@@ -152,6 +193,7 @@ class Checks:
             self.fail(name, _l("must be one of: %(options)s", options=options), raw)
             return None
 
+    @_kept
     def text(self, values: Mapping, name: str, *, max_length: int = MAX_TEXT, required=False) -> str | None:
         raw = values.get(name)
         if blank(raw):

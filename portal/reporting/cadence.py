@@ -7,6 +7,7 @@ are computed here once per segment, and SQL does the per-account work.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -36,12 +37,12 @@ class Period:
     end: date  # inclusive
     months: int
 
-    @property
+    @functools.cached_property  # periods are shared (period_containing): a file's rows format each once
     def key(self) -> str:
         """How people write the period: 2026-10 for a month, 2026-10/3 for a quarter from October."""
         return f"{self.start:%Y-%m}" if self.months == 1 else f"{self.start:%Y-%m}/{self.months}"
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
         """How pages show it: 2026-10 for a month, 2026-10 – 2026-12 for a quarter."""
         return self.key if self.months == 1 else f"{self.start:%Y-%m} – {self.end:%Y-%m}"
@@ -56,6 +57,7 @@ class Period:
         return period_containing(self.end + timedelta(days=1), self.months)
 
 
+@functools.lru_cache(maxsize=4096)  # a file's 10,000 rows name a few periods; each stored plan reads them back
 def period_containing(day: date, months: int, fiscal_start: int = FISCAL_YEAR_START_MONTH) -> Period:
     offset = (day.month - fiscal_start) % 12
     start_offset = offset - offset % months

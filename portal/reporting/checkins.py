@@ -9,6 +9,7 @@ version and supersedes it; an identical one changes nothing.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import astuple, dataclass, field, replace
 from datetime import date
@@ -175,14 +176,18 @@ def parse_check_in(
     seats: int | None,
     contract_start: date | None,
     features: list[Feature],
+    memo: dict | None = None,
 ) -> CheckInInput:
     """Validate one check-in. Keys: the field names of CheckInInput plus ``period``; feature
     adoption as ``features`` ({key: level or percentage}, API), ``feature_keys`` (a list: fully
     used) or one ``feature_<key>`` value each (form, file); ``risks`` and ``voc`` (lists of
     mappings) or the flat ``risk_type``/``risk_severity``/``risk_note`` and
-    ``voc_kind``/``voc_text``/``voc_product_area``."""
-    c = Checks(ALIASES)
-    period, period_error = parse_period(values.get("period"), rule, today, contract_start)
+    ``voc_kind``/``voc_text``/``voc_product_area``. `memo`: one dict for the rows of one file,
+    so that a value checked in one row is not checked again in the next (Checks' memo)."""
+    c = Checks(ALIASES, memo)
+    raw_period = values.get("period")
+    period, period_error = c.kept(("period", type(raw_period), raw_period, rule, today, contract_start),
+                                  lambda: parse_period(raw_period, rule, today, contract_start))
     if period_error is not None:
         c.fail("period", period_error, values.get("period"))
     active_users = c.integer(values, "active_users")
@@ -256,10 +261,11 @@ def adoption_label(pct: int) -> str:
 
 def _parse_features(c: Checks, values: Mapping, features: list[Feature]) -> tuple[tuple[str, int], ...]:
     """Adoption per reported feature. A blank (or a feature left out) is not reported at all."""
-    known = {f.key for f in features}
-    options = ", ".join(sorted(known))
     message = _l("must be a level (not used, trial, partly, fully), yes/no or a percentage 0–100")
     adoption: dict[str, int] = {}
+    if "features" in values or "feature_keys" in values:  # the API's and the form's ways
+        known = {f.key for f in features}
+        options = ", ".join(sorted(known))
     if "features" in values and values.get("features") is not None:
         if "feature_keys" in values and values.get("feature_keys") is not None:
             c.fail("feature_keys", _l("give either features or feature_keys, not both"))
@@ -292,7 +298,7 @@ def _parse_features(c: Checks, values: Mapping, features: list[Feature]) -> tupl
             raw = values.get(name)
             if blank(raw):
                 continue
-            pct = adoption_of(raw)
+            pct = c.kept(("adoption", type(raw), raw), functools.partial(adoption_of, raw))
             if pct is None:
                 c.fail(name, message, raw)
             else:
@@ -406,17 +412,20 @@ class InForce:
 
     id: int
     version: int
-    stored: CheckInInput  # its values, with a placeholder period
+    stored: CheckInInput | None  # its values, with a placeholder period (None: not read, see current_check_ins)
     voc_items: tuple = ()
 
     def as_input(self, period: Period) -> CheckInInput:
+        assert self.stored is not None  # read with its values
         return replace(self.stored, period=period)
 
 
-def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tuple[int, date], InForce]:
+def current_check_ins(session: Session, keys: set[tuple[int, date]], *, values: bool = True) -> dict[tuple[int, date], InForce]:
     """The versions in force for many (account id, period start) pairs: one query per table
     (check-ins, features, risks, voice of the customer), however many pairs, and no ORM objects,
-    so that a file of 10,000 rows is compared in about a second."""
+    so that a file of 10,000 rows is compared in about a second. values=False: their ids,
+    versions and voice-of-customer items only (`stored` None), for a writer whose outcomes are
+    already known (an import's commit from its plan): two queries."""
     if not keys:
         return {}
     newer = aliased(CheckIn)
@@ -426,26 +435,30 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]]) -> dict[tup
                                   newer.version > CheckIn.version))
            .scalar_subquery())
     features: dict[int, list] = {}
-    for check_in_id, key, pct in session.execute(select(CheckInFeature.check_in_id, Feature.key, CheckInFeature.adoption_pct)
-                                                 .join(Feature, Feature.id == CheckInFeature.feature_id)
-                                                 .where(CheckInFeature.check_in_id.in_(ids))):
-        features.setdefault(check_in_id, []).append((key, pct))
     risks: dict[int, list] = {}
-    for check_in_id, risk_type, severity, note in session.execute(
-            select(CheckInRisk.check_in_id, CheckInRisk.type, CheckInRisk.severity, CheckInRisk.note)
-            .where(CheckInRisk.check_in_id.in_(ids)).order_by(CheckInRisk.id)):
-        risks.setdefault(check_in_id, []).append(RiskInput(risk_type, severity, note))
+    if values:
+        for check_in_id, key, pct in session.execute(select(CheckInFeature.check_in_id, Feature.key, CheckInFeature.adoption_pct)
+                                                     .join(Feature, Feature.id == CheckInFeature.feature_id)
+                                                     .where(CheckInFeature.check_in_id.in_(ids))):
+            features.setdefault(check_in_id, []).append((key, pct))
+        for check_in_id, risk_type, severity, note in session.execute(
+                select(CheckInRisk.check_in_id, CheckInRisk.type, CheckInRisk.severity, CheckInRisk.note)
+                .where(CheckInRisk.check_in_id.in_(ids)).order_by(CheckInRisk.id)):
+            risks.setdefault(check_in_id, []).append(RiskInput(risk_type, severity, note))
     voc: dict[int, list] = {}
     for item in session.execute(select(*VocItem.__table__.columns).where(VocItem.check_in_id.in_(ids)).order_by(VocItem.id)):
         voc.setdefault(item.check_in_id, []).append(item)
     found: dict[tuple[int, date], InForce] = {}
-    columns = [getattr(CheckIn, name) for name in STORED_FIELDS]
+    columns = [getattr(CheckIn, name) for name in STORED_FIELDS] if values else []
     for row in session.execute(select(CheckIn.id, CheckIn.account_id, CheckIn.period_start, CheckIn.version, *columns)
                                .where(CheckIn.id.in_(ids))):
         pair = (row.account_id, row.period_start)
         if pair not in keys:
             continue
         items = tuple(voc.get(row.id, ()))
+        if not values:
+            found[pair] = InForce(row.id, row.version, None, items)
+            continue
         stored = CheckInInput(
             period=Period(row.period_start, row.period_start, 1), **{name: getattr(row, name) for name in STORED_FIELDS},
             features=tuple(sorted(features.get(row.id, ()))), risks=tuple(risks.get(row.id, ())),
@@ -458,7 +471,8 @@ def outcome_against(existing: InForce | None, data: CheckInInput) -> tuple[Outco
     """What submitting `data` would do, given the version in force for its period."""
     if existing is None:
         return Outcome.CREATED, None
-    if existing.as_input(data.period).comparable() == data.comparable():
+    assert existing.stored is not None  # read with its values
+    if existing.stored.comparable()[1:] == data.comparable()[1:]:  # [0] is the period's start: the same pair
         return Outcome.UNCHANGED, existing
     return Outcome.CORRECTED, existing
 

@@ -11,8 +11,10 @@ from sqlalchemy import select
 from portal.reporting.cadence import cadence_rules, default_period
 from portal.core.exports import table_response
 from portal.reporting.imports import (
-    ACCOUNT_COLUMNS, COLUMNS, FileProblem, StalePlan, commit_batch, read_file, store_upload, stored_plan, template_headers,
+    ACCOUNT_COLUMNS, COLUMNS, STALLED_AFTER, FileProblem, StalePlan, TakenOver, commit_batch, read_file, stalled, store_upload,
+    stored_plan, template_headers,
 )
+from portal.core.clock import utcnow
 from portal.models import IMPORT_JOB_STATUSES, PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner, User
 from portal.reporting import bp
 from portal.reporting.forms import ImportForm
@@ -79,7 +81,8 @@ def import_preview(batch_id: int):
             .limit(1)
         )
     return render_template("reporting/import_preview.html", batch=batch, plan=plan, earlier=earlier, preview_rows=PREVIEW_ROWS,
-                           working=batch.status in IMPORT_JOB_STATUSES, poll_seconds=POLL_SECONDS)
+                           working=batch.status in IMPORT_JOB_STATUSES, poll_seconds=POLL_SECONDS,
+                           stalled=stalled(batch, utcnow()), stalled_minutes=int(STALLED_AFTER.total_seconds() // 60))
 
 
 @bp.post("/import/<int:batch_id>/commit")
@@ -98,6 +101,9 @@ def import_commit(batch_id: int):
         return back
     try:
         plan = commit_batch(db, batch, today(), current_user)
+    except TakenOver:  # another request committed it meanwhile
+        flash(_("This file has already been imported."), "info")
+        return back
     except StalePlan:
         flash(_("Accounts or check-ins in this file changed after the preview, so nothing was imported. "
                 "The preview below is up to date: check it and import again."), "error")

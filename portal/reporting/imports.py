@@ -19,15 +19,15 @@ import zipfile
 import gc
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any, Callable, Iterator, Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.accounts.services import ACCOUNT_FIELDS, check_account, logged_values, reference_error, save_account
+from portal.accounts.services import ACCOUNT_FIELDS, check_account, logged_values, reference_error, save_account, update_accounts
 from portal.core.clock import utcnow
 from portal.core.db import among, writer_session
 from portal.core.history import readable
@@ -39,9 +39,12 @@ from portal.core.validation import Checks, ValidationError, blank
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-DEFAULT_MAX_ROWS = 5000
+DEFAULT_MAX_ROWS = 20_000  # twice the 10,000-row files resellers send; a file over PORTAL_IMPORT_JOB_ROWS is planned by a job
 DEFAULT_MAX_COLUMNS = 200
 PROGRESS_EVERY = 500  # rows planned between two reports of progress (a big file is planned as a job)
+# A job whose scheduler process has not reported for this long is stalled (the process died: it
+# reports every PROGRESS_EVERY rows while planning; a commit of 20,000 rows takes well under a minute).
+STALLED_AFTER = timedelta(minutes=5)
 XLSX_EXPANSION = 8  # an .xlsx may unpack to 8 times the upload limit (real ones unpack 5-10 times)
 
 # canonical field -> (English header, Japanese header, other accepted spellings)
@@ -358,7 +361,7 @@ class RowPlan:
     action: str  # create_account | new_report | correction | unchanged | error
     period_key: str = ""
     data: CheckInInput | None = None
-    account: Account | None = None
+    account: Any = None  # the account's row as planned (id, status, its fields), not serialised
     new_account: dict | None = None
     account_values: dict = field(default_factory=dict)  # the account cells this row fills in (an existing account)
     account_changes: dict = field(default_factory=dict)  # field -> [before, after], as the change log keeps them
@@ -493,10 +496,10 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
         raise FileProblem(_l("Required columns are missing: %(names)s. Download the template to see the expected headers.", names=names))
 
     references = {str(_cell(values, columns, "reference") or "").strip() for _, values in sheet.rows}
-    accounts = {
-        a.reference: a
-        for a in session.scalars(select(Account).where(Account.partner_id == partner.id, among(session, Account.reference, sorted(references))))
-    }
+    # Rows, not ORM objects: the plan reads the accounts' fields and never writes them.
+    accounts = {a.reference: a for a in session.execute(
+        select(Account.id, Account.reference, Account.updated_at, *(getattr(Account, name) for name in ACCOUNT_FIELDS))
+        .where(Account.partner_id == partner.id, among(session, Account.reference, sorted(references))))}
     users = session.execute(select(User.id, User.email, User.active).where(User.partner_id == partner.id)).all()
     owners = {u.email.lower(): u.id for u in users if u.active}  # whom the file may name as owner: the partner's own staff
     emails = {u.id: u.email for u in users}
@@ -504,6 +507,7 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     first_row_for: dict[tuple[str, date], int] = {}
     new_accounts: dict[str, dict] = {}  # reference -> the account the file creates (several periods may name it)
     edits: dict[str, AccountEdit] = {}  # reference -> the account as the rows so far leave it
+    memo: dict = {}  # the check-in values checked so far, shared by the rows (parse_check_in)
 
     # A column the file lacks (a churned account's date) is named in the language of the file's headers.
     japanese = any(COLUMNS[key][1] == header and COLUMNS[key][0] != header for header, key in seen_keys.items() if key in COLUMNS)
@@ -564,7 +568,8 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
             continue
         rule, seats, contract_start = rules[checked["segment"]], checked["seats"], checked["contract_start"]
         try:
-            data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features)
+            data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features,
+                                  memo=memo)
         except ValidationError as invalid:
             for fe in invalid.errors:
                 error(row_number, fe.field, fe.message, fe.value)
@@ -594,7 +599,7 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     return plan
 
 
-def _as_of(account: Account | None) -> str | None:
+def _as_of(account: Any) -> str | None:
     """When the account was last changed, as the plan keeps it (None: the file creates it)."""
     return account.updated_at.isoformat() if account is not None else None
 
@@ -612,8 +617,8 @@ class AccountEdit:
     checked: dict  # the account as they leave it
 
 
-def _plan_account(row: RowPlan, record: dict, account: Account | None, base: dict, edits: dict[str, AccountEdit],
-                  owners: Mapping[str, int], emails: Mapping[int, str], error) -> dict | None:
+def _plan_account(row: RowPlan, record: dict, account: Any, base: dict, edits: dict[str, AccountEdit],
+                  owners: Mapping[str, int], emails: Mapping[int, str], error) -> Mapping | None:
     """The account as this row leaves it, checked by the account service as the form's values are
     (its Japanese words for segment and status accepted), or None after reporting the row's errors.
     Sets the row's account changes (for the preview) and the values to save (for the commit).
@@ -623,9 +628,9 @@ def _plan_account(row: RowPlan, record: dict, account: Account | None, base: dic
         cells.pop("segment", None)  # a new account's segment is read with its creation
     edit = edits.get(row.reference)
     if edit:
-        before: dict | None = edit.checked
+        before: Mapping | None = edit.checked
     else:
-        before = {name: getattr(account, name) for name in ACCOUNT_FIELDS} if account else None
+        before = account._mapping if account else None  # the account's row: its fields by name
     if not cells and not base:
         return before  # nothing to change: the account as it is (its stored values are not checked again)
     values = (edit.values if edit else base) | cells
@@ -694,6 +699,11 @@ def _new_account_segment(record, partner: Partner, reference: str, error, row_nu
         return None
 
 
+class TakenOver(Exception):
+    """The batch was committed, or taken up by another scheduler, while this commit ran: it
+    wrote nothing (its transaction is rolled back)."""
+
+
 class StalePlan(Exception):
     """Accounts or check-ins the file names changed after it was planned (someone reported in
     between), or the day changed: nothing was written, and `plan` is the file planned again."""
@@ -704,19 +714,20 @@ class StalePlan(Exception):
 
 
 def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User,
-                  plan: ImportPlan | None = None, batch: ImportBatch | None = None) -> ImportPlan:
+                  plan: ImportPlan | None = None, batch: ImportBatch | None = None, claim: Claim | None = None) -> ImportPlan:
     """Write every row in one transaction; nothing at all if any row has an error. `plan` is the
     stored plan (planned now when not given). It is checked first, with the two queries the
     writing needs anyway, against what may have changed since: raises StalePlan (after planning
     the file again) if anything did. The accounts go through the account service with its change
     log; the check-ins through submit_check_ins, one statement per table. `batch` is marked
-    committed in the same transaction."""
+    committed in the same transaction, if it is still as `claim` (by default: as now) says; else
+    TakenOver and nothing is written."""
     with _collector_paused():
-        return _commit_import(session, partner, sheet, today, user, plan, batch)
+        return _commit_import(session, partner, sheet, today, user, plan, batch, claim or (Claim.of(batch) if batch else None))
 
 
 def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User,
-                   plan: ImportPlan | None, batch: ImportBatch | None) -> ImportPlan:
+                   plan: ImportPlan | None, batch: ImportBatch | None, claim: Claim | None) -> ImportPlan:
     if plan is None:
         plan = plan_import(session, partner, sheet, today)
     if not plan.ok:
@@ -734,13 +745,15 @@ def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date
                 select(Account).where(Account.partner_id == partner.id, among(session, Account.reference, sorted(edited)))
                 .execution_options(populate_existing=True))}
         planned = [r for r in plan.rows if r.data is not None and r.reference in accounts]
-        in_force = current_check_ins(session, {(accounts[r.reference].id, r.data.period.start) for r in planned if r.data})
+        in_force = current_check_ins(session, {(accounts[r.reference].id, r.data.period.start) for r in planned if r.data},
+                                     values=False)  # the plan compared the values; the staleness check needs the versions
         if (plan.today != today or plan.accounts != {ref: _as_of(accounts.get(ref)) for ref in plan.accounts}
                 or any(r.version != _version(in_force.get((accounts[r.reference].id, r.data.period.start))) for r in planned if r.data)):
             session.rollback()
             raise StalePlan(plan_import(session, partner, sheet, today))
         reports: list[tuple[Any, CheckInInput]] = []  # an Account or its light row: submit_check_ins reads id and partner_id
         outcomes: list[Outcome] = []
+        updates: list[tuple[Account, dict]] = []  # the account columns of existing accounts, in row order
         for row in plan.rows:
             account = accounts.get(row.reference)
             if account is None:
@@ -750,21 +763,47 @@ def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date
                                                  source=ReportSource.FILE, user=user)
                 accounts[row.reference] = account
             elif row.account_values:  # the account's own columns, through the account service and its change log
-                save_account(session, partner.id, account.reference, row.account_values, account=account,
-                             source=ReportSource.FILE, user=user)
+                updates.append((account, row.account_values))
             if row.action in ("create_account", "new_report", "correction"):
                 assert row.data is not None  # a planned row without errors has its check-in
                 reports.append((account, row.data))
                 outcomes.append(Outcome.CORRECTED if row.action == "correction" else Outcome.CREATED)
+        update_accounts(session, partner.id, updates, source=ReportSource.FILE, user=user)
         # The plan is not stale, so its outcomes hold: they are not compared again.
         submit_check_ins(session, reports, source=ReportSource.FILE, user=user, in_force=in_force, outcomes=outcomes)
-        if batch is not None:
-            batch.status, batch.committed_at, batch.summary, batch.error = "committed", utcnow(), plan.summary(), None
+        if batch is not None and claim is not None:  # only if the batch is still as this commit found it: never written twice
+            marked = session.execute(update(ImportBatch).where(ImportBatch.id == batch.id, *claim.holds())
+                                     .values(status="committed", committed_at=utcnow(), summary=plan.summary(), error=None)
+                                     .execution_options(synchronize_session=False))
+            if marked.rowcount != 1:  # type: ignore[attr-defined]
+                raise TakenOver()
         session.commit()
     except Exception:
         session.rollback()
         raise
     return plan
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A batch's status and heartbeat as a worker found them: it writes the batch only while they
+    still hold, so a batch committed or taken up by another meanwhile is not written twice."""
+
+    status: str
+    heartbeat_at: datetime | None
+
+    @classmethod
+    def of(cls, batch: Any) -> "Claim":
+        return cls(batch.status, batch.heartbeat_at)
+
+    def holds(self) -> tuple:
+        return (ImportBatch.status == self.status,
+                ImportBatch.heartbeat_at.is_(None) if self.heartbeat_at is None else ImportBatch.heartbeat_at == self.heartbeat_at)
+
+
+def stalled(batch: ImportBatch, now: datetime) -> bool:
+    """Whether a job's scheduler process has gone silent (died) while planning or committing it."""
+    return batch.status in ("planning", "committing") and (batch.heartbeat_at is None or batch.heartbeat_at < now - STALLED_AFTER)
 
 
 def _version(check_in) -> int:
@@ -790,10 +829,14 @@ def store_upload(session: Session, partner: Partner, user: User, filename: str, 
 
 def keep_plan(batch: ImportBatch, plan: ImportPlan) -> None:
     """The plan stored with the upload, for the preview and the commit to read."""
+    for name, value in _plan_values(plan).items():
+        setattr(batch, name, value)
+
+
+def _plan_values(plan: ImportPlan) -> dict[str, Any]:
     with _collector_paused():
-        batch.plan = plan.to_json()
-    batch.summary, batch.status = plan.summary(), "previewed"
-    batch.rows_planned = len(plan.rows)
+        stored = plan.to_json()
+    return {"plan": stored, "summary": plan.summary(), "status": "previewed", "rows_planned": len(plan.rows)}
 
 
 def stored_plan(session: Session, batch: ImportBatch, today: date) -> ImportPlan:
@@ -813,34 +856,46 @@ def batch_sheet(batch: ImportBatch) -> Sheet:
 
 def commit_batch(session: Session, batch: ImportBatch, today: date, user: User) -> ImportPlan:
     """Commit a previewed batch from its stored plan and mark it committed, in one transaction.
-    Raises StalePlan after keeping the new plan (committed: the preview shows it)."""
+    Raises StalePlan after keeping the new plan (committed: the preview shows it), or TakenOver
+    when the batch changed meanwhile (committed by another): then nothing is written."""
+    claim = Claim.of(batch)
     partner, sheet = session.get_one(Partner, batch.partner_id), batch_sheet(batch)
     try:
-        plan = commit_import(session, partner, sheet, today, user, plan=stored_plan(session, batch, today), batch=batch)
+        plan = commit_import(session, partner, sheet, today, user, plan=stored_plan(session, batch, today), batch=batch, claim=claim)
     except StalePlan as stale:
-        batch = session.get_one(ImportBatch, batch.id)
-        keep_plan(batch, stale.plan)
+        kept = session.execute(update(ImportBatch).where(ImportBatch.id == batch.id, *claim.holds())
+                               .values(**_plan_values(stale.plan)).execution_options(synchronize_session=False))
         session.commit()
+        if kept.rowcount != 1:  # type: ignore[attr-defined]
+            raise TakenOver() from None
         raise
     return plan
 
 
 def run_import_jobs(sessions: sessionmaker[Session], today: date, locale_for=lambda user: nullcontext()) -> list[int]:
     """Plan and commit the big files waiting for the scheduler process, oldest first; the ids
-    worked on. Each batch is claimed first (queued -> planning, commit_queued -> committing) so
-    that two schedulers never work on one. A batch that fails is marked "failed" with the error,
-    and its commit wrote nothing. `locale_for(user)`: the language of the plan's errors."""
+    worked on. Each batch is claimed first (queued -> planning, commit_queued -> committing, with
+    a heartbeat) so that two schedulers never work on one; a stalled one (its process died) is
+    claimed again. A commit marks its batch committed only if the batch is still as it claimed
+    it, so a file taken up again is never written twice. A batch that fails is marked "failed"
+    with the error, and its commit wrote nothing. `locale_for(user)`: the language of the plan's errors."""
     done: list[int] = []
     while True:
         with sessions() as session:
-            row = session.execute(select(ImportBatch.id, ImportBatch.status).where(ImportBatch.status.in_(("queued", "commit_queued")))
+            now = utcnow()
+            row = session.execute(select(ImportBatch.id, ImportBatch.status, ImportBatch.heartbeat_at).where(or_(
+                ImportBatch.status.in_(("queued", "commit_queued")),
+                ImportBatch.status.in_(("planning", "committing")) & or_(ImportBatch.heartbeat_at.is_(None),
+                                                                          ImportBatch.heartbeat_at < now - STALLED_AFTER)))
                                   .order_by(ImportBatch.id).limit(1)).first()
             session.commit()
             if row is None:
                 return done
-            working = "planning" if row.status == "queued" else "committing"
-            claimed = session.execute(update(ImportBatch).where(ImportBatch.id == row.id, ImportBatch.status == row.status)
-                                      .values(status=working).execution_options(synchronize_session=False))
+            if row.status in ("planning", "committing"):
+                log.warning("import %s: its scheduler went silent while %s; taken up again", row.id, row.status)
+            working = "planning" if row.status in ("queued", "planning") else "committing"
+            claimed = session.execute(update(ImportBatch).where(ImportBatch.id == row.id, *Claim.of(row).holds())
+                                      .values(status=working, heartbeat_at=now).execution_options(synchronize_session=False))
             session.commit()
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 continue  # another scheduler took it
@@ -858,6 +913,8 @@ def run_import_jobs(sessions: sessionmaker[Session], today: date, locale_for=lam
                         raise RuntimeError(str(_l("Nothing was imported: the file has errors. Correct them and upload it again.")))
             except StalePlan:
                 log.info("import %s changed since its preview: planned again", row.id)
+            except TakenOver:
+                log.info("import %s was taken up by another scheduler: this commit wrote nothing", row.id)
             except Exception as error:
                 session.rollback()
                 log.exception("import %s failed", row.id)
@@ -871,7 +928,7 @@ def _plan_job(session: Session, sessions: sessionmaker[Session], batch: ImportBa
     """Plan a queued file, telling the page how far it has got through a session of its own."""
     def progress(rows: int) -> None:
         with sessions() as other:
-            other.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(rows_planned=rows))
+            other.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(rows_planned=rows, heartbeat_at=utcnow()))
             other.commit()
 
     plan = plan_import(session, session.get_one(Partner, batch.partner_id), batch_sheet(batch), today, progress)

@@ -420,6 +420,9 @@ class ImportBatch(Base):
     row_count: Mapped[int | None] = mapped_column(Integer)
     rows_planned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # a job's progress
     error: Mapped[str | None] = mapped_column(Text)  # why a job failed, for the page
+    # When the scheduler process claimed the job or last reported progress: a job silent for
+    # imports.STALLED_AFTER is stalled (its process died) and is taken up again.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
