@@ -288,7 +288,9 @@ def _penalty(load, ok: float, bad: float):
 def components_select(session: Session, day: date, model: ModelSpec | None = None):
     """The inputs plus each component, 0-100 or NULL when there is nothing to score it on."""
     thresholds = model.support if model else SupportThresholds()
-    i = inputs_select(session, day).subquery("inputs")
+    # OFFSET 0: each input (days since a report, the segment's allowed days...) is computed once,
+    # not again inside every component that reads it.
+    i = inputs_select(session, day).offset(0).subquery("inputs")
     active_ratio = case(
         (and_(i.c.seats > 0, i.c.active_users.is_not(None)),
          case((i.c.active_users >= i.c.seats, 1.0), else_=cast(i.c.active_users, Float) / i.c.seats)),
@@ -353,7 +355,7 @@ def weighted_score(subquery, model: ModelSpec, components: tuple[str, ...]):
         numerator.append(case((present, weight * c[name]), else_=0.0))
         denominator.append(case((present, weight), else_=0.0))
     total_weight = sum(denominator[1:], denominator[0])
-    return case((total_weight > 0, _round(sum(numerator[1:], numerator[0]) / func.nullif(total_weight, 0))), else_=null())
+    return _round(sum(numerator[1:], numerator[0]) / func.nullif(total_weight, 0))  # no weight present: NULL
 
 
 def coverage(subquery, model: ModelSpec):
@@ -410,17 +412,17 @@ def score_select(session: Session, day: date, model: ModelSpec):
     score = case((enough, weighted_score(measured, model, COMPONENTS)), else_=null())
     objective = case((enough, weighted_score(measured, model, tuple(n for n in COMPONENTS if n != "sentiment_score"))),
                      else_=null())
-    scored = (select(measured, score.label("score"), band_of(objective, model).label("objective_band"))
+    scored = (select(measured, score.label("score"), objective.label("objective"))
               .offset(0).subquery("scored"))
     band, capped = capped_band(scored, scored.c.score, model)
-    columns = [col for col in scored.c if col.name not in ("days_since", "allowed_days", "score", "objective_band")]
+    columns = [col for col in scored.c if col.name not in ("days_since", "allowed_days", "score", "objective")]
     return select(
         literal(day).label("day"),
         literal(model.version).label("model_version"),
         *columns,
         scored.c.score,
         band.label("band"),
-        scored.c.objective_band,
+        band_of(scored.c.objective, model).label("objective_band"),
         case((capped, True), else_=False).label("capped"),
     )
 
