@@ -202,13 +202,6 @@ def inputs_select(session: Session, day: date):
         .subquery("used")
     )
     features_total = select(func.count()).select_from(Feature).where(Feature.active.is_(True)).scalar_subquery()
-    first_value = (
-        select(Milestone.account_id, func.min(Milestone.completed_on).label("completed_on"))
-        .join(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
-        .where(MilestoneTemplate.marks_first_value.is_(True), Milestone.completed_on <= day_param)
-        .group_by(Milestone.account_id)
-        .subquery("first_value")
-    )
     # A skipped step is finished without a date: never due, never late (as on the account page).
     due = and_(Milestone.planned_on <= day_param, MilestoneTemplate.active.is_(True), Milestone.status != MilestoneStatus.SKIPPED)
     done_by_day = and_(Milestone.completed_on.is_not(None), Milestone.completed_on <= day_param)
@@ -221,6 +214,9 @@ def inputs_select(session: Session, day: date):
                                 days_between(Milestone.completed_on, Milestone.planned_on) <= MILESTONE_GRACE_DAYS), 1),
                           else_=0)).label("on_time"),
             func.max(case((and_(due, ~done_by_day, late_days > MILESTONE_GRACE_DAYS), late_days), else_=null())).label("late_max"),
+            # First value: the earliest first-value milestone completed by the day (same pass over the milestones).
+            func.min(case((and_(MilestoneTemplate.marks_first_value.is_(True), Milestone.completed_on <= day_param),
+                           Milestone.completed_on), else_=null())).label("first_value_on"),
         )
         .join(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
         .group_by(Milestone.account_id)
@@ -265,13 +261,12 @@ def inputs_select(session: Session, day: date):
             func.coalesce(milestones.c.due, 0).label("milestones_due"),
             func.coalesce(milestones.c.on_time, 0).label("milestones_on_time"),
             milestones.c.late_max.label("days_late_max"),
-            days_between(first_value.c.completed_on, Account.contract_start).label("ttfv_days"),
+            days_between(milestones.c.first_value_on, Account.contract_start).label("ttfv_days"),
         )
         .select_from(Account)
         .outerjoin(latest, latest_on)
         .outerjoin(used, used.c.check_in_id == latest.c.id)
         .outerjoin(milestones, milestones.c.account_id == Account.id)
-        .outerjoin(first_value, first_value.c.account_id == Account.id)
         .where(
             or_(Account.churned_on.is_(None), Account.churned_on > day_param),
             or_(Account.contract_start.is_(None), Account.contract_start <= day_param),
