@@ -176,6 +176,10 @@ def floor(session, day: date) -> float:
         for statement in FLOOR:
             session.execute(text(statement), params)
     session.rollback()
+    # The rolled-back rows are dead index entries at the oldest day: vacuumed (outside the timing)
+    # so the real run's probes of account_scores do not walk them.
+    with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM account_scores, partner_scorecards, alerts"))
     return timer.seconds
 
 
