@@ -10,7 +10,7 @@ history before the first day (copied from a scored day by SQL, with a turned-red
 the accounts each day), to show whether the cost grows with the history kept.
 
 Per run it prints the total, the slowest statements (time summed per statement text) and the
-floor (FLOOR below: a hand-written pass over the same inputs writing the same rows, rolled back).
+floor (bench.nightly.floor: a hand-written pass over the same inputs writing the same rows, rolled back).
 """
 from __future__ import annotations
 
@@ -29,68 +29,11 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.aggregation import DAY, fill  # noqa: E402
-from portal.core.clock import end_of_day  # noqa: E402
+from bench.nightly import floor  # noqa: E402
 from portal.core.db import make_engine  # noqa: E402
 from portal.core.migrate import upgrade  # noqa: E402
 from portal.models import make_session_factory  # noqa: E402
 from portal.scoring.aggregation import aggregate  # noqa: E402
-
-# The floor: what a hand-written pass costs that reads the same inputs as the score statement
-# (each live account's latest check-in known by the vendor's end of day, its features, its
-# milestones with their templates, its first-value milestone) and writes the same rows: one per
-# live account, every column of account_scores filled, into account_scores itself (same indexes,
-# same foreign keys) under a day no run uses, then the per-partner figures from those rows; all
-# rolled back. Its components are one plain expression each, no rules for stale reports,
-# coverage or capped bands: the model's arithmetic is what the real run pays for above this.
-FLOOR_DAY = "1900-01-01"
-FLOOR = f"""
-INSERT INTO account_scores (day, account_id, partner_id, model_version, onboarding_phase, arr_jpy, renewal_date, score,
-    band, objective_band, capped, stale, usage, onboarding, satisfaction, effort, sentiment_score, outcome, freshness,
-    check_in_id, seats, active_users, features_used, features_total, nps, csat, ces, open_escalations, open_tickets,
-    sentiment, outcome_progress, days_since_report, milestones_due, milestones_on_time, days_late_max, ttfv_days,
-    coverage_pct, feature_adoption_pct, nps_score)
-WITH latest AS (
-    SELECT DISTINCT ON (account_id) * FROM check_ins
-    WHERE period_start <= :day AND submitted_at < :known
-    ORDER BY account_id, period_start DESC, version DESC),
-used AS (
-    SELECT f.check_in_id, count(*) FILTER (WHERE f.adoption_pct > 0) AS used, sum(f.adoption_pct) AS points
-    FROM check_in_features f JOIN features ft ON ft.id = f.feature_id AND ft.active GROUP BY f.check_in_id),
-m AS (
-    SELECT account_id,
-           count(*) FILTER (WHERE planned_on <= :day AND t.active AND status <> 'skipped') AS due,
-           count(*) FILTER (WHERE planned_on <= :day AND t.active AND status <> 'skipped'
-                            AND completed_on <= :day AND completed_on - planned_on <= 7) AS on_time,
-           max(:day - planned_on) FILTER (WHERE planned_on <= :day AND t.active AND status <> 'skipped'
-                                          AND (completed_on IS NULL OR completed_on > :day) AND :day - planned_on > 7) AS late_max,
-           min(completed_on) FILTER (WHERE t.marks_first_value AND completed_on <= :day) AS first_value
-    FROM milestones JOIN milestone_templates t ON t.id = milestones.template_id GROUP BY account_id),
-s AS (
-    SELECT a.*, c.id AS check_in_id, c.active_users, c.nps, c.nps_score, c.csat, c.ces, c.open_escalations, c.open_tickets,
-           c.sentiment, c.outcome_progress, c.submitted_at, u.used, u.points, m.due, m.on_time, m.late_max, m.first_value,
-           least(c.active_users::float / nullif(a.seats, 0), 1) * 100 AS usage_c,
-           100.0 * m.on_time / nullif(m.due, 0) AS onboarding_c, c.nps * 10.0 AS satisfaction_c,
-           (7 - c.ces) * 100.0 / 6 AS effort_c, CASE c.sentiment WHEN 'green' THEN 100 WHEN 'yellow' THEN 50 WHEN 'red' THEN 0 END AS sentiment_c
-    FROM accounts a LEFT JOIN latest c ON c.account_id = a.id LEFT JOIN used u ON u.check_in_id = c.id
-    LEFT JOIN m ON m.account_id = a.id
-    WHERE (a.churned_on IS NULL OR a.churned_on > :day) AND (a.contract_start IS NULL OR a.contract_start <= :day)),
-scored AS (
-    SELECT s.*, round((coalesce(usage_c, 0) * 25 + coalesce(onboarding_c, 0) * 10 + coalesce(satisfaction_c, 0) * 20
-                       + coalesce(effort_c, 0) * 15 + coalesce(sentiment_c, 0) * 15 + coalesce(outcome_progress, 0) * 15) / 100) AS score
-    FROM s)
-SELECT DATE '{FLOOR_DAY}', id, partner_id, 0, status = 'onboarding', arr_jpy, renewal_date, score,
-       CASE WHEN score >= 70 THEN 'green' WHEN score >= 55 THEN 'yellow' ELSE 'red' END,
-       CASE WHEN score >= 70 THEN 'green' WHEN score >= 55 THEN 'yellow' ELSE 'red' END, false,
-       :day - submitted_at::date > 120, round(usage_c), round(onboarding_c), round(satisfaction_c), round(effort_c), sentiment_c,
-       outcome_progress, 100, check_in_id, seats, active_users, used, 5, nps, csat, ces, open_escalations, open_tickets,
-       sentiment, outcome_progress, :day - submitted_at::date, coalesce(due, 0), coalesce(on_time, 0), late_max,
-       first_value - contract_start, 100, points / 5.0, nps_score
-FROM scored;
-SELECT partner_id, count(*) AS accounts, sum(arr_jpy) AS arr, avg(score) AS average,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY score) AS median, sum(CASE WHEN score < 55 THEN arr_jpy ELSE 0 END) AS at_risk
-FROM account_scores WHERE day = DATE '{FLOOR_DAY}' GROUP BY partner_id
-"""
-
 
 class StatementTimes:
     """Seconds per statement text (first 90 characters), for the run's profile."""
@@ -152,19 +95,6 @@ def add_history(session, days: int, first_day) -> None:
     session.commit()
     session.execute(text("ANALYZE"))
     session.commit()
-
-
-def floor(session, day) -> float:
-    """Seconds for the hand-written pass (FLOOR), rolled back so the portal's data stays as it was."""
-    started = time.perf_counter()
-    for statement in FLOOR.split(";"):
-        if statement.strip():
-            result = session.execute(text(statement), {"day": day, "known": end_of_day(day)})
-            if result.returns_rows:
-                result.all()
-    elapsed = time.perf_counter() - started
-    session.rollback()
-    return elapsed
 
 
 def main() -> None:

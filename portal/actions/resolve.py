@@ -101,7 +101,9 @@ def _close_churned(session: Session, day: date) -> None:
 
 def _close_received_check_ins(session: Session, day: date) -> None:
     """An overdue check-in's item closes once a check-in for its period (the subject) exists."""
-    same_period = and_(CheckIn.account_id == ActionItem.account_id, iso_day(CheckIn.period_start) == ActionItem.subject)
+    # The subject (the period's first day) as a date, not the check-ins' dates as text: one probe of
+    # the check-ins' (account, period) index per open item instead of a pass over every check-in.
+    same_period = and_(CheckIn.account_id == ActionItem.account_id, CheckIn.period_start == add_days(ActionItem.subject, literal(0)))
     received = select(func.min(CheckIn.submitted_at)).where(same_period).scalar_subquery()
     months = case(*[(_account(Account.segment) == segment.value, literal(rule.months))
                     for segment, rule in cadence_rules(session).items()], else_=literal(3))

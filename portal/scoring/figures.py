@@ -121,22 +121,24 @@ def reporting_compliance(session: Session, day: date):
         owed_periods.append(select(literal("").label("segment"), literal(day).label("start"), literal(day).label("end"),
                                    literal(day).label("due")).where(literal(False)))
     periods = union_all(*owed_periods).subquery("periods")
-    # The period's first version (unique per account and period): joined, not probed per account
-    # and period, so PostgreSQL can read the check-ins once with a hash join.
-    first = (select(CheckIn.account_id, CheckIn.period_start, CheckIn.submitted_at)
-             .where(CheckIn.version == 1).subquery("first_version"))
-    on_time = and_(first.c.account_id.is_not(None), days_between(first.c.submitted_at, periods.c.due) <= 0)
-    owed = (
-        select(Account.partner_id, case((on_time, 1), else_=0).label("on_time"))
-        .join(periods, periods.c.segment == Account.segment)
-        .outerjoin(first, and_(first.c.account_id == Account.id, first.c.period_start == periods.c.start))
-        .where(or_(Account.contract_start.is_(None), Account.contract_start <= periods.c.end),
-               or_(Account.churned_on.is_(None), Account.churned_on > periods.c.end))
-        .subquery("owed")
+    owes = and_(periods.c.segment == Account.segment,
+                or_(Account.contract_start.is_(None), Account.contract_start <= periods.c.end),
+                or_(Account.churned_on.is_(None), Account.churned_on > periods.c.end))
+    # Counted apart and added up: the check-ins owed (accounts by periods) and the first versions
+    # (unique per account and period) that came in by the due date. Neither side is held in a
+    # hash table the size of everything owed, whose size the planner cannot estimate.
+    owed = select(Account.partner_id, literal(0).label("on_time"), literal(1).label("owed")).join(periods, owes)
+    on_time = (
+        select(Account.partner_id, literal(1).label("on_time"), literal(0).label("owed"))
+        .select_from(CheckIn)
+        .join(Account, Account.id == CheckIn.account_id)
+        .join(periods, and_(owes, periods.c.start == CheckIn.period_start))
+        .where(CheckIn.version == 1, days_between(CheckIn.submitted_at, periods.c.due) <= 0)
     )
+    parts = union_all(owed, on_time).subquery("owed")
     return (
-        select(owed.c.partner_id, func.sum(owed.c.on_time).label("on_time"), func.count().label("owed"))
-        .group_by(owed.c.partner_id)
+        select(parts.c.partner_id, func.sum(parts.c.on_time).label("on_time"), func.sum(parts.c.owed).label("owed"))
+        .group_by(parts.c.partner_id)
         .cte("compliance_parts")
     )
 

@@ -202,13 +202,6 @@ def inputs_select(session: Session, day: date):
         .subquery("used")
     )
     features_total = select(func.count()).select_from(Feature).where(Feature.active.is_(True)).scalar_subquery()
-    first_value = (
-        select(Milestone.account_id, func.min(Milestone.completed_on).label("completed_on"))
-        .join(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
-        .where(MilestoneTemplate.marks_first_value.is_(True), Milestone.completed_on <= day_param)
-        .group_by(Milestone.account_id)
-        .subquery("first_value")
-    )
     # A skipped step is finished without a date: never due, never late (as on the account page).
     due = and_(Milestone.planned_on <= day_param, MilestoneTemplate.active.is_(True), Milestone.status != MilestoneStatus.SKIPPED)
     done_by_day = and_(Milestone.completed_on.is_not(None), Milestone.completed_on <= day_param)
@@ -221,6 +214,9 @@ def inputs_select(session: Session, day: date):
                                 days_between(Milestone.completed_on, Milestone.planned_on) <= MILESTONE_GRACE_DAYS), 1),
                           else_=0)).label("on_time"),
             func.max(case((and_(due, ~done_by_day, late_days > MILESTONE_GRACE_DAYS), late_days), else_=null())).label("late_max"),
+            # First value: the earliest first-value milestone completed by the day (same pass over the milestones).
+            func.min(case((and_(MilestoneTemplate.marks_first_value.is_(True), Milestone.completed_on <= day_param),
+                           Milestone.completed_on), else_=null())).label("first_value_on"),
         )
         .join(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
         .group_by(Milestone.account_id)
@@ -265,13 +261,12 @@ def inputs_select(session: Session, day: date):
             func.coalesce(milestones.c.due, 0).label("milestones_due"),
             func.coalesce(milestones.c.on_time, 0).label("milestones_on_time"),
             milestones.c.late_max.label("days_late_max"),
-            days_between(first_value.c.completed_on, Account.contract_start).label("ttfv_days"),
+            days_between(milestones.c.first_value_on, Account.contract_start).label("ttfv_days"),
         )
         .select_from(Account)
         .outerjoin(latest, latest_on)
         .outerjoin(used, used.c.check_in_id == latest.c.id)
         .outerjoin(milestones, milestones.c.account_id == Account.id)
-        .outerjoin(first_value, first_value.c.account_id == Account.id)
         .where(
             or_(Account.churned_on.is_(None), Account.churned_on > day_param),
             or_(Account.contract_start.is_(None), Account.contract_start <= day_param),
@@ -288,7 +283,9 @@ def _penalty(load, ok: float, bad: float):
 def components_select(session: Session, day: date, model: ModelSpec | None = None):
     """The inputs plus each component, 0-100 or NULL when there is nothing to score it on."""
     thresholds = model.support if model else SupportThresholds()
-    i = inputs_select(session, day).subquery("inputs")
+    # OFFSET 0: each input (days since a report, the segment's allowed days...) is computed once,
+    # not again inside every component that reads it.
+    i = inputs_select(session, day).offset(0).subquery("inputs")
     active_ratio = case(
         (and_(i.c.seats > 0, i.c.active_users.is_not(None)),
          case((i.c.active_users >= i.c.seats, 1.0), else_=cast(i.c.active_users, Float) / i.c.seats)),
@@ -353,7 +350,7 @@ def weighted_score(subquery, model: ModelSpec, components: tuple[str, ...]):
         numerator.append(case((present, weight * c[name]), else_=0.0))
         denominator.append(case((present, weight), else_=0.0))
     total_weight = sum(denominator[1:], denominator[0])
-    return case((total_weight > 0, _round(sum(numerator[1:], numerator[0]) / func.nullif(total_weight, 0))), else_=null())
+    return _round(sum(numerator[1:], numerator[0]) / func.nullif(total_weight, 0))  # no weight present: NULL
 
 
 def coverage(subquery, model: ModelSpec):
@@ -410,17 +407,17 @@ def score_select(session: Session, day: date, model: ModelSpec):
     score = case((enough, weighted_score(measured, model, COMPONENTS)), else_=null())
     objective = case((enough, weighted_score(measured, model, tuple(n for n in COMPONENTS if n != "sentiment_score"))),
                      else_=null())
-    scored = (select(measured, score.label("score"), band_of(objective, model).label("objective_band"))
+    scored = (select(measured, score.label("score"), objective.label("objective"))
               .offset(0).subquery("scored"))
     band, capped = capped_band(scored, scored.c.score, model)
-    columns = [col for col in scored.c if col.name not in ("days_since", "allowed_days", "score", "objective_band")]
+    columns = [col for col in scored.c if col.name not in ("days_since", "allowed_days", "score", "objective")]
     return select(
         literal(day).label("day"),
         literal(model.version).label("model_version"),
         *columns,
         scored.c.score,
         band.label("band"),
-        scored.c.objective_band,
+        band_of(scored.c.objective, model).label("objective_band"),
         case((capped, True), else_=False).label("capped"),
     )
 
