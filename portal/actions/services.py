@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, false, func, insert, literal, literal_column, or_, select, true, update
+from sqlalchemy import and_, case, exists, false, func, insert, literal, literal_column, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from portal.actions.playbooks import copy_steps
@@ -83,11 +83,15 @@ def _due_on(kind_column, day: date):
 def _fresh_alerts(day: date):
     """The day's alerts no item has taken in yet (an item of the account and kind already about
     that occurrence: a rerun of the day changes nothing)."""
+    # Two plain NOT EXISTS, not one with an OR: each can be a hash anti-join. With the OR the
+    # planner probes the items once per alert, and when it takes the items for empty (the first
+    # run after a bulk load) it scans them per alert as the statement fills them: quadratic,
+    # over 30 minutes at 1M accounts.
     taken = aliased(ActionItem)
     return (select(Alert.id, Alert.account_id, Alert.partner_id, Alert.kind, Alert.subject)
             .where(Alert.raised_on == day,
-                   ~exists().where(taken.account_id == Alert.account_id, taken.kind == Alert.kind,
-                                   or_(taken.subject == Alert.subject, taken.alert_id == Alert.id))))
+                   ~exists().where(taken.account_id == Alert.account_id, taken.kind == Alert.kind, taken.subject == Alert.subject),
+                   ~exists().where(taken.alert_id == Alert.id)))
 
 
 def run_moment(day: date):
