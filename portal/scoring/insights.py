@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from portal.scoring import figures
 from portal.scoring.aggregation import latest_day
 from portal.scoring.health import ModelSpec, capped_band, gated_score
-from portal.models import Account, AccountScore, Band, Partner, PartnerScorecard, Sentiment
+from portal.models import Account, AccountScore, Band, Partner, PartnerScorecard
 from portal.core.sqlfunctions import add_days, days_between
 
 # The main figures a reseller sees its channel percentile for; higher is better for all.
@@ -210,32 +210,19 @@ class OptimismCheck:
 
 
 def optimism_check(session: Session, partner_id: int | None, day: date | None = None) -> OptimismCheck | None:
-    """For one partner (None: the whole channel), on the latest snapshot and the last year's churn."""
+    """For one partner (None: the whole channel), on the latest snapshot and the last year's churn:
+    the counts the nightly run stored on the scorecard, or counted now for a snapshot without them."""
     day = day or latest_day(session)
     if day is None:
         return None
-    s = AccountScore
-    scope = (s.partner_id == partner_id) if partner_id is not None else literal(True)
-    green = s.sentiment == Sentiment.GREEN
-    now = session.execute(
-        select(func.count().label("green_reports"),
-               func.coalesce(func.sum(case((s.objective_band == Band.RED, 1), else_=0)), 0).label("red"),
-               func.coalesce(func.sum(case((s.objective_band.in_([Band.RED, Band.YELLOW]), 1), else_=0)), 0).label("not_green"))
-        .where(s.day == day, scope, green)
-    ).one()
-    last_before_churn = (
-        select(s.account_id, s.sentiment,
-               func.row_number().over(partition_by=s.account_id, order_by=s.day.desc()).label("rn"))
-        .join(Account, Account.id == s.account_id)
-        .where(scope, Account.churned_on.is_not(None), Account.churned_on <= day,
-               Account.churned_on > day - timedelta(days=365), s.day < Account.churned_on, s.sentiment.is_not(None))
-        .subquery("last_before_churn")
-    )
-    churn = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((last_before_churn.c.sentiment == Sentiment.GREEN, 1), else_=0)), 0))
-        .where(last_before_churn.c.rn == 1)
-    ).one()
-    return OptimismCheck(now.green_reports, now.red, now.not_green, churn[0], churn[1])
+    card = PartnerScorecard
+    row = (card.partner_id == partner_id) if partner_id is not None else card.partner_id.is_(None)
+    stored = session.execute(
+        select(*[getattr(card, name) for name in figures.OPTIMISM_COLUMNS]).where(card.day == day, row)).first()
+    if stored is None or stored[0] is None:
+        parts = figures.optimism_parts(day, partner_id is not None, partner_id)
+        stored = session.execute(select(*[parts.c[name] for name in figures.OPTIMISM_COLUMNS])).first()
+    return OptimismCheck(*stored) if stored else OptimismCheck(0, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True)
