@@ -6,6 +6,7 @@ names the partner it is for, because snapshots are read without the ORM's scopin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -51,6 +52,14 @@ COMPARE_DAYS = 7  # "the change against the previous period": a week, the digest
 def comparison_day(session: Session, day: date, days: int = COMPARE_DAYS) -> date | None:
     """The newest snapshot day at least `days` before `day` (snapshots may have gaps)."""
     return session.scalar(select(func.max(PartnerScorecard.day)).where(PartnerScorecard.day <= day - timedelta(days=days)))
+
+
+def previous_scorecard(session: Session, partner_id: int | None, day: date, days: int = COMPARE_DAYS) -> PartnerScorecard | None:
+    """The partner's (None: the channel's) newest scorecard at least `days` before `day`, what a
+    page's changes are against: comparison_day and that day's scorecard in one query."""
+    where = PartnerScorecard.partner_id == partner_id if partner_id is not None else PartnerScorecard.partner_id.is_(None)
+    return session.scalar(select(PartnerScorecard).where(where, PartnerScorecard.day <= day - timedelta(days=days))
+                          .order_by(PartnerScorecard.day.desc()).limit(1))
 
 
 @dataclass(frozen=True)
@@ -209,16 +218,20 @@ class OptimismCheck:
         return self.share(self.churned_while_green, self.churned)
 
 
-def optimism_check(session: Session, partner_id: int | None, day: date | None = None) -> OptimismCheck | None:
+def optimism_check(session: Session, partner_id: int | None, day: date | None = None,
+                   card: PartnerScorecard | None = None) -> OptimismCheck | None:
     """For one partner (None: the whole channel), on the latest snapshot and the last year's churn:
-    the counts the nightly run stored on the scorecard, or counted now for a snapshot without them."""
+    the counts the nightly run stored on the scorecard (`card`, when the caller has read it), or
+    counted now for a snapshot written without them."""
     day = day or latest_day(session)
     if day is None:
         return None
-    card = PartnerScorecard
-    row = (card.partner_id == partner_id) if partner_id is not None else card.partner_id.is_(None)
-    stored = session.execute(
-        select(*[getattr(card, name) for name in figures.OPTIMISM_COLUMNS]).where(card.day == day, row)).first()
+    if card is not None:
+        stored: Any = tuple(getattr(card, name) for name in figures.OPTIMISM_COLUMNS)
+    else:
+        row = (PartnerScorecard.partner_id == partner_id) if partner_id is not None else PartnerScorecard.partner_id.is_(None)
+        stored = session.execute(select(*[getattr(PartnerScorecard, name) for name in figures.OPTIMISM_COLUMNS])
+                                 .where(PartnerScorecard.day == day, row)).first()
     if stored is None or stored[0] is None:
         parts = figures.optimism_parts(day, partner_id is not None, partner_id)
         stored = session.execute(select(*[parts.c[name] for name in figures.OPTIMISM_COLUMNS])).first()
