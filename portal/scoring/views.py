@@ -114,6 +114,7 @@ def channel():
         sort=sort,
         descending=descending,
         tiers=choices(PartnerTier),
+        tier_labels={tier: label(tier) for tier in PartnerTier},  # once, not once per row
         bands=choices(Band),
         args=request.args,
         optimism=insights.optimism_check(db, None, day, card),
