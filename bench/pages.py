@@ -60,6 +60,8 @@ def pages(session, server: Server, accounts: int) -> list[Page]:
     with closing(login(server.base_url, VENDOR_ADMIN)) as vendor:
         deep = deep_accounts_page(session, vendor, accounts)
     return [
+        # The layout every page pays (base.html, logged in), read against the bare endpoint.
+        Page("light page (layout only)", MANAGER, "/_bench/layout"),
         Page("channel overview (partner manager)", MANAGER, "/channel"),
         Page("partner scorecard, largest partner", MANAGER, f"/partners/{largest}/scorecard"),
         Page("voice-of-customer search ?q=export", MANAGER, "/voice-of-customer?q=export"),

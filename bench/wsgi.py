@@ -1,5 +1,7 @@
 """The portal as gunicorn serves it in the benchmark, plus the floor every page is compared to:
-/_bench/bare, a bare endpoint under the same gunicorn with the session user loaded.
+/_bench/bare, a bare endpoint under the same gunicorn with the session user loaded; and
+/_bench/layout, an empty page on base.html (nav, translations, CSRF token): what the layout
+alone costs every page.
 
     PORTAL_DATABASE_URL=... PORTAL_SECRET_KEY=... gunicorn -w 2 bench.wsgi:app
 
@@ -11,6 +13,7 @@ import os
 import time
 from datetime import datetime, timezone
 
+from flask import render_template
 from flask_login import current_user, login_required
 
 from portal import create_app
@@ -32,3 +35,13 @@ app = create_app()
 @login_required
 def bare():
     return current_user.email, 200, {"Content-Type": "text/plain"}
+
+
+# Compiled once, as a template file would be.
+LAYOUT = app.jinja_env.from_string('{% extends "base.html" %}{% block title %}Layout{% endblock %}')
+
+
+@app.get("/_bench/layout")
+@login_required
+def layout():
+    return render_template(LAYOUT)

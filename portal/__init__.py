@@ -159,7 +159,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale,
         can=can, weekly_kinds=weekly_kinds, figure_change=figures.shown_change,
-        event_resolution=event_resolution, sparkline_points=formatting.sparkline_points,
+        event_resolution=event_resolution, sparkline_points=formatting.sparkline_points, band_segments=formatting.band_segments,
     )
 
 

@@ -153,10 +153,23 @@ def sparkline_points(values: list[float | int | None], width: int, height: int) 
     return " ".join(f"{i * step:.1f},{height - 2 - v / 100 * (height - 4):.1f}" for i, v in enumerate(values) if v is not None)
 
 
+def band_segments(card) -> list[tuple[str, int, int]]:
+    """The stacked bar of a scorecard's accounts by band: (band, x, width) for each band with
+    accounts, in the order green, yellow, red, not enough data. Worked out here rather than in a
+    template loop: the ranking draws one per partner."""
+    segments, at = [], 0
+    for key, count in (("green", card.green_accounts), ("yellow", card.yellow_accounts), ("red", card.red_accounts),
+                       ("none", card.unscored_accounts)):
+        if count:
+            segments.append((key, at, count))
+            at += count
+    return segments
+
+
 def local_name(item) -> str:
     """A vendor-defined name (key feature, milestone) in the user's language: name_ja or name_en."""
     return item.name_ja if str(get_locale()) == "ja" else item.name_en
 
 
-__all__ = ["local_name", "sparkline_points", "yen", "pct", "number", "figure", "change", "rounded", "local_date", "local_datetime",
+__all__ = ["local_name", "sparkline_points", "band_segments", "yen", "pct", "number", "figure", "change", "rounded", "local_date", "local_datetime",
            "stored_moment", "get_locale"]

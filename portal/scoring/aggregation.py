@@ -34,7 +34,7 @@ from portal.actions.resolve import resolve_items
 from portal.actions.services import items_from_alerts
 from portal.reporting.cadence import cadence_rules, owes_period, period_containing, store_owed
 from portal.core.clock import utcnow
-from portal.scoring.figures import scorecard_select
+from portal.scoring.figures import scorecard_select, store_optimism
 from portal.scoring.health import current_model, score_select
 from portal.models import (
     Account, AccountScore, AggregationDay, AggregationRequest, AggregationRun, Alert, AlertKind, Band, CheckIn, LifecycleStatus,
@@ -288,6 +288,7 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
     session.execute(delete(PartnerScorecard).where(PartnerScorecard.day == day))
     figures = scorecard_select(session, day)
     session.execute(insert(PartnerScorecard).from_select([c.name for c in figures.selected_columns], figures))
+    store_optimism(session, day)
     alerts = raise_alerts(session, day)
     analyze(session, Alert)
     resolve_items(session, day)  # first: an item closed today whose condition returns today reopens

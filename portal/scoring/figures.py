@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import Float, FromClause, Integer, and_, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Float, FromClause, Integer, and_, case, cast, func, literal, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from portal.reporting.cadence import cadence_rules, period_containing
-from portal.models import Account, AccountArr, AccountScore, Band, CheckIn
+from portal.models import Account, AccountArr, AccountScore, Band, CheckIn, PartnerScorecard, Sentiment
 from portal.core import formatting
 from portal.core.sqlfunctions import days_between
 
@@ -281,3 +281,58 @@ def scorecard_select(session: Session, day: date):
             joined = joined.outerjoin(part, (part.c.partner_id == keys.c.partner_id) if by_partner else literal(True))
         rows.append(select(literal(day).label("day"), keys.c.partner_id, *columns).select_from(joined))
     return union_all(*rows)
+
+
+# The optimism check's counts (portal.scoring.insights.OptimismCheck), stored on each scorecard row.
+OPTIMISM_COLUMNS = ("optimism_green_reports", "optimism_green_but_red", "optimism_green_but_not_green",
+                    "optimism_churned", "optimism_churned_while_green")
+
+
+def optimism_parts(day: date, by_partner: bool, partner_id: int | None = None):
+    """The optimism check's counts, one row per partner (by_partner) or one for the channel:
+    green_reports: accounts reported green on `day`; green_but_red / green_but_not_green: of
+    those, objectively red / yellow or red; churned: accounts churned in the 365 days to `day`
+    with a reported sentiment before churning; churned_while_green: those whose last sentiment
+    before churning was green. partner_id: that partner's row only."""
+    s = AccountScore
+    scope = [s.partner_id == partner_id] if partner_id is not None else []
+    zero = literal(0)
+    now = (
+        select(_key(s.partner_id, by_partner), func.count().label("green_reports"),
+               func.sum(case((s.objective_band == Band.RED, 1), else_=0)).label("green_but_red"),
+               func.sum(case((s.objective_band.in_([Band.RED, Band.YELLOW]), 1), else_=0)).label("green_but_not_green"),
+               zero.label("churned"), zero.label("churned_while_green"))
+        .where(s.day == day, s.sentiment == Sentiment.GREEN, *scope)
+        .group_by(*([s.partner_id] if by_partner else []))
+    )
+    last_before_churn = (
+        select(s.partner_id, s.sentiment,
+               func.row_number().over(partition_by=[s.partner_id, s.account_id] if by_partner else [s.account_id],
+                                      order_by=s.day.desc()).label("rn"))
+        .join(Account, Account.id == s.account_id)
+        .where(Account.churned_on.is_not(None), Account.churned_on <= day, Account.churned_on > day - timedelta(days=YEAR),
+               s.day < Account.churned_on, s.sentiment.is_not(None), *scope)
+        .subquery("last_before_churn")
+    )
+    churn = (
+        select(_key(last_before_churn.c.partner_id, by_partner), zero, zero, zero, func.count(),
+               func.sum(case((last_before_churn.c.sentiment == Sentiment.GREEN, 1), else_=0)))
+        .where(last_before_churn.c.rn == 1)
+        .group_by(*([last_before_churn.c.partner_id] if by_partner else []))
+    )
+    both = union_all(now, churn).subquery("optimism_both")
+    counts = [func.coalesce(func.sum(getattr(both.c, name.removeprefix("optimism_"))), 0).label(name) for name in OPTIMISM_COLUMNS]
+    return select(both.c.partner_id, *counts).group_by(both.c.partner_id).subquery("optimism_parts")
+
+
+def store_optimism(session: Session, day: date) -> None:
+    """The day's scorecard rows get their optimism counts (zero where there is nothing to
+    count), so the channel page and the scorecards read five stored numbers instead of counting
+    the day's scores and a year of churn on every request."""
+    card = PartnerScorecard
+    session.execute(update(card).where(card.day == day).values({name: 0 for name in OPTIMISM_COLUMNS}))
+    for by_partner in (True, False):
+        parts = optimism_parts(day, by_partner)
+        # The channel's row and part both have partner_id NULL (IS NOT DISTINCT FROM joins them).
+        row = (card.partner_id == parts.c.partner_id) if by_partner else card.partner_id.is_not_distinct_from(parts.c.partner_id)
+        session.execute(update(card).where(card.day == day, row).values({name: parts.c[name] for name in OPTIMISM_COLUMNS}))

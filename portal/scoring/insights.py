@@ -6,6 +6,7 @@ names the partner it is for, because snapshots are read without the ORM's scopin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from portal.scoring import figures
 from portal.scoring.aggregation import latest_day
 from portal.scoring.health import ModelSpec, capped_band, gated_score
-from portal.models import Account, AccountScore, Band, Partner, PartnerScorecard, Sentiment
+from portal.models import Account, AccountScore, Band, Partner, PartnerScorecard
 from portal.core.sqlfunctions import add_days, days_between
 
 # The main figures a reseller sees its channel percentile for; higher is better for all.
@@ -51,6 +52,14 @@ COMPARE_DAYS = 7  # "the change against the previous period": a week, the digest
 def comparison_day(session: Session, day: date, days: int = COMPARE_DAYS) -> date | None:
     """The newest snapshot day at least `days` before `day` (snapshots may have gaps)."""
     return session.scalar(select(func.max(PartnerScorecard.day)).where(PartnerScorecard.day <= day - timedelta(days=days)))
+
+
+def previous_scorecard(session: Session, partner_id: int | None, day: date, days: int = COMPARE_DAYS) -> PartnerScorecard | None:
+    """The partner's (None: the channel's) newest scorecard at least `days` before `day`, what a
+    page's changes are against: comparison_day and that day's scorecard in one query."""
+    where = PartnerScorecard.partner_id == partner_id if partner_id is not None else PartnerScorecard.partner_id.is_(None)
+    return session.scalar(select(PartnerScorecard).where(where, PartnerScorecard.day <= day - timedelta(days=days))
+                          .order_by(PartnerScorecard.day.desc()).limit(1))
 
 
 @dataclass(frozen=True)
@@ -209,33 +218,24 @@ class OptimismCheck:
         return self.share(self.churned_while_green, self.churned)
 
 
-def optimism_check(session: Session, partner_id: int | None, day: date | None = None) -> OptimismCheck | None:
-    """For one partner (None: the whole channel), on the latest snapshot and the last year's churn."""
+def optimism_check(session: Session, partner_id: int | None, day: date | None = None,
+                   card: PartnerScorecard | None = None) -> OptimismCheck | None:
+    """For one partner (None: the whole channel), on the latest snapshot and the last year's churn:
+    the counts the nightly run stored on the scorecard (`card`, when the caller has read it), or
+    counted now for a snapshot written without them."""
     day = day or latest_day(session)
     if day is None:
         return None
-    s = AccountScore
-    scope = (s.partner_id == partner_id) if partner_id is not None else literal(True)
-    green = s.sentiment == Sentiment.GREEN
-    now = session.execute(
-        select(func.count().label("green_reports"),
-               func.coalesce(func.sum(case((s.objective_band == Band.RED, 1), else_=0)), 0).label("red"),
-               func.coalesce(func.sum(case((s.objective_band.in_([Band.RED, Band.YELLOW]), 1), else_=0)), 0).label("not_green"))
-        .where(s.day == day, scope, green)
-    ).one()
-    last_before_churn = (
-        select(s.account_id, s.sentiment,
-               func.row_number().over(partition_by=s.account_id, order_by=s.day.desc()).label("rn"))
-        .join(Account, Account.id == s.account_id)
-        .where(scope, Account.churned_on.is_not(None), Account.churned_on <= day,
-               Account.churned_on > day - timedelta(days=365), s.day < Account.churned_on, s.sentiment.is_not(None))
-        .subquery("last_before_churn")
-    )
-    churn = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((last_before_churn.c.sentiment == Sentiment.GREEN, 1), else_=0)), 0))
-        .where(last_before_churn.c.rn == 1)
-    ).one()
-    return OptimismCheck(now.green_reports, now.red, now.not_green, churn[0], churn[1])
+    if card is not None:
+        stored: Any = tuple(getattr(card, name) for name in figures.OPTIMISM_COLUMNS)
+    else:
+        row = (PartnerScorecard.partner_id == partner_id) if partner_id is not None else PartnerScorecard.partner_id.is_(None)
+        stored = session.execute(select(*[getattr(PartnerScorecard, name) for name in figures.OPTIMISM_COLUMNS])
+                                 .where(PartnerScorecard.day == day, row)).first()
+    if stored is None or stored[0] is None:
+        parts = figures.optimism_parts(day, partner_id is not None, partner_id)
+        stored = session.execute(select(*[parts.c[name] for name in figures.OPTIMISM_COLUMNS])).first()
+    return OptimismCheck(*stored) if stored else OptimismCheck(0, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True)

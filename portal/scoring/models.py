@@ -149,6 +149,13 @@ class PartnerScorecard(Base):
     renewals_90_yellow: Mapped[int] = mapped_column(Integer)
     renewals_90_red: Mapped[int] = mapped_column(Integer)
     renewals_90_unscored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The optimism check's counts (figures.optimism_parts), written by the nightly run after the
+    # figures above; NULL on a snapshot written before they were stored (then counted when read).
+    optimism_green_reports: Mapped[int | None] = mapped_column(Integer)
+    optimism_green_but_red: Mapped[int | None] = mapped_column(Integer)
+    optimism_green_but_not_green: Mapped[int | None] = mapped_column(Integer)
+    optimism_churned: Mapped[int | None] = mapped_column(Integer)
+    optimism_churned_while_green: Mapped[int | None] = mapped_column(Integer)
 
 
 class AggregationDay(Base):

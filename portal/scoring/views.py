@@ -95,24 +95,29 @@ def channel():
     show_all = ListArgs().flag("all")
     partners, matching, sort, descending = _ranking(db, day, None if show_all else review.RANKING_ROWS)
     trends = review.ranking_trends(db, day, [p.id for p, _s in partners]) if day else {}
-    before = insights.comparison_day(db, day) if day else None
+    # The channel's weekly scorecards end with the day's own: the headline needs no query of its own.
+    trend = insights.scorecard_trend(db, None, day) if day else []
+    card = trend[-1] if trend and trend[-1].day == day else None
+    previous = insights.previous_scorecard(db, None, day) if day else None
+    before = previous.day if previous else None
     return render_template(
         "scoring/channel.html",
         day=day,
         before=before,
-        previous=insights.scorecard(db, None, before) if before else None,
+        previous=previous,
         movers=insights.movers(db, day, before) if before else [],
-        card=insights.scorecard(db, None, day),
-        trend=insights.scorecard_trend(db, None, day) if day else [],
+        card=card,
+        trend=trend,
         partners=partners,
         matching=matching,
         trends=trends,
         sort=sort,
         descending=descending,
         tiers=choices(PartnerTier),
+        tier_labels={tier: label(tier) for tier in PartnerTier},  # once, not once per row
         bands=choices(Band),
         args=request.args,
-        optimism=insights.optimism_check(db, None, day),
+        optimism=insights.optimism_check(db, None, day, card),
     )
 
 
