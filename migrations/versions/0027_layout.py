@@ -3,15 +3,15 @@ nightly run, so the channel page and the scorecards stop counting the day's scor
 of churn per request (~100 ms at 100k accounts). NULL on the snapshots written before: those
 are counted when read, until the next run.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-03 18:30:00+00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0023'
-down_revision = '0022'
+revision = '0027'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
