@@ -308,3 +308,11 @@ def test_a_list_longer_than_the_count_cap_says_more_than_and_still_pages_through
     db.commit()
     japanese = b.get("/accounts?owner=any").get_data(as_text=True)
     assert "顧客アカウント 4 件超" in japanese and "1 / 1 超 ページ" in japanese
+
+
+def test_a_page_past_the_end_says_so_and_leads_back_to_the_first(db, browser, tenants):
+    b = browser(tenants.vendor_admin)
+    page = b.get("/accounts?page=99").get_data(as_text=True)
+    assert "This page is past the end of the list." in page and "No account matches" not in page
+    first = re.search(r'href="([^"]+)">Back to the first page<', page).group(1)
+    assert "page=99" not in first and rows(b.get(first.replace("&amp;", "&")))
