@@ -179,3 +179,18 @@ def test_every_page_without_arguments_renders_under_the_content_security_policy(
     for path in paths:
         page.goto(live_url + path)
         assert page.locator("body").evaluate("b => getComputedStyle(b).margin") == "0px", path  # portal.css applied
+
+
+def test_on_a_phone_every_stop_of_the_keyboard_is_on_screen(db, chromium, live_url, tenants):
+    """Tables turn into cards on a phone; their header row (with its sort links) must not keep
+    taking keyboard focus somewhere off-screen, where nobody sees where they are."""
+    page = log_in(chromium, live_url, tenants.partner_manager, width=390)
+    page.goto(f"{live_url}/accounts")
+    seen = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        box = page.evaluate("(() => { const r = document.activeElement.getBoundingClientRect();"
+                            " return [document.activeElement.textContent.trim().slice(0, 30), r.right, r.left]; })()")
+        seen.append(box)
+    off_screen = [text for text, right, left in seen if right <= 0 or left >= 390]
+    assert off_screen == []
