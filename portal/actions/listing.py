@@ -106,16 +106,36 @@ def with_details(stmt: Select, today: date) -> Select:
     """An item query with what every list shows beside the item: account, partner, owner, steps
     done, whether it is overdue; sorted overdue first, then by due date (none last), then id."""
     owner = aliased(User)
-    overdue = is_overdue(today)
     return (stmt.add_columns(Account.name.label("account_name"), Partner.name.label("partner_name"),
                              owner.display_name.label("owner_name"),
                              _steps(ActionStep.done_at).label("steps_done"),
                              _steps(ActionStep.id).label("steps_total"),
-                             case((overdue, True), else_=False).label("overdue"))
+                             case((is_overdue(today), True), else_=False).label("overdue"))
             .join(Account, Account.id == ActionItem.account_id)
             .join(Partner, Partner.id == ActionItem.partner_id)
             .outerjoin(owner, owner.id == ActionItem.owner_id)
-            .order_by(case((overdue, 0), else_=1), ActionItem.due_on.is_(None), ActionItem.due_on, ActionItem.id))
+            .order_by(*_order(today)))
+
+
+def _order(today: date) -> tuple:
+    """The lists' order: overdue first, then by due date (none last), then id."""
+    return case((is_overdue(today), 0), else_=1), ActionItem.due_on.is_(None), ActionItem.due_on, ActionItem.id
+
+
+def _first(session: Session, first: Select, today: date, limit: int) -> list:
+    """with_details for the first `limit` of `first`'s items (a select of ActionItem): sorted and
+    cut among the items alone, then the details joined for those only. Joined first, each of a
+    big reseller's thousands of items met the accounts before the sort (20-30 ms at 100k)."""
+    ids = first.with_only_columns(ActionItem.id).order_by(*_order(today)).limit(limit)
+    return list(session.execute(with_details(select(ActionItem).where(ActionItem.id.in_(ids)), today)).all())
+
+
+def first_items(session: Session, user: User, filters: Filters, today: date, limit: int) -> list:
+    """item_rows' first `limit` rows: the reseller's home and the digests."""
+    first = visible_to(user, ActionItem).where(*_conditions(user, filters, today))
+    if filters.q:  # the search reads the account's name
+        first = first.join(Account, Account.id == ActionItem.account_id)
+    return _first(session, first, today, limit)
 
 
 def item_rows(user: User, filters: Filters, today: date) -> Select:
@@ -123,12 +143,6 @@ def item_rows(user: User, filters: Filters, today: date) -> Select:
     steps_total, overdue): page it or read it all for the export."""
     stmt = with_details(visible_to(user, ActionItem), today)
     return stmt.where(*_conditions(user, filters, today))
-
-
-def open_rows(stmt: Select, today: date) -> Select:
-    """The open items among `stmt`'s (a scoped select of ActionItem), with details, in list order:
-    the account page and the partner scorecard."""
-    return with_details(stmt.where(is_open()), today)
 
 
 def counts_for(session: Session, user: User, today: date) -> Counts:
@@ -190,4 +204,4 @@ def first_open(session: Session, stmt: Select, today: date, limit: int) -> tuple
     """The first `limit` open items among `stmt`'s (a scoped select of ActionItem), with details,
     and how many there are: the account page and the partner scorecard (two queries)."""
     total = session.scalar(stmt.where(is_open()).with_only_columns(func.count()).order_by(None)) or 0
-    return list(session.execute(open_rows(stmt, today).limit(limit)).all()), total
+    return _first(session, stmt.where(is_open()), today, limit), total

@@ -244,7 +244,7 @@ def partner_digest(week: Week, user: User) -> PartnerDigest | None:
 
 def _items(session: Session, user: User, filters: listing.Filters, today: date) -> list:
     """The first items of the user's list with these filters, in its order."""
-    return list(session.execute(listing.item_rows(user, filters, today).limit(DIGEST_ITEMS)).all())
+    return listing.first_items(session, user, filters, today, DIGEST_ITEMS)
 
 
 def product_answers(session: Session, partner_id: int | None, today: date) -> list[VocItem]:

@@ -45,9 +45,8 @@ def home():
     now = today()
     owed = owed_first(db, now, current_user.partner_id, HOME_OWED)
     counts = listing.counts_for(db, current_user, now)
-    mine = db.execute(listing.item_rows(current_user, listing.Filters(tab="mine"), now).limit(HOME_ITEMS)).all()
-    team_overdue = db.execute(listing.item_rows(current_user, listing.Filters(tab="team", overdue=True), now)
-                              .limit(HOME_ITEMS)).all()
+    mine = listing.first_items(db, current_user, listing.Filters(tab="mine"), now, HOME_ITEMS)
+    team_overdue = listing.first_items(db, current_user, listing.Filters(tab="team", overdue=True), now, HOME_ITEMS)
     return render_template("reporting/home.html", overdue=owed.overdue, due=owed.due, overdue_total=owed.overdue_total,
                            due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue)
 

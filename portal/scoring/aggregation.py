@@ -38,7 +38,7 @@ from portal.scoring.figures import scorecard_select, store_optimism
 from portal.scoring.health import current_model, score_select
 from portal.models import (
     Account, AccountScore, AggregationDay, AggregationRequest, AggregationRun, Alert, AlertKind, Band, CheckIn, LifecycleStatus,
-    PartnerScorecard,
+    OwedCheckIn, PartnerScorecard,
 )
 from portal.core.db import analyze, insert_once
 from portal.core.sqlfunctions import days_between, iso_day
@@ -294,6 +294,7 @@ def _write_snapshot(session: Session, day: date) -> tuple[int, int]:
     resolve_items(session, day)  # first: an item closed today whose condition returns today reopens
     items_from_alerts(session, day)
     store_owed(session, day)  # after the lifecycle moves: churned accounts owe nothing
+    analyze(session, OwedCheckIn)  # the pages read a partner's first rows: an index walk, once it is known how many
     return rows, alerts
 
 
