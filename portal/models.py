@@ -33,6 +33,9 @@ from portal.email.models import (  # noqa: F401
 from portal.audit.models import (  # noqa: F401
     AuditAction, AuditEvent,
 )
+from portal.renewals.models import (  # noqa: F401
+    ChurnReason, OutcomeKind, RenewalOutcome,
+)
 from portal.accounts.models import record_arr_changes  # noqa: E402
 
 

@@ -1,0 +1,1 @@
+"""Renewal outcomes: what happened when an account's contract term ended (renewed or churned)."""
