@@ -470,8 +470,9 @@ def test_the_scorecard_page_shows_a_reseller_its_own_numbers_and_nothing_of_anot
     rows = table_rows(html)
     # The figures table: A_FIGURES as the page writes them.
     assert rows[:12] == [
-        ("Accounts by band", ["2 1 1 · 1 with not enough data"]),
-        ("ARR by band", ["¥3,700,000 / ¥800,000 / ¥3,000,000 · not enough data ¥600,000"]),
+        # Each band's figure names its band (for screen readers; the badge's colour and shape for the eye).
+        ("Accounts by band", ["Healthy: 2 Needs attention: 1 At risk: 1 · 1 with not enough data"]),
+        ("ARR by band", ["Healthy: ¥3,700,000 Needs attention: ¥800,000 At risk: ¥3,000,000 · not enough data ¥600,000"]),
         ("Median health", ["60"]),
         ("Onboarding milestones on time", ["62.5%"]),
         ("Median time to first value", ["56 days"]),  # 55.5 rounded
@@ -481,7 +482,7 @@ def test_the_scorecard_page_shows_a_reseller_its_own_numbers_and_nothing_of_anot
         ("Gross revenue retention", ["70.0%"]),
         ("Net revenue retention", ["82.5%"]),
         ("Churned ARR (12 months)", ["¥1,000,000"]),
-        ("Renewals in the next 90 days", ["1 1 1"]),
+        ("Renewals in the next 90 days", ["Healthy: 1 Needs attention: 1 At risk: 1"]),
     ]
     # The benchmark: A's own values; with two partners the channel median (the mean of A and B)
     # and the percentile would give B's figures away, so they are withheld.
