@@ -2,7 +2,8 @@
 partner's figures, benchmark, trend, optimism check) reads the same for every request until the
 next snapshot, so each process keeps it, rendered, in a small bounded LRU.
 
-The key is everything the part depends on: the caller names the part and passes the rest
+`kept` does the same for a value read from stored rows only (a count over the nightly list),
+without the language. The key is everything the part depends on: the caller names the part and passes the rest
 (the snapshot's stamp from `portal.scoring.aggregation.snapshot_version`, the partner, what the
 viewer may see, any live row the part shows such as a partner's name or tier); the language
 and time zone are added here, since every rendered part depends on them. A part that shows data
@@ -18,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask_babel import get_locale, get_timezone
 
 T = TypeVar("T")
@@ -63,6 +64,15 @@ def of(app: Flask) -> Fragments:
     if found is None:
         found = app.extensions["portal.fragments"] = Fragments()
     return found
+
+
+def kept(name: str, key: tuple, make: Callable[[], T]) -> T:
+    """`make()`'s result for (name, *key), made once per process and key: a figure read only from
+    what the nightly run stored (a count over its rows), whatever the language. Outside an app
+    (a script) it is made every time."""
+    if not has_app_context():
+        return make()
+    return of(current_app).get_or_make((name, *key), make)
 
 
 def cached(name: str, key: tuple, make: Callable[[], T]) -> T:

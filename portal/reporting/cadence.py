@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union
 from sqlalchemy.orm import Session
 
-from portal.core import clock
+from portal.core import clock, fragments
 from portal.core.db import UTCDateTime
 from portal.models import (
     Account, CheckIn, LifecycleStatus, OwedCheckIn, OwedStamp, ReportingCadence, ReportingSettings, Segment,
@@ -277,11 +277,17 @@ def owed_first(session: Session, today: date, partner_id: int, limit: int) -> Ow
     result = _owed_first_live(session, today, steps, overdue_from, Account.id.in_(changed), limit)
     listed = and_(OwedCheckIn.partner_id == partner_id, OwedCheckIn.account_id.not_in(changed))
     late = OwedCheckIn.due_on < today
-    for is_late, count in session.execute(select(late, func.count()).where(listed).group_by(late)):
-        if is_late:
-            result.overdue_total += count
-        else:
-            result.due_total += count
+
+    def count() -> tuple[int, int]:  # a large reseller's list holds thousands of rows: read them once per list
+        found = dict(session.execute(select(late, func.count()).where(listed).group_by(late)).all())
+        return found.get(True, 0), found.get(False, 0)
+
+    # The list changes only when store_owed writes it again (with a new stamp); what changed since is in the key.
+    overdue_listed, due_listed = fragments.kept("owed_counts", (
+        partner_id, today, stamp.listed_at, stamp.periods, stamp.last_check_in_id, stamp.last_account_id,
+        tuple(sorted(changed))), count)
+    result.overdue_total += overdue_listed
+    result.due_total += due_listed
     periods = {(s, p.start): (p, r) for step in steps for s, (p, r) in step.items()}
     for kind, into in ((late, result.overdue), (~late, result.due)):
         rows = session.execute(

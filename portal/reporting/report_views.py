@@ -21,9 +21,11 @@ from portal.models import (
     LifecycleStatus,
     MilestoneTemplate,
     ReportSource,
+    Segment,
     Stakeholder,
 )
 from portal.core.formatting import local_name
+from portal.core.labels import label
 from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
 from portal.reporting import bp
 from portal.reporting.forms import CheckInForm, MilestoneForm, StakeholderForm
@@ -48,7 +50,8 @@ def home():
     mine = listing.first_items(db, current_user, listing.Filters(tab="mine"), now, HOME_ITEMS)
     team_overdue = listing.first_items(db, current_user, listing.Filters(tab="team", overdue=True), now, HOME_ITEMS)
     return render_template("reporting/home.html", overdue=owed.overdue, due=owed.due, overdue_total=owed.overdue_total,
-                           due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue)
+                           due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue,
+                           segment_labels={segment: label(segment) for segment in Segment})  # once, not once per row
 
 
 def _reportable_account(account_id: int):

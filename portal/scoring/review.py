@@ -7,10 +7,11 @@ from datetime import date, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from portal.core import fragments
 from portal.core.scoping import partners_visible_to, visible_to
 from portal.scoring.insights import weekly_days
 from portal.models import (
-    Account, AccountScore, AggregationRun, Alert, Band, HealthModel, Partner, PartnerScorecard, PartnerTier, User,
+    Account, AccountScore, AggregationDay, AggregationRun, Alert, Band, HealthModel, Partner, PartnerScorecard, PartnerTier, User,
 )
 
 # "Renewals in the next 90 days" on the scorecard and in the digests.
@@ -52,7 +53,11 @@ def renewals(session: Session, partner_id: int, day: date, today: date, limit: i
         .join(Account, Account.id == AccountScore.account_id).where(window)
         .order_by(AccountScore.renewal_date, Account.name, Account.id).limit(limit)
     ).all()
-    return list(rows), session.execute(select(func.count()).select_from(AccountScore).where(window)).scalar_one()
+    # The count reads only the day's snapshot (thousands of rows for a large reseller): once per snapshot and today.
+    stamp = session.scalar(select(AggregationDay.snapshot_at).where(AggregationDay.day == day))
+    total = fragments.kept("renewals_total", (partner_id, day, stamp, today), lambda: session.execute(
+        select(func.count()).select_from(AccountScore).where(window)).scalar_one())
+    return list(rows), total
 
 
 def ranking(session: Session, user: User, day: date, *, sort: str, descending: bool, tier: PartnerTier | None,

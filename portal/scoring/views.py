@@ -26,7 +26,7 @@ from portal.core.scoping import one_or_404, partners_visible_to, visible_to
 from portal.core.lists import ListArgs
 from portal.core.web import get_session, roles_required, today
 
-SCORECARD_ITEMS = 50  # the first open items on the scorecard; a link lists them all
+SCORECARD_ITEMS = 20  # the first open items on the scorecard, as many as its other lists; a link lists them all
 # The first renewals and overdue check-ins on the scorecard (a large reseller has thousands);
 # a link opens the accounts list filtered the same way.
 SCORECARD_ROWS = 20
