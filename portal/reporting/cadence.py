@@ -274,7 +274,8 @@ def owed_first(session: Session, today: date, partner_id: int, limit: int) -> Ow
     ).limit(MAX_CHANGED + 1)))
     if stamp is None or stamp.periods != _stamp_periods(steps, overdue_from) or len(changed) > MAX_CHANGED:
         return _owed_first_live(session, today, steps, overdue_from, Account.partner_id == partner_id, limit)
-    result = _owed_first_live(session, today, steps, overdue_from, Account.id.in_(changed), limit)
+    # Nothing changed since the list (most requests): no live statement to build and run.
+    result = _owed_first_live(session, today, steps, overdue_from, Account.id.in_(changed), limit) if changed else OwedFirst([], 0, [], 0)
     listed = and_(OwedCheckIn.partner_id == partner_id, OwedCheckIn.account_id.not_in(changed))
     late = OwedCheckIn.due_on < today
 
