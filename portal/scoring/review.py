@@ -54,8 +54,8 @@ def renewals(session: Session, partner_id: int, day: date, today: date, limit: i
         .order_by(AccountScore.renewal_date, Account.name, Account.id).limit(limit)
     ).all()
     # The count reads only the day's snapshot (thousands of rows for a large reseller): once per snapshot and today.
-    stamp = session.scalar(select(AggregationDay.snapshot_at).where(AggregationDay.day == day))
-    total = fragments.kept("renewals_total", (partner_id, day, stamp, today), lambda: session.execute(
+    stamp = session.execute(select(AggregationDay.snapshot_at, AggregationDay.claim_token).where(AggregationDay.day == day)).first()
+    total = fragments.kept("renewals_total", (partner_id, day, tuple(stamp or ()), today), lambda: session.execute(
         select(func.count()).select_from(AccountScore).where(window)).scalar_one())
     return list(rows), total
 

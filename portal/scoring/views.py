@@ -1,7 +1,7 @@
 """Scorecards: a partner's (shared by the vendor and that reseller), the channel's, the model check."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import NamedTuple
 
 from flask import abort, render_template, request
@@ -38,7 +38,7 @@ class SnapshotParts(NamedTuple):
     optimism: Markup
 
 
-def _snapshot_parts(db, partner, day: date, stamp: datetime | None) -> SnapshotParts | None:
+def _snapshot_parts(db, partner, day: date, stamp: tuple | None) -> SnapshotParts | None:
     """Rendered once per (snapshot, partner, its name and tier, tier rules, vendor or not,
     language): none of it changes until the next nightly run, or a change of what is in the key."""
     rules = tiers.rules(db)
