@@ -255,8 +255,9 @@ class OwedFirst:
     due_total: int
 
 
-def owed_first(session: Session, today: date, partner_id: int, limit: int) -> OwedFirst:
-    """`obligations` for a page that lists the first `limit` of each kind and counts the rest.
+def owed_first(session: Session, today: date, partner_id: int, limit: int, *, due_rows: bool = True) -> OwedFirst:
+    """`obligations` for a page that lists the first `limit` of each kind and counts the rest
+    (due_rows=False: a page that lists only the overdue ones, and counts both).
 
     While the nightly list (`store_owed`) is for today's periods, its rows are read for the
     partner's accounts unchanged since (a short read of its due-date index, however many accounts
@@ -290,7 +291,7 @@ def owed_first(session: Session, today: date, partner_id: int, limit: int) -> Ow
     result.overdue_total += overdue_listed
     result.due_total += due_listed
     periods = {(s, p.start): (p, r) for step in steps for s, (p, r) in step.items()}
-    for kind, into in ((late, result.overdue), (~late, result.due)):
+    for kind, into in ((late, result.overdue), (~late, result.due)) if due_rows else ((late, result.overdue),):
         rows = session.execute(
             select(Account.id, Account.name, Account.reference, Account.partner_id, Account.segment, OwedCheckIn.period_start)
             .join(OwedCheckIn, OwedCheckIn.account_id == Account.id).where(listed, kind)

@@ -41,7 +41,8 @@ def recent_alerts(session: Session, user: User, partner_id: int, day: date) -> l
     ))
 
 
-def renewals(session: Session, partner_id: int, day: date, today: date, limit: int | None = None) -> tuple[list, int]:
+def renewals(session: Session, partner_id: int, day: date, today: date, limit: int | None = None,
+             stamp: tuple | None = None) -> tuple[list, int]:
     """The partner's accounts renewing from today to RENEWAL_DAYS ahead, with their band on `day`:
     the first `limit` by date (None: all) and how many there are. Two short reads of the
     (day, partner_id, renewal_date) index: the count from the index alone, and the first rows in
@@ -54,8 +55,10 @@ def renewals(session: Session, partner_id: int, day: date, today: date, limit: i
         .order_by(AccountScore.renewal_date, Account.name, Account.id).limit(limit)
     ).all()
     # The count reads only the day's snapshot (thousands of rows for a large reseller): once per snapshot and today.
-    stamp = session.execute(select(AggregationDay.snapshot_at, AggregationDay.claim_token).where(AggregationDay.day == day)).first()
-    total = fragments.kept("renewals_total", (partner_id, day, tuple(stamp or ()), today), lambda: session.execute(
+    # stamp: snapshot_version's, when the caller has read it (the latest day's).
+    stamp = stamp or tuple(session.execute(select(AggregationDay.snapshot_at, AggregationDay.claim_token)
+                                           .where(AggregationDay.day == day)).first() or ())
+    total = fragments.kept("renewals_total", (partner_id, day, stamp, today), lambda: session.execute(
         select(func.count()).select_from(AccountScore).where(window)).scalar_one())
     return list(rows), total
 
