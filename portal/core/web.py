@@ -41,7 +41,8 @@ def row_url(endpoint: str, key: str, **values) -> Callable[[int], str]:
     """url_for once for a list's rows: the URL of `endpoint` with the id `key` filled per row
     (`row_url("accounts.account_detail", "account_id")(7)` is "/accounts/7"). A list of a hundred
     rows asked url_for hundreds of times, each about as long as rendering the row."""
-    head, _marker, tail = url_for(endpoint, **{key: ROW_MARKER}, **values).partition(str(ROW_MARKER))
+    values[key] = ROW_MARKER
+    head, _marker, tail = url_for(endpoint, **values).partition(str(ROW_MARKER))
     return lambda value: f"{head}{int(value)}{tail}"
 
 

@@ -76,8 +76,12 @@ def partner_scorecard(partner_id: int):
     partner = one_or_404(db, partners_visible_to(current_user), partner_id)
     day, stamp = snapshot_version(db)
     snapshot = _snapshot_parts(db, partner, day, stamp) if day else None
-    alerts = review.recent_alerts(db, current_user, partner.id, day) if snapshot else []
-    renewals, renewals_total = review.renewals(db, partner.id, day, today(), SCORECARD_ROWS, stamp=stamp) if snapshot else ([], 0)
+    alerts: list = []
+    renewals: list = []
+    renewals_total = 0
+    if day and snapshot:
+        alerts = review.recent_alerts(db, current_user, partner.id, day)
+        renewals, renewals_total = review.renewals(db, partner.id, day, today(), SCORECARD_ROWS, stamp=stamp)
     owed = owed_first(db, today(), partner.id, SCORECARD_ROWS, due_rows=False)  # the scorecard lists the overdue only
     # The accounts list with the partner's accounts (a reseller's list has only its own).
     accounts_args = {"partner_id": partner.id} if current_user.is_vendor else {}
