@@ -47,8 +47,10 @@ def home():
     now = today()
     owed = owed_first(db, now, current_user.partner_id, HOME_OWED)
     counts = listing.counts_for(db, current_user, now)
-    mine = listing.first_items(db, current_user, listing.Filters(tab="mine"), now, HOME_ITEMS)
-    team_overdue = listing.first_items(db, current_user, listing.Filters(tab="team", overdue=True), now, HOME_ITEMS)
+    # The counts are of the same items as the lists: a list counted empty is not read.
+    mine = listing.first_items(db, current_user, listing.Filters(tab="mine"), now, HOME_ITEMS) if counts.mine else []
+    team_overdue = (listing.first_items(db, current_user, listing.Filters(tab="team", overdue=True), now, HOME_ITEMS)
+                    if counts.overdue_team else [])
     return render_template("reporting/home.html", overdue=owed.overdue, due=owed.due, overdue_total=owed.overdue_total,
                            due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue,
                            segment_labels={segment: label(segment) for segment in Segment})  # once, not once per row
