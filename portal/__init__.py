@@ -155,11 +155,12 @@ def register_template_helpers(app: Flask) -> None:
         item_title=actions.shown_title, item_resolution=shown_resolution, figure=figures.shown, stored_moment=formatting.stored_moment,
     )
     from portal.core.lists import query_args
+    from portal.core.web import row_url
 
     app.jinja_env.globals.update(
         label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale,
         can=can, weekly_kinds=weekly_kinds, figure_change=figures.shown_change,
-        event_resolution=event_resolution, sparkline_points=formatting.sparkline_points, band_segments=formatting.band_segments,
+        event_resolution=event_resolution, row_url=row_url, sparkline_points=formatting.sparkline_points, band_segments=formatting.band_segments,
     )
 
 

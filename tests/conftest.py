@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from portal import create_app
+from portal.core import fragments
 from portal.audit.models import AuditEvent, guard_lifted
 from portal.core import clock as portal_clock
 from portal.core.config import Config
@@ -195,6 +196,7 @@ def app(shared_app):
     with shared_app.extensions["portal.sessionmaker"]() as session:
         ensure_defaults(session)  # reference data lives in code, not in migrations
     yield shared_app
+    fragments.of(shared_app).clear()  # rendered parts of the rows this test made
     empty_database(shared_app.extensions["portal.engine"])
     vars(portal_config).clear()
     vars(portal_config).update(saved_portal)

@@ -9,11 +9,12 @@ it so too), days are whole days. A change is the difference of the two figures a
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.dates import get_datetime_format
+from babel.dates import format_date as babel_format_date, get_datetime_format
 from flask_babel import format_date, format_datetime, get_locale, ngettext
 
 MINUS = "\u2212"  # the typographic minus: "−7", not a hyphen
@@ -112,7 +113,15 @@ def number(value: float | None, digits: int = 0) -> str:
 def local_date(value: date | None, fmt: str = "medium") -> str:
     if value is None:
         return "—"
+    if type(value) is date:  # a date reads the same in every zone: written once per language
+        return _date_in(value, fmt, str(get_locale()))
     return format_date(value, fmt)
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_in(value: date, fmt: str, locale: str) -> str:
+    """A list shows the same few due dates on many rows: babel parses the pattern on every call."""
+    return babel_format_date(value, fmt, locale=locale)
 
 
 def local_datetime(value: datetime | None) -> str:

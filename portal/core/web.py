@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, current_app, g
+from collections.abc import Callable
+
+from flask import Flask, abort, current_app, g, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
@@ -30,6 +32,18 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["portal.sessionmaker"]()
     return g.db_session
+
+
+ROW_MARKER = 987_654_321  # an id no row has, replaced by each row's own
+
+
+def row_url(endpoint: str, key: str, **values) -> Callable[[int], str]:
+    """url_for once for a list's rows: the URL of `endpoint` with the id `key` filled per row
+    (`row_url("accounts.account_detail", "account_id")(7)` is "/accounts/7"). A list of a hundred
+    rows asked url_for hundreds of times, each about as long as rendering the row."""
+    values[key] = ROW_MARKER
+    head, _marker, tail = url_for(endpoint, **values).partition(str(ROW_MARKER))
+    return lambda value: f"{head}{int(value)}{tail}"
 
 
 def roles_required(*roles: Role):

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union
 from sqlalchemy.orm import Session
 
-from portal.core import clock
+from portal.core import clock, fragments
 from portal.core.db import UTCDateTime
 from portal.models import (
     Account, CheckIn, LifecycleStatus, OwedCheckIn, OwedStamp, ReportingCadence, ReportingSettings, Segment,
@@ -255,8 +255,9 @@ class OwedFirst:
     due_total: int
 
 
-def owed_first(session: Session, today: date, partner_id: int, limit: int) -> OwedFirst:
-    """`obligations` for a page that lists the first `limit` of each kind and counts the rest.
+def owed_first(session: Session, today: date, partner_id: int, limit: int, *, due_rows: bool = True) -> OwedFirst:
+    """`obligations` for a page that lists the first `limit` of each kind and counts the rest
+    (due_rows=False: a page that lists only the overdue ones, and counts both).
 
     While the nightly list (`store_owed`) is for today's periods, its rows are read for the
     partner's accounts unchanged since (a short read of its due-date index, however many accounts
@@ -274,16 +275,23 @@ def owed_first(session: Session, today: date, partner_id: int, limit: int) -> Ow
     ).limit(MAX_CHANGED + 1)))
     if stamp is None or stamp.periods != _stamp_periods(steps, overdue_from) or len(changed) > MAX_CHANGED:
         return _owed_first_live(session, today, steps, overdue_from, Account.partner_id == partner_id, limit)
-    result = _owed_first_live(session, today, steps, overdue_from, Account.id.in_(changed), limit)
+    # Nothing changed since the list (most requests): no live statement to build and run.
+    result = _owed_first_live(session, today, steps, overdue_from, Account.id.in_(changed), limit) if changed else OwedFirst([], 0, [], 0)
     listed = and_(OwedCheckIn.partner_id == partner_id, OwedCheckIn.account_id.not_in(changed))
     late = OwedCheckIn.due_on < today
-    for is_late, count in session.execute(select(late, func.count()).where(listed).group_by(late)):
-        if is_late:
-            result.overdue_total += count
-        else:
-            result.due_total += count
+
+    def count() -> tuple[int, int]:  # a large reseller's list holds thousands of rows: read them once per list
+        found = dict(session.execute(select(late, func.count()).where(listed).group_by(late)).all())
+        return found.get(True, 0), found.get(False, 0)
+
+    # The list changes only when store_owed writes it again (with a new stamp); what changed since is in the key.
+    overdue_listed, due_listed = fragments.kept("owed_counts", (
+        partner_id, today, stamp.listed_at, stamp.periods, stamp.last_check_in_id, stamp.last_account_id,
+        tuple(sorted(changed))), count)
+    result.overdue_total += overdue_listed
+    result.due_total += due_listed
     periods = {(s, p.start): (p, r) for step in steps for s, (p, r) in step.items()}
-    for kind, into in ((late, result.overdue), (~late, result.due)):
+    for kind, into in ((late, result.overdue), (~late, result.due)) if due_rows else ((late, result.overdue),):
         rows = session.execute(
             select(Account.id, Account.name, Account.reference, Account.partner_id, Account.segment, OwedCheckIn.period_start)
             .join(OwedCheckIn, OwedCheckIn.account_id == Account.id).where(listed, kind)

@@ -21,9 +21,11 @@ from portal.models import (
     LifecycleStatus,
     MilestoneTemplate,
     ReportSource,
+    Segment,
     Stakeholder,
 )
 from portal.core.formatting import local_name
+from portal.core.labels import label
 from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
 from portal.reporting import bp
 from portal.reporting.forms import CheckInForm, MilestoneForm, StakeholderForm
@@ -33,7 +35,7 @@ from portal.core.web import attach_errors, get_session, roles_required, today
 
 REPORTERS = PARTNER_ROLES
 HOME_ITEMS = 10  # the first of each list; the counts beside them say how many there are
-HOME_OWED = 50  # the first check-ins of each table (a large reseller owes thousands); a link lists them all
+HOME_OWED = 20  # the first check-ins of each table (a large reseller owes thousands), as the scorecard; a link lists them all
 
 
 @bp.get("/home")
@@ -45,10 +47,13 @@ def home():
     now = today()
     owed = owed_first(db, now, current_user.partner_id, HOME_OWED)
     counts = listing.counts_for(db, current_user, now)
-    mine = listing.first_items(db, current_user, listing.Filters(tab="mine"), now, HOME_ITEMS)
-    team_overdue = listing.first_items(db, current_user, listing.Filters(tab="team", overdue=True), now, HOME_ITEMS)
+    # The counts are of the same items as the lists: a list counted empty is not read.
+    mine = listing.first_items(db, current_user, listing.Filters(tab="mine"), now, HOME_ITEMS) if counts.mine else []
+    team_overdue = (listing.first_items(db, current_user, listing.Filters(tab="team", overdue=True), now, HOME_ITEMS)
+                    if counts.overdue_team else [])
     return render_template("reporting/home.html", overdue=owed.overdue, due=owed.due, overdue_total=owed.overdue_total,
-                           due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue)
+                           due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue,
+                           segment_labels={segment: label(segment) for segment in Segment})  # once, not once per row
 
 
 def _reportable_account(account_id: int):

@@ -386,3 +386,14 @@ def latest_day(session: Session) -> date | None:
 def scorecards_ready(session: Session, day: date) -> bool:
     """The day's scorecards exist (weekly emails wait for them); a dead recompute does not hide them."""
     return session.scalar(select(exists().where(AggregationDay.day == day, _has_snapshot()))) or False
+
+
+def snapshot_version(session: Session) -> tuple[date | None, tuple | None]:
+    """The latest snapshot day and a stamp that changes with every snapshot committed (the
+    newest commit time of any day, a recompute of an older day's trend included, and the latest
+    day's run token), in one query: what a part rendered from snapshots is kept under
+    (portal.core.fragments) until the next run."""
+    newest = select(func.max(AggregationDay.snapshot_at)).scalar_subquery()
+    row = session.execute(select(AggregationDay.day, newest, AggregationDay.claim_token).where(_has_snapshot())
+                          .order_by(AggregationDay.day.desc()).limit(1)).first()
+    return (row[0], (row[1], row[2])) if row else (None, None)

@@ -7,10 +7,11 @@ from datetime import date, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from portal.core import fragments
 from portal.core.scoping import partners_visible_to, visible_to
 from portal.scoring.insights import weekly_days
 from portal.models import (
-    Account, AccountScore, AggregationRun, Alert, Band, HealthModel, Partner, PartnerScorecard, PartnerTier, User,
+    Account, AccountScore, AggregationDay, AggregationRun, Alert, Band, HealthModel, Partner, PartnerScorecard, PartnerTier, User,
 )
 
 # "Renewals in the next 90 days" on the scorecard and in the digests.
@@ -40,7 +41,8 @@ def recent_alerts(session: Session, user: User, partner_id: int, day: date) -> l
     ))
 
 
-def renewals(session: Session, partner_id: int, day: date, today: date, limit: int | None = None) -> tuple[list, int]:
+def renewals(session: Session, partner_id: int, day: date, today: date, limit: int | None = None,
+             stamp: tuple | None = None) -> tuple[list, int]:
     """The partner's accounts renewing from today to RENEWAL_DAYS ahead, with their band on `day`:
     the first `limit` by date (None: all) and how many there are. Two short reads of the
     (day, partner_id, renewal_date) index: the count from the index alone, and the first rows in
@@ -52,7 +54,13 @@ def renewals(session: Session, partner_id: int, day: date, today: date, limit: i
         .join(Account, Account.id == AccountScore.account_id).where(window)
         .order_by(AccountScore.renewal_date, Account.name, Account.id).limit(limit)
     ).all()
-    return list(rows), session.execute(select(func.count()).select_from(AccountScore).where(window)).scalar_one()
+    # The count reads only the day's snapshot (thousands of rows for a large reseller): once per snapshot and today.
+    # stamp: snapshot_version's, when the caller has read it (the latest day's).
+    stamp = stamp or tuple(session.execute(select(AggregationDay.snapshot_at, AggregationDay.claim_token)
+                                           .where(AggregationDay.day == day)).first() or ())
+    total = fragments.kept("renewals_total", (partner_id, day, stamp, today), lambda: session.execute(
+        select(func.count()).select_from(AccountScore).where(window)).scalar_one())
+    return list(rows), total
 
 
 def ranking(session: Session, user: User, day: date, *, sort: str, descending: bool, tier: PartnerTier | None,

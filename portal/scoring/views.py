@@ -1,42 +1,88 @@
 """Scorecards: a partner's (shared by the vendor and that reseller), the channel's, the model check."""
 from __future__ import annotations
 
+from datetime import date
+from typing import NamedTuple
 
 from flask import abort, render_template, request
+from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.actions import listing as action_listing
 from portal.scoring import insights
 from portal.scoring import figures, tiers
-from portal.scoring.aggregation import latest_day
+from portal.scoring.aggregation import latest_day, snapshot_version
 from portal.scoring.health import current_model
 from portal.core.labels import choices, label
 from portal.reporting.cadence import owed_first
 from portal.models import (
     VENDOR_ROLES, ActionItem, Band, PartnerTier,
 )
+from portal.core import fragments
 from portal.core.exports import table_response
 from portal.scoring import bp, review
 from portal.core.scoping import one_or_404, partners_visible_to, visible_to
 from portal.core.lists import ListArgs
 from portal.core.web import get_session, roles_required, today
 
-SCORECARD_ITEMS = 50  # the first open items on the scorecard; a link lists them all
+SCORECARD_ITEMS = 20  # the first open items on the scorecard, as many as its other lists; a link lists them all
 # The first renewals and overdue check-ins on the scorecard (a large reseller has thousands);
 # a link opens the accounts list filtered the same way.
 SCORECARD_ROWS = 20
 
+class SnapshotParts(NamedTuple):
+    """The scorecard's parts read only from the snapshots, rendered (portal.core.fragments)."""
+
+    top: Markup  # headline, figures, benchmark, trend, tier progress
+    optimism: Markup
+
+
+def _snapshot_parts(db, partner, day: date, stamp: tuple | None) -> SnapshotParts | None:
+    """Rendered once per (snapshot, partner, its name and tier, tier rules, vendor or not,
+    language): none of it changes until the next nightly run, or a change of what is in the key."""
+    rules = tiers.rules(db)
+
+    def make() -> SnapshotParts | None:
+        card = insights.scorecard(db, partner.id, day)
+        if card is None:
+            return None
+        context = dict(
+            partner=partner, card=card, day=day,
+            tier=tiers.progress(card, rules, held=partner.tier), tier_figures=tiers.TIER_FIGURES,
+            trend=insights.scorecard_trend(db, partner.id, day),
+            benchmark=insights.benchmark(db, partner.id, day),
+            optimism=insights.optimism_check(db, partner.id, day),
+            # The channel-wide rate only, never another partner's: the yardstick for the reseller's own,
+            # shown to a reseller only when there are enough partners to keep the others anonymous.
+            channel_optimism=(insights.optimism_check(db, None, day)
+                              if current_user.is_vendor or insights.enough_partners_to_compare(db, day) else None),
+            figure_names=insights.FIGURE_NAMES, min_partners=insights.BENCHMARK_MIN_PARTNERS,
+        )
+        return SnapshotParts(Markup(render_template("scoring/_partner_top.html", **context)),
+                             Markup(render_template("scoring/_partner_optimism.html", **context)))
+
+    rules_key = tuple(sorted((tier.value, tuple(sorted(minimums.items()))) for tier, minimums in rules.items()))
+    return fragments.cached("scorecard", (partner.id, partner.name, partner.tier, rules_key, current_user.is_vendor,
+                                          day, stamp), make)
+
+
 @bp.get("/partners/<int:partner_id>/scorecard")
 @login_required
 def partner_scorecard(partner_id: int):
+    """The snapshot's parts come rendered from portal.core.fragments; what a user changes during
+    the day (open items, overdue check-ins, renewals, alerts with their accounts) is read per request."""
     db = get_session()
     partner = one_or_404(db, partners_visible_to(current_user), partner_id)
-    day = latest_day(db)
-    alerts = review.recent_alerts(db, current_user, partner.id, day) if day else []
-    card = insights.scorecard(db, partner.id, day) if day else None
-    renewals, renewals_total = review.renewals(db, partner.id, day, today(), SCORECARD_ROWS) if day else ([], 0)
-    owed = owed_first(db, today(), partner.id, SCORECARD_ROWS)
+    day, stamp = snapshot_version(db)
+    snapshot = _snapshot_parts(db, partner, day, stamp) if day else None
+    alerts: list = []
+    renewals: list = []
+    renewals_total = 0
+    if day and snapshot:
+        alerts = review.recent_alerts(db, current_user, partner.id, day)
+        renewals, renewals_total = review.renewals(db, partner.id, day, today(), SCORECARD_ROWS, stamp=stamp)
+    owed = owed_first(db, today(), partner.id, SCORECARD_ROWS, due_rows=False)  # the scorecard lists the overdue only
     # The accounts list with the partner's accounts (a reseller's list has only its own).
     accounts_args = {"partner_id": partner.id} if current_user.is_vendor else {}
     open_rows, open_total = action_listing.first_open(
@@ -44,8 +90,8 @@ def partner_scorecard(partner_id: int):
     return render_template(
         "scoring/partner.html",
         partner=partner,
-        tier=tiers.progress(card, tiers.rules(db), held=partner.tier),
-        tier_figures=tiers.TIER_FIGURES,
+        snapshot=snapshot,
+        card=snapshot is not None,
         renewals=renewals,
         renewals_total=renewals_total,
         overdue=owed.overdue,
@@ -55,17 +101,7 @@ def partner_scorecard(partner_id: int):
         open_total=open_total,
         today=today(),
         day=day,
-        card=card,
-        trend=insights.scorecard_trend(db, partner.id, day) if day else [],
-        benchmark=insights.benchmark(db, partner.id, day),
-        optimism=insights.optimism_check(db, partner.id, day),
-        # The channel-wide rate only, never another partner's: the yardstick for the reseller's own,
-        # shown to a reseller only when there are enough partners to keep the others anonymous.
-        channel_optimism=(insights.optimism_check(db, None, day)
-                          if current_user.is_vendor or insights.enough_partners_to_compare(db, day) else None),
         alerts=alerts,
-        figure_names=insights.FIGURE_NAMES,
-        min_partners=insights.BENCHMARK_MIN_PARTNERS,
     )
 
 
