@@ -28,16 +28,6 @@ from portal.renewals.churn import ChurnDetail, outcome_log
 OUTCOME_INPUT = ("kind", "term_end", "decided_on", "new_renewal_date", "arr_jpy", "reason", "note")
 MAX_ARR = 10**13
 
-# The vendor's churn reasons as migration 0028 seeds them (code, English, Japanese).
-DEFAULT_REASONS = (
-    ("price", "Price", "価格"),
-    ("product_fit", "Product fit", "製品の適合"),
-    ("competitor", "Switched to a competitor", "競合製品へ移行"),
-    ("closed_merged", "Company closed or merged", "廃業・合併"),
-    ("budget", "Budget", "予算削減"),
-    ("onboarding", "Poor onboarding", "導入支援の不足"),
-    ("other", "Other", "その他"),
-)
 
 
 def active_reasons(session: Session) -> list[ChurnReason]:
@@ -177,6 +167,10 @@ def change_label(outcome: RenewalOutcome) -> str:
 
 
 CHANGE_LABELS = {"churned": _l("Churned"), "expanded": _l("Expanded"), "contracted": _l("Contracted"), "flat": _l("Flat")}
+
+
+def shown_change(change: str) -> str:
+    return str(CHANGE_LABELS[change])
 
 
 def history(session: Session, account_id: int) -> list[RenewalOutcome]:

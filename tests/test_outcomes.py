@@ -1,0 +1,156 @@
+"""Renewal outcomes recorded (issue #17): by the account page's form, a file and the API, through
+one service; scoped to the reseller's own accounts; churns made any way are one path; the data
+migration; "outcome missing"; retention read from outcomes."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import (
+    Account, AccountArr, AuditEvent, ChangeLog, ChurnReason, LifecycleStatus, OutcomeKind, RenewalOutcome, ReportSource,
+)
+from portal.renewals import services
+from portal.core.validation import ValidationError
+from tests import factories
+from tests.readback import latest, reload
+
+TODAY = date(2026, 12, 3)
+
+
+@pytest.fixture(autouse=True)
+def _today(today_is):
+    today_is(TODAY)
+
+
+def outcomes_of(db, account) -> list[RenewalOutcome]:
+    return list(latest(db).scalars(select(RenewalOutcome).where(RenewalOutcome.account_id == account.id).order_by(RenewalOutcome.term_end)))
+
+
+def reason_id(db, code: str) -> int:
+    return latest(db).scalar(select(ChurnReason.id).where(ChurnReason.code == code))
+
+
+# ---- the form on the account page -------------------------------------------------------------
+
+def test_partner_user_records_a_renewal_and_the_account_moves_to_its_next_term(db, browser, tenants):
+    account = tenants.account_a  # renewal date 2026-04-01 (past), ARR 1,200,000
+    b = browser(tenants.user_a)
+    page = b.get(f"/accounts/{account.id}")
+    assert "no outcome is recorded" in page.get_data(as_text=True)
+    response = b.post(f"/accounts/{account.id}/outcome", {"kind": "renewed", "term_end": "2026-04-01", "decided_on": "",
+                                                          "new_renewal_date": "2027-04-01", "arr_jpy": "1500000", "note": "Added seats"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    [outcome] = outcomes_of(db, account)
+    assert (outcome.kind, outcome.term_end, outcome.decided_on, outcome.new_renewal_date) == (
+        OutcomeKind.RENEWED, date(2026, 4, 1), date(2026, 4, 1), date(2027, 4, 1))
+    assert (outcome.arr_before_jpy, outcome.arr_after_jpy, outcome.inferred, outcome.recorded_by_id) == (
+        1_200_000, 1_500_000, False, tenants.user_a.id)
+    assert services.change_label(outcome) == "expanded"
+    account = reload(db, account)
+    assert (account.renewal_date, account.arr_jpy, account.status) == (date(2027, 4, 1), 1_500_000, LifecycleStatus.ACTIVE)
+    # The ARR history has the new ARR (its event), the change log both the account's move and the outcome.
+    assert db.scalar(select(AccountArr.arr_jpy).where(AccountArr.account_id == account.id, AccountArr.effective_on == TODAY)) == 1_500_000
+    entities = set(db.scalars(select(ChangeLog.entity).where(ChangeLog.account_id == account.id)))
+    assert {"account", "outcome"} <= entities
+    assert db.scalar(select(AuditEvent.id).where(AuditEvent.target_id == account.id, AuditEvent.action == "account_updated"))
+    html = b.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "Renewal outcomes" in html and "Expanded" in html and "no outcome is recorded" not in html
+
+
+def test_recording_a_churn_puts_the_account_in_the_churned_state(db, browser, tenants):
+    account = tenants.account_a
+    b = browser(tenants.admin_a)
+    response = b.post(f"/accounts/{account.id}/outcome", {"kind": "churned", "term_end": "2026-04-01", "decided_on": "2026-03-31",
+                                                          "reason": "competitor", "note": "Moved to a cheaper tool"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    account = reload(db, account)
+    assert (account.status, account.churned_on, account.churn_reason) == (LifecycleStatus.CHURNED, date(2026, 3, 31), "Moved to a cheaper tool")
+    [outcome] = outcomes_of(db, account)
+    assert (outcome.kind, outcome.term_end, outcome.decided_on, outcome.arr_before_jpy, outcome.arr_after_jpy) == (
+        OutcomeKind.CHURNED, date(2026, 4, 1), date(2026, 3, 31), 1_200_000, 0)
+    assert (outcome.churn_reason_id, outcome.note) == (reason_id(db, "competitor"), "Moved to a cheaper tool")
+
+
+def test_the_form_names_the_bad_fields(db, browser, tenants):
+    account = tenants.account_a
+    b = browser(tenants.user_a)
+    response = b.post(f"/accounts/{account.id}/outcome", {"kind": "renewed", "term_end": "2026-04-01", "new_renewal_date": "2026-03-01",
+                                                          "arr_jpy": "-5"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="new_renewal_date-error"' in html and 'id="arr_jpy-error"' in html
+    response = b.post(f"/accounts/{account.id}/outcome", {"kind": "churned", "decided_on": "2027-01-01", "reason": "moon"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'id="reason-error"' in html and 'id="decided_on-error"' in html
+    assert outcomes_of(db, account) == []
+    assert reload(db, account).status == LifecycleStatus.ACTIVE
+
+
+def test_the_form_in_japanese(db, browser, tenants):
+    b = browser(tenants.user_a)
+    b.get("/language/ja")
+    html = b.get(f"/accounts/{tenants.account_a.id}/outcome").get_data(as_text=True)
+    assert "更新結果を記録" in html and "競合製品へ移行" in html
+
+
+def test_a_reseller_cannot_record_for_another_partners_account(db, browser, tenants):
+    for user in (tenants.admin_a, tenants.user_a):
+        b = browser(user)
+        assert b.get(f"/accounts/{tenants.account_b.id}/outcome").status_code == 404
+        response = b.post(f"/accounts/{tenants.account_b.id}/outcome", {"kind": "churned", "decided_on": "2026-03-31", "reason": "price"})
+        assert response.status_code == 404
+    assert outcomes_of(db, tenants.account_b) == []
+    assert reload(db, tenants.account_b).status == LifecycleStatus.ACTIVE
+
+
+def test_vendor_staff_record_for_any_partner(db, browser, tenants):
+    b = browser(tenants.partner_manager)
+    response = b.post(f"/accounts/{tenants.account_a.id}/outcome", {"kind": "renewed", "new_renewal_date": "2027-04-01", "arr_jpy": "1200000"})
+    assert response.status_code == 302
+    [outcome] = outcomes_of(db, tenants.account_a)
+    assert services.change_label(outcome) == "flat"
+
+
+def test_one_outcome_per_term(db, tenants):
+    account = tenants.account_a
+    services.record_outcome(db, account, {"kind": "renewed", "new_renewal_date": "2027-04-01"}, source=ReportSource.FORM)
+    db.commit()
+    with pytest.raises(ValidationError) as error:
+        services.record_outcome(db, account, {"kind": "renewed", "term_end": "2026-04-01", "new_renewal_date": "2028-04-01"},
+                                source=ReportSource.FORM)
+    assert [e.field for e in error.value.errors] == ["term_end"]
+
+
+# ---- one churn path -----------------------------------------------------------------------------
+
+def test_churning_by_the_account_form_records_the_churn_outcome_and_taking_it_back_removes_it(db, browser, tenants):
+    from tests.test_accounts import form
+
+    account = tenants.account_a
+    b = browser(tenants.admin_a)
+    values = form(reference=account.reference, name=account.name, segment="low_touch", arr_jpy="1200000",
+                  contract_start="2025-04-01", renewal_date="2026-04-01", status="churned", churned_on="2026-04-02",
+                  churn_reason="Budget")
+    assert b.post(f"/accounts/{account.id}/edit", values).status_code == 302
+    [outcome] = outcomes_of(db, account)
+    assert (outcome.kind, outcome.term_end, outcome.decided_on, outcome.churn_reason_id, outcome.note) == (
+        OutcomeKind.CHURNED, date(2026, 4, 1), date(2026, 4, 2), reason_id(db, "budget"), "Budget")
+    values.update(status="active", churned_on="", churn_reason="")
+    assert b.post(f"/accounts/{account.id}/edit", values).status_code == 302
+    assert outcomes_of(db, account) == []
+
+
+def test_recorded_churn_closes_the_accounts_alert_items_on_the_nightly_run(db, tenants):
+    from portal.actions.resolve import resolve_items
+    from portal.models import ActionKind, ActionStatus
+
+    item = factories.action_item(db, tenants.account_a, title="Customer turned red", kind=ActionKind.TURNED_RED)
+    services.record_outcome(db, tenants.account_a, {"kind": "churned", "decided_on": "2026-11-30", "reason": "price"},
+                            source=ReportSource.FORM)
+    db.commit()
+    resolve_items(db, TODAY)
+    db.commit()
+    item = reload(db, item)
+    assert item.status == ActionStatus.DONE and "churned on 2026-11-30" in (item.resolution or "")
