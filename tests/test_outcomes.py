@@ -154,3 +154,40 @@ def test_recorded_churn_closes_the_accounts_alert_items_on_the_nightly_run(db, t
     db.commit()
     item = reload(db, item)
     assert item.status == ActionStatus.DONE and "churned on 2026-11-30" in (item.resolution or "")
+
+
+# ---- the API --------------------------------------------------------------------------------------
+
+def api_post(client, secret, path, body):
+    return client.post(f"/api/v1{path}", json=body, headers={"Authorization": f"Bearer {secret}"})
+
+
+def test_the_api_records_a_renewal_and_lists_it(db, client, tenants):
+    response = api_post(client, tenants.secret_a, "/accounts/A-001/outcomes",
+                        {"kind": "renewed", "new_renewal_date": "2027-04-01", "arr_jpy": 1_000_000})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["kind"], body["term_end"], body["arr_before_jpy"], body["arr_after_jpy"], body["arr_change"], body["inferred"]) == (
+        "renewed", "2026-04-01", 1_200_000, 1_000_000, "contracted", False)
+    account = reload(db, tenants.account_a)
+    assert (account.renewal_date, account.arr_jpy) == (date(2027, 4, 1), 1_000_000)
+    listed = client.get("/api/v1/accounts/A-001/outcomes", headers={"Authorization": f"Bearer {tenants.secret_a}"}).get_json()
+    assert [o["id"] for o in listed["items"]] == [body["id"]]
+    entry = latest(db).scalar(select(ChangeLog).where(ChangeLog.entity == "outcome"))
+    assert (entry.source, entry.api_token_id) == (ReportSource.API, tenants.token_a.id)
+
+
+def test_the_api_names_each_bad_value_by_its_pointer_and_writes_nothing(db, client, tenants):
+    response = api_post(client, tenants.secret_a, "/accounts/A-001/outcomes", {"kind": "churned", "decided_on": "someday", "reason": "moon"})
+    assert response.status_code == 422
+    pointers = {e["pointer"] for e in response.get_json()["errors"]}
+    assert pointers == {"/decided_on", "/reason"}
+    assert outcomes_of(db, tenants.account_a) == []
+    response = api_post(client, tenants.secret_a, "/accounts/A-001/outcomes", {"kind": "maybe"})
+    assert response.status_code == 422 and [e["pointer"] for e in response.get_json()["errors"]] == ["/kind"]
+
+
+def test_the_api_cannot_record_for_another_partners_account(db, client, tenants):
+    response = api_post(client, tenants.secret_a, "/accounts/B-001/outcomes", {"kind": "churned", "decided_on": "2026-03-31", "reason": "price"})
+    assert response.status_code == 404
+    assert outcomes_of(db, tenants.account_b) == [] and reload(db, tenants.account_b).status == LifecycleStatus.ACTIVE
