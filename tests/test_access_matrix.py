@@ -55,6 +55,8 @@ RULES: dict[str, tuple[str, dict]] = {
     "accounts.account_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     # Recording a renewal outcome: reseller staff of the account's partner and vendor staff (tests/test_outcomes.py).
     "renewals.record": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "renewals.import_outcomes": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
+    "renewals.outcome_template": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.home": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.check_in": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.check_in_detail": ("GET", {ANON: LOGIN, **everyone(200)}),

@@ -191,3 +191,65 @@ def test_the_api_cannot_record_for_another_partners_account(db, client, tenants)
     response = api_post(client, tenants.secret_a, "/accounts/B-001/outcomes", {"kind": "churned", "decided_on": "2026-03-31", "reason": "price"})
     assert response.status_code == 404
     assert outcomes_of(db, tenants.account_b) == [] and reload(db, tenants.account_b).status == LifecycleStatus.ACTIVE
+
+
+# ---- the file ---------------------------------------------------------------------------------------
+
+def upload(b, text: str, name: str = "outcomes.csv"):
+    import io
+
+    return b.post("/import/outcomes", {"file": (io.BytesIO(text.encode("utf-8")), name)}, content_type="multipart/form-data")
+
+
+def test_a_file_records_renewals_and_churns(db, browser, tenants):
+    other = factories.account(db, tenants.partner_a, reference="A-002", renewal_date=date(2026, 6, 30), arr_jpy=800_000)
+    b = browser(tenants.user_a)
+    assert "A-002" in b.get("/import/outcomes").get_data(as_text=True)  # outcome missing, listed
+    response = upload(b, "管理番号,結果（更新/解約）,次回更新日,更新後の年間契約額（円）,更新日または解約日,解約理由,メモ\n"
+                         "A-001,更新,2027/04/01,\"1,300,000\",,,\n"
+                         "A-002,解約,,,2026/06/30,予算削減,部署ごと廃止\n")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    [renewed] = outcomes_of(db, tenants.account_a)
+    assert (renewed.kind, renewed.new_renewal_date, renewed.arr_after_jpy) == (OutcomeKind.RENEWED, date(2027, 4, 1), 1_300_000)
+    [churned] = outcomes_of(db, other)
+    assert (churned.kind, churned.churn_reason_id, churned.note, churned.term_end) == (
+        OutcomeKind.CHURNED, reason_id(db, "budget"), "部署ごと廃止", date(2026, 6, 30))
+    assert reload(db, other).status == LifecycleStatus.CHURNED
+    assert {e.source for e in latest(db).scalars(select(ChangeLog).where(ChangeLog.entity == "outcome"))} == {ReportSource.FILE}
+
+
+def test_a_file_with_an_error_records_nothing_and_names_row_and_column(db, browser, tenants):
+    b = browser(tenants.user_a)
+    response = upload(b, "Reference,Outcome (renewed/churned),New renewal date,Churn reason\n"
+                         "A-001,renewed,2027-04-01,\n"
+                         "B-001,churned,,price\n"
+                         "A-001,churned,,nonsense\n")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Nothing was recorded" in html
+    # Partner B's account is not one of partner A's: not found, not recorded; the repeated row is named.
+    assert "No account of yours has this reference." in html and "Row 2 already records an outcome" in html
+    assert outcomes_of(db, tenants.account_a) == [] and outcomes_of(db, tenants.account_b) == []
+    assert reload(db, tenants.account_a).renewal_date == date(2026, 4, 1)
+    response = upload(b, "Reference,Outcome (renewed/churned),Renewed or churned on,Churn reason\nA-001,churned,2026-13-01,moon\n")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "<td data-label=\"Column\">Renewed or churned on</td>" in html and "<td data-label=\"Column\">Churn reason</td>" in html
+    assert outcomes_of(db, tenants.account_a) == []
+
+
+def test_a_file_without_the_required_columns_is_refused(db, browser, tenants):
+    response = upload(browser(tenants.user_a), "Customer name,Note\nAlpha,hello\n")
+    assert response.status_code == 400 and "Required columns are missing" in response.get_data(as_text=True)
+
+
+# ---- outcome missing --------------------------------------------------------------------------------
+
+def test_the_reseller_home_lists_the_outcomes_missing_with_links(db, browser, tenants):
+    future = factories.account(db, tenants.partner_a, reference="A-003", name="Renews Later KK", renewal_date=date(2027, 2, 1))
+    html = browser(tenants.user_a).get("/home").get_data(as_text=True)
+    assert "Outcome missing" in html and f"/accounts/{tenants.account_a.id}/outcome" in html
+    assert f"/accounts/{future.id}/outcome" not in html and "Bravo" not in html
+    services.record_outcome(db, tenants.account_a, {"kind": "renewed", "new_renewal_date": "2027-04-01"}, source=ReportSource.FORM)
+    db.commit()
+    assert services.outcomes_missing(latest(db), TODAY, tenants.partner_a.id, 10) == ([], 0)

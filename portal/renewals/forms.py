@@ -1,7 +1,7 @@
 """The outcome form: it carries the values and shows the errors; the rules are record_outcome's."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import FileField, RadioField, SelectField, StringField, TextAreaField
 
 from portal.core.labels import choices
 from portal.models import OutcomeKind
@@ -26,3 +26,7 @@ class OutcomeForm(FlaskForm):
         else:
             values.pop("reason")
         return values
+
+
+class OutcomeFileForm(FlaskForm):
+    file = FileField(_l("Outcome file"), description=_l("CSV (UTF-8 or Shift_JIS) or Excel .xlsx, one row per account."))
