@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import (
-    Account, AccountArr, AuditEvent, ChangeLog, ChurnReason, LifecycleStatus, OutcomeKind, RenewalOutcome, ReportSource,
+    AccountArr, AuditEvent, ChangeLog, ChurnReason, LifecycleStatus, OutcomeKind, RenewalOutcome, ReportSource,
 )
 from portal.renewals import services
 from portal.core.validation import ValidationError

@@ -5,7 +5,8 @@ Existing data moves over without loss: each churned account's churn (its date, a
 text as the note, the listed reason it names or "other") becomes a churn outcome for the term
 ending on its renewal date (or its churn date); each live account whose renewal date less a year
 has passed (after its contract start), the renewal the model check used to infer, becomes a
-renewed outcome marked inferred, with the ARR it had before that day and has now.
+renewed outcome marked inferred, with the ARR it had before that day and has now (when the
+contract had started a whole term, 11 months or more, before that day).
 
 Revision ID: 0028
 Revises: 0027
@@ -89,6 +90,9 @@ def migrate_data(bind) -> None:
     # SQLite keeps days and moments as ISO text (as SQLAlchemy writes them); its driver's own adapters are deprecated.
     params = {"today": today.isoformat(), "now": now.isoformat(sep=" ")} if sqlite else {"today": today, "now": now}
     anniversary = "date(a.renewal_date, '-365 days')" if sqlite else "(a.renewal_date - 365)"
+    # The term that ended then was a whole one: the contract had started at least 11 months before
+    # (a first term a little short of a year is co-terming; one of a few weeks is no term at all).
+    term_start = "date(a.renewal_date, '-700 days')" if sqlite else "(a.renewal_date - 700)"
     # A churn's listed reason: the one its text names (code or label, whole, any case), else "other".
     reason = ("COALESCE((SELECT r.id FROM churn_reasons r WHERE lower(trim(a.churn_reason)) IN (r.code, lower(r.label_en))"
               " OR trim(a.churn_reason) = r.label_ja ORDER BY r.position LIMIT 1),"
@@ -106,7 +110,7 @@ def migrate_data(bind) -> None:
         " churn_reason_id, note, inferred, recorded_by_id, created_at)"
         f" SELECT a.id, {anniversary}, 'renewed', {anniversary}, a.renewal_date, {before}, a.arr_jpy, NULL, NULL, TRUE, NULL, :now"
         f" FROM accounts a WHERE a.status <> 'churned' AND a.renewal_date IS NOT NULL AND {anniversary} <= :today"
-        f" AND a.contract_start IS NOT NULL AND a.contract_start < {anniversary}"), params)
+        f" AND a.contract_start IS NOT NULL AND a.contract_start <= {term_start}"), params)
 
 
 def downgrade() -> None:

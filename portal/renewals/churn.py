@@ -92,7 +92,7 @@ def sync_churns(session: Session, changes: Sequence[StatusChange], *, source: Re
                      "recorded_by_id": user.id if user else None, "created_at": clock.utcnow()})
     ids = session.scalars(insert(RenewalOutcome).returning(RenewalOutcome.id, sort_by_parameter_order=True), rows).all()
     labels = {r.id: r.label_en for r in reasons}
-    for change, row, outcome_id in zip(churned, rows, ids):
+    for change, row, outcome_id in zip(churned, rows, ids, strict=True):
         entry = change_entry(entity="outcome", entity_id=outcome_id, partner_id=change.account.partner_id,
                              account_id=change.account.id, before=None,
                              after=outcome_log(_Row(row), labels.get(row["churn_reason_id"])), source=source,

@@ -52,7 +52,7 @@ def import_outcomes(session: Session, partner: Partner, sheet: Sheet, user: User
     """Check every row, then record them all, or nothing when a row has an error. Never commits."""
     lookup = _lookup()
     columns = [lookup.get(_normalise_header(h)) for h in sheet.headers]
-    header_for = {key: header for header, key in zip(sheet.headers, columns) if key}
+    header_for = {key: header for header, key in zip(sheet.headers, columns, strict=True) if key}
     missing = [OUTCOME_COLUMNS[k] for k in ("reference", "kind") if k not in header_for]
     if missing:
         raise FileProblem(_l("Required columns are missing: %(names)s.", names=", ".join(f"“{en}” / “{ja}”" for en, ja, _ in missing)))

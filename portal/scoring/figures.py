@@ -14,7 +14,7 @@ from sqlalchemy import Float, FromClause, Integer, and_, case, cast, func, liter
 from sqlalchemy.orm import Session
 
 from portal.reporting.cadence import cadence_rules, period_containing
-from portal.models import Account, AccountArr, AccountScore, Band, CheckIn, PartnerScorecard, Sentiment
+from portal.models import Account, AccountArr, AccountScore, Band, CheckIn, OutcomeKind, PartnerScorecard, RenewalOutcome, Sentiment
 from portal.core import formatting
 from portal.core.sqlfunctions import days_between
 
@@ -161,34 +161,32 @@ def _arr_as_of(when: date, name: str):
 
 
 def retention(day: date):
-    """Trailing 12 months, over the cohort of accounts live with ARR > 0 a year ago:
+    """Trailing 12 months, over the renewal outcomes decided in the 365 days to `day` (recorded,
+    and those inferred before outcomes were recorded; portal.renewals):
 
-    grr_pct: sum over the cohort of min(ARR now, ARR a year ago) / ARR a year ago (churned: 0 now);
-    nrr_pct: sum of ARR now / ARR a year ago (expansion counts);
-    renewal_rate_pct: cohort accounts that have not churned / cohort accounts (each of them had
-    one renewal date in the year);
-    churned_arr_jpy: ARR, before churning, of all accounts that churned in the last 365 days.
-    Per partner: the sums these are made of (`retention_figures` makes them).
+    grr_pct: sum of min(ARR after, ARR before) / sum of ARR before (a churn keeps 0);
+    nrr_pct: sum of ARR after / sum of ARR before (expansion counts);
+    renewal_rate_pct: renewed outcomes / all outcomes;
+    churned_arr_jpy: ARR before churning of the churn outcomes.
+    Per partner: the sums these are made of (`retention_figures` makes them). Terms still open
+    (no outcome yet, see "outcome missing") count in none of them: no guess.
     """
+    o = RenewalOutcome
     year_ago = day - timedelta(days=YEAR)
-    then, now = _arr_as_of(year_ago, "arr_then"), _arr_as_of(day, "arr_now")
-    churned = and_(Account.churned_on.is_not(None), Account.churned_on <= day)
-    arr_now = case((churned, 0), else_=func.coalesce(now.c.arr_jpy, 0))
-    in_cohort = and_(then.c.arr_jpy > 0, or_(Account.churned_on.is_(None), Account.churned_on > year_ago))
-    churned_in_year = and_(churned, Account.churned_on > year_ago)
+    churned = o.kind == OutcomeKind.CHURNED
     return (
         select(
             Account.partner_id,
-            func.sum(case((in_cohort, case((arr_now < then.c.arr_jpy, arr_now), else_=then.c.arr_jpy)), else_=0)).label("kept_arr"),
-            func.sum(case((in_cohort, then.c.arr_jpy), else_=0)).label("cohort_arr"),
-            func.sum(case((in_cohort, arr_now), else_=0)).label("cohort_arr_now"),
-            func.sum(case((and_(in_cohort, ~churned), 1), else_=0)).label("renewed"),
-            func.sum(case((in_cohort, 1), else_=0)).label("cohort"),
-            func.sum(case((churned_in_year, now.c.arr_jpy), else_=0)).label("churned_arr"),
+            func.sum(case((o.arr_after_jpy < o.arr_before_jpy, o.arr_after_jpy), else_=o.arr_before_jpy)).label("kept_arr"),
+            func.sum(o.arr_before_jpy).label("cohort_arr"),
+            func.sum(o.arr_after_jpy).label("cohort_arr_now"),
+            func.sum(case((churned, 0), else_=1)).label("renewed"),
+            func.count().label("cohort"),
+            func.sum(case((churned, o.arr_before_jpy), else_=0)).label("churned_arr"),
         )
-        .select_from(Account)
-        .outerjoin(then, then.c.account_id == Account.id)
-        .outerjoin(now, now.c.account_id == Account.id)
+        .select_from(o)
+        .join(Account, Account.id == o.account_id)
+        .where(o.decided_on > year_ago, o.decided_on <= day)
         .group_by(Account.partner_id)
         .cte("retention_parts")
     )
