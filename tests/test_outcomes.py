@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import (
-    AccountArr, AuditEvent, ChangeLog, ChurnReason, LifecycleStatus, OutcomeKind, RenewalOutcome, ReportSource,
+    Account, AccountArr, AuditEvent, ChangeLog, ChurnReason, LifecycleStatus, OutcomeKind, RenewalOutcome, ReportSource,
 )
 from portal.renewals import services
 from portal.core.validation import ValidationError
@@ -253,3 +253,90 @@ def test_the_reseller_home_lists_the_outcomes_missing_with_links(db, browser, te
     services.record_outcome(db, tenants.account_a, {"kind": "renewed", "new_renewal_date": "2027-04-01"}, source=ReportSource.FORM)
     db.commit()
     assert services.outcomes_missing(latest(db), TODAY, tenants.partner_a.id, 10) == ([], 0)
+
+
+# ---- the data migration ---------------------------------------------------------------------------
+
+def test_the_migration_turns_churns_into_outcomes_and_marks_inferred_renewals(fresh_database_factory):
+    from sqlalchemy.orm import Session
+
+    from portal.core import migrate
+    from portal.core.db import make_engine
+    from portal.models import Partner, Segment
+
+    with fresh_database_factory() as url:
+        migrate.upgrade(url, "0027")
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:  # a plain session: no ARR event, the rows as old data had them
+                partner = Partner(name="Old Data KK", code="OLD")
+                kw = dict(partner=partner, segment=Segment.LOW_TOUCH, seats=10)
+                churned = Account(reference="C", name="Churned", arr_jpy=900_000, contract_start=date(2024, 4, 1),
+                                  renewal_date=date(2026, 4, 1), status=LifecycleStatus.CHURNED, churned_on=date(2026, 3, 20),
+                                  churn_reason="予算削減", **kw)
+                vague = Account(reference="V", name="Vague", arr_jpy=500_000, contract_start=date(2024, 4, 1), renewal_date=None,
+                                status=LifecycleStatus.CHURNED, churned_on=date(2025, 9, 1), churn_reason="They left", **kw)
+                renewed = Account(reference="R", name="Renewed", arr_jpy=1_500_000, contract_start=date(2024, 5, 1),
+                                  renewal_date=date(2027, 5, 1), status=LifecycleStatus.ACTIVE, **kw)
+                first_term = Account(reference="F", name="First term", arr_jpy=700_000, contract_start=date(2026, 2, 1),
+                                     renewal_date=date(2027, 2, 15), status=LifecycleStatus.ACTIVE, **kw)
+                session.add_all([churned, vague, renewed, first_term])
+                session.flush()
+                session.add_all([AccountArr(account_id=renewed.id, effective_on=date(2024, 5, 1), arr_jpy=1_000_000),
+                                 AccountArr(account_id=renewed.id, effective_on=date(2026, 6, 1), arr_jpy=1_500_000)])
+                session.commit()
+                ids = {a.reference: a.id for a in (churned, vague, renewed, first_term)}
+            migrate.upgrade(url)
+            with Session(engine) as session:
+                rows = {r.account_id: r for r in session.scalars(select(RenewalOutcome))}
+                reasons = {r.id: r.code for r in session.scalars(select(ChurnReason))}
+        finally:
+            engine.dispose()
+    assert set(reasons.values()) == {"price", "product_fit", "competitor", "closed_merged", "budget", "onboarding", "other"}
+    c, v, r = rows[ids["C"]], rows[ids["V"]], rows[ids["R"]]
+    assert ids["F"] not in rows  # its first term has not ended: nothing to infer
+    assert (c.kind, c.term_end, c.decided_on, c.arr_before_jpy, c.arr_after_jpy, reasons[c.churn_reason_id], c.note, c.inferred) == (
+        OutcomeKind.CHURNED, date(2026, 4, 1), date(2026, 3, 20), 900_000, 0, "budget", "予算削減", False)
+    assert (v.term_end, reasons[v.churn_reason_id], v.note) == (date(2025, 9, 1), "other", "They left")
+    assert (r.kind, r.term_end, r.new_renewal_date, r.arr_before_jpy, r.arr_after_jpy, r.inferred) == (
+        OutcomeKind.RENEWED, date(2026, 5, 1), date(2027, 5, 1), 1_000_000, 1_500_000, True)
+
+
+# ---- retention and compliance from outcomes ---------------------------------------------------------
+
+def scorecard(db, partner):
+    from portal.models import PartnerScorecard
+    from portal.scoring.aggregation import aggregate
+
+    assert aggregate(db, TODAY, force=True).status == "done"
+    return latest(db).scalar(select(PartnerScorecard).where(PartnerScorecard.day == TODAY, PartnerScorecard.partner_id == partner.id))
+
+
+def test_grr_nrr_and_renewal_rate_come_from_the_recorded_outcomes(db, tenants):
+    gone = factories.account(db, tenants.partner_a, reference="A-002", arr_jpy=800_000, renewal_date=date(2026, 6, 1))
+    shrunk = factories.account(db, tenants.partner_a, reference="A-003", arr_jpy=1_000_000, renewal_date=date(2026, 9, 1))
+    factories.account(db, tenants.partner_a, reference="A-004", arr_jpy=5_000_000, renewal_date=date(2026, 10, 1))  # missing: no guess
+    for account, values in ((tenants.account_a, {"kind": "renewed", "new_renewal_date": "2027-04-01", "arr_jpy": "1500000"}),
+                            (gone, {"kind": "churned", "decided_on": "2026-05-20", "reason": "price"}),
+                            (shrunk, {"kind": "renewed", "new_renewal_date": "2027-09-01", "arr_jpy": "600000"})):
+        services.record_outcome(db, account, values, source=ReportSource.FORM)
+    db.commit()
+    card = scorecard(db, tenants.partner_a)
+    # ARR before 1.2M + 0.8M + 1.0M = 3.0M; kept 1.2M + 0 + 0.6M = 1.8M; after 1.5M + 0 + 0.6M = 2.1M.
+    assert (card.grr_pct, card.nrr_pct) == (pytest.approx(60.0), pytest.approx(70.0))
+    assert (card.renewal_rate_pct, card.churned_arr_jpy) == (pytest.approx(200 / 3), 800_000)
+    b_card = scorecard(db, tenants.partner_b)  # partner B recorded nothing: "not enough data", not 100 %
+    assert (b_card.grr_pct, b_card.nrr_pct, b_card.renewal_rate_pct) == (None, None, None)
+
+
+def test_an_outcome_missing_counts_against_reporting_compliance_until_recorded(db, tenants):
+    from portal.scoring.figures import reporting_compliance
+
+    def parts():
+        cte = reporting_compliance(latest(db), TODAY)
+        return latest(db).execute(select(cte.c.on_time, cte.c.owed).where(cte.c.partner_id == tenants.partner_a.id)).one()
+
+    on_time, owed = parts()
+    services.record_outcome(db, tenants.account_a, {"kind": "renewed", "new_renewal_date": "2027-04-01"}, source=ReportSource.FORM)
+    db.commit()
+    assert parts() == (on_time + 1, owed)  # the same term owed, now recorded

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import Float, FromClause, Integer, and_, case, cast, func, literal, null, or_, select, union_all, update
+from sqlalchemy import Float, FromClause, Integer, and_, case, cast, exists, func, literal, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from portal.reporting.cadence import cadence_rules, period_containing
-from portal.models import Account, AccountArr, AccountScore, Band, CheckIn, OutcomeKind, PartnerScorecard, RenewalOutcome, Sentiment
+from portal.models import Account, AccountArr, AccountScore, Band, CheckIn, LifecycleStatus, OutcomeKind, PartnerScorecard, RenewalOutcome, Sentiment
 from portal.core import formatting
 from portal.core.sqlfunctions import days_between
 
@@ -107,7 +107,10 @@ def reporting_compliance(session: Session, day: date):
     grace days) fell in the last 365 days, the % whose first version arrived by the due date.
     Per partner: the check-ins owed and those on time (`compliance_figure` makes the %).
     An account owes a period if its contract had started by the period's end and it had not
-    churned before the period's end."""
+    churned before the period's end.
+    Renewal outcomes count too: each contract term that ended in the 365 days to `day` owes one,
+    on time once recorded (an inferred outcome, from before outcomes were recorded, counts in
+    neither); a live account whose renewal date has passed with no outcome owes one not yet made."""
     rules = cadence_rules(session)
     owed_periods = []
     for segment, rule in rules.items():
@@ -135,7 +138,15 @@ def reporting_compliance(session: Session, day: date):
         .join(periods, and_(owes, periods.c.start == CheckIn.period_start))
         .where(CheckIn.version == 1, days_between(CheckIn.submitted_at, periods.c.due) <= 0)
     )
-    parts = union_all(owed, on_time).subquery("owed")
+    o = RenewalOutcome
+    year_ago = day - timedelta(days=YEAR)
+    recorded = (select(Account.partner_id, literal(1).label("on_time"), literal(1).label("owed"))
+                .select_from(o).join(Account, Account.id == o.account_id)
+                .where(o.inferred.is_(False), o.term_end > year_ago, o.term_end <= day))
+    missing = (select(Account.partner_id, literal(0).label("on_time"), literal(1).label("owed"))
+               .where(Account.status != LifecycleStatus.CHURNED, Account.renewal_date > year_ago, Account.renewal_date < day,
+                      ~exists().where(o.account_id == Account.id, o.term_end == Account.renewal_date)))
+    parts = union_all(owed, on_time, recorded, missing).subquery("owed")
     return (
         select(parts.c.partner_id, func.sum(parts.c.on_time).label("on_time"), func.sum(parts.c.owed).label("owed"))
         .group_by(parts.c.partner_id)
