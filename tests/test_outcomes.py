@@ -340,3 +340,13 @@ def test_an_outcome_missing_counts_against_reporting_compliance_until_recorded(d
     services.record_outcome(db, tenants.account_a, {"kind": "renewed", "new_renewal_date": "2027-04-01"}, source=ReportSource.FORM)
     db.commit()
     assert parts() == (on_time + 1, owed)  # the same term owed, now recorded
+
+
+def test_the_cli_records_an_outcome_through_the_same_service(db, runner, tenants):
+    result = runner.invoke(args=["outcome", "record", "--partner", "alpha", "--reference", "A-001", "--kind", "churned",
+                                 "--on", "2026-03-31", "--reason", "closed_merged", "--note", "Acquired"])
+    assert result.exit_code == 0, result.output
+    [outcome] = outcomes_of(db, tenants.account_a)
+    assert (outcome.kind, outcome.churn_reason_id, outcome.note) == (OutcomeKind.CHURNED, reason_id(db, "closed_merged"), "Acquired")
+    result = runner.invoke(args=["outcome", "record", "--partner", "BRAVO", "--reference", "B-001", "--kind", "renewed"])
+    assert result.exit_code != 0 and "--new-renewal-date: is required" in result.output

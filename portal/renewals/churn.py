@@ -78,7 +78,9 @@ def sync_churns(session: Session, changes: Sequence[StatusChange], *, source: Re
     # A term already decided (a renewal recorded for it) is not the one that churned: the churn ends the next.
     taken = {tuple(row) for row in session.execute(select(RenewalOutcome.account_id, RenewalOutcome.term_end).where(
         RenewalOutcome.account_id.in_([c.account.id for c in churned])))}
-    rows, entries = [], []
+    rows: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    reason_labels: list[str | None] = []
     for change in churned:
         account = change.account
         term_end = (detail.term_end if detail and detail.term_end else None) or change.renewal_before or account.churned_on
@@ -86,16 +88,16 @@ def sync_churns(session: Session, changes: Sequence[StatusChange], *, source: Re
             term_end = account.churned_on
         reason = by_id.get(detail.reason_id) if detail and detail.reason_id else reason_for_text(reasons, account.churn_reason)
         note = detail.note if detail else account.churn_reason
+        reason_labels.append(reason.label_en if reason else None)
         rows.append({"account_id": account.id, "term_end": term_end, "kind": OutcomeKind.CHURNED, "decided_on": account.churned_on,
                      "new_renewal_date": None, "arr_before_jpy": change.arr_before or 0, "arr_after_jpy": 0,
                      "churn_reason_id": reason.id if reason else None, "note": note, "inferred": False,
                      "recorded_by_id": user.id if user else None, "created_at": clock.utcnow()})
     ids = session.scalars(insert(RenewalOutcome).returning(RenewalOutcome.id, sort_by_parameter_order=True), rows).all()
-    labels = {r.id: r.label_en for r in reasons}
-    for change, row, outcome_id in zip(churned, rows, ids, strict=True):
+    for change, row, outcome_id, reason_label in zip(churned, rows, ids, reason_labels, strict=True):
         entry = change_entry(entity="outcome", entity_id=outcome_id, partner_id=change.account.partner_id,
                              account_id=change.account.id, before=None,
-                             after=outcome_log(_Row(row), labels.get(row["churn_reason_id"])), source=source,
+                             after=outcome_log(_Row(row), reason_label), source=source,
                              user=user, token=token)
         if entry is not None:
             entries.append(entry)

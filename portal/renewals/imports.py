@@ -60,13 +60,15 @@ def import_outcomes(session: Session, partner: Partner, sheet: Sheet, user: User
     result = OutcomeImport(rows=len(sheet.rows))
 
     def column(key: str) -> str:
-        return header_for.get(key) or OUTCOME_COLUMNS[key][1 if japanese else 0]
+        en, ja, _others = OUTCOME_COLUMNS[key]
+        return header_for.get(key) or (ja if japanese else en)
 
     records = []
     for number, values in sheet.rows:
         record = {key: values[i] if i < len(values) else None for i, key in enumerate(columns) if key}
-        if isinstance(record.get("kind"), str):
-            record["kind"] = KIND_ALIASES.get(record["kind"].strip().lower(), record["kind"])
+        kind = record.get("kind")
+        if isinstance(kind, str):
+            record["kind"] = KIND_ALIASES.get(kind.strip().lower(), kind)
         records.append((number, record))
     references = sorted({str(r.get("reference") or "").strip() for _, r in records})
     accounts = {a.reference: a for a in session.scalars(select(Account).where(
