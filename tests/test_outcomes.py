@@ -350,3 +350,14 @@ def test_the_cli_records_an_outcome_through_the_same_service(db, runner, tenants
     assert (outcome.kind, outcome.churn_reason_id, outcome.note) == (OutcomeKind.CHURNED, reason_id(db, "closed_merged"), "Acquired")
     result = runner.invoke(args=["outcome", "record", "--partner", "BRAVO", "--reference", "B-001", "--kind", "renewed"])
     assert result.exit_code != 0 and "--new-renewal-date: is required" in result.output
+
+
+def test_recording_an_earlier_term_late_leaves_the_account_on_its_current_term(db, tenants):
+    account = tenants.account_a  # renews 2026-04-01 at 1,200,000
+    services.record_outcome(db, account, {"kind": "renewed", "term_end": "2025-04-01", "new_renewal_date": "2026-04-01",
+                                          "arr_jpy": "1000000"}, source=ReportSource.FORM)
+    db.commit()
+    account = reload(db, account)
+    assert (account.renewal_date, account.arr_jpy) == (date(2026, 4, 1), 1_200_000)
+    [outcome] = outcomes_of(db, account)
+    assert (outcome.term_end, outcome.arr_after_jpy) == (date(2025, 4, 1), 1_000_000)

@@ -143,9 +143,12 @@ def record_outcome(session: Session, account: Account, values: Mapping[str, Any]
                              inferred=False, recorded_by_id=user.id if user else None)
     session.add(outcome)
     # The account moves on to its next term: its renewal date and ARR (the ARR history by its event).
-    save_account(session, account.partner_id, account.reference,
-                 {"renewal_date": checked.new_renewal_date, "arr_jpy": checked.arr_after_jpy},
-                 account=account, source=source, user=user, token=token)
+    # An earlier term recorded late (its next renewal already behind the account's) leaves the account as it is.
+    assert checked.new_renewal_date is not None
+    if account.renewal_date is None or checked.new_renewal_date > account.renewal_date:
+        save_account(session, account.partner_id, account.reference,
+                     {"renewal_date": checked.new_renewal_date, "arr_jpy": checked.arr_after_jpy},
+                     account=account, source=source, user=user, token=token)
     session.flush()
     entry = change_entry(entity="outcome", entity_id=outcome.id, partner_id=account.partner_id, account_id=account.id,
                          before=None, after=outcome_log(outcome, None), source=source, user=user, token=token)
