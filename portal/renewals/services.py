@@ -191,9 +191,9 @@ def missing_condition(today: date):
 
 def outcomes_missing(session: Session, today: date, partner_id: int, limit: int) -> tuple[list[Account], int]:
     """The partner's first `limit` accounts with an outcome missing (oldest renewal date first),
-    and how many there are: two queries, whatever the partner's size."""
+    and how many there are: one query (the count a window over the same rows), whatever the
+    partner's size."""
     where = and_(Account.partner_id == partner_id, missing_condition(today))
-    rows = list(session.scalars(select(Account).where(where).order_by(Account.renewal_date, Account.id).limit(limit)))
-    if len(rows) < limit:
-        return rows, len(rows)
-    return rows, int(session.scalar(select(func.count()).select_from(Account).where(where)) or 0)
+    rows = session.execute(select(Account, func.count().over().label("total")).where(where)
+                           .order_by(Account.renewal_date, Account.id).limit(limit)).all()
+    return [row.Account for row in rows], int(rows[0].total) if rows else 0
