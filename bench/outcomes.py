@@ -26,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--url", default=None)
+    parser.add_argument("--compare", metavar="REV", help="also time REV's retention and compliance (e.g. main: before outcomes)")
     args = parser.parse_args()
     from portal.core import migrate
     from portal.core.db import make_engine
@@ -85,10 +86,26 @@ def main() -> None:
                 session.execute(select(compliance_parts)).all()
                 with Timer() as compliance:
                     session.execute(select(compliance_parts)).all()
+                before = ""
+                if args.compare:
+                    import subprocess
+                    import types
+
+                    source = subprocess.run(["git", "show", f"{args.compare}:portal/scoring/figures.py"], cwd=ROOT, check=True,
+                                            capture_output=True, text=True).stdout
+                    old = types.ModuleType("figures_before")
+                    exec(compile(source, "figures_before.py", "exec"), old.__dict__)  # noqa: S102  # the code of a revision of this repo
+                    timings = []
+                    for parts in (old.retention(DAY), old.reporting_compliance(session, DAY)):
+                        session.execute(select(parts)).all()
+                        with Timer() as timer:
+                            session.execute(select(parts)).all()
+                        timings.append(timer.seconds * 1000)
+                    before = f" ({args.compare}: retention {timings[0]:.0f} ms, compliance {timings[1]:.0f} ms)"
             engine.dispose()
         print(f"{args.accounts:,} accounts ({url.split(':')[0]}): migration data step {migration.seconds:.2f} s -> {outcomes:,} outcomes; "
               f"outcome missing for one partner ({total:,}, first {len(listed)}) {home.seconds * 1000:.1f} ms in {home_queries} query; "
-              f"retention parts {retention.seconds * 1000:.0f} ms; reporting compliance {compliance.seconds * 1000:.0f} ms")
+              f"retention parts {retention.seconds * 1000:.0f} ms; reporting compliance {compliance.seconds * 1000:.0f} ms{before}")
     finally:
         drop()
 
