@@ -118,17 +118,18 @@ VIEW_MODULES = (
     "portal.scoring.views", "portal.scoring.voc_views", "portal.actions.views", "portal.admin.views",
     "portal.admin.health_views", "portal.admin.email_views", "portal.api.views", "portal.audit.views",
     "portal.admin.product_area_views", "portal.timeline.views", "portal.admin.playbook_views", "portal.actions.step_views",
+    "portal.renewals.views",
 )
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import accounts, actions, admin, api, audit, auth, reporting, scoring, timeline
+    from portal import accounts, actions, admin, api, audit, auth, renewals, reporting, scoring, timeline
     from portal.core.web import IdConverter
 
     for module in VIEW_MODULES:
         importlib.import_module(module)
     app.url_map.converters["int"] = IdConverter
-    for area in (auth, accounts, reporting, scoring, actions, admin, api, audit, timeline):
+    for area in (auth, accounts, reporting, scoring, actions, admin, api, audit, timeline, renewals):
         app.register_blueprint(area.bp)
 
     @app.get("/")
@@ -148,6 +149,7 @@ def register_template_helpers(app: Flask) -> None:
     from portal.scoring import figures
     from portal.email.digests import weekly_kinds
     from portal.core.permissions import can
+    from portal.renewals import services as renewals
 
     app.jinja_env.filters.update(
         yen=formatting.yen, date=formatting.local_date, datetime=formatting.local_datetime,
@@ -161,6 +163,7 @@ def register_template_helpers(app: Flask) -> None:
         label=labels.label, label_band=labels.label_band, languages=LANGUAGES, query_args=query_args, get_locale=formatting.get_locale,
         can=can, weekly_kinds=weekly_kinds, figure_change=figures.shown_change,
         event_resolution=event_resolution, row_url=row_url, sparkline_points=formatting.sparkline_points, band_segments=formatting.band_segments,
+        outcome_change=renewals.change_label, outcome_change_label=renewals.shown_change, reason_label=renewals.reason_label,
     )
 
 

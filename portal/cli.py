@@ -257,6 +257,40 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+@click.group("outcome")
+def outcome_group():
+    """Renewal outcomes."""
+
+
+@outcome_group.command("record")
+@click.option("--partner", "partner_code", required=True, help="The partner's code.")
+@click.option("--reference", required=True, help="The partner's reference for the customer.")
+@click.option("--kind", type=click.Choice(["renewed", "churned"]), required=True)
+@click.option("--term-end", "term_end", help="The renewal date the term had (default: the account's).")
+@click.option("--on", "decided_on", help="Churned: the churn date. Renewed: the day it was decided.")
+@click.option("--new-renewal-date", "new_renewal_date", help="Renewed: the end of the new term.")
+@click.option("--arr", "arr_jpy", help="Renewed: the new ARR in yen (default: unchanged).")
+@click.option("--reason", help="Churned: a churn reason's code.")
+@click.option("--note")
+@with_appcontext
+def outcome_record(partner_code, reference, **values):
+    """Record one account's renewal outcome, as the form, the file and the API do."""
+    from portal.models import Account, ReportSource
+    from portal.renewals.services import record_outcome
+
+    with _session() as session:
+        account = session.scalar(select(Account).join(Partner).where(Partner.code == partner_code.strip().upper(),
+                                                                     Account.reference == reference))
+        if account is None:
+            raise click.UsageError(f"No account {reference!r} of partner {partner_code!r}.")
+        try:
+            outcome = record_outcome(session, account, {k: v for k, v in values.items() if v is not None}, source=ReportSource.FORM)
+        except ValidationError as error:
+            raise click.UsageError("\n".join(f"--{e.field.replace('_', '-')}: {e.message}" for e in error.errors)) from None
+        session.commit()
+        click.echo(f"Recorded: {account.reference} {outcome.kind.value} (term ending {outcome.term_end.isoformat()}).")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(users_group)
@@ -264,6 +298,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(aggregate_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(digest_group)
+    app.cli.add_command(outcome_group)
 
 
 def _create_app():

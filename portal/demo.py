@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.security import generate_password_hash
 
@@ -16,7 +16,7 @@ from portal.core import clock
 from portal.scoring.aggregation import aggregate
 from portal.reporting.cadence import DEFAULT_CADENCES, period_containing
 from portal.models import (
-    OPEN_ACTION_STATUSES, AccountNote, ActionEvent, ActionEventKind, ActionItem, ActionKind, ActionStatus, Account, CheckIn, CheckInFeature, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, NoteKind, Partner,
+    OPEN_ACTION_STATUSES, AccountArr, AccountNote, ChurnReason, OutcomeKind, RenewalOutcome, ActionEvent, ActionEventKind, ActionItem, ActionKind, ActionStatus, Account, CheckIn, CheckInFeature, CheckInRisk, Feature, LifecycleStatus, Milestone, MilestoneStatus, MilestoneTemplate, NoteKind, Partner,
     PartnerStatus, PhaseReason, PartnerTier, Playbook, PlaybookStep, RenewalLikelihood, ReportSource, RiskType, Role, Segment, Sentiment, Severity, Stakeholder,
     StakeholderRole, User, VocItem, VocKind,
 )
@@ -152,6 +152,8 @@ def load_demo(
     session.flush()
     _move_to_adoption(session, today)
     _assign_owners(session, seed)
+    session.flush()
+    _add_outcomes(session, seed, today)
     session.commit()
     return demo_logins()
 
@@ -207,6 +209,61 @@ def _add_accounts(session: Session, rng: random.Random, partner: Partner, japane
                 created_at=in_portal_since,
             )
         )
+
+
+# A demo churn's reason text -> the vendor's listed reason it is.
+CHURN_REASON_CODES = {"予算削減": "budget", "Budget cut": "budget", "担当者の異動": "other", "Champion left": "other",
+                      "競合製品へ移行": "competitor", "Moved to a competitor": "competitor"}
+MISSING_SHARE = 0.3  # of the live accounts whose last term ended in the last two months: not recorded yet
+
+
+def _add_outcomes(session: Session, seed: int, today: date) -> None:
+    """Every ended term of the demo's accounts has its recorded outcome: a renewal at each contract
+    anniversary (mostly flat, some expanded or contracted, the ARR history to match) and, for the
+    churned ones, the churn with its listed reason. A few resellers have not yet recorded the term
+    that ended in the last two months (the "outcome missing" lists). Deterministic from the clock."""
+    rng = random.Random(seed + 2)  # its own stream: the rest of the demo stays as it was
+    reasons = {r.code: r.id for r in session.scalars(select(ChurnReason))}
+    outcomes: list[dict] = []
+    arr_rows: list[dict] = []
+    now = clock.utcnow()
+    for account in session.scalars(select(Account).order_by(Account.id)):
+        assert account.contract_start is not None and account.renewal_date is not None
+        ends = [account.contract_start + timedelta(days=365 * k) for k in range(1, 10)]
+        churn_end = account.churned_on  # a demo churn falls on a contract anniversary (or, in the first year, its start)
+        renewals = [day for day in ends if day < (churn_end or today)]
+        if (account.churned_on is None and renewals and renewals[-1] > today - timedelta(days=60)
+                and rng.random() < MISSING_SHARE):
+            # The term that ended lately is not recorded yet: the account still shows that renewal date.
+            account.renewal_date = renewals.pop()
+        # The ARR at each renewal, walked back from today's: mostly flat, some expansion, some contraction.
+        arr_after = account.arr_jpy
+        steps = []
+        for day in reversed(renewals):
+            change = rng.random()
+            factor = 1.0 if change < 0.7 else rng.choice([1.1, 1.2, 1.3]) if change < 0.9 else rng.choice([0.8, 0.9])
+            arr_before = int(round(arr_after / factor, -3))
+            steps.append((day, arr_before, arr_after))
+            arr_after = arr_before
+        for day, arr_before, arr_after in reversed(steps):
+            outcomes.append({"account_id": account.id, "term_end": day, "kind": OutcomeKind.RENEWED,
+                             "decided_on": day - timedelta(days=rng.randint(0, 30)), "new_renewal_date": day + timedelta(days=365),
+                             "arr_before_jpy": arr_before, "arr_after_jpy": arr_after, "churn_reason_id": None, "note": None,
+                             "inferred": False, "recorded_by_id": account.owner_id, "created_at": now})
+            if arr_after != arr_before:
+                arr_rows.append({"account_id": account.id, "effective_on": day, "arr_jpy": arr_after})
+        if steps:  # the ARR the contract started with
+            session.execute(update(AccountArr).where(AccountArr.account_id == account.id, AccountArr.effective_on == account.contract_start)
+                            .values(arr_jpy=steps[-1][1]))
+        if churn_end is not None:
+            outcomes.append({"account_id": account.id, "term_end": churn_end, "kind": OutcomeKind.CHURNED, "decided_on": churn_end,
+                             "new_renewal_date": None, "arr_before_jpy": account.arr_jpy, "arr_after_jpy": 0,
+                             "churn_reason_id": reasons.get(CHURN_REASON_CODES.get(account.churn_reason or "", "other")),
+                             "note": account.churn_reason, "inferred": False, "recorded_by_id": account.owner_id, "created_at": now})
+    if outcomes:
+        session.execute(insert(RenewalOutcome), outcomes)
+    if arr_rows:
+        session.execute(insert(AccountArr), arr_rows)
 
 
 def _move_to_adoption(session: Session, today: date) -> None:

@@ -191,3 +191,24 @@ def two_tenants(session) -> Tenants:
         item_a=action_item(session, account_a, title="Run a training session"),
         item_b=action_item(session, account_b, title="Bravo Secret Plan"),
     )
+
+
+def outcomes_as_migrated(session) -> None:
+    """The renewal outcomes migration 0028 makes of the accounts as they are (churns from the churn
+    fields, renewals inferred from a renewal date less a year), replacing any outcome there is: for
+    histories built with the accounts' fields alone, as existing data was before outcomes."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import delete
+
+    from portal.models import RenewalOutcome
+
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0028_outcomes.py"
+    spec = importlib.util.spec_from_file_location("migration_0028", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    session.execute(delete(RenewalOutcome))
+    module.migrate_data(session.connection())
+    session.commit()

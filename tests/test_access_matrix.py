@@ -53,6 +53,10 @@ RULES: dict[str, tuple[str, dict]] = {
     "accounts.account_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
     "accounts.account_new": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
     "accounts.account_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 200, PU: 403}),
+    # Recording a renewal outcome: reseller staff of the account's partner and vendor staff (tests/test_outcomes.py).
+    "renewals.record": ("GET", {ANON: LOGIN, **everyone(200)}),
+    "renewals.import_outcomes": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
+    "renewals.outcome_template": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.home": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.check_in": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.check_in_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
@@ -120,7 +124,8 @@ RULES: dict[str, tuple[str, dict]] = {
 # The JSON API authenticates by token, not by login: tests/test_api.py covers it.
 IGNORED = {"static"} | {rule for rule in ("api.get_account", "api.list_accounts", "api.list_check_ins", "api.list_milestones",
                                           "api.list_stakeholders", "api.openapi", "api.post_check_in", "api.post_stakeholder",
-                                          "api.put_account", "api.put_milestone", "api.put_stakeholder")}
+                                          "api.put_account", "api.put_milestone", "api.put_stakeholder",
+                                          "api.list_outcomes", "api.post_outcome")}
 
 
 def test_every_route_has_a_rule(app):

@@ -41,6 +41,9 @@ FULL_CHECK_IN = {
 MILESTONE = {"status": "done", "planned_on": "2025-04-08", "completed_on": "2025-04-10", "note": "Kicked off on site"}
 STAKEHOLDER = {"name": "Kenji Tanaka", "role": "administrator", "success_note": "Wants fewer manual steps",
                "last_contact_on": "2026-09-30", "active": True}
+# A-001's term ending on its renewal date (2026-04-01), renewed for a year with more ARR; a churn.
+OUTCOME = {"kind": "renewed", "new_renewal_date": "2027-04-01", "arr_jpy": 1_500_000, "note": "Added 10 seats"}
+CHURN = {"kind": "churned", "decided_on": "2026-03-31", "reason": "budget", "note": "Budget cut"}
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -127,6 +130,8 @@ OPERATIONS = [
     ("GET", "/accounts/A-001/stakeholders", None),
     ("POST", "/accounts/A-001/stakeholders", STAKEHOLDER),
     ("PUT", "/accounts/A-001/stakeholders/{stakeholder_a}", STAKEHOLDER),
+    ("GET", "/accounts/A-001/outcomes", None),
+    ("POST", "/accounts/A-001/outcomes", OUTCOME),
 ]
 
 
@@ -255,6 +260,9 @@ B_OPERATIONS = [
     ("POST", "/accounts/B-001/stakeholders", STAKEHOLDER),
     ("PUT", "/accounts/B-001/stakeholders/{stakeholder_b}", STAKEHOLDER),
     ("PUT", "/accounts/A-001/stakeholders/{stakeholder_b}", STAKEHOLDER),  # B's person under A's own account
+    ("GET", "/accounts/B-001/outcomes", None),
+    ("POST", "/accounts/B-001/outcomes", OUTCOME),
+    ("POST", "/accounts/B-001/outcomes", CHURN),
 ]
 
 
@@ -717,6 +725,10 @@ CALLS = [
     Call("POST", "/accounts/{reference}/stakeholders", 404, STAKEHOLDER, reference="B-001"),
     Call("PUT", "/accounts/{reference}/stakeholders/{stakeholder_id}", 200, STAKEHOLDER | {"success_note": None}),
     Call("PUT", "/accounts/{reference}/stakeholders/{stakeholder_id}", 422, STAKEHOLDER | {"role": "ceo"}),
+    Call("GET", "/accounts/{reference}/outcomes", 200),
+    Call("POST", "/accounts/{reference}/outcomes", 201, OUTCOME),
+    Call("POST", "/accounts/{reference}/outcomes", 422, OUTCOME | {"new_renewal_date": "2026-01-01"}),
+    Call("POST", "/accounts/{reference}/outcomes", 409, CHURN, reference="C-001"),
 ]
 
 
@@ -778,6 +790,7 @@ def test_every_schema_is_valid_json_schema(document, name):
 
 @pytest.mark.parametrize("schema, body", [
     ("AccountInput", NEW_ACCOUNT), ("CheckInInput", FULL_CHECK_IN), ("MilestoneInput", MILESTONE), ("StakeholderInput", STAKEHOLDER),
+    ("OutcomeInput", OUTCOME), ("OutcomeInput", CHURN),
 ])
 def test_the_bodies_the_api_accepts_here_match_the_documented_input_schemas(document, schema, body):
     registry = Registry().with_resource(DOCUMENT_URI, DRAFT202012.create_resource(document))

@@ -219,3 +219,26 @@ def test_users_create_rejects_bad_input_clearly(db, runner, args, message):
     assert "Traceback" not in result.output
     assert counts(db) == before
     assert latest(db).scalar(select(User).where(User.email == existing.email)).role == Role.VENDOR_ADMIN
+
+
+def test_demo_data_has_recorded_renewal_outcomes_and_a_few_missing(db):
+    from portal.models import OutcomeKind, RenewalOutcome
+    from portal.renewals.services import missing_condition
+
+    today = date(2026, 12, 3)
+    demo.load_demo(db, password_method=FAST_HASH, today=today)
+    db = latest(db)
+    outcomes = db.scalars(select(RenewalOutcome)).all()
+    kinds = Counter(o.kind for o in outcomes)
+    assert kinds[OutcomeKind.RENEWED] > 100 and kinds[OutcomeKind.CHURNED] >= 10
+    assert not any(o.inferred for o in outcomes) and all(o.decided_on <= today for o in outcomes)
+    churns = [o for o in outcomes if o.kind == OutcomeKind.CHURNED]
+    assert all(o.churn_reason_id is not None and o.note for o in churns)
+    # Every churned account has its churn outcome; renewals show flat, expanded and contracted ARR.
+    churned = set(db.scalars(select(Account.id).where(Account.status == LifecycleStatus.CHURNED)))
+    assert churned == {o.account_id for o in churns}
+    renewals = [o for o in outcomes if o.kind == OutcomeKind.RENEWED]
+    assert {o.arr_after_jpy > o.arr_before_jpy for o in renewals} == {True, False}
+    assert any(o.arr_after_jpy < o.arr_before_jpy for o in renewals)
+    missing = db.scalar(select(func.count()).select_from(Account).where(missing_condition(today)))
+    assert 0 < missing < 0.1 * len(churned | set(db.scalars(select(Account.id))))

@@ -236,6 +236,7 @@ def expect(expected: dict) -> dict:
 
 
 def run(db, day=DAY):
+    factories.outcomes_as_migrated(db)  # the renewals and churns these histories describe, as outcomes
     result = aggregate(db, day, force=True)
     assert result.status == "done", result.error
 

@@ -392,3 +392,19 @@ def test_the_template_as_downloaded_uploads_without_errors_and_a_seats_change_al
     commit(b, page)
     assert latest(db).get(Account, tenants.account_a.id).seats == 25
     assert latest(db).scalar(select(func.count()).select_from(CheckIn)) == checked_in_before
+
+
+def test_a_churn_in_the_account_columns_records_its_churn_outcome(db, browser, tenants):
+    # One churn path: a file's status column churns the account as the outcome form does, outcome and all.
+    from portal.models import ChurnReason, OutcomeKind, RenewalOutcome
+
+    b = browser(tenants.user_a)
+    page = preview(b, csv_file(row({"Status (onboarding/active/churned)": "解約", "Churned on": "2026/06/30",
+                                    "Churn reason": "Switched to a competitor"})))
+    assert page.errors == []
+    commit(b, page)
+    [outcome] = latest(db).scalars(select(RenewalOutcome).where(RenewalOutcome.account_id == tenants.account_a.id)).all()
+    assert (outcome.kind, outcome.decided_on, outcome.term_end, outcome.note) == (
+        OutcomeKind.CHURNED, date(2026, 6, 30), date(2026, 4, 1), "Switched to a competitor")
+    assert latest(db).get(ChurnReason, outcome.churn_reason_id).code == "competitor"
+    assert latest(db).get(Account, tenants.account_a.id).status == LifecycleStatus.CHURNED

@@ -140,7 +140,9 @@ def test_reporting_from_the_home_page_takes_the_customer_off_the_list(db, browse
 
 def test_the_account_page_says_what_is_owed(browser, tenants, portfolio):
     page = parse(browser(tenants.user_a).get(f"/accounts/{portfolio['hikari'].id}"))
-    assert page.flash_texts("error") == ["The check-in for 2026-11 is overdue since Dec 5, 2026."]
+    # Its term ended on its renewal date (2026-04-01) with no outcome recorded: that is owed too.
+    assert page.flash_texts("error") == ["The term ended on Apr 1, 2026 and no outcome is recorded: did the customer renew or churn? "
+                                         "Record the outcome", "The check-in for 2026-11 is overdue since Dec 5, 2026."]
     assert page.flash_texts("info") == ["The check-in for 2026-12 is due by Jan 5, 2027."]
 
 

@@ -23,6 +23,7 @@ from portal.core.lists import MAX_ID
 from portal.accounts.models import record_arr
 from portal.models import Account, ApiToken, ChangeLog, LifecycleStatus, Partner, ReportSource, Segment, User
 from portal.core.validation import Checks, FieldError
+from portal.renewals.churn import ChurnDetail, StatusChange, sync_churns
 
 ACCOUNT_FIELDS = ("name", "name_kana", "industry", "segment", "plan", "seats", "arr_jpy", "contract_start", "renewal_date",
                   "desired_outcome", "status", "churned_on", "churn_reason", "owner_id")
@@ -138,9 +139,12 @@ def find_account(session: Session, partner_id: int, reference: str) -> Account |
 def save_account(
     session: Session, partner_id: int | None, reference: Any, values: Mapping[str, Any], *, account: Account | None = None,
     upsert: bool = False, source: ReportSource, user: User | None = None, token: ApiToken | None = None,
+    churn: ChurnDetail | None = None,
 ) -> tuple[Account, bool]:
     """Create an account, or update `account`, and log the change; (account, created).
     upsert: the partner's account with this reference is the one to update, if there is one (the API's PUT).
+    An account that becomes churned gets its churn outcome (portal.renewals.churn; `churn`: the
+    reason and text a recorded outcome gives), one taken back from churned loses it.
     Raises ValidationError, or AccountCreationRefused (a file or the API creating an account
     the partner's settings do not allow); never commits."""
     c = Checks()
@@ -164,6 +168,7 @@ def save_account(
     created = account is None or account.id is None
     before = None if created or account is None else _logged(session, account)
     status_before = account.status if account is not None and not created else None
+    was = (account.churned_on, account.arr_jpy or 0, account.renewal_date) if account is not None and not created else (None, 0, None)
     if account is None:
         account = Account()
     account.partner_id, account.reference = partner_id, reference
@@ -175,6 +180,7 @@ def save_account(
     lifecycle.note_phase_set(account, status_before, clock.today())
     session.add(account)
     session.flush()
+    sync_churns(session, [StatusChange(account, status_before, *was)], source=source, user=user, token=token, detail=churn)
     entry = record_change(session, entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
                           before=before, after=_logged(session, account), source=source, user=user, token=token)
     if entry is not None:
@@ -198,7 +204,7 @@ def update_accounts(session: Session, partner_id: int, changes: Sequence[tuple[A
     names = {u.id: u.display_name for u in users}  # the change log names owners
     may_own = {u.id for u in users if u.partner_id == partner_id and u.active}
     today, now = clock.today(), clock.utcnow()
-    entries, events, rows, arr_changed = [], [], [], []
+    entries, events, rows, arr_changed, statuses = [], [], [], [], []
     for account, values in changes:
         c = Checks()
         checked = check_account(values, account, c)  # the owner is checked here against `may_own`, not one query each
@@ -206,6 +212,7 @@ def update_accounts(session: Session, partner_id: int, changes: Sequence[tuple[A
             c.fail("owner_id", OWNER_REFUSED, values.get("owner_id"))
             c.done()
         before, status_before, arr_before = logged_values(account, names.get), account.status, account.arr_jpy
+        statuses.append(StatusChange(account, status_before, account.churned_on, arr_before or 0, account.renewal_date))
         after = SimpleNamespace(**{name: getattr(account, name) for name in HISTORY_FIELDS} | checked)
         lifecycle.note_phase_set(after, status_before, today)  # type: ignore[arg-type]  # reads and sets the phase fields
         for name in HISTORY_FIELDS:  # the account as written below, without history for the ORM to flush row by row
@@ -224,6 +231,7 @@ def update_accounts(session: Session, partner_id: int, changes: Sequence[tuple[A
     session.execute(table.update().where(table.c.id == bindparam("_id")), rows)  # one executemany, whatever each row changes
     record_arr(session, arr_changed)
     session.flush()
+    sync_churns(session, statuses, source=source, user=user)
     for model, written in ((ChangeLog, entries), (AuditEvent, events)):
         if written:
             session.execute(insert(model), written)  # one executemany, no ORM objects (they would be inserted one by one)

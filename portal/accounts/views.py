@@ -17,6 +17,7 @@ from portal.scoring import health
 from portal.scoring import insights
 from portal.timeline import services as account_timeline
 from portal.accounts.services import save_account
+from portal.renewals import services as renewals
 from portal.core.labels import choices
 from portal.reporting.cadence import cadence_rules, obligations, period_containing
 from portal.core.formatting import local_name
@@ -145,6 +146,8 @@ def account_detail(account_id: int):
         owed=obligations(db, now, account_id=account.id),
         recent_entries=account_timeline.latest(db, account),
         rule=cadence_rules(db)[account.segment],
+        outcomes=renewals.history(db, account.id),
+        outcome_missing=account.status != LifecycleStatus.CHURNED and account.renewal_date is not None and account.renewal_date < now,
         **_health(db, account, now),
     )
 

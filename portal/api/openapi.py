@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from portal.accounts.services import MAX_REFERENCE
 from portal.core.lists import MAX_ID
-from portal.models import LifecycleStatus, MilestoneStatus, RenewalLikelihood, RiskType, Segment, Sentiment, Severity, StakeholderRole, VocKind
+from portal.models import LifecycleStatus, MilestoneStatus, OutcomeKind, RenewalLikelihood, RiskType, Segment, Sentiment, Severity, StakeholderRole, VocKind
 from portal.models import VocStatus
 
 
@@ -76,6 +76,17 @@ CHECK_IN_INPUT_PROPERTIES = {
     "voc": {"type": "array", "items": VOC, "maxItems": 10},
 }
 
+OUTCOME_INPUT_PROPERTIES = {
+    "kind": _enum(OutcomeKind),
+    "term_end": {**NULL_DATE, "description": "The renewal date the term had; default: the account's renewal date."},
+    "decided_on": {**NULL_DATE, "description": "Churned: the churn date (required). Renewed: the day it was decided; default the term end."},
+    "new_renewal_date": {**NULL_DATE, "description": "Renewed: the end of the new term (required, after the term end)."},
+    "arr_jpy": {"type": ["integer", "null"], "minimum": 0, "description": "Renewed: the new ARR in yen; default: the ARR before (flat)."},
+    "reason": _nullable("string", description="Churned: a churn reason's code from the vendor's list (price, product_fit, competitor, "
+                        "closed_merged, budget, onboarding, other)."),
+    "note": _nullable("string", description="What happened, in your own words."),
+}
+
 SCHEMAS = {
     "Problem": {
         "type": "object", "required": ["type", "title", "status"],
@@ -140,6 +151,20 @@ SCHEMAS = {
         "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "role": _enum(StakeholderRole),
                        "success_note": _nullable("string"), "last_contact_on": NULL_DATE, "active": {"type": "boolean"}},
     },
+    "OutcomeInput": {"type": "object", "required": ["kind"], "properties": OUTCOME_INPUT_PROPERTIES},
+    "Outcome": {
+        "type": "object", "additionalProperties": False,
+        "required": ["id", "kind", "term_end", "decided_on", "new_renewal_date", "arr_before_jpy", "arr_after_jpy", "arr_change", "reason",
+                     "note", "inferred"],
+        "properties": {
+            "id": {"type": "integer"}, "kind": _enum(OutcomeKind), "term_end": DATE, "decided_on": DATE, "new_renewal_date": NULL_DATE,
+            "arr_before_jpy": {"type": "integer", "minimum": 0}, "arr_after_jpy": {"type": "integer", "minimum": 0},
+            "arr_change": {"type": "string", "enum": ["flat", "expanded", "contracted", "churned"]},
+            "reason": _nullable("string"), "note": _nullable("string"),
+            "inferred": {"type": "boolean", "description": "Derived from data kept before outcomes were recorded (a renewal date less a year)."},
+        },
+    },
+    "OutcomeList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Outcome"}}}},
     "StakeholderList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Stakeholder"}}}},
 }
 
@@ -211,6 +236,13 @@ def openapi_document() -> dict:
             },
             "/accounts/{reference}/stakeholders/{stakeholder_id}": {
                 "put": _write("Update a stakeholder", "StakeholderInput", {"200": _json("Stakeholder", "Saved")}, [stakeholder_id])},
+            "/accounts/{reference}/outcomes": {
+                "get": {"summary": "Renewal outcomes, newest term first", "parameters": [REFERENCE],
+                        "responses": {"200": _json("OutcomeList", "Recorded and inferred outcomes"), **READ_ERRORS}},
+                "post": _write("Record a renewal outcome: renewed (new renewal date and ARR) or churned (date, reason, note)", "OutcomeInput",
+                               {"201": _json("Outcome", "Recorded; the account moved to its next term, or churned"),
+                                "409": {**PROBLEM, "description": "The account has churned already"}}),
+            },
             "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}, "400": PROBLEM}}},
         },
     }

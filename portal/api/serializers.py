@@ -6,7 +6,7 @@ from enum import Enum
 from typing import Any
 
 from portal.core.clock import as_stored
-from portal.models import Account, CheckIn, Stakeholder
+from portal.models import Account, CheckIn, RenewalOutcome, Stakeholder
 from portal.reporting.onboarding import MilestoneView
 
 
@@ -94,4 +94,22 @@ def stakeholder_json(person: Stakeholder) -> dict:
         "success_note": person.success_note,
         "last_contact_on": plain(person.last_contact_on),
         "active": person.active,
+    }
+
+
+def outcome_json(outcome: RenewalOutcome) -> dict:
+    from portal.renewals.services import change_label
+
+    return {
+        "id": outcome.id,
+        "kind": plain(outcome.kind),
+        "term_end": plain(outcome.term_end),
+        "decided_on": plain(outcome.decided_on),
+        "new_renewal_date": plain(outcome.new_renewal_date),
+        "arr_before_jpy": outcome.arr_before_jpy,
+        "arr_after_jpy": outcome.arr_after_jpy,
+        "arr_change": change_label(outcome),
+        "reason": outcome.churn_reason.code if outcome.churn_reason else None,
+        "note": outcome.note,
+        "inferred": outcome.inferred,
     }

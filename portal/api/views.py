@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.services import AccountCreationRefused, save_account
 from portal.api import bp
 from portal.api.openapi import openapi_document
-from portal.api.serializers import account_json, check_in_json, milestone_json, stakeholder_json
+from portal.api.serializers import account_json, check_in_json, milestone_json, outcome_json, stakeholder_json
 from portal.api.tokens import authenticate
 from portal.reporting.cadence import cadence_rules
 from portal.reporting.checkins import Outcome, parse_check_in, submit_check_in
@@ -33,6 +33,7 @@ from portal.models import (
     ReportSource,
     Stakeholder,
 )
+from portal.renewals import services as renewals
 from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
 from portal.core.lists import MAX_ID, InvalidArgument, ListArgs, paginate
 from portal.core.errors import http_problem, problem
@@ -287,3 +288,21 @@ def _save_stakeholder(reference: str, stakeholder_id: int | None):
     values = parse_stakeholder(_body(), today())
     person = save_stakeholder(db, account, person, values, source=ReportSource.API, token=g.api_token)
     return _written(stakeholder_json(person), stakeholder_id is None)
+
+
+@bp.get("/accounts/<reference>/outcomes")
+@token_required
+def list_outcomes(reference: str):
+    account = _account(reference)
+    return jsonify({"items": [outcome_json(o) for o in renewals.history(get_session(), account.id)]})
+
+
+@bp.post("/accounts/<reference>/outcomes")
+@token_required
+@write
+def post_outcome(reference: str):
+    account = _account(reference)
+    if account.status == LifecycleStatus.CHURNED:
+        return problem(409, "Conflict", "This account has churned; its outcome is recorded.")
+    outcome = renewals.record_outcome(get_session(), account, _body(), source=ReportSource.API, token=g.api_token)
+    return _written(outcome_json(outcome), True)

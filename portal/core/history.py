@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from portal.core.formatting import local_date, yen
 from portal.core.labels import label
 from portal.models import (
-    ApiToken, ChangeLog, LifecycleStatus, MilestoneStatus, PhaseReason, ReportSource, Segment, StakeholderRole, User,
+    ApiToken, ChangeLog, LifecycleStatus, MilestoneStatus, OutcomeKind, PhaseReason, ReportSource, Segment, StakeholderRole, User,
 )
 from portal.models import VocStatus
 
@@ -91,6 +91,11 @@ FIELDS: dict[str, dict[str, tuple[Any, Any]]] = {
         "desired_outcome": (_l("Desired outcome"), TEXT), "status": (_l("Lifecycle status"), LifecycleStatus),
         "churned_on": (_l("Churned on"), DATE), "churn_reason": (_l("Churn reason"), TEXT), "owner": (_l("Owner"), TEXT),
         "phase_changed_on": (_l("Phase changed on"), DATE), "phase_reason": (_l("Why the phase changed"), PhaseReason),
+    },
+    "outcome": {
+        "kind": (_l("Outcome"), OutcomeKind), "term_end": (_l("Term end"), DATE), "decided_on": (_l("Decided on"), DATE),
+        "new_renewal_date": (_l("New renewal date"), DATE), "arr_before_jpy": (_l("ARR before"), YEN),
+        "arr_after_jpy": (_l("ARR after"), YEN), "churn_reason": (_l("Churn reason"), TEXT), "note": (_l("Note"), TEXT),
     },
 }
 

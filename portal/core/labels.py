@@ -28,7 +28,7 @@ from portal.models import (
     StakeholderRole,
     VocKind,
 )
-from portal.models import VocStatus
+from portal.models import OutcomeKind, VocStatus
 
 # One table per enum: the enums are str-based, so members of two enums can compare equal.
 LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
@@ -59,6 +59,10 @@ LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         LifecycleStatus.ONBOARDING: _l("Onboarding"),
         LifecycleStatus.ACTIVE: _l("Adopted"),
         LifecycleStatus.CHURNED: _l("Churned"),
+    },
+    OutcomeKind: {
+        OutcomeKind.RENEWED: _l("Renewed"),
+        OutcomeKind.CHURNED: _l("Churned"),
     },
     PhaseReason: {
         PhaseReason.GO_LIVE: _l("Go-live milestone done"),

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.reporting.cadence import DEFAULT_CADENCES, DEFAULT_GRACE_DAYS
-from portal.models import Feature, ProductArea, ReportingCadence
+from portal.models import ChurnReason, Feature, ProductArea, ReportingCadence
 from portal.reporting.onboarding import ensure_default_templates
 
 # key, English, Japanese
@@ -31,6 +31,17 @@ DEFAULT_PRODUCT_AREAS = [
     ("administration", "Administration and settings", "管理・設定", ["Admin", "Settings", "管理", "設定"]),
 ]
 
+# code, English, Japanese: the vendor's churn reasons to start with (migration 0028 seeds a copy).
+DEFAULT_REASONS = [
+    ("price", "Price", "価格"),
+    ("product_fit", "Product fit", "製品の適合"),
+    ("competitor", "Switched to a competitor", "競合製品へ移行"),
+    ("closed_merged", "Company closed or merged", "廃業・合併"),
+    ("budget", "Budget", "予算削減"),
+    ("onboarding", "Poor onboarding", "導入支援の不足"),
+    ("other", "Other", "その他"),
+]
+
 
 def ensure_defaults(session: Session) -> None:
     ensure_default_templates(session)
@@ -40,6 +51,9 @@ def ensure_defaults(session: Session) -> None:
     if session.scalar(select(ProductArea.id).limit(1)) is None:
         for position, (key, en, ja, aliases) in enumerate(DEFAULT_PRODUCT_AREAS):
             session.add(ProductArea(key=key, name_en=en, name_ja=ja, aliases=aliases, position=position))
+    if session.scalar(select(ChurnReason.id).limit(1)) is None:
+        for position, (code, en, ja) in enumerate(DEFAULT_REASONS):
+            session.add(ChurnReason(code=code, label_en=en, label_ja=ja, position=position))
     existing = set(session.scalars(select(ReportingCadence.segment)))
     for segment, months in DEFAULT_CADENCES.items():
         if segment not in existing:

@@ -27,6 +27,7 @@ from portal.models import (
 from portal.core.formatting import local_name
 from portal.core.labels import label
 from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
+from portal.renewals.services import outcomes_missing
 from portal.reporting import bp
 from portal.reporting.forms import CheckInForm, MilestoneForm, StakeholderForm
 from portal.core.scoping import accounts_visible_to, one_or_404, visible_to
@@ -51,8 +52,10 @@ def home():
     mine = listing.first_items(db, current_user, listing.Filters(tab="mine"), now, HOME_ITEMS) if counts.mine else []
     team_overdue = (listing.first_items(db, current_user, listing.Filters(tab="team", overdue=True), now, HOME_ITEMS)
                     if counts.overdue_team else [])
+    missing, missing_total = outcomes_missing(db, now, current_user.partner_id, HOME_ITEMS)
     return render_template("reporting/home.html", overdue=owed.overdue, due=owed.due, overdue_total=owed.overdue_total,
                            due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue,
+                           missing=missing, missing_total=missing_total,
                            segment_labels={segment: label(segment) for segment in Segment})  # once, not once per row
 
 

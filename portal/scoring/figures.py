@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import Float, FromClause, Integer, and_, case, cast, func, literal, null, or_, select, union_all, update
+from sqlalchemy import Float, FromClause, Integer, and_, case, cast, exists, func, literal, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from portal.reporting.cadence import cadence_rules, period_containing
-from portal.models import Account, AccountArr, AccountScore, Band, CheckIn, PartnerScorecard, Sentiment
+from portal.models import Account, AccountArr, AccountScore, Band, CheckIn, LifecycleStatus, OutcomeKind, PartnerScorecard, RenewalOutcome, Sentiment
 from portal.core import formatting
 from portal.core.sqlfunctions import days_between
 
@@ -107,7 +107,10 @@ def reporting_compliance(session: Session, day: date):
     grace days) fell in the last 365 days, the % whose first version arrived by the due date.
     Per partner: the check-ins owed and those on time (`compliance_figure` makes the %).
     An account owes a period if its contract had started by the period's end and it had not
-    churned before the period's end."""
+    churned before the period's end.
+    Renewal outcomes count too: each contract term that ended in the 365 days to `day` owes one,
+    on time once recorded (an inferred outcome, from before outcomes were recorded, counts in
+    neither); a live account whose renewal date has passed with no outcome owes one not yet made."""
     rules = cadence_rules(session)
     owed_periods = []
     for segment, rule in rules.items():
@@ -135,7 +138,15 @@ def reporting_compliance(session: Session, day: date):
         .join(periods, and_(owes, periods.c.start == CheckIn.period_start))
         .where(CheckIn.version == 1, days_between(CheckIn.submitted_at, periods.c.due) <= 0)
     )
-    parts = union_all(owed, on_time).subquery("owed")
+    o = RenewalOutcome
+    year_ago = day - timedelta(days=YEAR)
+    recorded = (select(Account.partner_id, literal(1).label("on_time"), literal(1).label("owed"))
+                .select_from(o).join(Account, Account.id == o.account_id)
+                .where(o.inferred.is_(False), o.term_end > year_ago, o.term_end <= day))
+    missing = (select(Account.partner_id, literal(0).label("on_time"), literal(1).label("owed"))
+               .where(Account.status != LifecycleStatus.CHURNED, Account.renewal_date > year_ago, Account.renewal_date < day,
+                      ~exists().where(o.account_id == Account.id, o.term_end == Account.renewal_date)))
+    parts = union_all(owed, on_time, recorded, missing).subquery("owed")
     return (
         select(parts.c.partner_id, func.sum(parts.c.on_time).label("on_time"), func.sum(parts.c.owed).label("owed"))
         .group_by(parts.c.partner_id)
@@ -161,34 +172,32 @@ def _arr_as_of(when: date, name: str):
 
 
 def retention(day: date):
-    """Trailing 12 months, over the cohort of accounts live with ARR > 0 a year ago:
+    """Trailing 12 months, over the renewal outcomes decided in the 365 days to `day` (recorded,
+    and those inferred before outcomes were recorded; portal.renewals):
 
-    grr_pct: sum over the cohort of min(ARR now, ARR a year ago) / ARR a year ago (churned: 0 now);
-    nrr_pct: sum of ARR now / ARR a year ago (expansion counts);
-    renewal_rate_pct: cohort accounts that have not churned / cohort accounts (each of them had
-    one renewal date in the year);
-    churned_arr_jpy: ARR, before churning, of all accounts that churned in the last 365 days.
-    Per partner: the sums these are made of (`retention_figures` makes them).
+    grr_pct: sum of min(ARR after, ARR before) / sum of ARR before (a churn keeps 0);
+    nrr_pct: sum of ARR after / sum of ARR before (expansion counts);
+    renewal_rate_pct: renewed outcomes / all outcomes;
+    churned_arr_jpy: ARR before churning of the churn outcomes.
+    Per partner: the sums these are made of (`retention_figures` makes them). Terms still open
+    (no outcome yet, see "outcome missing") count in none of them: no guess.
     """
+    o = RenewalOutcome
     year_ago = day - timedelta(days=YEAR)
-    then, now = _arr_as_of(year_ago, "arr_then"), _arr_as_of(day, "arr_now")
-    churned = and_(Account.churned_on.is_not(None), Account.churned_on <= day)
-    arr_now = case((churned, 0), else_=func.coalesce(now.c.arr_jpy, 0))
-    in_cohort = and_(then.c.arr_jpy > 0, or_(Account.churned_on.is_(None), Account.churned_on > year_ago))
-    churned_in_year = and_(churned, Account.churned_on > year_ago)
+    churned = o.kind == OutcomeKind.CHURNED
     return (
         select(
             Account.partner_id,
-            func.sum(case((in_cohort, case((arr_now < then.c.arr_jpy, arr_now), else_=then.c.arr_jpy)), else_=0)).label("kept_arr"),
-            func.sum(case((in_cohort, then.c.arr_jpy), else_=0)).label("cohort_arr"),
-            func.sum(case((in_cohort, arr_now), else_=0)).label("cohort_arr_now"),
-            func.sum(case((and_(in_cohort, ~churned), 1), else_=0)).label("renewed"),
-            func.sum(case((in_cohort, 1), else_=0)).label("cohort"),
-            func.sum(case((churned_in_year, now.c.arr_jpy), else_=0)).label("churned_arr"),
+            func.sum(case((o.arr_after_jpy < o.arr_before_jpy, o.arr_after_jpy), else_=o.arr_before_jpy)).label("kept_arr"),
+            func.sum(o.arr_before_jpy).label("cohort_arr"),
+            func.sum(o.arr_after_jpy).label("cohort_arr_now"),
+            func.sum(case((churned, 0), else_=1)).label("renewed"),
+            func.count().label("cohort"),
+            func.sum(case((churned, o.arr_before_jpy), else_=0)).label("churned_arr"),
         )
-        .select_from(Account)
-        .outerjoin(then, then.c.account_id == Account.id)
-        .outerjoin(now, now.c.account_id == Account.id)
+        .select_from(o)
+        .join(Account, Account.id == o.account_id)
+        .where(o.decided_on > year_ago, o.decided_on <= day)
         .group_by(Account.partner_id)
         .cte("retention_parts")
     )

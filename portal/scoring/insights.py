@@ -10,14 +10,14 @@ from typing import Any
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.scoring import figures
 from portal.scoring.aggregation import latest_day
 from portal.scoring.health import ModelSpec, capped_band, gated_score
-from portal.models import Account, AccountScore, Band, Partner, PartnerScorecard
-from portal.core.sqlfunctions import add_days, days_between
+from portal.models import AccountScore, Band, OutcomeKind, Partner, PartnerScorecard, RenewalOutcome
+from portal.core.sqlfunctions import days_between
 
 # The main figures a reseller sees its channel percentile for; higher is better for all.
 BENCHMARK_FIGURES = ("average_health", "onboarding_on_time_pct", "reporting_compliance_pct", "nps",
@@ -251,19 +251,19 @@ class ModelCheckRow:
 
 
 def model_check(session: Session, day: date, model: ModelSpec | None = None) -> list[ModelCheckRow]:
-    """Renewal outcomes of the last 365 days by the band each account had 90 days before.
+    """Renewal outcomes decided in the last 365 days by the band each account had 90 days before.
 
-    An outcome is a churn (on its churn date) or a renewal (the live account's last contract
-    anniversary, its renewal date less a year). The band is the one in the newest snapshot from
-    90 to 120 days before; with `model`, the band that model gives to that snapshot's components.
+    The outcomes are the recorded ones (portal.renewals), and those inferred before outcomes were
+    recorded (a renewal date less a year), on the day each was decided. The band is the one in the
+    newest snapshot from 90 to 120 days before; with `model`, the band that model gives to that
+    snapshot's components.
     """
-    churned = select(Account.id.label("account_id"), Account.churned_on.label("on"), literal(0).label("renewed")).where(
-        Account.churned_on.is_not(None), Account.churned_on <= day, Account.churned_on > day - timedelta(days=365))
-    anniversary = add_days(Account.renewal_date, -365)
-    renewed = select(Account.id.label("account_id"), anniversary.label("on"), literal(1).label("renewed")).where(
-        Account.churned_on.is_(None), Account.renewal_date.is_not(None), anniversary <= day,
-        anniversary > day - timedelta(days=365), Account.contract_start < anniversary)
-    outcomes = union_all(churned, renewed).subquery("outcomes")
+    o = RenewalOutcome
+    outcomes = (
+        select(o.account_id, o.decided_on.label("on"), case((o.kind == OutcomeKind.RENEWED, 1), else_=0).label("renewed"))
+        .where(o.decided_on <= day, o.decided_on > day - timedelta(days=365))
+        .subquery("outcomes")
+    )
     s = AccountScore
     lead = days_between(outcomes.c.on, s.day)
     before = (
