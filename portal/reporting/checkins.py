@@ -428,33 +428,28 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]], *, values: 
     already known (an import's commit from its plan): two queries."""
     if not keys:
         return {}
-    newer = aliased(CheckIn)
-    ids = (select(CheckIn.id)
-           .where(among(session, CheckIn.account_id, sorted({a for a, _ in keys})), CheckIn.period_start.in_({p for _, p in keys}),
-                  ~exists().where(newer.account_id == CheckIn.account_id, newer.period_start == CheckIn.period_start,
-                                  newer.version > CheckIn.version))
-           .scalar_subquery())
+    columns = [getattr(CheckIn, name) for name in STORED_FIELDS] if values else []
+    head = session.execute(_in_force_query(session, keys, [CheckIn.id, CheckIn.account_id, CheckIn.period_start, CheckIn.version,
+                                                            *columns])).all()
+    head = [row for row in head if (row.account_id, row.period_start) in keys]
     features: dict[int, list] = {}
     risks: dict[int, list] = {}
+    voc: dict[int, list] = {}
     if values:
         for check_in_id, key, pct in session.execute(select(CheckInFeature.check_in_id, Feature.key, CheckInFeature.adoption_pct)
                                                      .join(Feature, Feature.id == CheckInFeature.feature_id)
-                                                     .where(CheckInFeature.check_in_id.in_(ids))):
+                                                     .where(_child_in(session, CheckInFeature.check_in_id, head))):
             features.setdefault(check_in_id, []).append((key, pct))
         for check_in_id, risk_type, severity, note in session.execute(
                 select(CheckInRisk.check_in_id, CheckInRisk.type, CheckInRisk.severity, CheckInRisk.note)
-                .where(CheckInRisk.check_in_id.in_(ids)).order_by(CheckInRisk.id)):
+                .where(_child_in(session, CheckInRisk.check_in_id, head)).order_by(CheckInRisk.id)):
             risks.setdefault(check_in_id, []).append(RiskInput(risk_type, severity, note))
-    voc: dict[int, list] = {}
-    for item in session.execute(select(*VocItem.__table__.columns).where(VocItem.check_in_id.in_(ids)).order_by(VocItem.id)):
+    for item in session.execute(select(*VocItem.__table__.columns).where(_child_in(session, VocItem.check_in_id, head))
+                                .order_by(VocItem.id)):
         voc.setdefault(item.check_in_id, []).append(item)
     found: dict[tuple[int, date], InForce] = {}
-    columns = [getattr(CheckIn, name) for name in STORED_FIELDS] if values else []
-    for row in session.execute(select(CheckIn.id, CheckIn.account_id, CheckIn.period_start, CheckIn.version, *columns)
-                               .where(CheckIn.id.in_(ids))):
+    for row in head:
         pair = (row.account_id, row.period_start)
-        if pair not in keys:
-            continue
         items = tuple(voc.get(row.id, ()))
         if not values:
             found[pair] = InForce(row.id, row.version, None, items)
@@ -465,6 +460,35 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]], *, values: 
             voc=tuple(VocInput(v.kind, v.text, v.product_area) for v in items))
         found[pair] = InForce(row.id, row.version, stored, items)
     return found
+
+
+def _in_force_query(session: Session, keys: set[tuple[int, date]], columns: list):
+    """The versions in force (the highest version) of many (account id, period start) pairs, in one
+    query. On PostgreSQL the pairs go in as two arrays (unnest) and each finds its newest version
+    with one index probe; elsewhere accounts and periods are matched apart (a few more rows, which
+    the caller drops) and a newer version must not exist."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import bindparam, func
+        from sqlalchemy.dialects.postgresql import ARRAY
+        from sqlalchemy.types import Date, Integer
+
+        pairs = sorted(keys)
+        wanted = (func.unnest(bindparam("accounts", [a for a, _ in pairs], type_=ARRAY(Integer)),
+                              bindparam("periods", [p for _, p in pairs], type_=ARRAY(Date)))
+                  .table_valued("account_id", "period_start").render_derived(name="wanted"))
+        newest = (select(CheckIn.id).where(CheckIn.account_id == wanted.c.account_id, CheckIn.period_start == wanted.c.period_start)
+                  .order_by(CheckIn.version.desc()).limit(1).scalar_subquery())
+        return select(*columns).where(CheckIn.id.in_(select(newest).select_from(wanted).scalar_subquery()))
+    newer = aliased(CheckIn)
+    return (select(*columns)
+            .where(among(session, CheckIn.account_id, sorted({a for a, _ in keys})), CheckIn.period_start.in_({p for _, p in keys}),
+                   ~exists().where(newer.account_id == CheckIn.account_id, newer.period_start == CheckIn.period_start,
+                                   newer.version > CheckIn.version)))
+
+
+def _child_in(session: Session, column, head: list):
+    """A child table's check-in id among those just read."""
+    return among(session, column, sorted(row.id for row in head))
 
 
 def outcome_against(existing: InForce | None, data: CheckInInput) -> tuple[Outcome, InForce | None]:
