@@ -114,7 +114,7 @@ class CheckInInput:
         return frozenset(key for key, pct in self.features if pct > 0)
 
     def to_json(self) -> dict:
-        """The input as JSON, to store with a planned import (from_json gives it back equal)."""
+        """The input as a JSON object, as plans were stored before to_row (from_json gives it back equal)."""
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
@@ -136,12 +136,42 @@ class CheckInInput:
             "voc": tuple(VocInput(VocKind(k), text, area) for k, text, area in data["voc"]),
         })
 
+    def to_row(self) -> list:
+        """The input as a compact JSON list, in field order (enums by value, the period as
+        [start, months]): what a planned import stores for each of its rows. from_row gives it back equal."""
+        return [[self.period.start.isoformat(), self.period.months], self.sentiment.value, self.active_users, self.nps,
+                self.nps_score, self.csat, self.ces, self.open_tickets, self.open_escalations, self.sentiment_reason,
+                self.outcome_progress, self.outcome_note, self.renewal_likelihood.value if self.renewal_likelihood else None,
+                self.expansion_jpy, self.note, [list(pair) for pair in self.features],
+                [[r.type.value, r.severity.value, r.note] for r in self.risks],
+                [[v.kind.value, v.text, v.product_area] for v in self.voc]]
+
+    @classmethod
+    def from_row(cls, data: list, periods: dict | None = None) -> "CheckInInput":
+        """The input to_row stored. `periods`: a dict shared by the rows of one plan, so that each
+        period is made once (the rows of a file mostly share one)."""
+        (start, months), sentiment, *plain, renewal, expansion_jpy, note, features, risks, voc = data
+        key = (start, months)
+        period = periods.get(key) if periods is not None else None
+        if period is None:
+            period = period_containing(date.fromisoformat(start), months)
+            if periods is not None:
+                periods[key] = period
+        return cls(period, _SENTIMENTS[sentiment], *plain, _RENEWALS[renewal] if renewal else None, expansion_jpy, note,
+                   tuple((key, pct) for key, pct in features),
+                   tuple(RiskInput(RiskType(t), Severity(sv), n) for t, sv, n in risks),
+                   tuple(VocInput(VocKind(k), text, area) for k, text, area in voc))
+
     def comparable(self) -> tuple:
         return (
             self.period.start, self.active_users, self.nps, self.nps_score, self.csat, self.ces, self.open_tickets,
             self.open_escalations, self.sentiment, self.sentiment_reason, self.outcome_progress, self.outcome_note,
             self.renewal_likelihood, self.expansion_jpy, self.note, self.features, self.risks, self.voc,
         )
+
+
+_SENTIMENTS = {m.value: m for m in Sentiment}
+_RENEWALS = {m.value: m for m in RenewalLikelihood}
 
 
 def _plain(value: Any) -> Any:

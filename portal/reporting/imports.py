@@ -374,15 +374,28 @@ class RowPlan:
     def readable_changes(self):
         return readable("account", self.account_changes)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> list:
+        """The row as a compact JSON list (a plan of 10,000 rows is stored with the upload and read
+        back by the preview and the commit)."""
         new = self.new_account and self.new_account | {"values": _values_to_json(self.new_account["values"])}
-        return {"row": self.row, "reference": self.reference, "account_name": self.account_name, "action": self.action,
-                "period_key": self.period_key, "data": self.data.to_json() if self.data else None, "new_account": new,
-                "account_values": _values_to_json(self.account_values), "account_changes": self.account_changes,
-                "version": self.version}
+        return [self.row, self.reference, self.account_name, self.action, self.period_key, self.data.to_row() if self.data else None,
+                new, _values_to_json(self.account_values) if self.account_values else None, self.account_changes or None,
+                self.version]
 
     @classmethod
-    def from_json(cls, data: dict) -> "RowPlan":
+    def from_json(cls, data: list | dict, periods: dict | None = None) -> "RowPlan":
+        if isinstance(data, dict):  # a plan stored before plans were kept as lists
+            return cls._from_dict(data)
+        row, reference, account_name, action, period_key, check_in, new, account_values, account_changes, version = data
+        if new:
+            new = new | {"values": _values_from_json(new["values"])}
+        return cls(row=row, reference=reference, account_name=account_name, action=action, period_key=period_key,
+                   data=CheckInInput.from_row(check_in, periods) if check_in else None, new_account=new,
+                   account_values=_values_from_json(account_values) if account_values else {},
+                   account_changes=account_changes or {}, version=version)
+
+    @classmethod
+    def _from_dict(cls, data: dict) -> "RowPlan":
         new = data["new_account"] and data["new_account"] | {"values": _values_from_json(data["new_account"]["values"])}
         return cls(row=data["row"], reference=data["reference"], account_name=data["account_name"], action=data["action"],
                    period_key=data["period_key"], data=CheckInInput.from_json(data["data"]) if data["data"] else None,
@@ -425,9 +438,10 @@ class ImportPlan:
 
     @classmethod
     def from_json(cls, data: dict) -> "ImportPlan":
+        periods: dict = {}  # shared by the rows: most name one period
         return cls(encoding=data["encoding"], today=date.fromisoformat(data["today"]) if data["today"] else None,
                    accounts=data["accounts"], ignored_columns=data["ignored_columns"],
-                   rows=[RowPlan.from_json(r) for r in data["rows"]],
+                   rows=[RowPlan.from_json(r, periods) for r in data["rows"]],
                    errors=[RowError(row, column, message, _cell_from_json(value)) for row, column, message, value in data["errors"]])
 
     def count(self, action: str) -> int:
@@ -713,7 +727,7 @@ class StalePlan(Exception):
         self.plan = plan
 
 
-def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User,
+def commit_import(session: Session, partner: Partner, sheet: Sheet | Callable[[], Sheet], today: date, user: User,
                   plan: ImportPlan | None = None, batch: ImportBatch | None = None, claim: Claim | None = None) -> ImportPlan:
     """Write every row in one transaction; nothing at all if any row has an error. `plan` is the
     stored plan (planned now when not given). It is checked first, with the two queries the
@@ -721,15 +735,16 @@ def commit_import(session: Session, partner: Partner, sheet: Sheet, today: date,
     the file again) if anything did. The accounts go through the account service with its change
     log; the check-ins through submit_check_ins, one statement per table. `batch` is marked
     committed in the same transaction, if it is still as `claim` (by default: as now) says; else
-    TakenOver and nothing is written."""
+    TakenOver and nothing is written. `sheet` may be a function giving it: it is read only to plan
+    the file (no stored plan, or a stale one)."""
     with _collector_paused():
         return _commit_import(session, partner, sheet, today, user, plan, batch, claim or (Claim.of(batch) if batch else None))
 
 
-def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date, user: User,
+def _commit_import(session: Session, partner: Partner, sheet: Sheet | Callable[[], Sheet], today: date, user: User,
                    plan: ImportPlan | None, batch: ImportBatch | None, claim: Claim | None) -> ImportPlan:
     if plan is None:
-        plan = plan_import(session, partner, sheet, today)
+        plan = plan_import(session, partner, _read_sheet(sheet), today)
     if not plan.ok:
         session.rollback()
         return plan
@@ -750,7 +765,7 @@ def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date
         if (plan.today != today or plan.accounts != {ref: _as_of(accounts.get(ref)) for ref in plan.accounts}
                 or any(r.version != _version(in_force.get((accounts[r.reference].id, r.data.period.start))) for r in planned if r.data)):
             session.rollback()
-            raise StalePlan(plan_import(session, partner, sheet, today))
+            raise StalePlan(plan_import(session, partner, _read_sheet(sheet), today))
         reports: list[tuple[Any, CheckInInput]] = []  # an Account or its light row: submit_check_ins reads id and partner_id
         outcomes: list[Outcome] = []
         updates: list[tuple[Account, dict]] = []  # the account columns of existing accounts, in row order
@@ -782,6 +797,10 @@ def _commit_import(session: Session, partner: Partner, sheet: Sheet, today: date
         session.rollback()
         raise
     return plan
+
+
+def _read_sheet(sheet: Sheet | Callable[[], Sheet]) -> Sheet:
+    return sheet if isinstance(sheet, Sheet) else sheet()
 
 
 @dataclass(frozen=True)
@@ -859,9 +878,9 @@ def commit_batch(session: Session, batch: ImportBatch, today: date, user: User) 
     Raises StalePlan after keeping the new plan (committed: the preview shows it), or TakenOver
     when the batch changed meanwhile (committed by another): then nothing is written."""
     claim = Claim.of(batch)
-    partner, sheet = session.get_one(Partner, batch.partner_id), batch_sheet(batch)
-    try:
-        plan = commit_import(session, partner, sheet, today, user, plan=stored_plan(session, batch, today), batch=batch, claim=claim)
+    partner = session.get_one(Partner, batch.partner_id)
+    try:  # the rows as uploaded are read only if the plan must be made again
+        plan = commit_import(session, partner, lambda: batch_sheet(batch), today, user, plan=stored_plan(session, batch, today), batch=batch, claim=claim)
     except StalePlan as stale:
         kept = session.execute(update(ImportBatch).where(ImportBatch.id == batch.id, *claim.holds())
                                .values(**_plan_values(stale.plan)).execution_options(synchronize_session=False))
