@@ -178,6 +178,11 @@ def read_file(content: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYT
               max_columns: int = DEFAULT_MAX_COLUMNS) -> Sheet:
     """The header and data rows of a file, read row by row and stopped at the first limit it breaks,
     so a hostile file costs no more than a file at the limits."""
+    with _collector_paused():
+        return _read_file(content, filename, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
+
+
+def _read_file(content: bytes, filename: str, *, max_bytes: int, max_rows: int, max_columns: int) -> Sheet:
     if len(content) > max_bytes:
         raise FileProblem(_l("The file is %(size)s KB; the limit is %(limit)s KB. Split it into smaller files.",
                              size=-(-len(content) // 1024), limit=max_bytes // 1024))  # rounded up: never "5120 KB; the limit is 5120 KB"
@@ -836,6 +841,12 @@ def store_upload(session: Session, partner: Partner, user: User, filename: str, 
                  today: date, job_rows: int) -> ImportBatch:
     """Keep an uploaded file with its plan. A file of more than `job_rows` rows is not planned in
     the request: it waits, "queued", for the scheduler process (run_import_jobs). Flushed, not committed."""
+    with _collector_paused():  # the rows as JSON and the plan: tens of thousands of objects kept until stored
+        return _store_upload(session, partner, user, filename, content, sheet, today, job_rows)
+
+
+def _store_upload(session: Session, partner: Partner, user: User, filename: str, content: bytes, sheet: Sheet,
+                  today: date, job_rows: int) -> ImportBatch:
     batch = ImportBatch(partner_id=partner.id, user_id=user.id, filename=filename[:255],
                         content_sha256=hashlib.sha256(content).hexdigest(), content=content, sheet=sheet.to_json(),
                         row_count=len(sheet.rows), status="queued")
@@ -863,7 +874,8 @@ def stored_plan(session: Session, batch: ImportBatch, today: date) -> ImportPlan
     if batch.plan is None:
         keep_plan(batch, plan_import(session, session.get_one(Partner, batch.partner_id), batch_sheet(batch), today))
     assert batch.plan is not None
-    return ImportPlan.from_json(batch.plan)
+    with _collector_paused():  # a plan of 10,000 rows is some 200,000 objects
+        return ImportPlan.from_json(batch.plan)
 
 
 def batch_sheet(batch: ImportBatch) -> Sheet:
