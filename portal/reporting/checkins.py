@@ -220,27 +220,28 @@ def parse_check_in(
                                   lambda: parse_period(raw_period, rule, today, contract_start))
     if period_error is not None:
         c.fail("period", period_error, values.get("period"))
-    active_users = c.integer(values, "active_users")
+    field = _field_checker(c, values)
+    active_users = field("active_users")
     if active_users is not None and seats and active_users > seats:
         c.fail("active_users", _l("is more than the account's %(seats)s seats; update the seats first", seats=seats), active_users)
-    nps = c.integer(values, "nps", 0, 10)
-    nps_score = c.integer(values, "nps_score", -100, 100)
+    nps = field("nps")
+    nps_score = field("nps_score")
     if nps is not None and nps_score is not None:
         c.fail("nps_score", _l("give either the NPS answer (0–10) or the NPS score (−100 to 100), not both"), nps_score)
         nps_score = None
-    csat = c.decimal(values, "csat", 1, 5, 1)
-    ces = c.integer(values, "ces", 1, 7)
-    open_tickets = c.integer(values, "open_tickets", default=0)
-    open_escalations = c.integer(values, "open_escalations", default=0)
-    sentiment = c.choice(values, "sentiment", Sentiment, required=True)
-    sentiment_reason = c.text(values, "sentiment_reason")
+    csat = field("csat")
+    ces = field("ces")
+    open_tickets = field("open_tickets")
+    open_escalations = field("open_escalations")
+    sentiment = field("sentiment")
+    sentiment_reason = field("sentiment_reason")
     if sentiment in (Sentiment.YELLOW, Sentiment.RED) and not sentiment_reason:
         c.fail("sentiment_reason", _l("is required when the sentiment is yellow or red: say why"))
-    outcome_progress = c.percent(values, "outcome_progress")
-    outcome_note = c.text(values, "outcome_note")
-    renewal_likelihood = c.choice(values, "renewal_likelihood", RenewalLikelihood)
-    expansion_jpy = c.integer(values, "expansion_jpy", 0, 10**13, default=0)
-    note = c.text(values, "note")
+    outcome_progress = field("outcome_progress")
+    outcome_note = field("outcome_note")
+    renewal_likelihood = field("renewal_likelihood")
+    expansion_jpy = field("expansion_jpy")
+    note = field("note")
 
     reported = _parse_features(c, values, features)
 
@@ -255,6 +256,64 @@ def parse_check_in(
         outcome_progress=outcome_progress, outcome_note=outcome_note, renewal_likelihood=renewal_likelihood,
         expansion_jpy=expansion_jpy, note=note, features=reported, risks=tuple(risks), voc=tuple(voc),
     )
+
+
+# How each of a check-in's own fields is checked on its own: (Checks method, its arguments).
+FIELD_CHECKS: dict[str, tuple[Any, tuple, dict]] = {
+    "active_users": (Checks.integer, (), {}),
+    "nps": (Checks.integer, (0, 10), {}),
+    "nps_score": (Checks.integer, (-100, 100), {}),
+    "csat": (Checks.decimal, (1, 5, 1), {}),
+    "ces": (Checks.integer, (1, 7), {}),
+    "open_tickets": (Checks.integer, (), {"default": 0}),
+    "open_escalations": (Checks.integer, (), {"default": 0}),
+    "sentiment": (Checks.choice, (Sentiment,), {"required": True}),
+    "sentiment_reason": (Checks.text, (), {}),
+    "outcome_progress": (Checks.percent, (), {}),
+    "outcome_note": (Checks.text, (), {}),
+    "renewal_likelihood": (Checks.choice, (RenewalLikelihood,), {}),
+    "expansion_jpy": (Checks.integer, (0, 10**13), {"default": 0}),
+    "note": (Checks.text, (), {}),
+}
+
+
+def _field_checker(c: Checks, values: Mapping[str, Any]):
+    """field(name): the value of one of the check-in's own fields (FIELD_CHECKS), its errors added
+    to `c`. With a memo (a file's rows), a column is checked value by value rather than cell by
+    cell: each distinct value of it is checked once, and a cell seen before costs two look-ups."""
+    memo = c.memo
+    if memo is None:
+        def field(name: str) -> Any:
+            check, args, kwargs = FIELD_CHECKS[name]
+            return check(c, values, name, *args, **kwargs)
+        return field
+    columns = memo.get(_COLUMNS_KEY)
+    if columns is None:
+        columns = memo[_COLUMNS_KEY] = {name: {} for name in FIELD_CHECKS}
+    errors = c.errors
+
+    def memoised(name: str) -> Any:
+        raw = values.get(name)
+        column = columns[name]
+        key = (raw.__class__, raw)  # 1, 1.0, "1" and True are different cells
+        try:
+            found = column.get(key)
+        except TypeError:  # an unhashable value (the API's lists or objects): checked every time
+            check, args, kwargs = FIELD_CHECKS[name]
+            return check.__wrapped__(c, values, name, *args, **kwargs)
+        if found is None:
+            check, args, kwargs = FIELD_CHECKS[name]
+            before = len(errors)
+            value = check.__wrapped__(c, {name: raw}, name, *args, **kwargs)  # the check alone, not Checks' own memo
+            found = column[key] = (value, errors[before:])
+            return value
+        if found[1]:
+            errors.extend(found[1])
+        return found[0]
+    return memoised
+
+
+_COLUMNS_KEY = ("check-in columns",)
 
 
 def adoption_of(raw: Any) -> int | None:
