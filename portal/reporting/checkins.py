@@ -517,9 +517,8 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]], *, values: 
     already known (an import's commit from its plan): two queries."""
     if not keys:
         return {}
-    columns = [getattr(CheckIn, name) for name in STORED_FIELDS] if values else []
-    head = session.execute(_in_force_query(session, keys, [CheckIn.id, CheckIn.account_id, CheckIn.period_start, CheckIn.version,
-                                                            *columns])).all()
+    names = ["id", "account_id", "period_start", "version", *(STORED_FIELDS if values else ())]
+    head = session.execute(_in_force_query(session, keys, names)).all()
     head = [row for row in head if (row.account_id, row.period_start) in keys]
     features: dict[int, list] = {}
     risks: dict[int, list] = {}
@@ -551,13 +550,14 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]], *, values: 
     return found
 
 
-def _in_force_query(session: Session, keys: set[tuple[int, date]], columns: list):
+def _in_force_query(session: Session, keys: set[tuple[int, date]], names: list[str]):
     """The versions in force (the highest version) of many (account id, period start) pairs, in one
-    query. On PostgreSQL the pairs go in as two arrays (unnest) and each finds its newest version
-    with one index probe; elsewhere accounts and periods are matched apart (a few more rows, which
-    the caller drops) and a newer version must not exist."""
+    query: CheckIn's columns `names`. On PostgreSQL the pairs go in as two arrays (unnest) and each
+    finds its newest version with one backward index probe (LATERAL … LIMIT 1: 10,000 pairs in
+    under 0.1 s); elsewhere accounts and periods are matched apart (a few more rows, which the
+    caller drops) and a newer version must not exist."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import bindparam, func
+        from sqlalchemy import bindparam, func, true
         from sqlalchemy.dialects.postgresql import ARRAY
         from sqlalchemy.types import Date, Integer
 
@@ -565,11 +565,12 @@ def _in_force_query(session: Session, keys: set[tuple[int, date]], columns: list
         wanted = (func.unnest(bindparam("accounts", [a for a, _ in pairs], type_=ARRAY(Integer)),
                               bindparam("periods", [p for _, p in pairs], type_=ARRAY(Date)))
                   .table_valued("account_id", "period_start").render_derived(name="wanted"))
-        newest = (select(CheckIn.id).where(CheckIn.account_id == wanted.c.account_id, CheckIn.period_start == wanted.c.period_start)
-                  .order_by(CheckIn.version.desc()).limit(1).scalar_subquery())
-        return select(*columns).where(CheckIn.id.in_(select(newest).select_from(wanted).scalar_subquery()))
+        newest = (select(*(getattr(CheckIn, name) for name in names))
+                  .where(CheckIn.account_id == wanted.c.account_id, CheckIn.period_start == wanted.c.period_start)
+                  .order_by(CheckIn.version.desc()).limit(1).lateral("newest"))
+        return select(*(newest.c[name] for name in names)).select_from(wanted).join(newest, true())
     newer = aliased(CheckIn)
-    return (select(*columns)
+    return (select(*(getattr(CheckIn, name) for name in names))
             .where(among(session, CheckIn.account_id, sorted({a for a, _ in keys})), CheckIn.period_start.in_({p for _, p in keys}),
                    ~exists().where(newer.account_id == CheckIn.account_id, newer.period_start == CheckIn.period_start,
                                    newer.version > CheckIn.version)))
