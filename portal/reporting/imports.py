@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.accounts.services import ACCOUNT_FIELDS, check_account, logged_values, reference_error, save_account, update_accounts
+from portal.accounts.services import ACCOUNT_FIELDS, check_account, create_accounts, logged_values, reference_error, update_accounts
 from portal.core.clock import utcnow
 from portal.core.db import among, writer_session
 from portal.core.history import readable
@@ -774,14 +774,16 @@ def _commit_import(session: Session, partner: Partner, sheet: Sheet | Callable[[
         reports: list[tuple[Any, CheckInInput]] = []  # an Account or its light row: submit_check_ins reads id and partner_id
         outcomes: list[Outcome] = []
         updates: list[tuple[Account, dict]] = []  # the account columns of existing accounts, in row order
+        # The accounts the file creates, all at once, in the order of their first rows.
+        creating = {row.reference: row.new_account for row in plan.rows if row.reference not in accounts}
+        assert all(creating.values())  # a planned row without an account creates one
+        created = create_accounts(session, partner.id, [(new["reference"], new["values"]) for new in creating.values() if new],
+                                  source=ReportSource.FILE, user=user)
+        accounts |= {account.reference: account for account in created}
         for row in plan.rows:
-            account = accounts.get(row.reference)
-            if account is None:
-                new = row.new_account
-                assert new is not None  # a planned row without an account creates one
-                account, _created = save_account(session, partner.id, new["reference"], new["values"],
-                                                 source=ReportSource.FILE, user=user)
-                accounts[row.reference] = account
+            account = accounts[row.reference]
+            if row.new_account is not None and row.new_account["row"] == row.row:
+                pass  # the row that created it, with its account columns
             elif row.account_values:  # the account's own columns, through the account service and its change log
                 updates.append((account, row.account_values))
             if row.action in ("create_account", "new_report", "correction"):
