@@ -141,7 +141,9 @@ def insert_many(session: Session, table, rows: list[dict]) -> None:
     processors = [(name, table.c[name].type._cached_bind_processor(dialect)) for name in names]
     plain = [name for name, process in processors if process is None]
     processed = [(name, process) for name, process in processors if process is not None]
-    cursor = session.connection().connection.driver_connection.cursor()
+    driver = session.connection().connection.driver_connection  # psycopg's own connection, in the session's transaction
+    assert driver is not None
+    cursor = driver.cursor()
     try:
         with cursor.copy(f"COPY {table.name} ({', '.join(plain + [name for name, _ in processed])}) FROM STDIN") as copy:
             for row in rows:

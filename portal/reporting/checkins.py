@@ -150,14 +150,16 @@ class CheckInInput:
     def from_row(cls, data: list, periods: dict | None = None) -> "CheckInInput":
         """The input to_row stored. `periods`: a dict shared by the rows of one plan, so that each
         period is made once (the rows of a file mostly share one)."""
-        (start, months), sentiment, *plain, renewal, expansion_jpy, note, features, risks, voc = data
+        ((start, months), sentiment, active_users, nps, nps_score, csat, ces, open_tickets, open_escalations, sentiment_reason,
+         outcome_progress, outcome_note, renewal, expansion_jpy, note, features, risks, voc) = data
         key = (start, months)
         period = periods.get(key) if periods is not None else None
         if period is None:
             period = period_containing(date.fromisoformat(start), months)
             if periods is not None:
                 periods[key] = period
-        return cls(period, _SENTIMENTS[sentiment], *plain, _RENEWALS[renewal] if renewal else None, expansion_jpy, note,
+        return cls(period, _SENTIMENTS[sentiment], active_users, nps, nps_score, csat, ces, open_tickets, open_escalations,
+                   sentiment_reason, outcome_progress, outcome_note, _RENEWALS[renewal] if renewal else None, expansion_jpy, note,
                    tuple((key, pct) for key, pct in features),
                    tuple(RiskInput(RiskType(t), Severity(sv), n) for t, sv, n in risks),
                    tuple(VocInput(VocKind(k), text, area) for k, text, area in voc))
