@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from portal.core.validation import Checks, parse_date
 from portal.models import Account, ChangeLog, CheckIn, LifecycleStatus, ReportSource, Role, Segment
 from portal.audit.models import AuditAction, AuditEvent
-from portal.reporting.imports import commit_import, read_file, plan_import
+from portal.accounts.models import AccountArr
+from portal.reporting.imports import StalePlan, commit_import, read_file, plan_import
 from tests import factories
 from tests.readback import latest
 from tests.test_api import Api, assert_problem
@@ -306,6 +307,58 @@ def test_a_file_changing_accounts_costs_as_many_queries_for_many_rows_as_for_few
                 AuditEvent.action == AuditAction.ACCOUNT_UPDATED)) == 1
     assert plans[0] == plans[1], f"planning: {plans[0]} queries for 3 rows, {plans[1]} for 30"
     assert commits[0] == commits[1], f"committing: {commits[0]} queries for 3 rows, {commits[1]} for 30"
+
+
+def test_a_file_creating_accounts_costs_as_many_queries_for_many_as_for_few_and_logs_each_as_the_form_would(app, db, tenants):
+    tenants.partner_a.imports_create_accounts = True
+    db.commit()
+    commits = []
+    for n in (3, 30):
+        rows = []
+        for i in range(n):
+            new = {"Reference": f"NEW{n}-{i:03d}", "Customer name": f"Newco {n}-{i}", "Segment": "low_touch",
+                   "ARR (yen)": "¥1,200,000", "Contract start": "2025/04/01"}
+            # Half name their owner; the others get the partner admin. A second row reports another period.
+            rows.append(row(new, **{"Owner (email)": tenants.user_a.email if i % 2 else ""}))
+            rows.append(row({**new, "Period": "2026-04", "ARR (yen)": "", "Contract start": "", "Owner (email)": ""}))
+        sheet = read_file(csv_file(*rows), "new.csv")
+        plan = plan_import(db, tenants.partner_a, sheet, date(2026, 11, 20))
+        assert plan.ok and plan.count("create_account") == n, plan.errors[:3]
+        db.rollback()
+        with counted(app) as statements:
+            commit_import(db, tenants.partner_a, sheet, date(2026, 11, 20), tenants.user_a, plan=plan)
+        commits.append(len(statements))
+        for i in range(n):
+            account = latest(db).scalar(select(Account).where(Account.reference == f"NEW{n}-{i:03d}"))
+            assert (account.partner_id, account.name, account.segment, account.status, account.arr_jpy) == (
+                tenants.partner_a.id, f"Newco {n}-{i}", Segment.LOW_TOUCH, LifecycleStatus.ONBOARDING, 1_200_000)
+            assert account.owner_id == (tenants.user_a.id if i % 2 else tenants.admin_a.id)
+            [entry] = changes_of(db, account)
+            assert (entry.action, entry.source, entry.user_id) == ("create", ReportSource.FILE, tenants.user_a.id)
+            assert entry.changes["name"] == [None, f"Newco {n}-{i}"] and entry.changes["arr_jpy"] == [None, 1_200_000]
+            assert latest(db).scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.target_type == "accounts", AuditEvent.target_id == account.id,
+                AuditEvent.action == AuditAction.ACCOUNT_CREATED)) == 1
+            assert latest(db).scalars(select(AccountArr.arr_jpy).where(AccountArr.account_id == account.id)).all() == [1_200_000]
+            assert len(latest(db).scalars(select(CheckIn.id).where(CheckIn.account_id == account.id)).all()) == 2
+    assert commits[0] == commits[1], f"committing: {commits[0]} queries for 3 new accounts, {commits[1]} for 30"
+
+
+def test_a_file_whose_new_reference_was_taken_meanwhile_writes_nothing(app, db, tenants):
+    tenants.partner_a.imports_create_accounts = True
+    db.commit()
+    sheet = read_file(csv_file(row({"Reference": "LATE-1", "Customer name": "Late KK", "Segment": "low_touch"}),
+                               row({"Reference": "LATE-2", "Customer name": "Later KK", "Segment": "low_touch"})), "new.csv")
+    plan = plan_import(db, tenants.partner_a, sheet, date(2026, 11, 20))
+    assert plan.ok and plan.count("create_account") == 2
+    db.rollback()
+    factories.account(db, tenants.partner_a, reference="LATE-2")  # a colleague adds it on the form meanwhile
+    db.commit()
+    before = check_in_count(db)
+    with pytest.raises(StalePlan):
+        commit_import(db, tenants.partner_a, sheet, date(2026, 11, 20), tenants.user_a, plan=plan)
+    assert latest(db).scalar(select(Account.id).where(Account.reference == "LATE-1")) is None
+    assert check_in_count(db) == before
 
 
 # --- account fields through the API ------------------------------------------------------------------

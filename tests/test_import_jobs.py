@@ -231,3 +231,34 @@ def test_a_commit_taken_up_again_writes_the_file_once(app, db, browser, tenants,
     assert batch_of(db, url).status == "committed"
     assert check_in_count(db) == before + 2
     assert "Imported on" in b.get(url).get_data(as_text=True)
+
+
+def test_a_stored_plan_reads_back_equal_and_a_plan_stored_in_the_earlier_format_still_reads(db, tenants):
+    tenants.partner_a.imports_create_accounts = True
+    db.commit()
+    blank_account = {"Segment": "", "Seats": "", "Contract start": ""}
+    sheet = imports.read_file(csv_file(
+        row({"Sentiment (green/yellow/red)": "red", "Sentiment reason": "Budget freeze", "Risk type": "budget", "Risk severity": "high",
+             "CSAT": "4.2", "Renewal likelihood": "unsure", **blank_account}),
+        row({"Period": "2026-04", "NPS": "", "Note": "", **blank_account}),
+        row({"Reference": "N-7", "Customer name": "Newco", "Segment": "low_touch", "Seats": "30", "Contract start": "2025/04/01"}),
+    ), "plan.csv")
+    plan = imports.plan_import(db, tenants.partner_a, sheet, NOW)
+    assert plan.ok, plan.errors
+    assert [r.action for r in plan.rows] == ["new_report", "new_report", "create_account"]
+
+    def fields(p):
+        return [(r.row, r.reference, r.account_name, r.action, r.period_key, r.data, r.new_account, r.account_values,
+                 r.account_changes, r.version) for r in p.rows]
+
+    again = imports.ImportPlan.from_json(plan.to_json())
+    assert fields(again) == fields(plan) and again.summary() == plan.summary()
+    assert plan.rows[0].data.risks[0].severity.value == "high" and again.rows[0].data.csat == 4.2
+    # A batch previewed before this release keeps its plan as objects: it still reads the same.
+    earlier = plan.to_json() | {"rows": [
+        {"row": r.row, "reference": r.reference, "account_name": r.account_name, "action": r.action, "period_key": r.period_key,
+         "data": r.data.to_json() if r.data else None,
+         "new_account": r.new_account and r.new_account | {"values": imports._values_to_json(r.new_account["values"])},
+         "account_values": imports._values_to_json(r.account_values), "account_changes": r.account_changes, "version": r.version}
+        for r in plan.rows]}
+    assert fields(imports.ImportPlan.from_json(earlier)) == fields(plan)

@@ -125,22 +125,31 @@ def new_ids(session: Session, table, count: int) -> list[int] | None:
 
 
 def insert_many(session: Session, table, rows: list[dict]) -> None:
-    """Many rows (all with the same keys) in one statement. On PostgreSQL, INSERT … SELECT FROM
-    unnest(one array per column): the server inserts them as one set, 2–3 times faster than the
-    row-by-row executemany, which stays on SQLite."""
+    """Many rows (all with the same keys) in one statement. On PostgreSQL, one COPY … FROM STDIN
+    in the session's transaction: psycopg writes the rows in C, where INSERT … SELECT FROM unnest
+    (its arrays built in Python) took a second for 10,000 check-ins. Each value goes through its
+    column type's bind processing first (enums by value, moments as naive UTC), as an INSERT's
+    would. The row-by-row executemany stays on SQLite. COPY is not seen by SQLAlchemy's
+    statement events: callers count it as the one statement it is."""
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
         session.execute(table.insert(), rows)
         return
-    from sqlalchemy import bindparam
-    from sqlalchemy.dialects.postgresql import ARRAY
-
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    arrays = [bindparam(f"c{i}", [row[name] for row in rows], type_=ARRAY(table.c[name].type)) for i, name in enumerate(names)]
-    casts = ", ".join(f"CAST(:c{i} AS {table.c[name].type.compile(dialect)}[])" for i, name in enumerate(names))
-    session.execute(text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts})").bindparams(*arrays))
+    processors = [(name, table.c[name].type._cached_bind_processor(dialect)) for name in names]
+    plain = [name for name, process in processors if process is None]
+    processed = [(name, process) for name, process in processors if process is not None]
+    driver = session.connection().connection.driver_connection  # psycopg's own connection, in the session's transaction
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        with cursor.copy(f"COPY {table.name} ({', '.join(plain + [name for name, _ in processed])}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in plain] + [process(row[name]) for name, process in processed])
+    finally:
+        cursor.close()
 
 
 def analyze(session: Session, *models) -> None:
