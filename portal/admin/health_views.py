@@ -65,7 +65,7 @@ def health_model():
                                  yellow_min=form.yellow_min.data, min_coverage_pct=form.min_coverage_pct.data, support=support)
             result = preview(db, today(), model, proposed)
             settings = backtest.Settings.of(current_app.config["PORTAL"])
-            backtests = dict(zip(("current", "proposed"), backtest.backtest(db, settings, [model, proposed])))
+            backtests = dict(zip(("current", "proposed"), backtest.backtest(db, settings, [model, proposed]), strict=True))
             day = latest_day(db)
             if day:
                 check = {"current": insights.model_check(db, day, model), "proposed": insights.model_check(db, day, proposed)}

@@ -122,12 +122,11 @@ def pull(session: Session, settings: Settings, models: list[ModelSpec]) -> Sampl
             value = getattr(row, name)
             if value is not None:
                 components[i, j] = value
-    segment_value = (lambda s: s.value if hasattr(s, "value") else str(s))
     return Sample(
         account_id=np.array([r.account_id for r in rows], dtype=np.int64),
         churned=np.array([r.churned for r in rows], dtype=np.int8),
         onboarding_phase=np.array([bool(r.onboarding_phase) for r in rows], dtype=bool),
-        segment=np.array([segment_value(r.segment) for r in rows], dtype=object),
+        segment=np.array([getattr(r.segment, "value", r.segment) for r in rows], dtype=object),
         components=components,
         stale=np.array([bool(r.stale) for r in rows], dtype=bool),
         scores=[np.array([np.nan if getattr(r, f"score_{i}") is None else getattr(r, f"score_{i}") for r in rows], dtype=float)

@@ -137,7 +137,7 @@ def whole_percent(shares: np.ndarray) -> dict[str, int]:
     out = np.floor(raw).astype(int)
     for i in np.argsort(-(raw - out))[: 100 - out.sum()]:
         out[i] += 1
-    return {name: int(v) for name, v in zip(COMPONENTS, out)}
+    return {name: int(v) for name, v in zip(COMPONENTS, out, strict=True)}
 
 
 def folds(account_id: np.ndarray, k: int = FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -290,7 +290,7 @@ def run(session: Session, row: ModelFit, settings: Settings) -> ModelFit:
     except NotEnoughOutcomes as refusal:
         session.rollback()
         row.status, row.message, row.result = "refused", str(refusal), {"refused": refusal.counts}
-    except Exception as error:  # the job history says why; the scheduler carries on
+    except Exception as error:  # noqa: BLE001 (the job history says why; the scheduler carries on)
         session.rollback()
         row.status, row.message = "failed", f"{type(error).__name__}: {error}"
     else:
@@ -313,7 +313,7 @@ def run_now(session: Session, settings: Settings, user_id: int | None, phase: st
 def run_queued(session: Session, settings: Settings) -> list[ModelFit]:
     """The scheduler's look every few seconds: take each queued fit (claimed by an UPDATE, so two
     scheduler processes never run the same one) and run it."""
-    done = []
+    done: list[ModelFit] = []
     for stale in session.scalars(select(ModelFit).where(ModelFit.status == "running")):
         if _dead(stale):
             stale.status, stale.message, stale.finished_at = "failed", "The fit stopped without finishing.", utcnow()
