@@ -143,6 +143,13 @@ def test_the_cli_refuses_with_too_few_outcomes(db, hand_made, runner):
     assert latest(db).scalar(select(ModelFit.status)) == "refused"
 
 
+def test_the_job_history_lists_the_fits(db, browser, tenants, hand_made, runner):
+    runner.invoke(args=["model", "fit"])
+    html = browser(tenants.vendor_admin).get("/jobs").get_data(as_text=True)
+    section = html.split('id="model-fits"', 1)[1].split("</table>", 1)[0]
+    assert "command line" in section and "refused" in section
+
+
 def form_data(page) -> dict:
     return {name: values[0] for name, values in page.values.items() if name != "phase"}
 

@@ -113,9 +113,10 @@ def jobs():
     runs = review.job_history(db)
     timing = aggregation.Timing.of(current_app.config["PORTAL"])
     requests = aggregation.recent_requests(db)
+    fits = fit.history(db, limit=10)
     return render_template("admin/jobs.html", runs=runs, latest=latest_day(db), requests=requests,
-                           abandoned=aggregation.abandoned_run_ids(db, timing),
-                           waiting=any(r.status in ("queued", "running") for r in requests))
+                           abandoned=aggregation.abandoned_run_ids(db, timing), fits=fits,
+                           waiting=any(r.status in ("queued", "running") for r in [*requests, *fits]))
 
 
 @bp.post("/jobs/run")
