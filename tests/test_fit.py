@@ -225,3 +225,14 @@ def test_an_unknown_phase_is_a_clear_400(db, browser, tenants):
     response = browser(tenants.vendor_admin).post("/health-model/fit", data={"phase": "everything"})
     assert response.status_code == 400
     assert latest(db).scalar(select(func.count()).select_from(ModelFit)) == 0
+
+
+def test_the_scheduler_job_runs_a_queued_fit(db, tenants, hand_made, app):
+    from portal.scheduler import run_fits
+
+    fit.request_fit(db, tenants.vendor_admin.id, None)
+    db.commit()
+    run_fits(app)
+    row = latest(db).scalar(select(ModelFit))
+    assert (row.status, row.result["refused"]["churned"], row.result["refused"]["renewed"]) == ("refused", 2, 3)
+    assert row.started_at is not None and row.finished_at is not None
