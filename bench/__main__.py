@@ -1,6 +1,7 @@
 """python -m bench all --accounts 10000,100000 [--quick] [--duration S] [--repeat N]
 
-Subcommands: all | generate | import | aggregate | pages | email. Each size gets its own
+Subcommands: all | generate | import | aggregate | pages | email; `fit` (bench/fit.py) measures
+the health model's fit on its own generated databases bench_fit_{size}. Each size gets its own
 PostgreSQL database (--database-url, {size} filled in), dropped and created by the tool; the
 measurement subcommands reuse the database `generate` left (run `generate` first, or `all`).
 The table goes to the screen and to bench/results/latest.md and latest.json.
@@ -74,6 +75,12 @@ def run(step: str, url: str, accounts: int, args) -> list[Row]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (argv if argv is not None else sys.argv[1:])[:1] == ["fit"]:
+        # The health model's fit (#17): its own databases bench_fit_{size} and its own report.
+        from bench import fit
+
+        fit.main((argv if argv is not None else sys.argv[1:])[1:])
+        return 0
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("all",) + STEPS)
     parser.add_argument("--accounts", default="10000,100000", help="sizes, comma-separated (default 10000,100000)")

@@ -243,6 +243,57 @@ def digest_run():
                   else "no SMTP server configured (PORTAL_SMTP_HOST): messages stay in the outbox."))
 
 
+@click.group("model")
+def model_group():
+    """The health model: propose weights from recorded outcomes."""
+
+
+EXIT_REFUSED = 2
+
+
+@model_group.command("fit")
+@click.option("--phase", type=click.Choice(["onboarding", "adoption"]), default=None,
+              help="Fit one phase's weights only (the other keeps the current ones).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole proposal and backtests as JSON.")
+@click.option("--include-inferred", is_flag=True, help="Also learn from inferred outcomes (left out by default).")
+@with_appcontext
+def model_fit(phase, as_json, include_inferred):
+    """Propose weights and band thresholds from recorded renewal outcomes, with the held-out AUC of
+    the proposal and of the current model and both backtests. Nothing is saved as a model: the
+    proposal appears on the Health model page, where an admin edits and saves it. Recorded in the
+    job history. Exits 2 when there are too few outcomes to fit."""
+    import json
+
+    from portal.scoring import backtest, fit
+
+    settings = backtest.Settings.of(_config(), include_inferred=include_inferred)
+    with _session() as session:
+        row = fit.run_now(session, settings, None, phase)
+        if as_json:
+            click.echo(json.dumps({"fit": row.id, "status": row.status, "message": row.message, **(row.result or {})},
+                                  indent=2, ensure_ascii=False))
+        elif row.status == "done":
+            result = row.result or {}
+            cv = result["cv"]
+            click.echo(f"Fit {row.id}: {result['outcomes']} outcomes ({result['churned']} churned), "
+                       f"{result['seconds']} s.")
+            click.echo(f"Held-out AUC over {cv['folds']} folds grouped by account: current model "
+                       f"{cv['current_auc']:.3f}, proposal {cv['fitted_auc']:.3f}.")
+            for name in ("onboarding", "adoption"):
+                kept = result["kept"].get(name)
+                weights = ", ".join(f"{k} {v}" for k, v in result["weights"][name].items())
+                click.echo(f"{name}: {weights}" + (f" (kept: {kept})" if kept else ""))
+            click.echo(f"Bands: green from {result['green_min']}, yellow from {result['yellow_min']} "
+                       f"(now {result['current_green_min']} / {result['current_yellow_min']}).")
+            click.echo("Review, edit and save it on the Health model page.")
+    if row.status == "refused":
+        click.echo(row.message, err=True)
+        raise SystemExit(EXIT_REFUSED)
+    if row.status == "failed":
+        click.echo(f"FAILED: {row.message}", err=True)
+        raise SystemExit(1)
+
+
 def _ensure_reference_data() -> None:
     """Default milestones, features and cadences for a new portal; leaves edited ones alone."""
     from portal.reporting.reference_data import ensure_defaults
@@ -299,6 +350,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(digest_group)
     app.cli.add_command(outcome_group)
+    app.cli.add_command(model_group)
 
 
 def _create_app():

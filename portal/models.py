@@ -21,6 +21,7 @@ from portal.api.models import (  # noqa: F401
 )
 from portal.scoring.models import (  # noqa: F401
     Band, HealthModel, AccountScore, PartnerScorecard, AggregationDay, AggregationRequest, AggregationRun, AlertKind, Alert, TierRule,
+    ModelFit,
 )
 from portal.actions.models import (  # noqa: F401
     ActionStatus, OPEN_ACTION_STATUSES, ActionItem, ActionComment, ActionKind, AutoResolution, ActionStep, Playbook,

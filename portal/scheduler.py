@@ -63,6 +63,16 @@ def run_requested(app) -> None:
         run_emails(app)
 
 
+def run_fits(app) -> None:
+    """Every few seconds: the fits queued from the Health model page ("Propose weights from outcomes")."""
+    from portal.scoring import backtest, fit
+
+    config, sessionmaker = app.config["PORTAL"], app.extensions["portal.sessionmaker"]
+    with sessionmaker() as session:
+        for row in fit.run_queued(session, backtest.Settings.of(config)):
+            log.info("model fit %s: %s", row.id, row.status)
+
+
 def run_imports(app) -> None:
     """Every few seconds: plan and commit the big check-in files uploaded on the web, each in the
     language of the person who uploaded it (the plan's errors are kept in words)."""
@@ -101,6 +111,8 @@ def build_scheduler(app, *, blocking: bool):
                       name="Emails: alerts, weekly digests, delivery", replace_existing=True)
     scheduler.add_job(run_requested, IntervalTrigger(seconds=REQUESTS_EVERY_SECONDS), args=args, id="requested-runs",
                       name="Run now requests and dead runs' days", replace_existing=True)
+    scheduler.add_job(run_fits, IntervalTrigger(seconds=REQUESTS_EVERY_SECONDS), args=args, id="model-fits",
+                      name="Health model fits requested from the web", replace_existing=True)
     scheduler.add_job(run_imports, IntervalTrigger(seconds=IMPORTS_EVERY_SECONDS), args=args, id="import-jobs",
                       name="Big check-in files: plan and commit", replace_existing=True)
     return scheduler

@@ -74,6 +74,7 @@ RULES: dict[str, tuple[str, dict]] = {
     "admin.milestone_template_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "admin.tier_rules": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "admin.health_model": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    "admin.health_model_fit": ("POST", {ANON: LOGIN, VA: 302, PM: 403, PA: 403, PU: 403}),
     "admin.jobs": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "admin.run_aggregation_now": ("POST", {ANON: LOGIN, VA: 302, PM: 302, PA: 403, PU: 403}),
     "scoring.partner_scorecard": ("GET", {ANON: LOGIN, **everyone(200)}),

@@ -318,9 +318,10 @@ def test_the_scheduler_defines_its_jobs_in_code_with_ids_and_coalescing(app):
     scheduler.start(paused=True)  # defaults are applied when the scheduler starts; paused, nothing runs
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"aggregation", "aggregation-catch-up", "emails", "requested-runs", "import-jobs"}
+        assert set(jobs) == {"aggregation", "aggregation-catch-up", "emails", "requested-runs", "import-jobs", "model-fits"}
         assert str(jobs["requested-runs"].trigger) == "interval[0:00:10]"
         assert str(jobs["import-jobs"].trigger) == "interval[0:00:03]" and jobs["import-jobs"].max_instances == 1
+        assert str(jobs["model-fits"].trigger) == "interval[0:00:10]"
         assert jobs["emails"].max_instances == 1 and str(jobs["emails"].trigger) == "interval[0:05:00]"
         assert jobs["aggregation"].coalesce and jobs["aggregation"].max_instances == 1
         assert str(jobs["aggregation"].trigger) == "cron[month='*', day='*', day_of_week='*', hour='2', minute='0']"

@@ -1,7 +1,7 @@
 """The vendor admin's health model (weights, thresholds, preview) and the aggregation job history."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,10 +9,12 @@ from portal.scoring import insights
 from portal.admin import bp
 from portal.scoring import review, tiers
 from portal.admin.forms import health_model_form_class, tier_rules_form_class
-from portal.scoring import aggregation
+from portal.scoring import aggregation, backtest, fit
+from portal.models import ModelFit
 from portal.scoring.aggregation import latest_day
-from portal.scoring.health import COMPONENTS, PHASES, ModelSpec, SupportThresholds, current_model, preview, save_model
-from portal.models import Role
+from portal.scoring.health import COMPONENT_LABELS, COMPONENTS, PHASES, ModelSpec, SupportThresholds, current_model, preview, save_model
+from portal.models import Role, Segment
+from portal.core.labels import label
 from portal.core.permissions import can
 from portal.core.web import get_session, roles_required, today
 
@@ -32,7 +34,16 @@ def health_model():
         for phase in PHASES:
             for name in COMPONENTS:
                 form[f"{phase}__{name}"].data = model.weights[phase].get(name, 0)
-    result = check = None
+    shown = _shown_fit(db, request.args.get("fit", type=int))
+    if request.method == "GET" and shown is not None and request.args.get("fit"):
+        # "Edit this proposal": the form holds the proposal, to preview, change and save (never saved by itself).
+        proposal = shown.result or {}
+        form.green_min.data, form.yellow_min.data = proposal["green_min"], proposal["yellow_min"]
+        for phase in PHASES:
+            for name in COMPONENTS:
+                form[f"{phase}__{name}"].data = proposal["weights"][phase].get(name, 0)
+        form.note.data = _("Proposed by fit %(id)d from %(outcomes)d outcomes", id=shown.id, outcomes=proposal["outcomes"])
+    result = check = backtests = None
     if form.validate_on_submit():
         weights = {phase: {name: form[f"{phase}__{name}"].data or 0 for name in COMPONENTS} for phase in PHASES}
         # A threshold left blank keeps the running model's value.
@@ -53,12 +64,46 @@ def health_model():
             proposed = ModelSpec(version=model.version + 1, weights=weights, green_min=form.green_min.data,
                                  yellow_min=form.yellow_min.data, min_coverage_pct=form.min_coverage_pct.data, support=support)
             result = preview(db, today(), model, proposed)
+            settings = backtest.Settings.of(current_app.config["PORTAL"])
+            backtests = dict(zip(("current", "proposed"), backtest.backtest(db, settings, [model, proposed]), strict=True))
             day = latest_day(db)
             if day:
                 check = {"current": insights.model_check(db, day, model), "proposed": insights.model_check(db, day, proposed)}
     versions = review.model_versions(db)
+    fits = fit.history(db, limit=5)
     return render_template("admin/health_model.html", form=form, model=model, phases=PHASES, components=COMPONENTS,
-                           preview=result, check=check, versions=versions), (400 if form.errors or form.form_errors else 200)
+                           preview=result, check=check, versions=versions, backtests=backtests, fits=fits, shown=shown,
+                           waiting=any(f.status in ("queued", "running") for f in fits),
+                           refusal=fit.refusal_message, component_labels=COMPONENT_LABELS,
+                           segment_labels={s.value: label(s) for s in Segment},
+                           config_lead=(current_app.config["PORTAL"].outcome_lead_min_days,
+                                        current_app.config["PORTAL"].outcome_lead_max_days)), (400 if form.errors or form.form_errors else 200)
+
+
+def _shown_fit(db, fit_id: int | None) -> ModelFit | None:
+    """The proposal the page shows: the one asked for, else the latest finished fit."""
+    if fit_id is not None:
+        row = db.get(ModelFit, fit_id)
+        return row if row is not None and row.status == "done" else None
+    return fit.latest_done(db)
+
+
+@bp.post("/health-model/fit")
+@roles_required(Role.VENDOR_ADMIN)
+def health_model_fit():
+    """"Propose weights from outcomes": queued for the scheduler process (a fit cross-validates
+    on every recorded outcome: a job, not a request)."""
+    db = get_session()
+    phase = request.form.get("phase") or None
+    if phase not in (None, *PHASES):
+        abort(400, description=_("phase: choose onboarding, adoption or both."))
+    row, new = fit.request_fit(db, current_user.id, phase)
+    db.commit()
+    if new:
+        flash(_("Fit queued: the scheduler runs it within a minute; this page shows the proposal when it is done."), "success")
+    else:
+        flash(_("A fit is already queued or running."), "info")
+    return redirect(url_for("admin.health_model") + "#fit")
 
 
 @bp.get("/jobs")
@@ -68,9 +113,10 @@ def jobs():
     runs = review.job_history(db)
     timing = aggregation.Timing.of(current_app.config["PORTAL"])
     requests = aggregation.recent_requests(db)
+    fits = fit.history(db, limit=10)
     return render_template("admin/jobs.html", runs=runs, latest=latest_day(db), requests=requests,
-                           abandoned=aggregation.abandoned_run_ids(db, timing),
-                           waiting=any(r.status in ("queued", "running") for r in requests))
+                           abandoned=aggregation.abandoned_run_ids(db, timing), fits=fits,
+                           waiting=any(r.status in ("queued", "running") for r in [*requests, *fits]))
 
 
 @bp.post("/jobs/run")

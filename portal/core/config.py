@@ -70,6 +70,12 @@ class Config:
     # One email run delivers until nothing is due or this many seconds have gone by, below the
     # scheduler's 5-minute interval so runs do not pile up (the rest goes in the next run).
     email_run_seconds: float = 240.0
+    # The health model's backtests and fits (portal/scoring/backtest.py): an outcome is judged by
+    # the account's snapshot this many days before it was decided (the latest one in the window),
+    # and a fitted model's red band aims at this multiple of the channel's churn rate.
+    outcome_lead_min_days: int = 60
+    outcome_lead_max_days: int = 120
+    fit_red_churn_multiple: float = 3.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
@@ -106,6 +112,9 @@ class Config:
             smtp_password=env.get("PORTAL_SMTP_PASSWORD", ""),
             smtp_ca_file=env.get("PORTAL_SMTP_CA_FILE", ""),
             email_run_seconds=float(env.get("PORTAL_EMAIL_RUN_SECONDS") or 240.0),
+            outcome_lead_min_days=int(env.get("PORTAL_OUTCOME_LEAD_MIN_DAYS") or 60),
+            outcome_lead_max_days=int(env.get("PORTAL_OUTCOME_LEAD_MAX_DAYS") or 120),
+            fit_red_churn_multiple=float(env.get("PORTAL_FIT_RED_CHURN_MULTIPLE") or 3.0),
         )
         return config.resolved()
 

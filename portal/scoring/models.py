@@ -251,3 +251,30 @@ class TierRule(Base):
     tier: Mapped[PartnerTier] = mapped_column(enum_column(PartnerTier, "rule_tier"))
     figure: Mapped[str] = mapped_column(String(40))
     minimum: Mapped[float] = mapped_column(Float)
+
+
+class ModelFit(Base):
+    """Job history of "Propose weights from outcomes": every fit, queued from the Health model page
+    (run by the scheduler process) or run by `portal model fit`, with its proposal and backtests
+    (portal/scoring/fit.py) or the reason it refused. A proposal is a draft: nothing is saved from it."""
+
+    __tablename__ = "model_fits"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'refused', 'failed')", name="status"),
+        CheckConstraint("\"trigger\" IN ('cli', 'web')", name="trigger"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # queued | running | done | refused | failed
+    trigger: Mapped[str] = mapped_column(String(20))  # cli | web
+    phase: Mapped[str | None] = mapped_column(String(20))  # one phase only; NULL: both
+    model_version: Mapped[int] = mapped_column(Integer)  # the model the proposal was compared with
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcomes: Mapped[int | None] = mapped_column(Integer)  # outcomes with a snapshot in the lead window
+    result: Mapped[dict | None] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)  # why it refused or failed
+
+    requested_by: Mapped[User | None] = relationship()
