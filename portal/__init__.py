@@ -150,7 +150,9 @@ def register_template_helpers(app: Flask) -> None:
     from portal.email.digests import weekly_kinds
     from portal.core.permissions import can
     from portal.renewals import services as renewals
+    from portal.core import templating
 
+    templating.install(app)  # translation calls that do not copy the template's context each time
     app.jinja_env.filters.update(
         yen=formatting.yen, date=formatting.local_date, datetime=formatting.local_datetime,
         pct=formatting.pct, number=formatting.number, local_name=formatting.local_name,
