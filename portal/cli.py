@@ -342,6 +342,37 @@ def outcome_record(partner_code, reference, **values):
         click.echo(f"Recorded: {account.reference} {outcome.kind.value} (term ending {outcome.term_end.isoformat()}).")
 
 
+@outcome_group.command("reasons")
+@with_appcontext
+def outcome_reasons():
+    """The vendor's churn reasons, in the order the form offers them (retired ones marked)."""
+    from portal.renewals.services import all_reasons
+
+    with _session() as session:
+        for r in all_reasons(session):
+            click.echo(f"{r.position:>4}  {r.code:<24} {r.label_en} / {r.label_ja}{'' if r.active else '  (retired)'}")
+
+
+@outcome_group.command("reason")
+@click.argument("code")
+@click.option("--en", "label_en", help="The English label (required for a new reason).")
+@click.option("--ja", "label_ja", help="The Japanese label (required for a new reason).")
+@click.option("--position", type=int, help="Where the form lists it (lower first).")
+@click.option("--retire/--offer", "retire", default=None, help="Stop offering it (outcomes that name it keep it), or offer it again.")
+@with_appcontext
+def outcome_reason(code, label_en, label_ja, position, retire):
+    """Add a churn reason to the list or change one."""
+    from portal.renewals.services import keep_reason
+
+    with _session() as session:
+        try:
+            reason = keep_reason(session, code, label_en, label_ja, position, None if retire is None else not retire)
+        except ValidationError as error:
+            raise click.UsageError("\n".join(f"{e.field.replace('_', '-')}: {e.message}" for e in error.errors)) from None
+        session.commit()
+        click.echo(f"Churn reason {reason.code}: {reason.label_en} / {reason.label_ja}{'' if reason.active else ' (retired)'}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(users_group)

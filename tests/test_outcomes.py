@@ -361,3 +361,30 @@ def test_recording_an_earlier_term_late_leaves_the_account_on_its_current_term(d
     assert (account.renewal_date, account.arr_jpy) == (date(2026, 4, 1), 1_200_000)
     [outcome] = outcomes_of(db, account)
     assert (outcome.term_end, outcome.arr_after_jpy) == (date(2025, 4, 1), 1_000_000)
+
+
+def test_the_vendor_keeps_the_churn_reason_list_from_the_cli(db, runner, browser, tenants):
+    result = runner.invoke(args=["outcome", "reason", "security_review", "--en", "Failed a security review", "--ja", "セキュリティ審査で不合格"])
+    assert result.exit_code == 0, result.output
+    page = browser(tenants.user_a).get(f"/accounts/{tenants.account_a.id}/outcome").get_data(as_text=True)
+    assert 'value="security_review"' in page and "Failed a security review" in page  # offered on the form
+    assert "security_review" in runner.invoke(args=["outcome", "reasons"]).output
+
+    # A reason recorded, then retired: no longer offered or accepted, the recorded outcome keeps it.
+    services.record_outcome(db, tenants.account_a, {"kind": "churned", "decided_on": "2026-03-31", "reason": "security_review"},
+                            source=ReportSource.FORM)
+    db.commit()
+    assert runner.invoke(args=["outcome", "reason", "security_review", "--retire"]).exit_code == 0
+    assert 'value="security_review"' not in browser(tenants.user_b).get(f"/accounts/{tenants.account_b.id}/outcome").get_data(as_text=True)
+    with pytest.raises(ValidationError) as refused:
+        services.record_outcome(db, tenants.account_b, {"kind": "churned", "decided_on": "2026-03-31", "reason": "security_review"},
+                                source=ReportSource.FORM)
+    assert [e.field for e in refused.value.errors] == ["reason"]
+    db.rollback()
+    assert outcomes_of(db, tenants.account_a)[0].churn_reason_id == reason_id(db, "security_review")
+
+    # A new reason needs both labels; a code is a short slug.
+    result = runner.invoke(args=["outcome", "reason", "vague"])
+    assert result.exit_code != 0 and "label-en: is required for a new reason" in result.output
+    result = runner.invoke(args=["outcome", "reason", "Bad Code!", "--en", "x", "--ja", "x"])
+    assert result.exit_code != 0 and "code: must be 2-40 lower-case letters" in result.output

@@ -7,6 +7,7 @@ account service too, whose churn writer (portal.renewals.churn) adds the outcome
 account's own churn fields and a recorded churn are one path, not two."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping, Sequence
@@ -32,6 +33,43 @@ MAX_ARR = 10**13
 
 def active_reasons(session: Session) -> list[ChurnReason]:
     return list(session.scalars(select(ChurnReason).where(ChurnReason.active.is_(True)).order_by(ChurnReason.position, ChurnReason.id)))
+
+
+REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+
+def keep_reason(session: Session, code: str, label_en: str | None = None, label_ja: str | None = None,
+                position: int | None = None, active: bool | None = None) -> ChurnReason:
+    """Add a churn reason to the vendor's list or change one (its labels, its place, whether it is
+    offered). A reason is retired, never deleted: the outcomes that name it keep their reason.
+    Raises ValidationError naming the field."""
+    c = Checks()
+    code = normalised(code).lower()
+    if not REASON_CODE.match(code):
+        c.fail("code", _l("must be 2-40 lower-case letters, digits or underscores, starting with a letter"), code)
+    c.done()
+    reason = session.scalar(select(ChurnReason).where(ChurnReason.code == code))
+    if reason is None:
+        for name, value in (("label_en", label_en), ("label_ja", label_ja)):
+            if blank(value):
+                c.fail(name, _l("is required for a new reason"))
+        c.done()
+        last = session.scalar(select(func.max(ChurnReason.position))) or 0
+        reason = ChurnReason(code=code, position=last + 10, active=True)
+        session.add(reason)
+    for name, value in (("label_en", label_en), ("label_ja", label_ja)):
+        if value is not None and not blank(value):
+            setattr(reason, name, normalised(value)[:120])
+    if position is not None:
+        reason.position = position
+    if active is not None:
+        reason.active = active
+    session.flush()
+    return reason
+
+
+def all_reasons(session: Session) -> list[ChurnReason]:
+    return list(session.scalars(select(ChurnReason).order_by(ChurnReason.position, ChurnReason.id)))
 
 
 def reason_label(reason: ChurnReason | None) -> str:
