@@ -218,3 +218,40 @@ def test_sparkline_points_leave_weeks_without_a_figure_out_as_gaps():
 
     assert sparkline_points([None, 50, None, 100, None], 40, 12) == "10.0,6.0 30.0,2.0"
     assert sparkline_points([None, 50, None], 40, 12) == ""  # one point draws nothing
+
+
+def ranking_row(html: str, name: str) -> str:
+    body = html.split('id="ranking"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    return next(row for row in body.split("<tr>") if f">{name}</a>" in row)
+
+
+def live_accounts(row: str) -> str:
+    return re.search(r'<td class="num" data-label="[^"]+">(\d+)</td>', row).group(1)
+
+
+def test_the_ranking_rows_follow_each_new_snapshot_and_partner_edits_at_once(db, browser, tenants, channel):
+    """The rows' figures are kept per snapshot (portal/scoring/ranking_cells.py, in portal.core.fragments): a new run of the
+    day, "Refresh scorecards now" or a rename is on the next page view, never the old figures."""
+    vendor = browser(tenants.vendor_admin)
+    assert live_accounts(ranking_row(vendor.get("/channel?sort=name").get_data(as_text=True), "Charlie Works")) == "3"
+    for n in range(2):
+        factories.account(db, channel, arr_jpy=10_000_000, name=f"Charlie new {n}")
+    assert aggregate(db, DAY, force=True).status == "done"
+    assert live_accounts(ranking_row(vendor.get("/channel?sort=name").get_data(as_text=True), "Charlie Works")) == "5"
+    # Sorted another way, or by the other worker's cached rows: the same figures.
+    assert live_accounts(ranking_row(vendor.get("/channel?sort=arr").get_data(as_text=True), "Charlie Works")) == "5"
+    channel.name, channel.tier = "Charlie Renamed", PartnerTier.SILVER
+    db.commit()
+    row = ranking_row(vendor.get("/channel?sort=name").get_data(as_text=True), "Charlie Renamed")
+    assert live_accounts(row) == "5" and "tag--silver" in row
+    assert "Charlie Works" not in vendor.get("/channel?sort=name").get_data(as_text=True)
+
+
+def test_the_ranking_rows_are_in_each_reader_s_language(db, browser, tenants, channel):
+    vendor = browser(tenants.vendor_admin)
+    assert 'data-label="Live accounts"' in ranking_row(vendor.get("/channel").get_data(as_text=True), "Charlie Works")
+    tenants.partner_manager.language = "ja"
+    db.commit()
+    row = ranking_row(browser(tenants.partner_manager).get("/channel").get_data(as_text=True), "Charlie Works")
+    assert 'data-label="契約中アカウント数"' in row and 'data-label="Live accounts"' not in row
+    assert 'data-label="Live accounts"' in ranking_row(vendor.get("/channel").get_data(as_text=True), "Charlie Works")

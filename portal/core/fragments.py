@@ -23,7 +23,7 @@ from flask import Flask, current_app, has_app_context
 from flask_babel import get_locale, get_timezone
 
 T = TypeVar("T")
-SIZE = 512  # parts kept per process: a few hundred partners × two languages, ~10-30 KB each
+SIZE = 2048  # parts kept per process: a few hundred partners' scorecard parts and ranking rows × two languages (1-30 KB each)
 
 
 class Fragments:
@@ -49,6 +49,27 @@ class Fragments:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return value
+
+    def get_or_make_each(self, keys: dict[Hashable, Hashable], make: Callable[[list], dict]) -> dict:
+        """get_or_make for many parts at once: `keys` maps each wanted id to its key; make(missing
+        ids) returns {id: part} for those not kept (made in one go: one query for them all)."""
+        with self._lock:
+            found = {i: self._items[k] for i, k in keys.items() if k in self._items}
+            for i in found:
+                self._items.move_to_end(keys[i])
+            self.hits += len(found)
+        missing = [i for i in keys if i not in found]
+        if missing:
+            made = make(missing)
+            with self._lock:
+                self.misses += len(missing)
+                for i, value in made.items():
+                    self._items[keys[i]] = value
+                    self._items.move_to_end(keys[i])
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+            found.update(made)
+        return {i: found[i] for i in keys if i in found}
 
     def clear(self) -> None:
         with self._lock:
@@ -80,3 +101,10 @@ def cached(name: str, key: tuple, make: Callable[[], T]) -> T:
     `make` must return something immutable (rendered Markup, tuples)."""
     full = (name, str(get_locale()), str(get_timezone()), *key)
     return of(current_app).get_or_make(full, make)
+
+
+def cached_each(name: str, key: tuple, ids: list, make: Callable[[list], dict]) -> dict:
+    """cached() for one part per id (rows of a list): each kept under (name, language, time zone,
+    *key, id); make(missing ids) renders the ones not kept, {id: part}."""
+    prefix = (name, str(get_locale()), str(get_timezone()), *key)
+    return of(current_app).get_or_make_each({i: (*prefix, i) for i in ids}, make)

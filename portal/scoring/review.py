@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.core import fragments
@@ -64,14 +64,16 @@ def renewals(session: Session, partner_id: int, day: date, today: date, limit: i
 
 
 def ranking(session: Session, user: User, day: date, *, sort: str, descending: bool, tier: PartnerTier | None,
-            band: Band | None, mine: bool, limit: int | None = None) -> tuple[list, int]:
+            band: Band | None, mine: bool, limit: int | None = None, cards: bool = True) -> tuple[list, int]:
     """The partners with their day's figures, filtered and sorted in SQL: the first `limit`
-    (partner, scorecard) rows (None: all) and how many partners match, in one query."""
+    (partner, scorecard) rows (None: all) and how many partners match, in one query.
+    cards=False: (partner, None) rows where the partner is a plain row of id, name and tier (the
+    channel page takes the figures from ranking_cells)."""
     column = RANKING_SORTS[sort][0]
-    stmt = (partners_visible_to(user, mine=mine)
-            .add_columns(PartnerScorecard)
+    stmt: Select = (partners_visible_to(user, mine=mine)
             .join(PartnerScorecard, PartnerScorecard.partner_id == Partner.id)
             .where(PartnerScorecard.day == day))
+    stmt = stmt.add_columns(PartnerScorecard) if cards else stmt.with_only_columns(Partner.id, Partner.name, Partner.tier)
     if tier:
         stmt = stmt.where(Partner.tier == tier)
     if band:  # partners with accounts in that band
@@ -79,7 +81,9 @@ def ranking(session: Session, user: User, day: date, *, sort: str, descending: b
     ordered = column.desc().nulls_last() if descending else column.asc().nulls_last()
     stmt = stmt.add_columns(func.count().over().label("matching")).order_by(ordered, Partner.name, Partner.id).limit(limit)
     rows = session.execute(stmt).all()
-    return [(partner, card) for partner, card, _matching in rows], (rows[0].matching if rows else 0)
+    if not cards:
+        return [(row, None) for row in rows], (rows[0].matching if rows else 0)
+    return [(row[0], row[1]) for row in rows], (rows[0].matching if rows else 0)
 
 
 def ranking_trends(session: Session, day: date, partner_ids: list[int]) -> dict[int, list]:

@@ -21,7 +21,7 @@ from portal.models import (
 )
 from portal.core import fragments
 from portal.core.exports import table_response
-from portal.scoring import bp, review
+from portal.scoring import bp, ranking_cells, review
 from portal.core.scoping import one_or_404, partners_visible_to, visible_to
 from portal.core.lists import ListArgs
 from portal.core.web import get_session, roles_required, today
@@ -105,7 +105,7 @@ def partner_scorecard(partner_id: int):
     )
 
 
-def _ranking(db, day, limit: int | None = None):
+def _ranking(db, day, limit: int | None = None, cards: bool = True):
     """The ranking as the request asks for it (filters are read, and refused when bad, even on a
     day without scorecards): the first `limit` rows (None: all), the number matching, the sort."""
     args = ListArgs()
@@ -117,7 +117,7 @@ def _ranking(db, day, limit: int | None = None):
     if day is None:
         return [], 0, sort, descending
     rows, matching = review.ranking(db, current_user, day, sort=sort, descending=descending, tier=tier, band=band,
-                                    mine=args.flag("mine"), limit=limit)
+                                    mine=args.flag("mine"), limit=limit, cards=cards)
     return rows, matching, sort, descending
 
 
@@ -125,12 +125,13 @@ def _ranking(db, day, limit: int | None = None):
 @roles_required(*VENDOR_ROLES)
 def channel():
     db = get_session()
-    day = latest_day(db)
+    day, stamp = snapshot_version(db)
     # A few hundred rows with their trends cost more to render than all the rest of the page:
     # the first RANKING_ROWS in the chosen order, and the whole list on request (?all=1).
     show_all = ListArgs().flag("all")
-    partners, matching, sort, descending = _ranking(db, day, None if show_all else review.RANKING_ROWS)
-    trends = review.ranking_trends(db, day, [p.id for p, _s in partners]) if day else {}
+    partners, matching, sort, descending = _ranking(db, day, None if show_all else review.RANKING_ROWS, cards=False)
+    # The rows' figures, sparklines and band bars: rendered once per snapshot (ranking_cells).
+    cells = ranking_cells.ranking_cells(db, day, stamp, [p.id for p, _s in partners]) if day else {}
     # The channel's weekly scorecards end with the day's own: the headline needs no query of its own.
     trend = insights.scorecard_trend(db, None, day) if day else []
     card = trend[-1] if trend and trend[-1].day == day else None
@@ -146,7 +147,7 @@ def channel():
         trend=trend,
         partners=partners,
         matching=matching,
-        trends=trends,
+        cells=cells,
         sort=sort,
         descending=descending,
         tiers=choices(PartnerTier),
