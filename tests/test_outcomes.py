@@ -388,3 +388,35 @@ def test_the_vendor_keeps_the_churn_reason_list_from_the_cli(db, runner, browser
     assert result.exit_code != 0 and "label-en: is required for a new reason" in result.output
     result = runner.invoke(args=["outcome", "reason", "Bad Code!", "--en", "x", "--ja", "x"])
     assert result.exit_code != 0 and "code: must be 2-40 lower-case letters" in result.output
+
+
+def test_a_file_records_as_many_outcomes_in_as_many_statements_for_many_rows_as_for_few(app, db, tenants):
+    from portal.reporting.imports import read_file
+    from portal.renewals.imports import import_outcomes
+    from tests.test_review_pages import counted
+
+    statements_for = []
+    for n in (4, 40):
+        accounts = [factories.account(db, tenants.partner_a, renewal_date=date(2026, 3, 1), arr_jpy=500_000) for _ in range(n)]
+        db.commit()
+        lines = ["Reference,Outcome (renewed/churned),New renewal date,New ARR (yen),Renewed or churned on,Churn reason"]
+        lines += [f"{a.reference},renewed,2027-03-01,600000,," if i % 2 else f"{a.reference},churned,,,2026-03-01,price"
+                  for i, a in enumerate(accounts)]
+        sheet = read_file("\n".join(lines).encode("utf-8"), "outcomes.csv")
+        db.refresh(tenants.user_a)  # loaded, as a signed-in request has it
+        with counted(app) as statements:
+            result = import_outcomes(db, tenants.partner_a, sheet, tenants.user_a)
+        db.commit()
+        assert result.ok and result.recorded == n, result.errors[:3]
+        statements_for.append(len(statements))
+        for i, account in enumerate(accounts):  # each written as the form writes one, with its change log
+            [outcome] = outcomes_of(db, account)
+            account = reload(db, account)
+            if i % 2:
+                assert (outcome.kind, outcome.arr_before_jpy, outcome.arr_after_jpy) == (OutcomeKind.RENEWED, 500_000, 600_000)
+                assert (account.renewal_date, account.arr_jpy) == (date(2027, 3, 1), 600_000)
+            else:
+                assert (outcome.kind, outcome.churn_reason_id) == (OutcomeKind.CHURNED, reason_id(db, "price"))
+                assert account.status == LifecycleStatus.CHURNED
+            assert latest(db).scalar(select(ChangeLog).where(ChangeLog.entity == "outcome", ChangeLog.entity_id == outcome.id)) is not None
+    assert statements_for[0] == statements_for[1]

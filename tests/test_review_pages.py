@@ -71,8 +71,8 @@ def counted(app):
     engine = app.extensions["portal.engine"]
     statements = []
 
-    def count(*_args):
-        statements.append(1)
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
     try:

@@ -181,7 +181,8 @@ def save_account(
     lifecycle.note_phase_set(account, status_before, clock.today())
     session.add(account)
     session.flush()
-    sync_churns(session, [StatusChange(account, status_before, *was)], source=source, user=user, token=token, detail=churn)
+    sync_churns(session, [StatusChange(account, status_before, *was)], source=source, user=user, token=token,
+                details={account.id: churn} if churn else None)
     entry = record_change(session, entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
                           before=before, after=_logged(session, account), source=source, user=user, token=token)
     if entry is not None:
@@ -264,11 +265,13 @@ def create_accounts(session: Session, partner_id: int, new: Sequence[tuple[str, 
 
 
 def update_accounts(session: Session, partner_id: int, changes: Sequence[tuple[Account, Mapping[str, Any]]], *,
-                    source: ReportSource, user: User | None = None) -> None:
+                    source: ReportSource, user: User | None = None, token: ApiToken | None = None,
+                    churns: Mapping[int, ChurnDetail] | None = None) -> None:
     """save_account for many of one partner's existing accounts (a file's account columns), in
     order: the same checks, change log entries and audit events, in as many statements for 1,000
     accounts as for one (the owners in one query; the accounts, their ARR history, entries and
-    events one statement each). Raises ValidationError; never commits."""
+    events one statement each). `churns`: by account id, what recorded churn outcomes say (reason,
+    text, term). Raises ValidationError; never commits."""
     if not changes:
         return
     users = session.execute(select(User.id, User.display_name, User.partner_id, User.active).where(
@@ -294,17 +297,17 @@ def update_accounts(session: Session, partner_id: int, changes: Sequence[tuple[A
         if account.arr_jpy != arr_before:
             arr_changed.append((account, today))
         entry = change_entry(entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
-                             before=before, after=logged_values(account, names.get), source=source, user=user)
+                             before=before, after=logged_values(account, names.get), source=source, user=user, token=token)
         if entry is not None:
             entries.append(entry)
-            events.append(audit.event_values(AuditAction.ACCOUNT_UPDATED, actor=user, partner_id=partner_id, target=account,
+            events.append(audit.event_values(AuditAction.ACCOUNT_UPDATED, actor=user or token, partner_id=partner_id, target=account,
                                              target_label=f"{account.name} ({account.reference})",
                                              detail=entry["changes"] | {"via": source.value}))
     table = cast(Table, Account.__table__)
     session.execute(table.update().where(table.c.id == bindparam("_id")), rows)  # one executemany, whatever each row changes
     record_arr(session, arr_changed)
     session.flush()
-    sync_churns(session, statuses, source=source, user=user)
+    sync_churns(session, statuses, source=source, user=user, token=token, details=churns)
     for model, written in ((ChangeLog, entries), (AuditEvent, events)):
         if written:
             session.execute(insert(model), written)  # one executemany, no ORM objects (they would be inserted one by one)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
@@ -60,10 +60,10 @@ def outcome_log(row: Any, reason_label: str | None) -> dict[str, Any]:
 
 
 def sync_churns(session: Session, changes: Sequence[StatusChange], *, source: ReportSource, user: User | None = None,
-                token: ApiToken | None = None, detail: ChurnDetail | None = None) -> None:
+                token: ApiToken | None = None, details: Mapping[int, ChurnDetail] | None = None) -> None:
     """After accounts were written: a churn outcome for each that became churned, and the churn
     outcome taken back for each that stopped being churned (a correction: the change log keeps
-    both). `detail`: the recorded outcome's reason and text (one account). Set-based: the same
+    both). `details`: by account id, the recorded outcomes' reasons and texts. Set-based: the same
     statements for a file of 1,000 accounts as for one."""
     churned = [c for c in changes if c.account.status == LifecycleStatus.CHURNED and c.status_before != LifecycleStatus.CHURNED]
     revived = [c for c in changes if c.status_before == LifecycleStatus.CHURNED and c.account.status != LifecycleStatus.CHURNED]
@@ -83,6 +83,7 @@ def sync_churns(session: Session, changes: Sequence[StatusChange], *, source: Re
     reason_labels: list[str | None] = []
     for change in churned:
         account = change.account
+        detail = (details or {}).get(account.id)
         term_end = (detail.term_end if detail and detail.term_end else None) or change.renewal_before or account.churned_on
         if (account.id, term_end) in taken:
             term_end = account.churned_on
@@ -93,11 +94,11 @@ def sync_churns(session: Session, changes: Sequence[StatusChange], *, source: Re
                      "new_renewal_date": None, "arr_before_jpy": change.arr_before or 0, "arr_after_jpy": 0,
                      "churn_reason_id": reason.id if reason else None, "note": note, "inferred": False,
                      "recorded_by_id": user.id if user else None, "created_at": clock.utcnow()})
-    ids = session.scalars(insert(RenewalOutcome).returning(RenewalOutcome.id, sort_by_parameter_order=True), rows).all()
+    ids = written_ids(session, rows)
     for change, row, outcome_id, reason_label in zip(churned, rows, ids, reason_labels, strict=True):
         entry = change_entry(entity="outcome", entity_id=outcome_id, partner_id=change.account.partner_id,
                              account_id=change.account.id, before=None,
-                             after=outcome_log(_Row(row), reason_label), source=source,
+                             after=outcome_log(OutcomeRow(row), reason_label), source=source,
                              user=user, token=token)
         if entry is not None:
             entries.append(entry)
@@ -105,7 +106,17 @@ def sync_churns(session: Session, changes: Sequence[StatusChange], *, source: Re
         session.execute(insert(ChangeLog), entries)
 
 
-class _Row:
+def written_ids(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert outcome rows and return their ids in the rows' order: one executemany and one
+    SELECT by the (account, term end) key. INSERT … RETURNING of many rows goes row by row on
+    SQLite when the order must be kept."""
+    session.execute(insert(RenewalOutcome), rows)
+    ids = {(a, t): i for i, a, t in session.execute(select(RenewalOutcome.id, RenewalOutcome.account_id, RenewalOutcome.term_end).where(
+        tuple_(RenewalOutcome.account_id, RenewalOutcome.term_end).in_([(r["account_id"], r["term_end"]) for r in rows])))}
+    return [ids[(r["account_id"], r["term_end"])] for r in rows]
+
+
+class OutcomeRow:
     """An outcome's column values read like the row (for the change log's snapshot)."""
 
     def __init__(self, values: dict[str, Any]):

@@ -98,8 +98,7 @@ def import_outcomes(session: Session, partner: Partner, sheet: Sheet, user: User
         planned.append((account, record))
     if result.errors:
         return result
-    for account, record in planned:
-        services.record_outcome(session, account, record, source=ReportSource.FILE, user=user, reasons=reasons,
-                                decided=decided.setdefault(account.id, set()))
-        result.recorded += 1
+    # Every row checked above; written together (the same statements for 10 rows as for 10,000).
+    result.recorded = len(services.record_outcomes(session, partner.id, planned, source=ReportSource.FILE, user=user,
+                                                   reasons=reasons, decided=decided))
     return result

@@ -13,17 +13,17 @@ from datetime import date
 from typing import Any, Mapping, Sequence
 
 from flask_babel import get_locale, lazy_gettext as _l
-from sqlalchemy import and_, exists, func, insert, select
+from sqlalchemy import and_, exists, func, insert, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
-from portal.accounts.services import save_account
+from portal.accounts.services import update_accounts
 from portal.core import clock
 from portal.core.history import change_entry
 from portal.core.validation import Checks, blank, normalised
 from portal.models import (
     Account, ApiToken, ChangeLog, ChurnReason, LifecycleStatus, OutcomeKind, RenewalOutcome, ReportSource, User,
 )
-from portal.renewals.churn import ChurnDetail, outcome_log
+from portal.renewals.churn import ChurnDetail, OutcomeRow, outcome_log, written_ids
 
 # The fields an outcome is recorded with (the form's, the file's columns, the API's properties).
 OUTCOME_INPUT = ("kind", "term_end", "decided_on", "new_renewal_date", "arr_jpy", "reason", "note")
@@ -157,43 +157,69 @@ def decided_terms(session: Session, account_ids: Sequence[int]) -> dict[int, set
 def record_outcome(session: Session, account: Account, values: Mapping[str, Any], *, source: ReportSource,
                    user: User | None = None, token: ApiToken | None = None, reasons: Sequence[ChurnReason] | None = None,
                    decided: set[date] | None = None) -> RenewalOutcome:
-    """Check and write one outcome for `account` (scoped by the caller), with the account's change,
-    its change log and audit event. `reasons` and `decided`: given by a file's caller, read once for
-    all its rows. Raises ValidationError; never commits."""
+    """Check and write one outcome for `account` (scoped by the caller): record_outcomes for one."""
+    return record_outcomes(session, account.partner_id, [(account, values)], source=source, user=user, token=token,
+                           reasons=reasons, decided=None if decided is None else {account.id: decided})[0]
+
+
+def record_outcomes(session: Session, partner_id: int, planned: Sequence[tuple[Account, Mapping[str, Any]]], *,
+                    source: ReportSource, user: User | None = None, token: ApiToken | None = None,
+                    reasons: Sequence[ChurnReason] | None = None, decided: dict[int, set[date]] | None = None) -> list[RenewalOutcome]:
+    """Check and write outcomes for one partner's accounts (scoped by the caller; one per account),
+    in as many statements for a file of 1,000 as for the form's one. A renewal moves the account to
+    its next term (renewal date and ARR; an earlier term recorded late leaves the account as it
+    is); a churn puts it in the churned state; both through accounts.update_accounts, with its
+    change log, audit events and ARR history, and the churn outcome written by its churn writer
+    (portal.renewals.churn). `reasons`, `decided`: read once by a caller that has them. Raises
+    ValidationError; never commits."""
+    if not planned:
+        return []
+    if len({account.id for account, _ in planned}) != len(planned):
+        raise ValueError("record_outcomes takes one outcome per account")  # a caller's bug: files refuse a second row
     reasons = active_reasons(session) if reasons is None else reasons
-    decided = decided_terms(session, [account.id]).get(account.id, set()) if decided is None else decided
-    checked = check_outcome(values, account, reasons, clock.today(), decided)
-    arr_before = account.arr_jpy or 0
-    if checked.kind == OutcomeKind.CHURNED:
-        text = checked.note or (checked.reason.label_en if checked.reason else None)
-        save_account(session, account.partner_id, account.reference,
-                     {"status": LifecycleStatus.CHURNED.value, "churned_on": checked.decided_on, "churn_reason": text},
-                     account=account, source=source, user=user, token=token,
-                     churn=ChurnDetail(checked.reason.id if checked.reason else None, checked.note, checked.term_end))
-        outcome = session.scalars(select(RenewalOutcome).where(
-            RenewalOutcome.account_id == account.id, RenewalOutcome.kind == OutcomeKind.CHURNED,
-            RenewalOutcome.decided_on == checked.decided_on)).one()
-        decided.add(outcome.term_end)
-        return outcome
-    outcome = RenewalOutcome(account_id=account.id, term_end=checked.term_end, kind=OutcomeKind.RENEWED,
-                             decided_on=checked.decided_on, new_renewal_date=checked.new_renewal_date,
-                             arr_before_jpy=arr_before, arr_after_jpy=checked.arr_after_jpy, note=checked.note,
-                             inferred=False, recorded_by_id=user.id if user else None)
-    session.add(outcome)
-    # The account moves on to its next term: its renewal date and ARR (the ARR history by its event).
-    # An earlier term recorded late (its next renewal already behind the account's) leaves the account as it is.
-    assert checked.new_renewal_date is not None
-    if account.renewal_date is None or checked.new_renewal_date > account.renewal_date:
-        save_account(session, account.partner_id, account.reference,
-                     {"renewal_date": checked.new_renewal_date, "arr_jpy": checked.arr_after_jpy},
-                     account=account, source=source, user=user, token=token)
-    session.flush()
-    entry = change_entry(entity="outcome", entity_id=outcome.id, partner_id=account.partner_id, account_id=account.id,
-                         before=None, after=outcome_log(outcome, None), source=source, user=user, token=token)
-    if entry is not None:
-        session.execute(insert(ChangeLog), [entry])
-    decided.add(checked.term_end)
-    return outcome
+    decided = decided_terms(session, [a.id for a, _ in planned]) if decided is None else decided
+    today = clock.today()
+    checks = []
+    for account, values in planned:
+        terms = decided.setdefault(account.id, set())
+        checked = check_outcome(values, account, reasons, today, terms)
+        terms.add(checked.term_end)
+        checks.append((account, checked))
+    changes: list[tuple[Account, dict[str, Any]]] = []
+    churns: dict[int, ChurnDetail] = {}
+    renewals: list[dict[str, Any]] = []
+    renewed_accounts: list[Account] = []
+    for account, checked in checks:
+        if checked.kind == OutcomeKind.CHURNED:
+            text = checked.note or (checked.reason.label_en if checked.reason else None)
+            changes.append((account, {"status": LifecycleStatus.CHURNED.value, "churned_on": checked.decided_on, "churn_reason": text}))
+            churns[account.id] = ChurnDetail(checked.reason.id if checked.reason else None, checked.note, checked.term_end)
+            continue
+        assert checked.new_renewal_date is not None
+        renewals.append({"account_id": account.id, "term_end": checked.term_end, "kind": OutcomeKind.RENEWED,
+                         "decided_on": checked.decided_on, "new_renewal_date": checked.new_renewal_date,
+                         "arr_before_jpy": account.arr_jpy or 0, "arr_after_jpy": checked.arr_after_jpy,
+                         "churn_reason_id": None, "note": checked.note, "inferred": False,
+                         "recorded_by_id": user.id if user else None, "created_at": clock.utcnow()})
+        renewed_accounts.append(account)
+        if account.renewal_date is None or checked.new_renewal_date > account.renewal_date:
+            changes.append((account, {"renewal_date": checked.new_renewal_date, "arr_jpy": checked.arr_after_jpy}))
+    renewal_ids: list[int] = []
+    if renewals:
+        renewal_ids = written_ids(session, renewals)
+        entries = [change_entry(entity="outcome", entity_id=outcome_id, partner_id=partner_id, account_id=row["account_id"],
+                                before=None, after=outcome_log(OutcomeRow(row), None), source=source, user=user, token=token)
+                   for outcome_id, row in zip(renewal_ids, renewals, strict=True)]
+        session.execute(insert(ChangeLog), [e for e in entries if e is not None])
+    update_accounts(session, partner_id, changes, source=source, user=user, token=token, churns=churns)
+    churned_ids = list(session.scalars(select(RenewalOutcome.id).where(
+        tuple_(RenewalOutcome.account_id, RenewalOutcome.decided_on).in_(
+            [(account.id, checked.decided_on) for account, checked in checks if checked.kind == OutcomeKind.CHURNED]),
+        RenewalOutcome.kind == OutcomeKind.CHURNED))) if churns else []
+    written = {o.id: o for o in session.scalars(select(RenewalOutcome).where(RenewalOutcome.id.in_(renewal_ids + churned_ids)))}
+    by_account = {o.account_id: o for o in written.values() if o.kind == OutcomeKind.CHURNED}
+    renewed = iter(renewal_ids)
+    return [by_account[account.id] if checked.kind == OutcomeKind.CHURNED else written[next(renewed)] for account, checked in checks]
 
 
 def change_label(outcome: RenewalOutcome) -> str:
