@@ -236,3 +236,21 @@ def test_the_scheduler_job_runs_a_queued_fit(db, tenants, hand_made, app):
     row = latest(db).scalar(select(ModelFit))
     assert (row.status, row.result["refused"]["churned"], row.result["refused"]["renewed"]) == ("refused", 2, 3)
     assert row.started_at is not None and row.finished_at is not None
+
+
+def test_the_page_shows_how_the_running_model_ranks_recorded_outcomes_and_follows_new_ones(db, browser, tenants, hand_made):
+    admin = browser(tenants.vendor_admin)
+    html = admin.get("/health-model").get_data(as_text=True)
+    assert "How the built-in defaults rank recorded outcomes" in html
+    # Usage alone is below the defaults' data-needed share: each outcome is judged "without a score" (the inferred one left out).
+    assert "5 without a score" in html
+    assert "not enough outcomes" in html  # 2 churned, 3 renewed: no AUC from a handful
+
+    account = factories.account(db, factories.partner(db))  # one more churn recorded: shown at once, not the kept figure
+    snapshot(db, account, DECIDED - timedelta(days=70), usage=10)
+    outcome(db, account, True)
+    db.commit()
+    assert "6 without a score" in admin.get("/health-model").get_data(as_text=True)
+
+    japanese = browser(factories.user(db, Role.VENDOR_ADMIN, language="ja")).get("/health-model").get_data(as_text=True)
+    assert "初期設定による記録済み結果の順位付け" in japanese and "スコアなし 6 件" in japanese

@@ -69,10 +69,14 @@ def health_model():
             day = latest_day(db)
             if day:
                 check = {"current": insights.model_check(db, day, model), "proposed": insights.model_check(db, day, proposed)}
+    running = None
+    if result is None and (shown is None or (shown.result or {}).get("model_version") != model.version):
+        # The running model's backtest beside its weights (a proposal for it already shows it).
+        running = backtest.running(db, backtest.Settings.of(current_app.config["PORTAL"]), model)
     versions = review.model_versions(db)
     fits = fit.history(db, limit=5)
     return render_template("admin/health_model.html", form=form, model=model, phases=PHASES, components=COMPONENTS,
-                           preview=result, check=check, versions=versions, backtests=backtests, fits=fits, shown=shown,
+                           preview=result, check=check, versions=versions, backtests=backtests, running=running, fits=fits, shown=shown,
                            waiting=any(f.status in ("queued", "running") for f in fits),
                            refusal=fit.refusal_message, component_labels=COMPONENT_LABELS,
                            segment_labels={s.value: label(s) for s in Segment},

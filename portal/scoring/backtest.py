@@ -220,3 +220,16 @@ def backtest(session: Session, settings: Settings, models: list[ModelSpec]) -> l
     """Each model's backtest on the same outcomes and snapshots."""
     sample = pull(session, settings, models)
     return [report(sample, i) for i in range(len(models))]
+
+
+def running(session: Session, settings: Settings, model: ModelSpec) -> dict:
+    """The running model's backtest, for the Health model page: made once per process until a
+    snapshot is taken, an outcome is recorded or taken back, or the model or settings change
+    (each in the key; one small query reads the outcomes' stamp)."""
+    from portal.core import fragments
+    from portal.scoring.aggregation import snapshot_version
+
+    _day, snapshots = snapshot_version(session)
+    outcomes = tuple(session.execute(select(func.count(), func.max(RenewalOutcome.id))).one())
+    return fragments.kept("backtest.running", (model.version, snapshots, outcomes, settings),
+                          lambda: backtest(session, settings, [model])[0])
