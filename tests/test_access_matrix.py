@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from portal.core import clock
 from portal.scoring.aggregation import aggregate
-from portal.models import ActionStep, Feature, MilestoneTemplate, OutboxMessage, ProductArea, Role, VocItem, VocKind
+from portal.models import ActionStep, ChurnReason, Feature, MilestoneTemplate, OutboxMessage, ProductArea, Role, VocItem, VocKind
 from portal.core.permissions import can
 
 ANON = "anonymous"
@@ -57,6 +57,8 @@ RULES: dict[str, tuple[str, dict]] = {
     "renewals.record": ("GET", {ANON: LOGIN, **everyone(200)}),
     "renewals.import_outcomes": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "renewals.outcome_template": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
+    "renewals.churn_reasons": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
+    "renewals.churn_reason_edit": ("GET", {ANON: LOGIN, VA: 200, PM: 403, PA: 403, PU: 403}),
     "reporting.home": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.check_in": ("GET", {ANON: LOGIN, VA: 403, PM: 403, PA: 200, PU: 200}),
     "reporting.check_in_detail": ("GET", {ANON: LOGIN, **everyone(200)}),
@@ -177,6 +179,7 @@ def _email_link_token(app):
 # Arguments that name vendor-wide things, the same for every partner.
 GLOBAL_ARGS = {"code": lambda app: "ja", "fmt": lambda app: "csv", "kind": lambda app: "reminder", "message_id": _outbox_message, "token": _email_link_token,
                "template_id": _first_id(MilestoneTemplate), "feature_id": _first_id(Feature), "area_id": _first_id(ProductArea),
+               "reason_id": _first_id(ChurnReason),
                "action_kind": lambda app: "turned_red"}
 
 

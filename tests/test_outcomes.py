@@ -390,6 +390,40 @@ def test_the_vendor_keeps_the_churn_reason_list_from_the_cli(db, runner, browser
     assert result.exit_code != 0 and "code: must be 2-40 lower-case letters" in result.output
 
 
+def test_the_vendor_admin_keeps_the_churn_reason_list_on_its_page(db, browser, tenants):
+    from tests.pages import parse
+
+    b = browser(tenants.vendor_admin)
+    assert "Churn reasons" in b.get("/rules").get_data(as_text=True)  # found from the Reporting rules page
+    added = b.post("/rules/churn-reasons/new", {"code": "security_review", "label_en": "Failed a security review",
+                                                 "label_ja": "セキュリティ審査で不合格", "position": "", "active": "y"})
+    assert added.status_code == 302, added.get_data(as_text=True)
+    reason = latest(db).scalar(select(ChurnReason).where(ChurnReason.code == "security_review"))
+    assert reason.active and reason.position > 0  # listed last
+    listing = b.get("/rules/churn-reasons").get_data(as_text=True)
+    assert "Failed a security review" in listing and "セキュリティ審査で不合格" in listing
+    assert 'value="security_review"' in browser(tenants.user_a).get(f"/accounts/{tenants.account_a.id}/outcome").get_data(as_text=True)
+
+    # "Add" never changes an existing reason; the field says why, and nothing is written.
+    taken = parse(b.post("/rules/churn-reasons/new", {"code": "security_review", "label_en": "Other", "label_ja": "他"}))
+    assert "already used" in taken.errors["code"]
+    assert latest(db).scalar(select(ChurnReason.label_en).where(ChurnReason.id == reason.id)) == "Failed a security review"
+    blank = parse(b.post(f"/rules/churn-reasons/{reason.id}", {"label_en": "x", "label_ja": "x", "position": "-3", "active": "y"}))
+    assert "0 to 9999" in blank.errors["position"]
+
+    # Retired from the page: no longer offered; the audit log says who changed what.
+    retired = b.post(f"/rules/churn-reasons/{reason.id}", {"label_en": "Security review failed", "label_ja": "セキュリティ審査で不合格",
+                                                          "position": "5"})
+    assert retired.status_code == 302
+    reason = reload(db, reason)
+    assert (reason.label_en, reason.position, reason.active) == ("Security review failed", 5, False)
+    assert 'value="security_review"' not in browser(tenants.user_a).get(f"/accounts/{tenants.account_a.id}/outcome").get_data(as_text=True)
+    events = latest(db).scalars(select(AuditEvent).where(AuditEvent.action == "churn_reason_saved", AuditEvent.target_id == reason.id)
+                                .order_by(AuditEvent.id)).all()
+    assert [e.actor_id for e in events] == [tenants.vendor_admin.id] * 2
+    assert '"offered": [true, false]' in events[1].detail and '"label_en": ["Failed a security review", "Security review failed"]' in events[1].detail
+
+
 def test_a_file_records_as_many_outcomes_in_as_many_statements_for_many_rows_as_for_few(app, db, tenants):
     from portal.reporting.imports import read_file
     from portal.renewals.imports import import_outcomes

@@ -52,6 +52,7 @@ class AuditAction(str, enum.Enum):
     PRODUCT_AREA_CREATED = "product_area_created"
     PRODUCT_AREA_UPDATED = "product_area_updated"
     PLAYBOOK_SAVED = "playbook_saved"
+    CHURN_REASON_SAVED = "churn_reason_saved"
 
 
 class AuditEvent(Base):

@@ -48,6 +48,7 @@ ACTION_LABELS: dict[AuditAction, Any] = {
     AuditAction.PRODUCT_AREA_CREATED: _l("Product area created"),
     AuditAction.PRODUCT_AREA_UPDATED: _l("Product area edited"),
     AuditAction.PLAYBOOK_SAVED: _l("Playbook saved"),
+    AuditAction.CHURN_REASON_SAVED: _l("Churn reason saved"),
 }
 
 # Field names in the detail, as people read them (others show as stored).
@@ -56,7 +57,8 @@ FIELD_LABELS: dict[str, Any] = {
     "email": _l("Email"), "display_name": _l("Display name"), "role": _l("Role"), "partner_id": _l("Partner"),
     "active": _l("Active (can log in)"), "language": _l("Language"), "password": _l("Password"),
     "imports_create_accounts": _l("Files and the API may create accounts"), "reason": _l("Reason"), "via": _l("Source"),
-    "note": _l("Note"), "steps": _l("Steps"),
+    "note": _l("Note"), "steps": _l("Steps"), "label_en": _l("Label in English"), "label_ja": _l("Label in Japanese"),
+    "position": _l("Order"), "offered": _l("Offered to resellers"),
 }
 REASONS = {"unknown_email": _l("unknown email"), "wrong_password": _l("wrong password"), "inactive": _l("inactive login"),
            "throttled": _l("too many failed logins")}

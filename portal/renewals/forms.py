@@ -1,7 +1,8 @@
 """The outcome form: it carries the values and shows the errors; the rules are record_outcome's."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FileField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import Optional
 
 from portal.core.labels import choices
 from portal.models import OutcomeKind
@@ -30,3 +31,16 @@ class OutcomeForm(FlaskForm):
 
 class OutcomeFileForm(FlaskForm):
     file = FileField(_l("Outcome file"), description=_l("CSV (UTF-8 or Shift_JIS) or Excel .xlsx, one row per account."))
+
+
+class ChurnReasonForm(FlaskForm):
+    """A churn reason of the vendor's list; the rules are keep_reason's."""
+
+    code = StringField(_l("Code"), description=_l("Used in files and the API, e.g. price; lower-case letters, digits and underscores. It cannot change later."),
+                       render_kw={"maxlength": 40, "autocapitalize": "none", "spellcheck": "false"})
+    label_en = StringField(_l("Label in English"), render_kw={"maxlength": 120})
+    label_ja = StringField(_l("Label in Japanese"), render_kw={"maxlength": 120})
+    position = IntegerField(_l("Order"), validators=[Optional()], description=_l("Lower comes first on the outcome form."),
+                            render_kw={"inputmode": "numeric"})
+    active = BooleanField(_l("Offered to resellers"), default=True,
+                          description=_l("A retired reason is no longer offered or accepted; the outcomes that name it keep it."))

@@ -16,12 +16,13 @@ from flask_babel import get_locale, lazy_gettext as _l
 from sqlalchemy import and_, exists, func, insert, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
+from portal.audit import services as audit
 from portal.accounts.services import update_accounts
 from portal.core import clock
 from portal.core.history import change_entry
 from portal.core.validation import Checks, blank, normalised
 from portal.models import (
-    Account, ApiToken, ChangeLog, ChurnReason, LifecycleStatus, OutcomeKind, RenewalOutcome, ReportSource, User,
+    Account, ApiToken, AuditAction, ChangeLog, ChurnReason, LifecycleStatus, OutcomeKind, RenewalOutcome, ReportSource, User,
 )
 from portal.renewals.churn import ChurnDetail, OutcomeRow, outcome_log, written_ids
 
@@ -39,16 +40,25 @@ REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
 def keep_reason(session: Session, code: str, label_en: str | None = None, label_ja: str | None = None,
-                position: int | None = None, active: bool | None = None) -> ChurnReason:
+                position: int | None = None, active: bool | None = None, *, actor: User | None = None,
+                new: bool = False) -> ChurnReason:
     """Add a churn reason to the vendor's list or change one (its labels, its place, whether it is
-    offered). A reason is retired, never deleted: the outcomes that name it keep their reason.
-    Raises ValidationError naming the field."""
+    offered), for the Reporting rules page and the CLI alike, with its audit event. A reason is
+    retired, never deleted: the outcomes that name it keep their reason. `new`: the code must not
+    be taken (the page's "Add" form, so it cannot change a reason by mistake). Raises
+    ValidationError naming the field; never commits."""
     c = Checks()
     code = normalised(code).lower()
     if not REASON_CODE.match(code):
         c.fail("code", _l("must be 2-40 lower-case letters, digits or underscores, starting with a letter"), code)
+    if position is not None and not 0 <= position <= 9999:
+        c.fail("position", _l("must be a whole number from 0 to 9999"), position)
     c.done()
     reason = session.scalar(select(ChurnReason).where(ChurnReason.code == code))
+    if reason is not None and new:
+        c.fail("code", _l("is already used by the reason “%(label)s”", label=reason_label(reason)), code)
+        c.done()
+    before = None if reason is None else _reason_fields(reason)
     if reason is None:
         for name, value in (("label_en", label_en), ("label_ja", label_ja)):
             if blank(value):
@@ -65,7 +75,14 @@ def keep_reason(session: Session, code: str, label_en: str | None = None, label_
     if active is not None:
         reason.active = active
     session.flush()
+    detail = audit.changes(before, _reason_fields(reason))
+    if before is None or detail:
+        audit.record(session, AuditAction.CHURN_REASON_SAVED, actor=actor, target=reason, target_label=reason.code, detail=detail)
     return reason
+
+
+def _reason_fields(reason: ChurnReason) -> dict[str, Any]:
+    return {"label_en": reason.label_en, "label_ja": reason.label_ja, "position": reason.position, "offered": reason.active}
 
 
 def all_reasons(session: Session) -> list[ChurnReason]:

@@ -6,16 +6,17 @@ from datetime import timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from portal.core.scoping import accounts_visible_to, one_or_404
 from portal.core.validation import ValidationError
 from portal.core.exports import table_response
 from portal.core.web import attach_errors, get_session, roles_required, today
-from portal.models import PARTNER_ROLES, LifecycleStatus, OutcomeKind, Partner, ReportSource
+from portal.models import PARTNER_ROLES, ChurnReason, LifecycleStatus, OutcomeKind, Partner, RenewalOutcome, ReportSource, Role
 from portal.renewals import bp, services
 from portal.renewals import imports as outcome_imports
-from portal.renewals.forms import OutcomeFileForm, OutcomeForm
+from portal.renewals.forms import ChurnReasonForm, OutcomeFileForm, OutcomeForm
 from portal.reporting.imports import FileProblem, read_file
 
 MISSING_ROWS = 20  # the first accounts whose outcome is missing, on the import page
@@ -96,3 +97,33 @@ def outcome_template(fmt: str):
     headers = [ja if japanese else en for en, ja, _others in outcome_imports.OUTCOME_COLUMNS.values()]
     rows = [[a.reference, a.name, None, a.renewal_date, None, None, None, None, None] for a in missing]
     return table_response(headers, rows, f"outcomes-{today():%Y-%m}-{'ja' if japanese else 'en'}", fmt)
+
+
+@bp.get("/rules/churn-reasons")
+@roles_required(Role.VENDOR_ADMIN)
+def churn_reasons():
+    """The vendor's churn reasons with how many recorded churns name each (vendor admin)."""
+    db = get_session()
+    counts = dict(db.execute(select(RenewalOutcome.churn_reason_id, func.count()).where(RenewalOutcome.churn_reason_id.is_not(None))
+                             .group_by(RenewalOutcome.churn_reason_id)).all())
+    return render_template("renewals/reasons.html", reasons=services.all_reasons(db), counts=counts)
+
+
+@bp.route("/rules/churn-reasons/new", methods=["GET", "POST"], defaults={"reason_id": None})
+@bp.route("/rules/churn-reasons/<int:reason_id>", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_ADMIN)
+def churn_reason_edit(reason_id: int | None):
+    db = get_session()
+    reason = one_or_404(db, select(ChurnReason), reason_id) if reason_id is not None else None
+    form = ChurnReasonForm(obj=reason)
+    if form.validate_on_submit():
+        try:
+            services.keep_reason(db, reason.code if reason else form.code.data or "", form.label_en.data, form.label_ja.data,
+                                 form.position.data, form.active.data, actor=current_user, new=reason is None)
+        except ValidationError as error:
+            attach_errors(form, error.errors)
+        else:
+            db.commit()
+            flash(_("Saved. The outcome form, the file import and the API offer the list as it is now."), "success")
+            return redirect(url_for("renewals.churn_reasons"))
+    return render_template("renewals/reason_form.html", form=form, reason=reason), (400 if form.errors else 200)
