@@ -108,30 +108,31 @@ def pull(session: Session, settings: Settings, models: list[ModelSpec]) -> Sampl
         score = gated_score(judged, model)
         band, _capped = capped_band(judged, score, model)
         columns += [score.label(f"score_{i}"), band.label(f"band_{i}")]
-    rows = session.execute(select(*columns).order_by(judged.c.outcome_id)).all()
+    statement = select(*columns).order_by(judged.c.outcome_id)
+    rows = session.execute(statement).all()
     counts = session.execute(select(
         func.count().filter(RenewalOutcome.inferred.is_(True)),
         func.count(),
     )).one()
     inferred_left_out = 0 if settings.include_inferred else int(counts[0] or 0)
     used_total = int(counts[1] or 0) - inferred_left_out
-    n, k = len(rows), len(COMPONENTS)
-    components = np.full((n, k), np.nan)
-    for i, row in enumerate(rows):
-        for j, name in enumerate(COMPONENTS):
-            value = getattr(row, name)
-            if value is not None:
-                components[i, j] = value
+    n = len(rows)
+    # Column by column (zip(*rows)), not row by row: a 100k-outcome pull converts in a fraction of the time.
+    names = list(statement.selected_columns.keys())
+    by_name = dict(zip(names, zip(*rows, strict=True) if rows else [()] * len(names), strict=True))
+
+    def floats(name: str) -> np.ndarray:
+        return np.fromiter((np.nan if v is None else v for v in by_name[name]), dtype=float, count=n)
+
     return Sample(
-        account_id=np.array([r.account_id for r in rows], dtype=np.int64),
-        churned=np.array([r.churned for r in rows], dtype=np.int8),
-        onboarding_phase=np.array([bool(r.onboarding_phase) for r in rows], dtype=bool),
-        segment=np.array([getattr(r.segment, "value", r.segment) for r in rows], dtype=object),
-        components=components,
-        stale=np.array([bool(r.stale) for r in rows], dtype=bool),
-        scores=[np.array([np.nan if getattr(r, f"score_{i}") is None else getattr(r, f"score_{i}") for r in rows], dtype=float)
-                for i in range(len(models))],
-        bands=[np.array([getattr(r, f"band_{i}") or "" for r in rows], dtype=object) for i in range(len(models))],
+        account_id=np.array(by_name["account_id"], dtype=np.int64),
+        churned=np.array(by_name["churned"], dtype=np.int8),
+        onboarding_phase=np.array([bool(v) for v in by_name["onboarding_phase"]], dtype=bool),
+        segment=np.array([getattr(v, "value", v) for v in by_name["segment"]], dtype=object),
+        components=np.column_stack([floats(name) for name in COMPONENTS]) if n else np.full((0, len(COMPONENTS)), np.nan),
+        stale=np.array([bool(v) for v in by_name["stale"]], dtype=bool),
+        scores=[floats(f"score_{i}") for i in range(len(models))],
+        bands=[np.array([v or "" for v in by_name[f"band_{i}"]], dtype=object) for i in range(len(models))],
         inferred_left_out=inferred_left_out,
         without_snapshot=max(0, used_total - n),
     )
