@@ -125,10 +125,12 @@ def demo(serve: bool, host: str, port: int):
         # Flask's app.run() refuses to start from inside a CLI command; werkzeug's server is what it calls.
         from werkzeug.serving import run_simple
 
-        from portal.scheduler import build_scheduler
+        from portal.scheduler import build_scheduler, wake_on_request
 
         # One process here, so the nightly jobs may run inside it.
-        build_scheduler(real_app(), blocking=False).start()
+        scheduler = build_scheduler(real_app(), blocking=False)
+        scheduler.start()
+        wake_on_request(real_app(), scheduler)
         run_simple(host, port, real_app(), threaded=True)
 
 
@@ -191,9 +193,10 @@ def aggregate_command(day, start, end, catch_up):
 @with_appcontext
 def scheduler_command():
     """Run the scheduled jobs in this process (production: one such process, next to gunicorn)."""
-    from portal.scheduler import EMAIL_EVERY_MINUTES, REQUESTS_EVERY_SECONDS, build_scheduler
+    from portal.scheduler import EMAIL_EVERY_MINUTES, REQUESTS_EVERY_SECONDS, build_scheduler, wake_on_request
 
     scheduler = build_scheduler(real_app(), blocking=True)
+    wake_on_request(real_app(), scheduler)  # work queued on the web starts at once (PostgreSQL)
     click.echo(f"Scheduler started: aggregation at '{_config().aggregation_cron}' ({_config().default_timezone}), "
                f"emails every {EMAIL_EVERY_MINUTES} minutes, 'Run now' requests and dead runs' days every "
                f"{REQUESTS_EVERY_SECONDS} seconds. Ctrl+C stops it.")

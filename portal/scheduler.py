@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from flask_babel import force_locale
 
-from portal.core import clock
+from portal.core import clock, wakeup
 from portal.reporting import imports
 from portal.email import services as emails
 from portal.scoring import aggregation
@@ -116,3 +116,19 @@ def build_scheduler(app, *, blocking: bool):
     scheduler.add_job(run_imports, IntervalTrigger(seconds=IMPORTS_EVERY_SECONDS), args=args, id="import-jobs",
                       name="Big check-in files: plan and commit", replace_existing=True)
     return scheduler
+
+
+# The jobs the web queues work for: woken at once on PostgreSQL (portal.core.wakeup).
+WOKEN_JOBS = ("import-jobs", "model-fits", "requested-runs")
+
+
+def wake_on_request(app, scheduler):
+    """Run a job now when the web announces work for it (PostgreSQL's NOTIFY), instead of at its
+    next tick; the ticks stay, for SQLite and for work queued while this process was down.
+    Returns the event that stops listening (None on SQLite)."""
+
+    def on_wake(job_id: str) -> None:
+        if job_id in WOKEN_JOBS:
+            scheduler.modify_job(job_id, next_run_time=clock.now())
+
+    return wakeup.start_listening(app.config["PORTAL"].database_url, on_wake)

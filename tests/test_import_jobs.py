@@ -262,3 +262,37 @@ def test_a_stored_plan_reads_back_equal_and_a_plan_stored_in_the_earlier_format_
          "account_values": imports._values_to_json(r.account_values), "account_changes": r.account_changes, "version": r.version}
         for r in plan.rows]}
     assert fields(imports.ImportPlan.from_json(earlier)) == fields(plan)
+
+
+def test_a_queued_file_wakes_the_scheduler_at_once_and_a_rolled_back_one_does_not(app, db, browser, tenants):
+    """On PostgreSQL the upload and the confirmed commit of a big file wake the scheduler's
+    import job (NOTIFY, delivered on commit) instead of leaving it to the next tick."""
+    import time
+
+    from portal.scheduler import build_scheduler, wake_on_request
+
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("the wake-up travels by PostgreSQL's NOTIFY; on SQLite the job's tick picks the file up")
+    app.config["PORTAL"].import_job_rows = 2
+    scheduler = build_scheduler(app, blocking=False)  # not started: a job told to run now shows its next run time
+    stop = wake_on_request(app, scheduler)
+    try:
+        time.sleep(0.3)  # listening
+
+        def heard(seconds: float) -> bool:
+            deadline = time.monotonic() + seconds
+            while getattr(scheduler.get_job("import-jobs"), "next_run_time", None) is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            return getattr(scheduler.get_job("import-jobs"), "next_run_time", None) is not None
+
+        imports.store_upload(db, tenants.partner_a, tenants.user_a, "big.csv", b"x", imports.read_file(
+            csv_file(row(), row(Period="2026-04"), row(Period="2026-01")), "big.csv"), NOW, job_rows=2)
+        db.rollback()  # nothing queued: nobody is woken
+        assert not heard(1.0)
+
+        response = upload(browser(tenants.user_a), csv_file(row(), row(Period="2026-04"), row(Period="2026-01")))
+        assert response.status_code == 302
+        assert heard(5.0)
+        assert getattr(scheduler.get_job("model-fits"), "next_run_time", None) is None  # only the job the work is for
+    finally:
+        stop.set()

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from portal.reporting.cadence import cadence_rules, default_period
 from portal.core.exports import table_response
 from portal.reporting.imports import (
-    ACCOUNT_COLUMNS, COLUMNS, STALLED_AFTER, FileProblem, StalePlan, TakenOver, commit_batch, read_file, stalled, store_upload,
+    ACCOUNT_COLUMNS, COLUMNS, STALLED_AFTER, FileProblem, StalePlan, TakenOver, commit_batch, queue_commit, read_file, stalled,
+    store_upload,
     stored_plan, template_headers,
 )
 from portal.core.clock import utcnow
@@ -96,7 +97,7 @@ def import_commit(batch_id: int):
               else _("This file is being worked on; this page shows how far it has got."), "info")
         return back
     if (batch.row_count or 0) > current_app.config["PORTAL"].import_job_rows:
-        batch.status, batch.rows_planned = "commit_queued", 0
+        queue_commit(db, batch)
         db.commit()
         return back
     try:

@@ -28,6 +28,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.accounts.services import ACCOUNT_FIELDS, check_account, create_accounts, logged_values, reference_error, update_accounts
+from portal.core import wakeup
 from portal.core.clock import utcnow
 from portal.core.db import among, writer_session
 from portal.core.history import readable
@@ -854,9 +855,18 @@ def _store_upload(session: Session, partner: Partner, user: User, filename: str,
                         row_count=len(sheet.rows), status="queued")
     if len(sheet.rows) <= job_rows:
         keep_plan(batch, plan_import(session, partner, sheet, today))
+    else:
+        wakeup.wake(session, "import-jobs")
     session.add(batch)
     session.flush()
     return batch
+
+
+def queue_commit(session: Session, batch: ImportBatch) -> None:
+    """A big file's commit, confirmed on its preview, waits for the scheduler process (which is
+    woken for it). The caller commits."""
+    batch.status, batch.rows_planned = "commit_queued", 0
+    wakeup.wake(session, "import-jobs")
 
 
 def keep_plan(batch: ImportBatch, plan: ImportPlan) -> None:

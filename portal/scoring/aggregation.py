@@ -33,6 +33,7 @@ from portal.accounts import lifecycle
 from portal.actions.resolve import resolve_items
 from portal.actions.services import items_from_alerts
 from portal.reporting.cadence import cadence_rules, owes_period, period_containing, store_owed
+from portal.core import wakeup
 from portal.core.clock import utcnow
 from portal.scoring.figures import scorecard_select, store_optimism
 from portal.scoring.health import current_model, score_select
@@ -229,6 +230,7 @@ def request_run(session: Session, day: date, user_id: int | None) -> tuple[Aggre
     request = AggregationRequest(day=day, status="queued", requested_by_id=user_id, requested_at=utcnow())
     session.add(request)
     session.flush()
+    wakeup.wake(session, "requested-runs")
     return request, True
 
 

@@ -34,6 +34,7 @@ from sklearn.model_selection import GroupKFold
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.core import wakeup
 from portal.core.clock import utcnow
 from portal.scoring import backtest
 from portal.scoring.backtest import MIN_CHURNED, MIN_RENEWED, Settings, enough
@@ -280,6 +281,7 @@ def request_fit(session: Session, user_id: int | None, phase: str | None) -> tup
                    requested_by_id=user_id, requested_at=utcnow())
     session.add(row)
     session.flush()
+    wakeup.wake(session, "model-fits")
     return row, True
 
 
