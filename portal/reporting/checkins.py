@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import astuple, dataclass, field, fields, replace
 from datetime import date
 from typing import Any, Mapping, Sequence, cast
 
@@ -544,10 +544,11 @@ def current_check_ins(session: Session, keys: set[tuple[int, date]], *, values: 
         if not values:
             found[pair] = InForce(row.id, row.version, None, items)
             continue
-        stored = CheckInInput(
-            period=Period(row.period_start, row.period_start, 1), **{name: getattr(row, name) for name in STORED_FIELDS},
-            features=tuple(sorted(features.get(row.id, ()))), risks=tuple(risks.get(row.id, ())),
-            voc=tuple(VocInput(v.kind, v.text, v.product_area) for v in items))
+        # By position (the row's columns after `names`' first four are STORED_FIELDS, in the input's
+        # order): half the time of keywords read with getattr, for the 10,000 rows of a file.
+        stored = CheckInInput(*(Period(row.period_start, row.period_start, 1), *row[4:],
+                                tuple(sorted(features.get(row.id, ()))), tuple(risks.get(row.id, ())),
+                                tuple(VocInput(v.kind, v.text, v.product_area) for v in items)))
         found[pair] = InForce(row.id, row.version, stored, items)
     return found
 
@@ -659,9 +660,9 @@ def submit_check_ins(
     return written
 
 
-# The check-in's own columns, as CheckInInput names them.
-STORED_FIELDS = ("active_users", "nps", "nps_score", "csat", "ces", "open_tickets", "open_escalations", "sentiment",
-                 "sentiment_reason", "outcome_progress", "outcome_note", "renewal_likelihood", "expansion_jpy", "note")
+# The check-in's own columns, as CheckInInput names them and in its order (between the period and
+# the features), so that current_check_ins builds an input from a row's columns by position.
+STORED_FIELDS = tuple(f.name for f in fields(CheckInInput))[1:-3]
 
 
 def _write_children(session: Session, written: list[tuple[int, Account, CheckInInput, InForce | None]]) -> None:
