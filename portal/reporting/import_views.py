@@ -23,7 +23,7 @@ from portal.core.scoping import one_or_404, visible_to
 from portal.core.web import get_session, roles_required, today
 
 PREVIEW_ROWS = 500
-POLL_SECONDS = 2  # how often the page of a file the scheduler is working on reloads itself
+POLL_SECONDS = 1  # how often the page of a file the scheduler is working on reloads itself (a job of the biggest file takes a few seconds)
 
 
 def _limits():
