@@ -121,6 +121,31 @@ def test_the_next_due_date_follows_the_cadence(db, browser, tenants):
     assert "Jan 10, 2027" in row and "Overdue" not in row  # November's is in; December's is due next
 
 
+def test_the_next_due_date_follows_a_new_cadence_start_day_and_day_at_once(db, browser, tenants, today_is):
+    """The next-due expression is built once per process for its inputs (cadence._next_due):
+    each of them changes the date shown on the next request (fails with one left out of the key)."""
+    from portal.models import ReportingCadence, ReportingSettings
+
+    factories.account(db, tenants.partner_a, name="Monthly KK", segment=Segment.HIGH_TOUCH, contract_start=date(2024, 1, 1))
+
+    def due() -> str:
+        row = browser(tenants.admin_a).get("/accounts").get_data(as_text=True).split("Monthly KK")[1].split("</tr>")[0]
+        return re.findall(r"[A-Z][a-z]{2} \d+, \d{4}", row)[-2]  # next due, then the renewal date
+
+    assert due() == "Nov 10, 2026"  # October's, overdue since 10 November
+    db.merge(ReportingCadence(segment=Segment.HIGH_TOUCH, months=1, grace_days=20))
+    db.commit()
+    assert due() == "Nov 20, 2026"  # the grace days
+    db.merge(ReportingSettings(id=1, overdue_from=date(2026, 11, 1)))
+    db.commit()
+    assert due() == "Dec 20, 2026"  # October is before the vendor's start day: November's next
+    db.merge(ReportingSettings(id=1, overdue_from=None))
+    db.commit()
+    assert due() == "Nov 20, 2026"
+    today_is(date(2026, 12, 25))
+    assert due() == "Dec 20, 2026"  # a month on: November's is the one overdue now
+
+
 def test_a_reseller_sees_only_its_own_accounts_whatever_the_filters_say(db, browser, tenants):
     tenants.account_b.owner_id = tenants.user_b.id
     db.commit()
