@@ -8,7 +8,11 @@ them holding a tenth of the accounts: "the largest partner"), runs the aggregati
 copies the day's snapshot back over 26 weeks (trends and sparklines have a history), adds a
 voice-of-the-customer item to every fifth account and the logins the pages are timed as.
 `time` requests each page through the Flask test client (after one warm-up request) and prints
-the median milliseconds of a few requests, the SQL statements and the time spent in SQL.
+the median milliseconds of a few requests, the CPU milliseconds of this process (rendering, ORM;
+not the database's), the SQL statements and the time spent in SQL. With --generated it reads a
+database left by `python -m bench generate` instead (its logins, the pages bench/pages.py loads):
+
+    .venv/bin/python bench/profile_pages.py time --generated --database-url postgresql+psycopg://root@127.0.0.1:5432/bench_100000
 """
 from __future__ import annotations
 
@@ -122,12 +126,41 @@ def pages(session) -> list[tuple[str, str]]:
     ]
 
 
-def timed(url: str, explain: bool, profile: str | None, repeat: int, only: str | None) -> None:
+def generated_pages(session) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The logins and the pages of bench/pages.py on a `bench generate` database."""
+    from bench.generate import MANAGER, VENDOR_ADMIN, admin_email
+
+    largest = session.scalar(text("SELECT id FROM partners WHERE code = 'P1'"))
+    accounts = session.scalar(text("SELECT count(*) FROM accounts"))
+    per_page = 25  # the portal's page size
+    page = max(2, int(accounts * 0.8 / per_page))
+    before = session.scalar(text("SELECT id FROM accounts ORDER BY lower(coalesce(name_kana, name)), id OFFSET :n LIMIT 1"),
+                            {"n": (page - 1) * per_page - 1})
+    logins = {"manager": MANAGER, "admin": VENDOR_ADMIN, "reseller": admin_email(1)}
+    return logins, [
+        ("manager", "/_bench/layout"),
+        ("manager", "/channel"),
+        ("manager", f"/partners/{largest}/scorecard"),
+        ("manager", "/voice-of-customer?q=export"),
+        ("reseller", "/home"),
+        ("admin", f"/accounts?page={page}&after={before}"),
+        ("reseller", "/api/v1/accounts?page=2"),
+    ]
+
+
+def timed(url: str, explain: bool, profile: str | None, repeat: int, only: str | None, generated: bool = False) -> None:
     from portal import create_app
     from portal.api.tokens import issue_token
     from portal.core.config import Config
 
-    app = create_app(Config.from_env({**os.environ, "PORTAL_DATABASE_URL": url}))
+    if generated:  # the app gunicorn serves in the bench, with its /_bench/layout page
+        os.environ.update(PORTAL_DATABASE_URL=url, PORTAL_SECRET_KEY="bench-" + "x" * 40, PORTAL_ENV="production",
+                          PORTAL_SECURE_COOKIES="0")
+        from bench import wsgi
+
+        app = wsgi.app
+    else:
+        app = create_app(Config.from_env({**os.environ, "PORTAL_DATABASE_URL": url}))
     app.login_manager.session_protection = None  # the session is set by hand below, without a login request
     statements: list[tuple[str, float]] = []
     started_at: dict = {}
@@ -144,12 +177,16 @@ def timed(url: str, explain: bool, profile: str | None, repeat: int, only: str |
     with app.app_context():
         from portal.core.web import get_session
         session = get_session()
-        users = {k: session.scalar(select(User).where(User.email == e)) for k, (e, _r) in LOGINS.items()}
-        todo = pages(session)
+        if generated:
+            logins, todo = generated_pages(session)
+        else:
+            logins, todo = {k: e for k, (e, _r) in LOGINS.items()}, pages(session)
+        users = {k: session.scalar(select(User).where(User.email == e)) for k, e in logins.items()}
         secret = issue_token(session, users["reseller"], "bench")[1]
         session.commit()
-    print(f"{'page':<42} {'who':<9} {'ms p50':>7} {'sql ms':>7} {'stmts':>6}")
-    with time_machine.travel(datetime(DAY.year, DAY.month, DAY.day, 3), tick=True):
+    print(f"{'page':<42} {'who':<9} {'ms p50':>7} {'cpu ms':>7} {'sql ms':>7} {'stmts':>6}")
+    moment = datetime(2026, 11, 23, 1) if generated else datetime(DAY.year, DAY.month, DAY.day, 3)
+    with time_machine.travel(moment, tick=True):
         for who, path in todo:
             if only and only not in path:
                 continue
@@ -162,10 +199,10 @@ def timed(url: str, explain: bool, profile: str | None, repeat: int, only: str |
             if response.status_code != 200:
                 print(f"{path:<42} {who:<9} HTTP {response.status_code}")
                 continue
-            times, sql = [], []
+            times, cpu, sql = [], [], []
             for _ in range(repeat):
                 statements.clear()
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 if profile and profile in path:
                     profiler = cProfile.Profile()
                     profiler.enable()
@@ -174,13 +211,16 @@ def timed(url: str, explain: bool, profile: str | None, repeat: int, only: str |
                 else:
                     client.get(path, headers=headers)
                 times.append(time.perf_counter() - start)
+                cpu.append(time.process_time() - cpu_start)
                 sql.append(sum(t for _s, t in statements))
-            print(f"{path:<42} {who:<9} {1000 * statistics.median(times):7.0f} {1000 * statistics.median(sql):7.0f} {len(statements):6}")
+            print(f"{path[:42]:<42} {who:<9} {1000 * statistics.median(times):7.1f} {1000 * statistics.median(cpu):7.1f} "
+                  f"{1000 * statistics.median(sql):7.1f} {len(statements):6}")
             if explain:
                 for statement, seconds in sorted(statements, key=lambda s: -s[1])[:3]:
                     print(f"   {1000 * seconds:7.1f} ms  {' '.join(statement.split())[:300]}")
             if profile and profile in path:
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
 
 
 def main() -> None:
@@ -192,11 +232,12 @@ def main() -> None:
     parser.add_argument("--profile", help="cProfile the pages whose path contains this")
     parser.add_argument("--only", help="only the pages whose path contains this")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--generated", action="store_true", help="a database left by `python -m bench generate`")
     args = parser.parse_args()
     if args.command == "setup":
         setup(args.database_url, args.accounts)
     else:
-        timed(args.database_url, args.explain, args.profile, args.repeat, args.only)
+        timed(args.database_url, args.explain, args.profile, args.repeat, args.only, args.generated)
 
 
 if __name__ == "__main__":

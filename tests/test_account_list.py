@@ -121,6 +121,69 @@ def test_the_next_due_date_follows_the_cadence(db, browser, tenants):
     assert "Jan 10, 2027" in row and "Overdue" not in row  # November's is in; December's is due next
 
 
+def test_the_next_due_date_follows_a_new_cadence_start_day_and_day_at_once(db, browser, tenants, today_is):
+    """The next-due expression is built once per process for its inputs (cadence._next_due):
+    each of them changes the date shown on the next request (fails with one left out of the key)."""
+    from portal.models import ReportingCadence, ReportingSettings
+
+    factories.account(db, tenants.partner_a, name="Monthly KK", segment=Segment.HIGH_TOUCH, contract_start=date(2024, 1, 1))
+
+    def due() -> str:
+        row = browser(tenants.admin_a).get("/accounts").get_data(as_text=True).split("Monthly KK")[1].split("</tr>")[0]
+        return re.findall(r"[A-Z][a-z]{2} \d+, \d{4}", row)[-2]  # next due, then the renewal date
+
+    assert due() == "Nov 10, 2026"  # October's, overdue since 10 November
+    db.merge(ReportingCadence(segment=Segment.HIGH_TOUCH, months=1, grace_days=20))
+    db.commit()
+    assert due() == "Nov 20, 2026"  # the grace days
+    db.merge(ReportingSettings(id=1, overdue_from=date(2026, 11, 1)))
+    db.commit()
+    assert due() == "Dec 20, 2026"  # October is before the vendor's start day: November's next
+    db.merge(ReportingSettings(id=1, overdue_from=None))
+    db.commit()
+    assert due() == "Nov 20, 2026"
+    today_is(date(2026, 12, 25))
+    assert due() == "Dec 20, 2026"  # a month on: November's is the one overdue now
+
+
+def test_a_kept_row_follows_every_value_it_shows_the_viewer_the_language_and_the_day(db, browser, tenants, today_is):
+    """Rows are kept rendered per process (accounts.views._rows) under everything they show: each
+    change below shows on the next request (fails with any of them left out of the key)."""
+    account = factories.account(db, tenants.partner_a, name="Kept Row KK", segment=Segment.HIGH_TOUCH,
+                                contract_start=date(2024, 1, 1), renewal_date=date(2027, 3, 31))
+
+    def row(user=tenants.admin_a, url="/accounts") -> str:
+        html = browser(user).get(url).get_data(as_text=True)
+        return html.split(f'href="/accounts/{account.id}"')[1].split("</tr>")[0]
+
+    first = row()
+    assert "Kept Row KK" in first and "Overdue" in first and "Nobody yet" in first and "Mar 31, 2027" in first
+    assert row() == first  # kept
+    for field, value, shown in (("name", "Renamed Row KK", "Renamed Row KK"), ("name_kana", "リネーム", "リネーム"),
+                                ("reference", "REF-NEW", "REF-NEW"), ("owner_id", tenants.user_a.id, tenants.user_a.display_name),
+                                ("renewal_date", date(2027, 4, 30), "Apr 30, 2027")):
+        setattr(account, field, value)
+        db.commit()
+        assert shown in row(), field
+    scored(db, account, 42, Band.RED)
+    assert "42" in row() and "band--red" in row()
+    factories.check_in(db, account, period_start=date(2026, 7, 1))  # an old period: the next due date stays
+    assert "Never" not in row()
+    factories.check_in(db, account, period_start=date(2026, 10, 1))
+    factories.check_in(db, account, period_start=date(2026, 11, 1))
+    assert "Overdue" not in row()  # a check-in shows at once
+    assert tenants.partner_a.name in row(tenants.vendor_admin, f"/accounts?partner_id={tenants.partner_a.id}")
+    assert tenants.partner_a.name not in row()  # the reseller's rows have no partner column
+    tenants.admin_a.language = "ja"
+    db.commit()
+    japanese = row()
+    assert 'data-label="担当者"' in japanese and "2027/04/30" in japanese
+    tenants.admin_a.language = "en"
+    db.commit()
+    today_is(date(2027, 2, 1))
+    assert "Overdue" in row()  # December's report is overdue by then
+
+
 def test_a_reseller_sees_only_its_own_accounts_whatever_the_filters_say(db, browser, tenants):
     tenants.account_b.owner_id = tenants.user_b.id
     db.commit()

@@ -145,6 +145,20 @@ def test_the_partner_scorecard_lists_renewals_items_and_overdue_check_ins_of_tha
     overdue = html.split("Overdue check-ins</h2>")[1].split("</section>")[0]
     assert "Never Reports KK" in overdue
     assert "Bravo" not in html
+    # The alerts list (rows of the alert and its account's name): this partner's, latest first.
+    from portal.models import Alert, AlertKind
+
+    bravo = factories.account(db, tenants.partner_b, name="Bravo Alerted KK")
+    for account, raised in ((soon, DAY - timedelta(days=3)), (bravo, DAY - timedelta(days=1)), (soon, DAY - timedelta(days=40))):
+        db.add(Alert(kind=AlertKind.TURNED_RED, account_id=account.id, partner_id=account.partner_id, subject=str(raised), raised_on=raised))
+    db.commit()
+    for person in (browser(tenants.user_a), browser(tenants.partner_manager)):
+        html = person.get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)
+        alerts = html.split("Alerts in the last 30 days</h2>")[1].split("</section>")[0]
+        shown = re.findall(r'<a href="/accounts/(\d+)">([^<]+)</a> · ([^<]+)</li>', alerts)
+        assert (str(soon.id), "Renews Soon KK", "Nov 20, 2026") in shown
+        assert "Bravo" not in alerts and "Oct 14, 2026" not in alerts
+        assert shown == sorted(shown, key=lambda a: datetime.strptime(a[2], "%b %d, %Y"), reverse=True)
 
 
 def test_the_channel_overview_shows_changes_against_a_week_before_and_the_movers(db, browser, tenants):

@@ -44,3 +44,25 @@ def test_filter_options_mark_the_chosen_one_and_escape_names(app):
     assert '<option value="12" selected>Beta</option>' in html
     assert "selected" not in render(app, "en", FILTER, partners=partners, selected=None)
     assert '<option value="1" selected>' in render(app, "en", FILTER, partners=partners, selected=1)
+
+
+def test_a_long_list_of_options_is_kept_by_every_name_and_the_choice(app):
+    """A long list (every partner) is rendered once per process for its (value, text) pairs and
+    choice (portal.core.fragments.kept): a renamed partner or another choice shows at once, and
+    dict options (value, label) the same as rows."""
+    from portal.core import fragments
+    from portal.core.templating import KEEP_OPTIONS
+
+    partners = [SimpleNamespace(id=n, name=f"Partner {n}") for n in range(KEEP_OPTIONS + 5)]
+    first = render(app, "en", FILTER, partners=partners, selected="3")
+    assert '<option value="3" selected>Partner 3</option>' in first and first.count("selected") == 1
+    assert render(app, "en", FILTER, partners=partners, selected="3") == first
+    assert len(fragments.of(app)) == 1  # kept once
+    partners[3] = SimpleNamespace(id=3, name="Renamed <3>")
+    assert '<option value="3" selected>Renamed &lt;3&gt;</option>' in render(app, "en", FILTER, partners=partners, selected="3")
+    other = render(app, "en", FILTER, partners=partners, selected="4")
+    assert '<option value="4" selected>Partner 4</option>' in other and '<option value="3" >Renamed' in other
+    partners[5] = SimpleNamespace(id=55, name="Partner 5")
+    assert '<option value="55" >Partner 5</option>' in render(app, "en", FILTER, partners=partners, selected=None)
+    as_dicts = [{"id": p.id, "name": p.name} for p in partners]
+    assert render(app, "en", FILTER, partners=as_dicts, selected="4") == render(app, "en", FILTER, partners=partners, selected="4")

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from flask_babel import gettext as _, to_user_timezone
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from portal.accounts.services import save_account
 from portal.renewals import services as renewals
 from portal.core.labels import choices
 from portal.reporting.cadence import cadence_rules, obligations, period_containing
+from portal.core import fragments
 from portal.core.formatting import local_name
 from portal.models import (
     Account, ActionItem, Band, Partner, CheckIn, LifecycleStatus, MilestoneStatus, ReportSource, Segment,
@@ -77,6 +79,7 @@ def accounts():
         owners = listing.owner_choices(db, [filters.partner_id]) if filters.partner_id else []
     else:
         partners, owners = [], listing.owner_choices(db, [current_user.partner_id])
+    sparklines = listing.sparklines(db, [row.Account.id for row in page.items], days.latest)
     return render_template(
         "accounts/accounts.html",
         page=page,
@@ -84,7 +87,7 @@ def accounts():
         sort=sort,
         descending=descending,
         days=days,
-        sparklines=listing.sparklines(db, [row.Account.id for row in page.items], days.latest),
+        row_html=_rows(page.items, sparklines),
         partners=partners,
         owners=owners,
         band_choices=choices(Band),
@@ -92,6 +95,30 @@ def accounts():
         status_choices=choices(LifecycleStatus),
         today=today(),
     )
+
+
+def _row_key(row, sparkline: list) -> tuple:
+    """Everything an accounts list row shows (templates/accounts/_account_rows.html): the key
+    it is kept under, so a rename, a new score, check-in or owner shows at once."""
+    account = row.Account
+    return (account.id, account.name, account.name_kana, account.reference, account.status, account.renewal_date,
+            row.partner_name, row.band, row.score, row.change, row.last_check_in, row.next_due, row.owner_name, tuple(sparkline))
+
+
+def _rows(rows: list, sparklines: dict) -> dict[int, Any]:
+    """The page's rows rendered, by account id: each kept per process (portal.core.fragments) under
+    everything it shows, the viewer's kind (vendor staff see the partner column), today (the
+    overdue mark) and the language and zone; a row not kept is rendered on its own."""
+    keys = {row.Account.id: _row_key(row, sparklines.get(row.Account.id, [])) for row in rows}
+    by_id = {row.Account.id: row for row in rows}
+    now = today()
+
+    def make(missing: list) -> dict:
+        return {key: Markup(render_template("accounts/_account_rows.html", rows=[by_id[key[0]]], sparklines=sparklines, today=now))
+                for key in missing}
+
+    made = fragments.cached_each("account_row", (current_user.is_vendor, now, request.script_root), list(keys.values()), make)
+    return {account_id: made[key] for account_id, key in keys.items()}
 
 
 @bp.get("/accounts.csv")

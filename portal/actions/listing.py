@@ -22,6 +22,9 @@ TABS = ("mine", "team", "all")
 STATUSES = ("open", "in_progress", "closed", "all")
 OWNER_ME, OWNER_NOBODY = "me", "none"
 PER_PAGE = 50
+# The item's owner beside it (with_details). Made once: a new alias each request cost the page
+# its columns' adaptation again (about 1.5 ms a list).
+_owner = aliased(User, name="item_owner")
 
 
 @dataclass(frozen=True)
@@ -105,15 +108,14 @@ def _steps(counted) -> ColumnElement[int]:
 def with_details(stmt: Select, today: date) -> Select:
     """An item query with what every list shows beside the item: account, partner, owner, steps
     done, whether it is overdue; sorted overdue first, then by due date (none last), then id."""
-    owner = aliased(User)
     return (stmt.add_columns(Account.name.label("account_name"), Partner.name.label("partner_name"),
-                             owner.display_name.label("owner_name"),
+                             _owner.display_name.label("owner_name"),
                              _steps(ActionStep.done_at).label("steps_done"),
                              _steps(ActionStep.id).label("steps_total"),
                              case((is_overdue(today), True), else_=False).label("overdue"))
             .join(Account, Account.id == ActionItem.account_id)
             .join(Partner, Partner.id == ActionItem.partner_id)
-            .outerjoin(owner, owner.id == ActionItem.owner_id)
+            .outerjoin(_owner, _owner.id == ActionItem.owner_id)
             .order_by(*_order(today)))
 
 

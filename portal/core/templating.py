@@ -18,6 +18,8 @@ from jinja2 import Environment, pass_environment, pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup, escape
 
+from portal.core import fragments
+
 
 @pass_eval_context
 def gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
@@ -65,11 +67,31 @@ def install(app: Flask) -> None:
 def select_options(env: Environment, options: Iterable[Any], selected: Any, value: str | None = "value",
                    label: str | None = "label") -> Markup:
     """The <option>s of _macros.html's filter_select, as its loop wrote them: a list of every
-    partner (hundreds) cost a macro loop of several template calls per option on each request."""
+    partner (hundreds) cost a macro loop of several template calls per option on each request.
+    A long list is rendered once per process for its (value, text) pairs and choice: the key is
+    everything the markup shows (portal.core.fragments.kept), so a renamed partner shows at once."""
     chosen = None if selected is None else str(selected)
-    parts = []
-    for option in options:
-        v = env.getitem(option, value) if value else option
-        text = env.getitem(option, label) if label else option
-        parts.append(f'\n      <option value="{escape(v)}" {"selected" if chosen is not None and str(v) == chosen else ""}>{escape(text)}</option>')
-    return Markup("".join(parts))
+    pairs = tuple((_field(env, option, value) if value else option, _field(env, option, label) if label else option)
+                  for option in options)
+    if len(pairs) < KEEP_OPTIONS:
+        return _options(pairs, chosen)
+    try:
+        key = (pairs, chosen)
+        hash(key)
+    except TypeError:  # a value that cannot be a key (a lazy text): rendered each time
+        return _options(pairs, chosen)
+    return fragments.kept("select_options", key, lambda: _options(pairs, chosen))
+
+
+KEEP_OPTIONS = 50  # shorter lists cost less to render than to keep
+
+
+def _field(env: Environment, option: Any, name: str) -> Any:
+    """option.name for rows and objects (an attribute read; Jinja's getitem tries option[name]
+    first, which costs an exception per option on a row), option[name] for dicts."""
+    return option[name] if isinstance(option, dict) else env.getattr(option, name)
+
+
+def _options(pairs: tuple, chosen: str | None) -> Markup:
+    return Markup("".join(f'\n      <option value="{escape(v)}" {"selected" if chosen is not None and str(v) == chosen else ""}>{escape(text)}</option>'
+                          for v, text in pairs))

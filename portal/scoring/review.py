@@ -34,11 +34,15 @@ RANKING_SORTS = {
 }
 
 
-def recent_alerts(session: Session, user: User, partner_id: int, day: date) -> list[Alert]:
-    return list(session.scalars(
-        visible_to(user, Alert).where(Alert.partner_id == partner_id, Alert.raised_on > day - timedelta(days=ALERT_DAYS))
-        .options(joinedload(Alert.account)).order_by(Alert.raised_on.desc(), Alert.id.desc()).limit(ALERT_ROWS)
-    ))
+def recent_alerts(session: Session, user: User, partner_id: int, day: date) -> list:
+    """The partner's latest alerts, rows of (kind, account_id, account_name, raised_on): the
+    columns the scorecard shows, not whole alerts and accounts (ORM entities cost more to load)."""
+    return list(session.execute(
+        visible_to(user, Alert).with_only_columns(Alert.kind, Alert.account_id, Account.name.label("account_name"), Alert.raised_on)
+        .join(Account, Account.id == Alert.account_id)
+        .where(Alert.partner_id == partner_id, Alert.raised_on > day - timedelta(days=ALERT_DAYS))
+        .order_by(Alert.raised_on.desc(), Alert.id.desc()).limit(ALERT_ROWS)
+    ).all())
 
 
 def renewals(session: Session, partner_id: int, day: date, today: date, limit: int | None = None,
