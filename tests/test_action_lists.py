@@ -322,3 +322,28 @@ def test_a_closed_item_keeps_its_owner_and_due_date_until_it_is_reopened(db, bro
     after = reload(db, late)
     assert (after.owner_id, after.due_on) == (late.owner_id, late.due_on)
     assert events(db, late, ActionEventKind.ASSIGNED) == [] and events(db, late, ActionEventKind.DUE_CHANGED) == []
+
+
+def test_the_first_open_items_keep_the_lists_order_however_they_are_read(db, tenants, day):
+    """The scorecard and the home read a partner's first open items by due date (the partial index's
+    order) instead of the lists' "overdue first": for open items it is the same order, overdue
+    first, then by due date, undated last, then id, and closed items are not among them."""
+    from portal.actions import listing
+    from portal.models import ActionItem
+
+    a = tenants.account_a
+    dues = [DAY + timedelta(days=5), None, DAY - timedelta(days=30), DAY, None, DAY - timedelta(days=1), DAY + timedelta(days=5)]
+    made = [item(db, a, f"item {i}", due_on=due) for i, due in enumerate(dues)]
+    item(db, a, "closed, overdue", due_on=DAY - timedelta(days=90), status=ActionStatus.DONE, resolution="fixed")
+    db.commit()
+    scoped = select(ActionItem).where(ActionItem.partner_id == tenants.partner_a.id)
+    open_items = [i for i in latest(db).scalars(scoped) if i.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)]
+    assert {i.id for i in made} <= {i.id for i in open_items}
+    expected = sorted(open_items, key=lambda i: (not (i.due_on is not None and i.due_on < DAY), i.due_on is None, i.due_on or DAY, i.id))
+    rows, total = listing.first_open(db, scoped, DAY, 20)
+    assert [row[0].title for row in rows] == [i.title for i in expected] and total == len(open_items)
+    home = listing.first_items(db, tenants.admin_a, listing.Filters(tab="team"), DAY, 20)
+    assert [row[0].title for row in home] == [i.title for i in expected]
+    overdue = listing.first_items(db, tenants.admin_a, listing.Filters(tab="team", overdue=True), DAY, 20)
+    assert [row[0].title for row in overdue] == [i.title for i in expected if i.due_on is not None and i.due_on < DAY]
+    assert [row[0].title for row in overdue][:2] == ["item 2", "item 5"]

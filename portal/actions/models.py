@@ -59,6 +59,10 @@ class ActionItem(Base):
               sqlite_where=text("status IN ('open', 'in_progress') AND kind != 'request'"),
               postgresql_where=text("status IN ('open', 'in_progress') AND kind != 'request'")),
         Index("ix_action_items_status_due_on", "status", "due_on"),
+        # A partner's open items in the lists' order (listing._first, open_only): the scorecard and the
+        # home read their first 20 and count them from this index alone, however many there are.
+        Index("ix_action_items_open_partner_due", "partner_id", "due_on", "id", "owner_id",
+              sqlite_where=text("status IN ('open', 'in_progress')"), postgresql_where=text("status IN ('open', 'in_progress')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
