@@ -118,6 +118,34 @@ def test_the_nightly_list_of_what_is_owed_reads_as_the_whole_list_and_follows_ch
     as_listed(date(2027, 1, 6))  # December is overdue now: other periods than the list's
 
 
+def test_an_account_moved_to_another_partner_leaves_the_nightly_list_at_once(app, db, browser, tenants, portfolio):
+    """The vendor admin moves an account to another reseller after the nightly list: the old
+    reseller neither lists nor counts it any more (its name is the other reseller's now), the new
+    one owes it, before the next night."""
+    from portal.accounts.services import save_account
+    from portal.models import ReportSource
+    from portal.reporting.cadence import obligations, owed_first, store_owed
+
+    day = date(2026, 12, 25)
+    store_owed(db, day)
+    db.commit()
+    hikari = portfolio["hikari"]
+    with app.app_context():  # as a page reads it: the list's counts kept for the process
+        before = owed_first(db, day, tenants.partner_a.id, 50)
+        assert hikari.name in [o.account_name for o in before.overdue + before.due]
+        save_account(db, tenants.partner_b.id, hikari.reference, {"name": hikari.name}, account=hikari,
+                     source=ReportSource.FORM, user=tenants.vendor_admin)
+        db.commit()
+        for partner in (tenants.partner_a, tenants.partner_b):
+            whole = obligations(db, day, partner_id=partner.id)
+            first = owed_first(db, day, partner.id, 50)
+            assert (first.overdue, first.overdue_total, first.due, first.due_total) == (
+                [o for o in whole if o.overdue], sum(o.overdue for o in whole),
+                [o for o in whole if not o.overdue], sum(not o.overdue for o in whole))
+    assert hikari.name not in browser(tenants.admin_a).get("/home").get_data(as_text=True)
+    assert hikari.name in browser(tenants.admin_b).get("/home").get_data(as_text=True)
+
+
 def test_each_reseller_sees_only_its_own_obligations(browser, tenants, portfolio):
     html = browser(tenants.admin_b).get("/home").get_data(as_text=True)
     assert owed(html, "overdue") == [("Bravo Secret Customer", "2026-07 – 2026-09", "Oct 20, 2026 66 days late")]

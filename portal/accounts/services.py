@@ -25,6 +25,7 @@ from portal.accounts.models import record_arr
 from portal.models import Account, ApiToken, ChangeLog, LifecycleStatus, Partner, ReportSource, Segment, User
 from portal.core.validation import Checks, FieldError
 from portal.renewals.churn import ChurnDetail, StatusChange, sync_churns
+from portal.reporting.cadence import forget_owed
 
 ACCOUNT_FIELDS = ("name", "name_kana", "industry", "segment", "plan", "seats", "arr_jpy", "contract_start", "renewal_date",
                   "desired_outcome", "status", "churned_on", "churn_reason", "owner_id")
@@ -170,6 +171,7 @@ def save_account(
     before = None if created or account is None else _logged(session, account)
     status_before = account.status if account is not None and not created else None
     was = (account.churned_on, account.arr_jpy or 0, account.renewal_date) if account is not None and not created else (None, 0, None)
+    moved = account is not None and not created and account.partner_id != partner_id
     if account is None:
         account = Account()
     account.partner_id, account.reference = partner_id, reference
@@ -183,6 +185,8 @@ def save_account(
     session.flush()
     sync_churns(session, [StatusChange(account, status_before, *was)], source=source, user=user, token=token,
                 details={account.id: churn} if churn else None)
+    if moved:
+        forget_owed(session, [account.id])
     entry = record_change(session, entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
                           before=before, after=_logged(session, account), source=source, user=user, token=token)
     if entry is not None:

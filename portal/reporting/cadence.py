@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from portal.core import clock, fragments
@@ -245,6 +245,17 @@ def store_owed(session: Session, today: date) -> None:
     session.add(stamp)
 
 
+def forget_owed(session: Session, account_ids: list[int]) -> None:
+    """Accounts that moved to another partner leave the nightly list at once: their rows go (the
+    new partner works them out live: they were edited after the list) and the list's revision
+    rises, so that no count kept for the old partner's list outlives them."""
+    if not account_ids:
+        return
+    left = session.execute(delete(OwedCheckIn).where(OwedCheckIn.account_id.in_(account_ids)))
+    if left.rowcount:  # type: ignore[attr-defined]
+        session.execute(update(OwedStamp).values(revision=OwedStamp.revision + 1))
+
+
 @dataclass
 class OwedFirst:
     """The first overdue and due check-ins of a partner, with how many there are of each."""
@@ -286,7 +297,7 @@ def owed_first(session: Session, today: date, partner_id: int, limit: int, *, du
 
     # The list changes only when store_owed writes it again (with a new stamp); what changed since is in the key.
     overdue_listed, due_listed = fragments.kept("owed_counts", (
-        partner_id, today, stamp.listed_at, stamp.periods, stamp.last_check_in_id, stamp.last_account_id,
+        partner_id, today, stamp.listed_at, stamp.periods, stamp.last_check_in_id, stamp.last_account_id, stamp.revision,
         tuple(sorted(changed))), count)
     result.overdue_total += overdue_listed
     result.due_total += due_listed

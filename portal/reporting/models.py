@@ -150,6 +150,9 @@ class OwedStamp(Base):
     last_check_in_id: Mapped[int] = mapped_column(Integer)
     last_account_id: Mapped[int] = mapped_column(Integer)
     listed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Raised when rows leave the list between two nightly runs (an account moved to another
+    # partner): the counts kept per process for the list are stale from then on.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Feature(Base):
