@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from portal.models import Feature, LifecycleStatus, MilestoneTemplate, ReportingCadence, Segment
+from portal.models import CheckIn, Feature, LifecycleStatus, MilestoneTemplate, ReportingCadence, Segment, VocItem, VocKind
 from tests import factories
 from tests.pages import parse
 from tests.readback import latest, reload
@@ -130,6 +130,10 @@ def test_an_account_moved_to_another_partner_leaves_the_nightly_list_at_once(app
     store_owed(db, day)
     db.commit()
     hikari = portfolio["hikari"]
+    factories.action_item(db, hikari, title="Call Hikari about the renewal")
+    voice = factories.check_in(db, hikari, period_start=date(2026, 10, 1))
+    db.add(VocItem(check_in_id=voice.id, account_id=hikari.id, partner_id=hikari.partner_id, kind=VocKind.REQUEST, text="Hikari wants SSO"))
+    db.commit()
     with app.app_context():  # as a page reads it: the list's counts kept for the process
         before = owed_first(db, day, tenants.partner_a.id, 50)
         assert hikari.name in [o.account_name for o in before.overdue + before.due]
@@ -142,8 +146,13 @@ def test_an_account_moved_to_another_partner_leaves_the_nightly_list_at_once(app
             assert (first.overdue, first.overdue_total, first.due, first.due_total) == (
                 [o for o in whole if o.overdue], sum(o.overdue for o in whole),
                 [o for o in whole if not o.overdue], sum(not o.overdue for o in whole))
-    assert hikari.name not in browser(tenants.admin_a).get("/home").get_data(as_text=True)
-    assert hikari.name in browser(tenants.admin_b).get("/home").get_data(as_text=True)
+    # Everything the account carries goes with it: the old reseller sees none of it, the new one all.
+    for user, sees in ((tenants.admin_a, False), (tenants.admin_b, True)):
+        b = browser(user)
+        for page in ("/home", "/actions?tab=team", "/voice-of-customer") + (() if sees else (f"/partners/{user.partner_id}/scorecard",)):
+            html = b.get(page).get_data(as_text=True)
+            assert (hikari.name in html or "Hikari wants SSO" in html) is sees, (user.email, page)
+    assert set(latest(db).scalars(select(CheckIn.partner_id).where(CheckIn.account_id == hikari.id))) == {tenants.partner_b.id}
 
 
 def test_each_reseller_sees_only_its_own_obligations(browser, tenants, portfolio):

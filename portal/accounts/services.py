@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Sequence, cast
 from flask_babel import lazy_gettext as _l
 from types import SimpleNamespace
 
-from sqlalchemy import Table, bindparam, insert, literal, select
+from sqlalchemy import Table, bindparam, insert, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,7 +22,10 @@ from portal.core.db import among
 from portal.core.history import change_entry, record_change, snapshot
 from portal.core.lists import MAX_ID
 from portal.accounts.models import record_arr
-from portal.models import Account, ApiToken, ChangeLog, LifecycleStatus, Partner, ReportSource, Segment, User
+from portal.models import (
+    Account, AccountNote, AccountScore, ActionComment, ActionEvent, ActionItem, ActionStep, Alert, ApiToken, ChangeLog, CheckIn,
+    LifecycleStatus, Milestone, Partner, ReportSource, Segment, Stakeholder, User, VocItem,
+)
 from portal.core.validation import Checks, FieldError
 from portal.renewals.churn import ChurnDetail, StatusChange, sync_churns
 from portal.reporting.cadence import forget_owed
@@ -186,7 +189,7 @@ def save_account(
     sync_churns(session, [StatusChange(account, status_before, *was)], source=source, user=user, token=token,
                 details={account.id: churn} if churn else None)
     if moved:
-        forget_owed(session, [account.id])
+        _move_rows(session, account.id, partner_id)
     entry = record_change(session, entity="account", entity_id=account.id, partner_id=partner_id, account_id=account.id,
                           before=before, after=_logged(session, account), source=source, user=user, token=token)
     if entry is not None:
@@ -194,6 +197,28 @@ def save_account(
                      partner_id=partner_id, target=account, target_label=f"{account.name} ({account.reference})",
                      detail=entry.changes | {"via": source.value})
     return account, created
+
+
+# What an account carries with it to another partner: every row that names the partner beside the
+# account (for scoping), by the account, or by its action items. History stays where it happened
+# (the change log, the audit log, import batches, the partners' scorecards of past days).
+_BY_ACCOUNT = (AccountNote, ActionItem, ActionEvent, Alert, CheckIn, Milestone, Stakeholder, VocItem, AccountScore)
+_BY_ITEM = (ActionComment, ActionStep)
+
+
+def _move_rows(session: Session, account_id: int, partner_id: int) -> None:
+    """An account moved to another partner takes its check-ins, customer voice, milestones,
+    stakeholders, notes, action items and their comments and steps, alerts and scores with it:
+    the old reseller no longer sees any of them, the new one does, at once (one UPDATE a table).
+    The nightly list of check-ins owed forgets it (reporting.cadence.forget_owed)."""
+    for table in _BY_ACCOUNT:
+        session.execute(update(table).where(table.account_id == account_id).values(partner_id=partner_id)
+                        .execution_options(synchronize_session=False))
+    items = select(ActionItem.id).where(ActionItem.account_id == account_id).scalar_subquery()
+    for by_item in _BY_ITEM:
+        session.execute(update(by_item).where(by_item.item_id.in_(items)).values(partner_id=partner_id)
+                        .execution_options(synchronize_session=False))
+    forget_owed(session, [account_id])
 
 
 def create_accounts(session: Session, partner_id: int, new: Sequence[tuple[str, Mapping[str, Any]]], *,
