@@ -187,6 +187,7 @@ STALLED = "Stalled: the scheduler process has not reported on this file for more
 
 
 def test_a_file_whose_scheduler_died_while_planning_is_shown_stalled_then_taken_up_again(app, db, browser, tenants, clock):
+    clock.move_to(clock.today())  # noon: the wait for a stalled job must not cross midnight (a new day plans the file again)
     app.config["PORTAL"].import_job_rows = 1
     b = browser(tenants.user_a)
     url = upload(b, csv_file(row(Period="2026-04"), row())).location
@@ -207,6 +208,7 @@ def test_a_file_whose_scheduler_died_while_planning_is_shown_stalled_then_taken_
 
 
 def test_a_commit_taken_up_again_writes_the_file_once(app, db, browser, tenants, clock):
+    clock.move_to(clock.today())  # noon: the wait for a stalled job must not cross midnight (a new day plans the file again)
     app.config["PORTAL"].import_job_rows = 1
     b = browser(tenants.user_a)
     before = check_in_count(db)
