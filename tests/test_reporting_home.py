@@ -3,7 +3,7 @@ reporting page in English and Japanese."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from html import unescape
 
 import pytest
@@ -409,3 +409,31 @@ def test_reporting_page_in_english(browser, db, tenants, scene, who, method, url
     assert msgid in unescape(html)
     japanese = sorted(set(JAPANESE.findall(visible_text(html))))
     assert japanese == [], f"Japanese on a page for an English-speaking user: {''.join(japanese)}"
+
+
+def test_a_moved_account_leaves_the_counts_kept_for_the_snapshot_at_once(app, db, tenants, today_is):
+    """The day's snapshot moves its scores with the account, and its stamp moves too: the
+    renewals count kept for the old partner's scorecard is counted again, not served stale."""
+    from portal.accounts.services import save_account
+    from portal.models import ReportSource
+    from portal.scoring import review
+    from portal.scoring.aggregation import aggregate, snapshot_version
+
+    today = date(2026, 11, 20)
+    today_is(today)
+    moving = factories.account(db, tenants.partner_a, name="Renews Soon", renewal_date=today + timedelta(days=30),
+                               contract_start=today - timedelta(days=300))
+    factories.account(db, tenants.partner_a, name="Renews Later", renewal_date=today + timedelta(days=60),
+                      contract_start=today - timedelta(days=300))
+    assert aggregate(db, today).status == "done"
+
+    def renewing(partner) -> int:
+        day, stamp = snapshot_version(db)
+        return review.renewals(db, partner.id, day, today, limit=1, stamp=stamp)[1]
+
+    with app.app_context():  # as the scorecard reads it: the count kept for the snapshot
+        before_a, before_b = renewing(tenants.partner_a), renewing(tenants.partner_b)
+        save_account(db, tenants.partner_b.id, moving.reference, {"name": moving.name}, account=moving,
+                     source=ReportSource.FORM, user=tenants.vendor_admin)
+        db.commit()
+        assert (renewing(tenants.partner_a), renewing(tenants.partner_b)) == (before_a - 1, before_b + 1)

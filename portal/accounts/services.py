@@ -29,6 +29,7 @@ from portal.models import (
 from portal.core.validation import Checks, FieldError
 from portal.renewals.churn import ChurnDetail, StatusChange, sync_churns
 from portal.reporting.cadence import forget_owed
+from portal.scoring.aggregation import snapshot_rewritten
 
 ACCOUNT_FIELDS = ("name", "name_kana", "industry", "segment", "plan", "seats", "arr_jpy", "contract_start", "renewal_date",
                   "desired_outcome", "status", "churned_on", "churn_reason", "owner_id")
@@ -210,7 +211,8 @@ def _move_rows(session: Session, account_id: int, partner_id: int) -> None:
     """An account moved to another partner takes its check-ins, customer voice, milestones,
     stakeholders, notes, action items and their comments and steps, alerts and scores with it:
     the old reseller no longer sees any of them, the new one does, at once (one UPDATE a table).
-    The nightly list of check-ins owed forgets it (reporting.cadence.forget_owed)."""
+    The nightly list of check-ins owed forgets it (reporting.cadence.forget_owed), and the
+    snapshot's stamp moves (its scores changed partner: counts kept for it are made again)."""
     for table in _BY_ACCOUNT:
         session.execute(update(table).where(table.account_id == account_id).values(partner_id=partner_id)
                         .execution_options(synchronize_session=False))
@@ -219,6 +221,7 @@ def _move_rows(session: Session, account_id: int, partner_id: int) -> None:
         session.execute(update(by_item).where(by_item.item_id.in_(items)).values(partner_id=partner_id)
                         .execution_options(synchronize_session=False))
     forget_owed(session, [account_id])
+    snapshot_rewritten(session)
 
 
 def create_accounts(session: Session, partner_id: int, new: Sequence[tuple[str, Mapping[str, Any]]], *,

@@ -390,6 +390,15 @@ def scorecards_ready(session: Session, day: date) -> bool:
     return session.scalar(select(exists().where(AggregationDay.day == day, _has_snapshot()))) or False
 
 
+def snapshot_rewritten(session: Session) -> None:
+    """Rows of the latest snapshot were rewritten outside a run (an account moved to another
+    partner, its scores with it): the snapshot's stamp moves, so that no part or count kept
+    under it (portal.core.fragments) outlives the change."""
+    latest = select(func.max(AggregationDay.day)).where(_has_snapshot()).scalar_subquery()
+    session.execute(update(AggregationDay).where(AggregationDay.day == latest).values(snapshot_at=utcnow())
+                    .execution_options(synchronize_session=False))
+
+
 def snapshot_version(session: Session) -> tuple[date | None, tuple | None]:
     """The latest snapshot day and a stamp that changes with every snapshot committed (the
     newest commit time of any day, a recompute of an older day's trend included, and the latest
