@@ -28,6 +28,8 @@ from portal.renewals.models import OutcomeKind, RenewalOutcome
 from portal.scoring.health import COMPONENTS, PHASES, ModelSpec, capped_band, gated_score
 from portal.scoring.models import AccountScore, Band
 from portal.core.sqlfunctions import add_days
+from portal.scoring.aggregation import snapshot_version
+from portal.core import fragments
 
 # A figure needs at least this many outcomes of each kind ("not enough outcomes" below).
 MIN_CHURNED = 30
@@ -129,7 +131,7 @@ def pull(session: Session, settings: Settings, models: list[ModelSpec]) -> Sampl
         churned=np.array(by_name["churned"], dtype=np.int8),
         onboarding_phase=np.array([bool(v) for v in by_name["onboarding_phase"]], dtype=bool),
         segment=np.array([getattr(v, "value", v) for v in by_name["segment"]], dtype=object),
-        components=np.column_stack([floats(name) for name in COMPONENTS]) if n else np.full((0, len(COMPONENTS)), np.nan),
+        components=np.column_stack([floats(name) for name in COMPONENTS]),
         stale=np.array([bool(v) for v in by_name["stale"]], dtype=bool),
         scores=[floats(f"score_{i}") for i in range(len(models))],
         bands=[np.array([v or "" for v in by_name[f"band_{i}"]], dtype=object) for i in range(len(models))],
@@ -227,9 +229,6 @@ def running(session: Session, settings: Settings, model: ModelSpec) -> dict:
     """The running model's backtest, for the Health model page: made once per process until a
     snapshot is taken, an outcome is recorded or taken back, or the model or settings change
     (each in the key; one small query reads the outcomes' stamp)."""
-    from portal.core import fragments
-    from portal.scoring.aggregation import snapshot_version
-
     _day, snapshots = snapshot_version(session)
     outcomes = tuple(session.execute(select(func.count(), func.max(RenewalOutcome.id))).one())
     return fragments.kept("backtest.running", (model.version, snapshots, outcomes, settings),
