@@ -119,3 +119,28 @@ def test_the_migration_matches_existing_items_and_keeps_the_words(fresh_database
         finally:
             engine.dispose()
     assert [tuple(r) for r in rows] == [("レポート", "reports", "new"), ("ＭＯＢＩＬＥ", "mobile", "new"), ("Billing", None, "new"), (None, None, "new")]
+
+
+def test_the_migration_marks_the_items_of_corrected_check_ins_as_no_longer_in_force(fresh_database_factory):
+    with fresh_database_factory() as url:
+        migrate.upgrade(url, "0032")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO partners (id, name, code, tier, status, created_at, updated_at) "
+                                  "VALUES (1, 'P', 'P', 'gold', 'active', '2026-01-01', '2026-01-01')"))
+                conn.execute(text("INSERT INTO accounts (id, partner_id, reference, name, segment, seats, arr_jpy, status, created_at, updated_at) "
+                                  "VALUES (1, 1, 'A-1', 'A', 'low_touch', 10, 0, 'active', '2026-01-01', '2026-01-01')"))
+                for check_in_id, period, version in ((1, "2026-04-01", 1), (2, "2026-04-01", 2), (3, "2026-07-01", 1)):
+                    conn.execute(text("INSERT INTO check_ins (id, account_id, partner_id, period_start, version, source, submitted_at, "
+                                      "open_tickets, open_escalations, sentiment, expansion_jpy) "
+                                      "VALUES (:id, 1, 1, :period, :version, 'form', '2026-05-01 00:00:00', 0, 0, 'green', 0)"),
+                                 {"id": check_in_id, "period": period, "version": version})
+                    conn.execute(text("INSERT INTO voc_items (id, check_in_id, account_id, partner_id, kind, text, status) "
+                                      "VALUES (:id, :id, 1, 1, 'request', 'x', 'new')"), {"id": check_in_id})
+            migrate.upgrade(url)
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT check_in_id, in_force FROM voc_items ORDER BY id")).all()
+        finally:
+            engine.dispose()
+    assert [(r[0], bool(r[1])) for r in rows] == [(1, False), (2, True), (3, True)]

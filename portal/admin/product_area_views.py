@@ -12,7 +12,7 @@ from portal.admin.forms import ProductAreaForm
 from portal.core.scoping import one_or_404
 from portal.core.validation import ValidationError
 from portal.core.web import attach_errors, get_session, roles_required
-from portal.models import CheckIn, ProductArea, Role, VocItem
+from portal.models import ProductArea, Role, VocItem
 from portal.reporting import voc
 
 
@@ -20,7 +20,7 @@ from portal.reporting import voc
 @roles_required(Role.VENDOR_ADMIN)
 def product_areas():
     db = get_session()
-    counts = dict(db.execute(select(VocItem.product_area_id, func.count()).join(CheckIn, CheckIn.id == VocItem.check_in_id)
+    counts = dict(db.execute(select(VocItem.product_area_id, func.count())
                                 .where(voc.in_force()).group_by(VocItem.product_area_id)).all())
     return render_template("admin/product_areas.html", areas=voc.product_areas(db), counts=counts)
 

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, Mapping, Sequence, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, exists, insert, select
+from sqlalchemy import Table, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.reporting.cadence import Period, SegmentRule, default_period, period_containing
@@ -680,6 +680,9 @@ def _write_children(session: Session, written: list[tuple[int, Account, CheckInI
            for item in voc_item_values(account, data.voc, existing, matcher)]
     for table, rows in ((check_in_features, adoptions), (cast(Table, CheckInRisk.__table__), risks), (cast(Table, VocItem.__table__), voc)):
         insert_many(session, table, rows)
+    corrected = [existing.id for _, _, _, existing in written if existing is not None]
+    if corrected:  # the versions these correct no longer speak for the customer (VocItem.in_force)
+        session.execute(update(VocItem).where(VocItem.check_in_id.in_(corrected), VocItem.in_force.is_(True)).values(in_force=False))
 
 
 def submit_check_in(

@@ -11,7 +11,7 @@ from sqlalchemy import (
     String, Table, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql import false
+from sqlalchemy.sql import false, true
 
 from portal.core.clock import utcnow
 from portal.core.db import Base, UTCDateTime, enum_column
@@ -345,6 +345,10 @@ class VocItem(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # False once a correction of its check-in is written (the correction repeats the items it
+    # keeps): the inbox counts and lists in-force items by this column instead of asking, per item,
+    # whether a newer version exists (an anti-join that was most of the inbox's time at 100k).
+    in_force: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     check_in: Mapped[CheckIn] = relationship(back_populates="voc_items")
     area: Mapped[ProductArea | None] = relationship(lazy="joined")  # shown wherever an item is

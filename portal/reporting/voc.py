@@ -15,8 +15,8 @@ import unicodedata
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from portal.audit import services as audit
 from portal.audit.models import AuditAction
@@ -24,7 +24,7 @@ from portal.core.clock import utcnow
 from portal.core.history import record_change
 from portal.core.labels import label
 from portal.core.validation import Checks, FieldError, ValidationError
-from portal.models import CheckIn, ProductArea, ReportSource, User, VocItem, VocStatus
+from portal.models import ProductArea, ReportSource, User, VocItem, VocStatus
 
 if TYPE_CHECKING:
     from portal.models import Account
@@ -81,17 +81,11 @@ class AreaMatcher:
         return self.by_word.get(area_key(text)) if text else None
 
 
-_newer = aliased(CheckIn, name="newer_check_in")
-# Built once: an aliased entity's columns are adapted anew on each use, a few ms a request.
-_IN_FORCE = ~exists().where(and_(_newer.account_id == CheckIn.account_id, _newer.period_start == CheckIn.period_start,
-                                 _newer.version > CheckIn.version))
-
-
 def in_force():
-    """SQL condition: the item is part of the check-in version in force (with CheckIn joined).
-    A correction is a new version that repeats the items it keeps, so counting every version
-    would count them twice."""
-    return _IN_FORCE
+    """SQL condition: the item is part of the check-in version in force. A correction is a new
+    version that repeats the items it keeps, so counting every version would count them twice;
+    writing the correction marks the older version's items (checkins._write_children)."""
+    return VocItem.in_force.is_(True)
 
 
 def product_areas(session: Session, *, active_only: bool = False) -> list[ProductArea]:

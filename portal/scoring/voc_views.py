@@ -50,7 +50,7 @@ class Filters:
     def statement(self, *, facets: bool = True) -> Select:
         """The in-force items the user may see that pass every filter; facets=False leaves out the
         area, status and kind filters (the counts apply those themselves, see _counts)."""
-        stmt = visible_to(current_user, VocItem).join(CheckIn, CheckIn.id == VocItem.check_in_id).where(voc.in_force())
+        stmt = visible_to(current_user, VocItem).where(voc.in_force())
         if self.kind and facets:
             stmt = stmt.where(VocItem.kind == self.kind)
         if self.status and facets:
@@ -68,7 +68,7 @@ class Filters:
     def rows(self) -> Select:
         """Newest first. The check-in's id breaks ties of its submission time (a file's check-ins
         share one), so the first page walks an index on (submitted_at, id) and stops after a page."""
-        stmt = self.statement()
+        stmt = self.statement().join(CheckIn, CheckIn.id == VocItem.check_in_id)
         if not self.segment:
             stmt = stmt.join(Account, Account.id == VocItem.account_id)
         return (
