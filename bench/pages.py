@@ -1,6 +1,6 @@
 """Pages under load: 4 logged-in clients for --duration seconds per page, --repeat times, each
-round starting with the floor (the bare endpoint under the same gunicorn with the session user
-loaded). Figures: req/s (and its share of the bare endpoint's), p50, p95, single-user time."""
+page right after its floor (the bare endpoint under the same gunicorn with the session user
+loaded), so that each share is read against the floor of the same moment. Figures: req/s (and its share of the bare endpoint's), p50, p95, single-user time."""
 from __future__ import annotations
 
 import asyncio
@@ -121,9 +121,9 @@ def measure(session, server: Server, accounts: int, duration: float, repeat: int
     results = {p.name: [] for p in listed}
     bares = []
     for _round in range(repeat):
-        bare = load(server.base_url, bare_cookies, None, "/_bench/bare", duration)
-        bares.append(bare)
-        for page in listed:
+        for page in listed:  # each page right after its own floor: a machine that slows down mid-run moves both
+            bare = load(server.base_url, bare_cookies, None, "/_bench/bare", duration)
+            bares.append(bare)
             figures = load(server.base_url, cookies.get(page.email), page.headers, page.path, duration)
             results[page.name].append((figures, bare))
     rows = [Row("bare endpoint (floor of the pages)", accounts, median([b["rps"] for b in bares]), "req/s",
