@@ -70,7 +70,7 @@ def import_preview(batch_id: int):
     plan = earlier = None
     if batch.status == "previewed":
         try:
-            plan = stored_plan(db, batch, today())
+            plan = stored_plan(db, batch, today(), check_ins=False)  # the page shows no figures
         except FileProblem as problem:  # a batch from before rows were kept, and the file no longer reads
             flash(str(problem.message), "error")
             return redirect(url_for("reporting.import_upload"))

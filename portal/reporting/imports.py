@@ -389,14 +389,14 @@ class RowPlan:
                 self.version]
 
     @classmethod
-    def from_json(cls, data: list | dict, periods: dict | None = None) -> "RowPlan":
+    def from_json(cls, data: list | dict, periods: dict | None = None, *, check_ins: bool = True) -> "RowPlan":
         if isinstance(data, dict):  # a plan stored before plans were kept as lists
             return cls._from_dict(data)
         row, reference, account_name, action, period_key, check_in, new, account_values, account_changes, version = data
         if new:
             new = new | {"values": _values_from_json(new["values"])}
         return cls(row=row, reference=reference, account_name=account_name, action=action, period_key=period_key,
-                   data=CheckInInput.from_row(check_in, periods) if check_in else None, new_account=new,
+                   data=CheckInInput.from_row(check_in, periods) if check_in and check_ins else None, new_account=new,
                    account_values=_values_from_json(account_values) if account_values else {},
                    account_changes=account_changes or {}, version=version)
 
@@ -443,11 +443,13 @@ class ImportPlan:
                 "errors": [[e.row, e.column, str(e.message), _json_value(e.value)] for e in self.errors]}
 
     @classmethod
-    def from_json(cls, data: dict) -> "ImportPlan":
+    def from_json(cls, data: dict, *, check_ins: bool = True) -> "ImportPlan":
+        """check_ins=False: the rows without their check-in values (`data` None), for a page that
+        shows what each row does but none of its figures (the preview: half its time went to them)."""
         periods: dict = {}  # shared by the rows: most name one period
         return cls(encoding=data["encoding"], today=date.fromisoformat(data["today"]) if data["today"] else None,
                    accounts=data["accounts"], ignored_columns=data["ignored_columns"],
-                   rows=[RowPlan.from_json(r, periods) for r in data["rows"]],
+                   rows=[RowPlan.from_json(r, periods, check_ins=check_ins) for r in data["rows"]],
                    errors=[RowError(row, column, message, _cell_from_json(value)) for row, column, message, value in data["errors"]])
 
     def count(self, action: str) -> int:
@@ -881,8 +883,9 @@ def _plan_values(plan: ImportPlan) -> dict[str, Any]:
     return {"plan": stored, "summary": plan.summary(), "status": "previewed", "rows_planned": len(plan.rows)}
 
 
-def stored_plan(session: Session, batch: ImportBatch, today: date) -> ImportPlan:
-    """The plan kept with the batch (a batch from before plans were kept is planned now, once)."""
+def stored_plan(session: Session, batch: ImportBatch, today: date, *, check_ins: bool = True) -> ImportPlan:
+    """The plan kept with the batch (a batch from before plans were kept is planned now, once);
+    check_ins=False: without the rows' check-in values (ImportPlan.from_json)."""
     # The collector paused from the column's loading on: a plan of 10,000 rows is some 400,000
     # objects as JSON, then 200,000 as the plan, and the collector scanning them took longer
     # than reading them (0.1 s -> up to 0.7 s for the plan's JSON alone).
@@ -890,7 +893,7 @@ def stored_plan(session: Session, batch: ImportBatch, today: date) -> ImportPlan
         if batch.plan is None:
             keep_plan(batch, plan_import(session, session.get_one(Partner, batch.partner_id), batch_sheet(batch), today))
         assert batch.plan is not None
-        return ImportPlan.from_json(batch.plan)
+        return ImportPlan.from_json(batch.plan, check_ins=check_ins)
 
 
 def batch_sheet(batch: ImportBatch) -> Sheet:
