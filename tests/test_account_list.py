@@ -85,6 +85,20 @@ def test_every_column_sorts_both_ways_with_empty_values_last(db, browser, tenant
             assert sorted(rows(b.get(f"/accounts?sort={key}&order={order}"))) == sorted([a.name for a in (tenants.account_a, a2, a3)])
 
 
+def test_the_filter_form_sorts_too_for_phones_whose_cards_have_no_column_headings(db, browser, tenants):
+    a2 = factories.account(db, tenants.partner_a, name="Second KK")
+    scored(db, tenants.account_a, 90, Band.GREEN)
+    scored(db, a2, 30, Band.RED)
+    b = browser(tenants.admin_a)
+    page = b.get("/accounts?sort=score&order=desc").get_data(as_text=True)
+    form = parse(page)
+    assert (form.value("sort"), form.value("order")) == ("score", "desc")  # the form says how the list is sorted
+    offered = re.findall(r'<option value="([a-z_]+)"', page.split('id="sort"')[1].split("</select>")[0])
+    headings = re.findall(r"[?&]sort=([a-z_]+)", page.split("<thead>")[1].split("</thead>")[0])
+    assert offered == headings  # the same sorts as the headings, in their order
+    assert rows(b.get("/accounts?" + "&".join(f"{k}={v}" for k, v in (("sort", "score"), ("order", "asc"))))) == ["Second KK", "Alpha Customer KK"]
+
+
 def test_filters_by_band_owner_overdue_renewal_segment_and_status(db, browser, tenants):
     factories.account(db, tenants.partner_a, name="Mine KK", owner_id=tenants.user_a.id, renewal_date=DAY + timedelta(days=60))
     red = factories.account(db, tenants.partner_a, name="Red KK", segment=Segment.HIGH_TOUCH)

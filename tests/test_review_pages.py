@@ -15,6 +15,7 @@ from sqlalchemy import event
 from portal.scoring.aggregation import aggregate
 from portal.models import PartnerTier, Sentiment, VocItem, VocKind
 from tests import factories
+from tests.pages import parse
 
 DAY = date(2026, 11, 23)  # a Monday; the accounts' contract and renewal dates are set around it
 
@@ -48,6 +49,11 @@ def test_the_ranking_sorts_in_both_directions_and_filters_by_tier(db, browser, t
     assert by_name == sorted(by_name)
     assert ranked_names(vendor.get("/channel?sort=name&order=desc").get_data(as_text=True)) == sorted(by_name, reverse=True)
     assert ranked_names(vendor.get("/channel?tier=gold").get_data(as_text=True)) == ["Charlie Works"]
+    # Phones show the ranking as cards, without headings: the filter form sorts too, as the headings do.
+    page = vendor.get("/channel?sort=arr&order=asc").get_data(as_text=True)
+    offered = re.findall(r'<option value="([a-z_]+)"', page.split('id="sort"')[1].split("</select>")[0])
+    assert offered == re.findall(r"[?&]sort=([a-z_]+)", page.split('table--ranking')[1].split("</thead>")[0])
+    assert (parse(page).value("sort"), parse(page).value("order")) == ("arr", "asc")
     assert "Bravo Networks" in ranked_names(vendor.get("/channel?band=red").get_data(as_text=True))
 
 
