@@ -402,6 +402,13 @@ def test_the_vendor_admin_keeps_the_churn_reason_list_on_its_page(db, browser, t
     assert reason.active and reason.position > 0  # listed last
     listing = b.get("/rules/churn-reasons").get_data(as_text=True)
     assert "Failed a security review" in listing and "セキュリティ審査で不合格" in listing
+    edit = f'href="/rules/churn-reasons/{reason.id}">'
+    assert edit + "Failed a security review<" in listing and edit + "セキュリティ審査" not in listing
+    tenants.vendor_admin.language = "ja"
+    db.commit()
+    assert edit + "セキュリティ審査で不合格<" in b.get("/rules/churn-reasons").get_data(as_text=True)  # the reader's own label links
+    tenants.vendor_admin.language = "en"
+    db.commit()
     assert 'value="security_review"' in browser(tenants.user_a).get(f"/accounts/{tenants.account_a.id}/outcome").get_data(as_text=True)
 
     # "Add" never changes an existing reason; the field says why, and nothing is written.

@@ -3,6 +3,8 @@ width) lands in the vendor's area; unknown words are kept as written and shown a
 until the vendor maps them; existing items were matched by the migration."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select, text
 
@@ -94,6 +96,7 @@ def test_a_word_can_name_one_area_only(db, browser, tenants):
     assert latest(db).scalar(select(ProductArea).where(ProductArea.key == "analytics")) is None
     page = vendor.get("/rules/product-areas").get_data(as_text=True)
     assert "Reports and dashboards" in page and "帳票" in page
+    assert re.search(r'href="/rules/product-areas/\d+">Reports and dashboards<', page)  # the English reader's label links
 
 
 def test_the_migration_matches_existing_items_and_keeps_the_words(fresh_database_factory):
