@@ -132,7 +132,9 @@ def generated_pages(session) -> tuple[dict[str, str], list[tuple[str, str]]]:
 
     largest = session.scalar(text("SELECT id FROM partners WHERE code = 'P1'"))
     accounts = session.scalar(text("SELECT count(*) FROM accounts"))
-    per_page = 25  # the portal's page size
+    from portal.core.config import Config
+
+    per_page = Config.from_env(dict(os.environ)).page_size  # the portal's page size, as the server has it
     page = max(2, int(accounts * 0.8 / per_page))
     before = session.scalar(text("SELECT id FROM accounts ORDER BY lower(coalesce(name_kana, name)), id OFFSET :n LIMIT 1"),
                             {"n": (page - 1) * per_page - 1})
