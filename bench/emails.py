@@ -78,7 +78,8 @@ def measure(database_url: str, accounts: int) -> list[Row]:
     rate = handler.received / delivery if delivery else 0.0
     return [
         Row(f"queue a week's emails ({queued_weekly:,} weekly + {queued_alerts:,} alerts)", accounts, seconds, "s", floor_seconds,
-            "< 30 s for 1,000 recipients", seconds < 30 * max(1, queued_weekly) / 1000,
+            # The issue's target is the weekly digests' (the alerts are shown beside them, not judged).
+            "weekly < 30 s for 1,000 recipients", weekly.seconds < 30 * max(1, queued_weekly) / 1000,
             f"weekly {weekly.seconds:.1f} s, alerts {alerts.seconds:.1f} s; floor: one executemany INSERT of the {queued:,} rendered rows"),
         Row(f"deliver {handler.received:,} to local SMTP", accounts, rate, "msg/s", None, "≥ 20 msg/s end to end",
             rate >= 20, f"{delivery:.1f} s in {runs} deliver_due run(s); a run delivers until nothing is due or its budget is spent, every 5 min in production"),
