@@ -251,6 +251,9 @@ def test_a_correction_keeps_the_vendor_s_answer_and_the_inbox_shows_the_item_onc
     kept = latest(db).scalars(select(VocItem).where(VocItem.text == "Export to Excel in one click").order_by(VocItem.id)).all()
     assert len(kept) == 2 and (kept[-1].status, kept[-1].answer) == (VocStatus.ACKNOWLEDGED, "Thanks, we are looking at it.")
     assert body(vendor.get("/voice-of-customer")).count("Export to Excel in one click") == 1
+    # The reseller's digest carries that answer once too, not once per version of the check-in.
+    digest = vendor.get(f"/users/{tenants.admin_a.id}/emails").get_data(as_text=True)
+    assert digest.count("Thanks, we are looking at it.") == 1
 
 
 def test_product_area_changes_are_in_the_audit_log(db, browser, tenants):

@@ -20,6 +20,7 @@ from portal.actions import listing
 from portal.scoring import insights, review
 from portal.scoring.aggregation import latest_day
 from portal.reporting.cadence import Obligation, obligations
+from portal.reporting import voc
 from portal.models import AccountScore, Band, EmailKind, Partner, PartnerScorecard, Role, User, partner_managers
 from portal.models import CheckIn, VocItem
 
@@ -249,10 +250,11 @@ def _items(session: Session, user: User, filters: listing.Filters, today: date) 
 
 def product_answers(session: Session, partner_id: int | None, today: date) -> list[VocItem]:
     """The partner's (None: every partner's) voice-of-the-customer items the vendor answered in
-    the last 7 days, newest first; the first DIGEST_ITEMS of one partner's."""
+    the last 7 days, newest first; the first DIGEST_ITEMS of one partner's. In force only: a
+    corrected check-in repeats the items it keeps, with their answers, and one answer is news once."""
     since = datetime.combine(today - timedelta(days=7), time.min, tzinfo=timezone.utc)
     stmt = (select(VocItem).options(joinedload(VocItem.check_in).joinedload(CheckIn.account))
-            .where(VocItem.answered_at >= since).order_by(VocItem.answered_at.desc(), VocItem.id.desc()))
+            .where(VocItem.answered_at >= since, voc.in_force()).order_by(VocItem.answered_at.desc(), VocItem.id.desc()))
     if partner_id is not None:
         stmt = stmt.where(VocItem.partner_id == partner_id).limit(DIGEST_ITEMS)
     return list(session.scalars(stmt))
