@@ -217,9 +217,8 @@ class CheckIn(Base):
     __tablename__ = "check_ins"
     __table_args__ = (
         UniqueConstraint("account_id", "period_start", "version"),
-        # The VoC inbox joins its items to their check-ins (whether a newer version replaced it, and
-        # the submission time it sorts by) from this index alone; without it PostgreSQL scans
-        # every check-in to join a few thousand items.
+        # The VoC inbox joins its items to their check-ins (the submission time it sorts by) from
+        # this index alone; without it PostgreSQL scans every check-in to join a few thousand items.
         Index("ix_check_ins_id_version", "id", "account_id", "period_start", "version", "submitted_at"),
         # The VoC inbox's newest-first order: its first page walks this and stops after a page.
         Index("ix_check_ins_submitted_at_id", "submitted_at", "id"),
