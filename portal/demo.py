@@ -483,6 +483,8 @@ def _add_late_check_ins(session: Session, seed: int, today: date) -> None:
                     check_in.submitted_at = datetime.combine(sent, time(1, 0), tzinfo=timezone.utc)
                     session.add(check_in)
             period = period.next()
+    session.flush()
+    assign_unassigned(session)  # their customers' words matched to the vendor's areas, as a submission's are
 
 
 CLOSING_NOTES = {
