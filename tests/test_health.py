@@ -551,8 +551,9 @@ def test_saving_on_the_page_makes_the_version_the_next_aggregation_uses(db, brow
     before = latest(db).scalar(select(AccountScore).where(AccountScore.account_id == account.id))
     # (25*35 + 15*100 + 15*100 + 10*100) / 65 = 4875 / 65
     assert (before.model_version, before.score, before.band) == (0, 75, "green")
-
     admin = browser(tenants.vendor_admin)
+    assert "the built-in model ·" in admin.get(f"/accounts/{account.id}").get_data(as_text=True)  # not "model version 0"
+
     response = admin.post("/health-model", data=model_form(USAGE_ONLY, note=" Usage only ", action="save"))
     assert response.status_code == 302
     assert "Health model version 1 saved: the next aggregation uses it." in parse(admin.get("/health-model")).flash_texts("success")
@@ -564,6 +565,7 @@ def test_saving_on_the_page_makes_the_version_the_next_aggregation_uses(db, brow
     assert aggregate(db, DAY, force=True).status == "done"
     after = latest(db).scalar(select(AccountScore).where(AccountScore.account_id == account.id))
     assert (after.model_version, after.score, after.band) == (1, 35, "red")
+    assert "model version 1 ·" in admin.get(f"/accounts/{account.id}").get_data(as_text=True)
 
     admin.post("/health-model", data=model_form(action="save"))
     assert latest(db).scalars(select(HealthModel.version).order_by(HealthModel.version)).all() == [1, 2]
