@@ -12,8 +12,7 @@ from portal.reporting.cadence import cadence_rules, default_period
 from portal.core.exports import table_response
 from portal.reporting.imports import (
     ACCOUNT_COLUMNS, COLUMNS, STALLED_AFTER, FileProblem, StalePlan, TakenOver, commit_batch, queue_commit, read_file, stalled,
-    store_upload,
-    stored_plan, template_headers,
+    store_upload, stored_plan, template_headers,
 )
 from portal.core.clock import utcnow
 from portal.models import IMPORT_JOB_STATUSES, PARTNER_ROLES, Account, Feature, ImportBatch, LifecycleStatus, Partner, User
