@@ -99,16 +99,21 @@ def test_a_word_can_name_one_area_only(db, browser, tenants):
     assert re.search(r'href="/rules/product-areas/\d+">Reports and dashboards<', page)  # the English reader's label links
 
 
+def _partner_and_account(conn) -> None:
+    """Partner 1 and its account 1, written as an earlier migration's schema has them."""
+    conn.execute(text("INSERT INTO partners (id, name, code, tier, status, created_at, updated_at) "
+                      "VALUES (1, 'P', 'P', 'gold', 'active', '2026-01-01', '2026-01-01')"))
+    conn.execute(text("INSERT INTO accounts (id, partner_id, reference, name, segment, seats, arr_jpy, status, created_at, updated_at) "
+                      "VALUES (1, 1, 'A-1', 'A', 'low_touch', 10, 0, 'active', '2026-01-01', '2026-01-01')"))
+
+
 def test_the_migration_matches_existing_items_and_keeps_the_words(fresh_database_factory):
     with fresh_database_factory() as url:
         migrate.upgrade(url, "0012")
         engine = make_engine(url)
         try:
             with engine.begin() as conn:
-                conn.execute(text("INSERT INTO partners (id, name, code, tier, status, created_at, updated_at) "
-                                  "VALUES (1, 'P', 'P', 'gold', 'active', '2026-01-01', '2026-01-01')"))
-                conn.execute(text("INSERT INTO accounts (id, partner_id, reference, name, segment, seats, arr_jpy, status, created_at, updated_at) "
-                                  "VALUES (1, 1, 'A-1', 'A', 'low_touch', 10, 0, 'active', '2026-01-01', '2026-01-01')"))
+                _partner_and_account(conn)
                 conn.execute(text("INSERT INTO check_ins (id, account_id, partner_id, period_start, version, source, submitted_at, "
                                   "open_tickets, open_escalations, sentiment, expansion_jpy) "
                                   "VALUES (1, 1, 1, '2026-04-01', 1, 'form', '2026-05-01 00:00:00', 0, 0, 'green', 0)"))
@@ -130,10 +135,7 @@ def test_the_migration_marks_the_items_of_corrected_check_ins_as_no_longer_in_fo
         engine = make_engine(url)
         try:
             with engine.begin() as conn:
-                conn.execute(text("INSERT INTO partners (id, name, code, tier, status, created_at, updated_at) "
-                                  "VALUES (1, 'P', 'P', 'gold', 'active', '2026-01-01', '2026-01-01')"))
-                conn.execute(text("INSERT INTO accounts (id, partner_id, reference, name, segment, seats, arr_jpy, status, created_at, updated_at) "
-                                  "VALUES (1, 1, 'A-1', 'A', 'low_touch', 10, 0, 'active', '2026-01-01', '2026-01-01')"))
+                _partner_and_account(conn)
                 for check_in_id, period, version in ((1, "2026-04-01", 1), (2, "2026-04-01", 2), (3, "2026-07-01", 1)):
                     conn.execute(text("INSERT INTO check_ins (id, account_id, partner_id, period_start, version, source, submitted_at, "
                                       "open_tickets, open_escalations, sentiment, expansion_jpy) "
