@@ -194,3 +194,29 @@ def test_on_a_phone_every_stop_of_the_keyboard_is_on_screen(db, chromium, live_u
         seen.append(box)
     off_screen = [text for text, right, left in seen if right <= 0 or left >= 390]
     assert off_screen == []
+
+
+def test_on_a_phone_the_tables_inside_cards_fit_their_card(app, db, chromium, live_url, tenants):
+    """A table inside a card (milestones, renewal outcomes, the scorecard's benchmark and
+    renewals, a partner's accounts by segment) turns into one block per row on a phone, as the
+    page-wide lists do, instead of hiding its last columns behind a sideways scroll."""
+    today = app.config["PORTAL"].today()
+    tenants.account_a.renewal_date = today + timedelta(days=30)
+    factories.check_in(db, tenants.account_a, period_start=tenants.check_in_a.period_start, version=2,
+                       active_users=10, nps=8, outcome_progress=50)
+    assert aggregate(db, today).status == "done"
+    pages = {tenants.partner_manager: [f"/accounts/{tenants.account_a.id}", f"/partners/{tenants.partner_a.id}/scorecard",
+                                       f"/partners/{tenants.partner_a.id}"]}
+    for user, paths in pages.items():
+        page = log_in(chromium, live_url, user, width=390)
+        for path in paths:
+            page.goto(live_url + path)
+            tables = page.locator(".card table")
+            assert tables.count() > 0, path
+            wide = page.evaluate("""[...document.querySelectorAll('.card table')]
+                .filter(t => t.offsetParent !== null && t.closest('details:not([open])') === null)
+                .filter(t => t.getBoundingClientRect().right > t.closest('.card').getBoundingClientRect().right + 1)
+                .map(t => t.querySelector('th, caption')?.textContent.trim().slice(0, 40))""")
+            assert wide == [], path
+            # Each row still says what its figures are: the column's name stands beside each value.
+            assert page.locator(".card table.table--cards td[data-label]").count() > 0, path
