@@ -37,6 +37,7 @@ from portal.audit.models import (  # noqa: F401
 from portal.renewals.models import (  # noqa: F401
     ChurnReason, OutcomeKind, RenewalOutcome,
 )
+from portal.core.changes import DataChange  # noqa: F401,E402
 from portal.accounts.models import record_arr_changes  # noqa: E402
 
 

@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from flask_babel import force_locale
 
-from portal.core import clock, wakeup
+from portal.core import changes, clock, wakeup
 from portal.reporting import imports
 from portal.email import services as emails
 from portal.scoring import aggregation
@@ -33,6 +33,8 @@ EMAIL_EVERY_MINUTES = 5
 REQUESTS_EVERY_SECONDS = 10
 # How soon a big check-in file uploaded on the web is planned, or committed once confirmed.
 IMPORTS_EVERY_SECONDS = 3
+# How often the data-change notes are folded (portal.core.changes): a page's stamp stays a short read.
+COMPACT_EVERY_MINUTES = 5
 
 
 def run_aggregation(app) -> None:
@@ -93,6 +95,13 @@ def run_emails(app) -> None:
         log.info("emails: %s", result)
 
 
+def run_compact(app) -> None:
+    """Every few minutes: fold the data-change notes into one row per partner (stamps unchanged)."""
+    with app.extensions["portal.sessionmaker"]() as session:
+        removed = changes.compact(session)
+        log.debug("data changes: %d notes folded", removed)
+
+
 def build_scheduler(app, *, blocking: bool):
     config = app.config["PORTAL"]
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
@@ -115,6 +124,8 @@ def build_scheduler(app, *, blocking: bool):
                       name="Health model fits requested from the web", replace_existing=True)
     scheduler.add_job(run_imports, IntervalTrigger(seconds=IMPORTS_EVERY_SECONDS), args=args, id="import-jobs",
                       name="Big check-in files: plan and commit", replace_existing=True)
+    scheduler.add_job(run_compact, IntervalTrigger(minutes=COMPACT_EVERY_MINUTES), args=args, id="data-changes",
+                      name="Data-change notes folded", replace_existing=True)
     return scheduler
 
 

@@ -32,6 +32,7 @@ from portal.core import fragments
 from portal.audit.models import AuditEvent, guard_lifted
 from portal.core import clock as portal_clock
 from portal.core.config import Config
+from portal.core.changes import DataChange
 from portal.core.db import Base, make_engine
 from portal.core.migrate import upgrade
 from portal.reporting.reference_data import ensure_defaults
@@ -184,8 +185,10 @@ def empty_database(engine) -> None:
         filled = set(conn.scalars(tables_with_rows()))
         with guard_lifted(conn) if AuditEvent.__tablename__ in filled else nullcontext():  # append-only, except here
             for table in reversed(Base.metadata.sorted_tables):
-                if table.name in filled:
+                if table.name in filled and table.name != DataChange.__tablename__:
                     conn.execute(table.delete())
+        if filled:  # last: the deletes above were noted too
+            conn.execute(DataChange.__table__.delete())
 
 
 @pytest.fixture
@@ -196,7 +199,7 @@ def app(shared_app):
     with shared_app.extensions["portal.sessionmaker"]() as session:
         ensure_defaults(session)  # reference data lives in code, not in migrations
     yield shared_app
-    fragments.of(shared_app).clear()  # rendered parts of the rows this test made
+    fragments.clear(shared_app)  # rendered parts and pages of the rows this test made
     empty_database(shared_app.extensions["portal.engine"])
     vars(portal_config).clear()
     vars(portal_config).update(saved_portal)

@@ -318,7 +318,8 @@ def test_the_scheduler_defines_its_jobs_in_code_with_ids_and_coalescing(app):
     scheduler.start(paused=True)  # defaults are applied when the scheduler starts; paused, nothing runs
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"aggregation", "aggregation-catch-up", "emails", "requested-runs", "import-jobs", "model-fits"}
+        assert set(jobs) == {"aggregation", "aggregation-catch-up", "emails", "requested-runs", "import-jobs", "model-fits",
+                             "data-changes"}
         assert str(jobs["requested-runs"].trigger) == "interval[0:00:10]"
         assert str(jobs["import-jobs"].trigger) == "interval[0:00:03]" and jobs["import-jobs"].max_instances == 1
         assert str(jobs["model-fits"].trigger) == "interval[0:00:10]"

@@ -69,32 +69,38 @@ def _list_request(db) -> tuple[listing.Filters, str, bool]:
 @bp.get("/accounts")
 @login_required
 def accounts():
-    db = get_session()
-    filters, sort, descending = _list_request(db)
-    days = listing.score_days(db)
-    stmt, terms = listing.account_list(db, current_user, today(), days, filters, sort=sort, descending=descending)
-    page = paginate_keyset(db, stmt, terms, Account.id)
-    if current_user.is_vendor:
-        partners = partner_service.names(db, current_user, mine=filters.mine)
-        owners = listing.owner_choices(db, [filters.partner_id]) if filters.partner_id else []
-    else:
-        partners, owners = [], listing.owner_choices(db, [current_user.partner_id])
-    sparklines = listing.sparklines(db, [row.Account.id for row in page.items], days.latest)
-    return render_template(
-        "accounts/accounts.html",
-        page=page,
-        filters=filters,
-        sort=sort,
-        descending=descending,
-        days=days,
-        row_html=_rows(page.items, sparklines),
-        partners=partners,
-        owners=owners,
-        band_choices=choices(Band),
-        segment_choices=choices(Segment),
-        status_choices=choices(LifecycleStatus),
-        today=today(),
-    )
+    """The list, kept rendered until the data of the partners it lists changes (portal.core.fragments.page)."""
+    filters, sort, descending = _list_request(get_session())  # a bad filter is refused before anything is kept
+
+    def body() -> Markup:
+        db = get_session()
+        days = listing.score_days(db)
+        stmt, terms = listing.account_list(db, current_user, today(), days, filters, sort=sort, descending=descending)
+        page = paginate_keyset(db, stmt, terms, Account.id)
+        if current_user.is_vendor:
+            partners = partner_service.names(db, current_user, mine=filters.mine)
+            owners = listing.owner_choices(db, [filters.partner_id]) if filters.partner_id else []
+        else:
+            partners, owners = [], listing.owner_choices(db, [current_user.partner_id])
+        sparklines = listing.sparklines(db, [row.Account.id for row in page.items], days.latest)
+        return Markup(render_template(
+            "accounts/_accounts_body.html",
+            page=page,
+            filters=filters,
+            sort=sort,
+            descending=descending,
+            days=days,
+            row_html=_rows(page.items, sparklines),
+            partners=partners,
+            owners=owners,
+            band_choices=choices(Band),
+            segment_choices=choices(Segment),
+            status_choices=choices(LifecycleStatus),
+            today=today(),
+        ))
+
+    partner_id = None if current_user.is_vendor else current_user.partner_id
+    return render_template("accounts/accounts.html", body=fragments.page("accounts", partner_id, body))
 
 
 def _row_key(row, sparkline: list) -> tuple:

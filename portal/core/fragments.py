@@ -10,6 +10,9 @@ and time zone are added here, since every rendered part depends on them. A part 
 a user can change outside the snapshot must put that data in its key (or stay live): a cached
 part never shows another partner's data, nor a stale one.
 
+`page` keeps a page's whole body (everything but the layout) until anything it could show
+changes, under the data-change stamp of portal.core.changes and the viewer.
+
 Per process and per app (gunicorn's workers each fill their own; tests get an empty one per test).
 """
 from __future__ import annotations
@@ -19,11 +22,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, request
+from markupsafe import Markup
 from flask_babel import get_locale, get_timezone
 
 T = TypeVar("T")
 SIZE = 2048  # parts kept per process: a few hundred partners' scorecard parts and ranking rows × two languages (1-30 KB each)
+PAGES = 256  # page bodies kept per process (10-150 KB each)
 
 
 class Fragments:
@@ -80,11 +85,23 @@ class Fragments:
         return len(self._items)
 
 
-def of(app: Flask) -> Fragments:
-    found = app.extensions.get("portal.fragments")
+def of(app: Flask, store: str = "portal.fragments", size: int = SIZE) -> Fragments:
+    found = app.extensions.get(store)
     if found is None:
-        found = app.extensions["portal.fragments"] = Fragments()
+        found = app.extensions[store] = Fragments(size)
     return found
+
+
+def pages(app: Flask) -> Fragments:
+    """The page bodies kept (`page`)."""
+    return of(app, "portal.pages", PAGES)
+
+
+def clear(app: Flask) -> None:
+    """Forget every kept part and page (the tests, between two databases)."""
+    for store in ("portal.fragments", "portal.pages"):
+        if store in app.extensions:
+            app.extensions[store].clear()
 
 
 def kept(name: str, key: tuple, make: Callable[[], T]) -> T:
@@ -108,3 +125,21 @@ def cached_each(name: str, key: tuple, ids: list, make: Callable[[list], dict]) 
     *key, id); make(missing ids) renders the ones not kept, {id: part}."""
     prefix = (name, str(get_locale()), str(get_timezone()), *key)
     return of(current_app).get_or_make_each({i: (*prefix, i) for i in ids}, make)
+
+
+def page(name: str, partner_id: int | None, make: Callable[[], Markup]) -> Markup:
+    """make()'s rendered page body, kept until anything it could show changes: under the
+    data-change stamp (portal.core.changes) of `partner_id`'s data and everyone's (None: of
+    every partner, for a page across the channel), and under the viewer (who, in which role, for
+    which partner), the language, time zone, day, page size and the whole query string. A body
+    is only ever served to the user it was rendered for. `make` reads and renders everything;
+    the stamp is read before it, so a body is never kept under a stamp older than its data."""
+    from flask_login import current_user
+
+    from portal.core.changes import stamp
+    from portal.core.web import get_session
+
+    config = current_app.config["PORTAL"]
+    key = (name, stamp(get_session(), partner_id), partner_id, current_user.id, current_user.role, current_user.partner_id,
+           str(get_locale()), str(get_timezone()), config.today(), config.page_size, request.full_path)
+    return pages(current_app).get_or_make(key, make)

@@ -6,6 +6,7 @@ from itertools import pairwise
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
@@ -24,6 +25,7 @@ from portal.models import (
     Segment,
     Stakeholder,
 )
+from portal.core import fragments
 from portal.core.formatting import local_name
 from portal.core.labels import label
 from portal.reporting.onboarding import milestone_views, parse_milestone, parse_stakeholder, save_milestone, save_stakeholder
@@ -43,20 +45,26 @@ HOME_OWED = 20  # the first check-ins of each table (a large reseller owes thous
 @roles_required(*PARTNER_ROLES)
 def home():
     """A reseller's start page: my action items and the team's overdue ones (counted as /actions
-    counts them), then check-ins overdue and due, most urgent first."""
-    db = get_session()
-    now = today()
-    owed = owed_first(db, now, current_user.partner_id, HOME_OWED)
-    counts = listing.counts_for(db, current_user, now)
-    # The counts are of the same items as the lists: a list counted empty is not read.
-    mine = listing.first_items(db, current_user, listing.Filters(tab="mine"), now, HOME_ITEMS) if counts.mine else []
-    team_overdue = (listing.first_items(db, current_user, listing.Filters(tab="team", overdue=True), now, HOME_ITEMS)
-                    if counts.overdue_team else [])
-    missing, missing_total = outcomes_missing(db, now, current_user.partner_id, HOME_ITEMS)
-    return render_template("reporting/home.html", overdue=owed.overdue, due=owed.due, overdue_total=owed.overdue_total,
-                           due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue,
-                           missing=missing, missing_total=missing_total,
-                           segment_labels={segment: label(segment) for segment in Segment})  # once, not once per row
+    counts them), then check-ins overdue and due, most urgent first. Kept rendered until the
+    partner's data changes (portal.core.fragments.page)."""
+
+    def body() -> Markup:
+        db = get_session()
+        now = today()
+        owed = owed_first(db, now, current_user.partner_id, HOME_OWED)
+        counts = listing.counts_for(db, current_user, now)
+        # The counts are of the same items as the lists: a list counted empty is not read.
+        mine = listing.first_items(db, current_user, listing.Filters(tab="mine"), now, HOME_ITEMS) if counts.mine else []
+        team_overdue = (listing.first_items(db, current_user, listing.Filters(tab="team", overdue=True), now, HOME_ITEMS)
+                        if counts.overdue_team else [])
+        missing, missing_total = outcomes_missing(db, now, current_user.partner_id, HOME_ITEMS)
+        return Markup(render_template(
+            "reporting/_home_body.html", overdue=owed.overdue, due=owed.due, overdue_total=owed.overdue_total,
+            due_total=owed.due_total, today=now, counts=counts, mine=mine, team_overdue=team_overdue,
+            missing=missing, missing_total=missing_total,
+            segment_labels={segment: label(segment) for segment in Segment}))  # once, not once per row
+
+    return render_template("reporting/home.html", body=fragments.page("home", current_user.partner_id, body))
 
 
 def _reportable_account(account_id: int):

@@ -71,38 +71,43 @@ def _snapshot_parts(db, partner, day: date, stamp: tuple | None) -> SnapshotPart
 @login_required
 def partner_scorecard(partner_id: int):
     """The snapshot's parts come rendered from portal.core.fragments; what a user changes during
-    the day (open items, overdue check-ins, renewals, alerts with their accounts) is read per request."""
+    the day (open items, overdue check-ins, renewals, alerts with their accounts) is read when the
+    partner's data changed, the page kept whole in between (portal.core.fragments.page)."""
     db = get_session()
     partner = one_or_404(db, partners_visible_to(current_user), partner_id)
-    day, stamp = snapshot_version(db)
-    snapshot = _snapshot_parts(db, partner, day, stamp) if day else None
-    alerts: list = []
-    renewals: list = []
-    renewals_total = 0
-    if day and snapshot:
-        alerts = review.recent_alerts(db, current_user, partner.id, day)
-        renewals, renewals_total = review.renewals(db, partner.id, day, today(), SCORECARD_ROWS, stamp=stamp)
-    owed = owed_first(db, today(), partner.id, SCORECARD_ROWS, due_rows=False)  # the scorecard lists the overdue only
-    # The accounts list with the partner's accounts (a reseller's list has only its own).
-    accounts_args = {"partner_id": partner.id} if current_user.is_vendor else {}
-    open_rows, open_total = action_listing.first_open(
-        db, visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id), today(), SCORECARD_ITEMS)
-    return render_template(
-        "scoring/partner.html",
-        partner=partner,
-        snapshot=snapshot,
-        card=snapshot is not None,
-        renewals=renewals,
-        renewals_total=renewals_total,
-        overdue=owed.overdue,
-        overdue_total=owed.overdue_total,
-        accounts_args=accounts_args,
-        open_rows=open_rows,
-        open_total=open_total,
-        today=today(),
-        day=day,
-        alerts=alerts,
-    )
+
+    def body() -> Markup:
+        day, stamp = snapshot_version(db)
+        snapshot = _snapshot_parts(db, partner, day, stamp) if day else None
+        alerts: list = []
+        renewals: list = []
+        renewals_total = 0
+        if day and snapshot:
+            alerts = review.recent_alerts(db, current_user, partner.id, day)
+            renewals, renewals_total = review.renewals(db, partner.id, day, today(), SCORECARD_ROWS, stamp=stamp)
+        owed = owed_first(db, today(), partner.id, SCORECARD_ROWS, due_rows=False)  # the scorecard lists the overdue only
+        # The accounts list with the partner's accounts (a reseller's list has only its own).
+        accounts_args = {"partner_id": partner.id} if current_user.is_vendor else {}
+        open_rows, open_total = action_listing.first_open(
+            db, visible_to(current_user, ActionItem).where(ActionItem.partner_id == partner.id), today(), SCORECARD_ITEMS)
+        return Markup(render_template(
+            "scoring/_partner_body.html",
+            partner=partner,
+            snapshot=snapshot,
+            card=snapshot is not None,
+            renewals=renewals,
+            renewals_total=renewals_total,
+            overdue=owed.overdue,
+            overdue_total=owed.overdue_total,
+            accounts_args=accounts_args,
+            open_rows=open_rows,
+            open_total=open_total,
+            today=today(),
+            day=day,
+            alerts=alerts,
+        ))
+
+    return render_template("scoring/partner.html", partner=partner, body=fragments.page("scorecard", partner.id, body))
 
 
 def _ranking(db, day, limit: int | None = None, cards: bool = True):
@@ -124,38 +129,44 @@ def _ranking(db, day, limit: int | None = None, cards: bool = True):
 @bp.get("/channel")
 @roles_required(*VENDOR_ROLES)
 def channel():
-    db = get_session()
-    day, stamp = snapshot_version(db)
-    # A few hundred rows with their trends cost more to render than all the rest of the page:
-    # the first RANKING_ROWS in the chosen order, and the whole list on request (?all=1).
-    show_all = ListArgs().flag("all")
-    partners, matching, sort, descending = _ranking(db, day, None if show_all else review.RANKING_ROWS, cards=False)
-    # The rows' figures, sparklines and band bars: rendered once per snapshot (ranking_cells).
-    cells = ranking_cells.ranking_cells(db, day, stamp, [p.id for p, _s in partners]) if day else {}
-    # The channel's weekly scorecards end with the day's own: the headline needs no query of its own.
-    trend = insights.scorecard_trend(db, None, day) if day else []
-    card = trend[-1] if trend and trend[-1].day == day else None
-    previous = insights.previous_scorecard(db, None, day) if day else None
-    before = previous.day if previous else None
-    return render_template(
-        "scoring/channel.html",
-        day=day,
-        before=before,
-        previous=previous,
-        movers=insights.movers(db, day, before) if before else [],
-        card=card,
-        trend=trend,
-        partners=partners,
-        matching=matching,
-        cells=cells,
-        sort=sort,
-        descending=descending,
-        tiers=choices(PartnerTier),
-        tier_labels={tier: label(tier) for tier in PartnerTier},  # once, not once per row
-        bands=choices(Band),
-        args=request.args,
-        optimism=insights.optimism_check(db, None, day, card),
-    )
+    """The channel's scorecard and ranking, kept rendered until any partner's data changes
+    (portal.core.fragments.page)."""
+
+    def body() -> Markup:
+        db = get_session()
+        day, stamp = snapshot_version(db)
+        # A few hundred rows with their trends cost more to render than all the rest of the page:
+        # the first RANKING_ROWS in the chosen order, and the whole list on request (?all=1).
+        show_all = ListArgs().flag("all")
+        partners, matching, sort, descending = _ranking(db, day, None if show_all else review.RANKING_ROWS, cards=False)
+        # The rows' figures, sparklines and band bars: rendered once per snapshot (ranking_cells).
+        cells = ranking_cells.ranking_cells(db, day, stamp, [p.id for p, _s in partners]) if day else {}
+        # The channel's weekly scorecards end with the day's own: the headline needs no query of its own.
+        trend = insights.scorecard_trend(db, None, day) if day else []
+        card = trend[-1] if trend and trend[-1].day == day else None
+        previous = insights.previous_scorecard(db, None, day) if day else None
+        before = previous.day if previous else None
+        return Markup(render_template(
+            "scoring/_channel_body.html",
+            day=day,
+            before=before,
+            previous=previous,
+            movers=insights.movers(db, day, before) if day and before else [],
+            card=card,
+            trend=trend,
+            partners=partners,
+            matching=matching,
+            cells=cells,
+            sort=sort,
+            descending=descending,
+            tiers=choices(PartnerTier),
+            tier_labels={tier: label(tier) for tier in PartnerTier},  # once, not once per row
+            bands=choices(Band),
+            args=request.args,
+            optimism=insights.optimism_check(db, None, day, card),
+        ))
+
+    return render_template("scoring/channel.html", body=fragments.page("channel", None, body))
 
 
 @bp.get("/channel/partners.<fmt>")

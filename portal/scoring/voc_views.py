@@ -4,16 +4,18 @@ SQL, paged in SQL, exported as CSV or Excel. Vendor staff answer an item here; a
 the same pages for its own customers only, with the vendor's answers."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from portal.accounts import partners as partner_service
+from portal.core import fragments
 from portal.core.exports import table_response
 from portal.core.formatting import local_name
 from portal.core.history import readable_changes
@@ -128,23 +130,30 @@ def _facet_links(facet: str, counts: dict | None, options: list[tuple[str, str, 
 @bp.get("/voice-of-customer")
 @login_required
 def voc_inbox():
-    db = get_session()
-    areas = voc.product_areas(db)
-    filters = Filters(areas)
-    counted, total, capped = _counts(db, filters, count_bound(ListArgs().page(), current_app.config["PORTAL"].page_size))
-    page = paginate(db, filters.rows(), rows=True, total=total, capped=capped, key=VocItem.id)  # ids first: a narrow sort
-    counts = counted or {facet: None for facet in FACETS}
-    facets = {
-        "area": _facet_links("area", counts["area"], [(a.key, local_name(a), a.id) for a in areas
-                                                      if a.active or (counts["area"] or {}).get(a.id)]
-                             + [(voc.UNASSIGNED, _("Unassigned"), None)]),
-        "status": _facet_links("status", counts["status"], [(s.value, label(s), s) for s in VocStatus]),
-        "kind": _facet_links("kind", counts["kind"], [(k.value, label(k), k) for k in VocKind]),
-    }
-    partners = partner_service.names(db, current_user) if current_user.is_vendor else []
-    area_options = [{"value": a.key, "label": local_name(a)} for a in areas] + [{"value": voc.UNASSIGNED, "label": _("Unassigned")}]
-    return render_template("scoring/voc_inbox.html", page=page, facets=facets, area_options=area_options, partners=partners,
-                           kinds=choices(VocKind), statuses=choices(VocStatus), segments=choices(Segment), args=request.args)
+    """The inbox, kept rendered until the data of the partners it lists changes (portal.core.fragments.page)."""
+
+    def body() -> Markup:
+        db = get_session()
+        areas = voc.product_areas(db)
+        filters = Filters(areas)
+        counted, total, capped = _counts(db, filters, count_bound(ListArgs().page(), current_app.config["PORTAL"].page_size))
+        page = paginate(db, filters.rows(), rows=True, total=total, capped=capped, key=VocItem.id)  # ids first: a narrow sort
+        counts: Mapping[str, dict | None] = counted if counted is not None else dict.fromkeys(FACETS)
+        facets = {
+            "area": _facet_links("area", counts["area"], [(a.key, local_name(a), a.id) for a in areas
+                                                          if a.active or (counts["area"] or {}).get(a.id)]
+                                 + [(voc.UNASSIGNED, _("Unassigned"), None)]),
+            "status": _facet_links("status", counts["status"], [(s.value, label(s), s) for s in VocStatus]),
+            "kind": _facet_links("kind", counts["kind"], [(k.value, label(k), k) for k in VocKind]),
+        }
+        partners = partner_service.names(db, current_user) if current_user.is_vendor else []
+        area_options = [{"value": a.key, "label": local_name(a)} for a in areas] + [{"value": voc.UNASSIGNED, "label": _("Unassigned")}]
+        return Markup(render_template("scoring/_voc_inbox_body.html", page=page, facets=facets, area_options=area_options,
+                                      partners=partners, kinds=choices(VocKind), statuses=choices(VocStatus),
+                                      segments=choices(Segment), args=request.args))
+
+    partner_id = None if current_user.is_vendor else current_user.partner_id
+    return render_template("scoring/voc_inbox.html", body=fragments.page("voc_inbox", partner_id, body))
 
 
 @bp.get("/voice-of-customer.<fmt>")
