@@ -46,6 +46,7 @@ PROGRESS_EVERY = 2000  # rows planned between two reports of progress (a big fil
 # A job whose scheduler process has not reported for this long is stalled (the process died: it
 # reports every PROGRESS_EVERY rows while planning; a commit of 20,000 rows takes well under a minute).
 STALLED_AFTER = timedelta(minutes=5)
+EXCEL = "Excel"  # a Sheet's encoding when it was read from an .xlsx file
 XLSX_EXPANSION = 8  # an .xlsx may unpack to 8 times the upload limit (real ones unpack 5-10 times)
 
 # canonical field -> (English header, Japanese header, other accepted spellings)
@@ -289,7 +290,7 @@ def _read_xlsx(content: bytes, limits: Limits) -> Sheet:
     if unzipped > limits.unzipped_bytes:
         raise FileProblem(_l("The Excel file unpacks to %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.",
                              size=-(-unzipped // 2**20), limit=limits.unzipped_bytes // 2**20))
-    collector = _Collector(limits, "Excel")
+    collector = _Collector(limits, EXCEL)
     try:
         _check_row_widths(archive, _first_sheet_path(archive), limits)
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -852,8 +853,11 @@ def store_upload(session: Session, partner: Partner, user: User, filename: str, 
 
 def _store_upload(session: Session, partner: Partner, user: User, filename: str, content: bytes, sheet: Sheet,
                   today: date, job_rows: int) -> ImportBatch:
+    # The rows as read are kept for an Excel file only: reading a CSV file again costs less than
+    # storing and loading its rows as JSON (10,000 rows: 0.03 s against 0.1-0.3 s).
     batch = ImportBatch(partner_id=partner.id, user_id=user.id, filename=filename[:255],
-                        content_sha256=hashlib.sha256(content).hexdigest(), content=content, sheet=sheet.to_json(),
+                        content_sha256=hashlib.sha256(content).hexdigest(), content=content,
+                        sheet=sheet.to_json() if sheet.encoding == EXCEL else None,
                         row_count=len(sheet.rows), status="queued")
     if len(sheet.rows) <= job_rows:
         keep_plan(batch, plan_import(session, partner, sheet, today))
@@ -897,7 +901,8 @@ def stored_plan(session: Session, batch: ImportBatch, today: date, *, check_ins:
 
 
 def batch_sheet(batch: ImportBatch) -> Sheet:
-    """The rows as read at upload (a batch from before rows were kept is read again, without limits)."""
+    """The rows as read at upload: kept for an Excel file, a CSV file read again (without limits:
+    it was read within them at upload)."""
     with _collector_paused():  # as for the plan: the column's JSON is some 100,000 objects
         if batch.sheet is not None:
             return Sheet.from_json(batch.sheet)
