@@ -220,3 +220,23 @@ def test_on_a_phone_the_tables_inside_cards_fit_their_card(app, db, chromium, li
             assert wide == [], path
             # Each row still says what its figures are: the column's name stands beside each value.
             assert page.locator(".card table.table--cards td[data-label]").count() > 0, path
+
+
+def test_on_a_phone_each_import_error_is_a_card_whose_message_reads_across_it(app, db, chromium, live_url, tenants):
+    """A reseller who uploads a file from a phone reads what to correct: each error is one card
+    (row, column, value each beside its name) with its message across the card's width, not a
+    four-column table squeezed to a few characters a line."""
+    page = log_in(chromium, live_url, tenants.admin_a, width=390)
+    page.goto(f"{live_url}/import")
+    content = ("Reference,Period,Active users,NPS,Sentiment (green/yellow/red)\n"
+               f"{tenants.account_a.reference},,abc,11,blue\n").encode()
+    page.set_input_files("input[type=file]", files=[{"name": "phone.csv", "mimeType": "text/csv", "buffer": content}])
+    page.get_by_role("button", name="Check the file").click()
+    page.wait_for_url(re.compile(r"/import/\d+$"))
+    errors = page.locator("table.import-errors tbody tr")
+    assert errors.count() == 3  # active users, NPS, sentiment
+    widths = page.evaluate("""[...document.querySelectorAll('table.import-errors tbody tr')].map(row => [
+        row.querySelector('.import-errors__problem').getBoundingClientRect().width, row.getBoundingClientRect().width])""")
+    assert all(message >= 0.9 * card for message, card in widths), widths
+    assert "must be one of: green (緑), yellow (黄), red (赤)" in errors.nth(2).inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -198,12 +198,12 @@ BAD_ACCOUNT_CELLS = [
     pytest.param({"Seats": "12.5"}, "Seats", "Seats must be a whole number from 0 to 1000000", id="fractional-seats"),
     pytest.param({"ARR (yen)": "1.2万円"}, "ARR (yen)", "must be a whole number from 0 to", id="arr-in-man"),
     pytest.param({"Status (onboarding/active/churned)": "paused"}, "Status (onboarding/active/churned)",
-                 "must be one of: onboarding, active, churned", id="bad-status"),
+                 "must be one of: onboarding (導入中), active (活用中), churned (解約)", id="bad-status"),
     pytest.param({"Status (onboarding/active/churned)": "解約", "Churn reason": "Budget"}, "Churned on",
                  "is required for a churned account", id="churned-without-date"),
     pytest.param({"Owner (email)": "nobody@example.com"}, "Owner (email)",
                  "must be the email of an active user of the partner that serves this customer", id="unknown-owner"),
-    pytest.param({"Segment": "enterprise"}, "Segment", "must be one of: high_touch, low_touch, tech_touch", id="bad-segment"),
+    pytest.param({"Segment": "enterprise"}, "Segment", "must be one of: high_touch (ハイタッチ), low_touch (ロータッチ), tech_touch (テックタッチ)", id="bad-segment"),
 ]
 
 

@@ -189,9 +189,17 @@ class Checks:
         try:
             return enum_cls(text)
         except ValueError:
-            options = ", ".join(m.value for m in enum_cls)
-            self.fail(name, _l("must be one of: %(options)s", options=options), raw)
+            self.fail(name, _l("must be one of: %(options)s", options=self.options(enum_cls)), raw)
             return None
+
+    def options(self, enum_cls: type[enum.Enum]) -> str:
+        """The values a choice takes, each with its first Japanese word when it has one
+        ("green (緑), yellow (黄), red (赤)"): a sheet headed 所感（緑/黄/赤） is answered in its own words."""
+        japanese: dict[str, str] = {}
+        for word, value in self.aliases.get(enum_cls, {}).items():
+            if not word.isascii():
+                japanese.setdefault(value, word)
+        return ", ".join(f"{m.value} ({japanese[m.value]})" if m.value in japanese else m.value for m in enum_cls)
 
     @_kept
     def text(self, values: Mapping, name: str, *, max_length: int = MAX_TEXT, required=False) -> str | None:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
@@ -151,6 +150,8 @@ def auc(churned: np.ndarray, score: np.ndarray) -> float | None:
     churns = int(y.sum())
     if not enough(churns, len(y) - churns):
         return None
+    from sklearn.metrics import roc_auc_score  # here, not at the top: a second to import, which every process paid at start
+
     return float(roc_auc_score(y, -s))
 
 

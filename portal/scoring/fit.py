@@ -19,6 +19,9 @@ MIN_CHURNED churned or MIN_RENEWED renewed outcomes it refuses (NotEnoughOutcome
 
 The result is a draft: the Health model page shows it beside the current model's backtest and
 the admin edits, previews and saves it (health.save_model). Nothing is saved here.
+
+SciPy and scikit-learn are imported where they are used: importing them takes a second, which
+every process (web worker, CLI command, scheduler) paid at start, fit or no fit.
 """
 from __future__ import annotations
 
@@ -27,10 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
-from scipy.optimize import minimize
-from scipy.special import expit
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GroupKFold
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -110,6 +109,8 @@ def _objective(theta: np.ndarray, weighted: np.ndarray, present: np.ndarray, y: 
     """Logistic loss (+ L2) of the score's weights, with its gradient. `weighted` is present × values,
     computed once per fit: the gradient is two matrix-vector products, no rows × components arrays
     per evaluation (a fit at 100k outcomes evaluates this some 60 times per phase and fold)."""
+    from scipy.special import expit
+
     k = weighted.shape[1]
     w, a, b = theta[:k], theta[k], theta[k + 1]
     denominator = present @ w + EPS
@@ -131,6 +132,8 @@ def fit_weights(values: np.ndarray, present: np.ndarray, churned: np.ndarray, st
     bounds = [(0.0, 1.0)] * k + [(None, None), (0.0, None)]
     constraint = {"type": "eq", "fun": lambda t: np.sum(t[:k]) - 1.0, "jac": lambda t: np.concatenate([np.ones(k), [0.0, 0.0]])}
     present = np.ascontiguousarray(present, dtype=float)
+    from scipy.optimize import minimize
+
     result = minimize(_objective, theta0, args=(present * values, present, churned.astype(float)), jac=True, method="SLSQP",
                       bounds=bounds, constraints=[constraint], options={"maxiter": 200, "ftol": 1e-9})
     w = np.clip(result.x[:k], 0.0, None)
@@ -149,6 +152,8 @@ def whole_percent(shares: np.ndarray) -> dict[str, int]:
 def folds(account_id: np.ndarray, k: int = FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
     """k (train, test) row splits, grouped by account: one account's outcomes all on one side."""
     k = min(k, len(np.unique(account_id)))
+    from sklearn.model_selection import GroupKFold
+
     return list(GroupKFold(n_splits=k).split(np.zeros(len(account_id)), groups=account_id))
 
 
@@ -208,6 +213,8 @@ def choose_bands(score: np.ndarray, churned: np.ndarray, multiple: float, curren
 
 def cross_validate(data: Data, current: ModelSpec, phases: tuple[str, ...]) -> dict:
     """Held-out AUC of the fitted and the current model on the same grouped folds."""
+    from sklearn.metrics import roc_auc_score
+
     per_fold = []
     held_out_fitted, held_out_current, held_out_y = [], [], []
     for train, test in folds(data.account_id):
