@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from markupsafe import Markup
-from flask_babel import gettext as _, to_user_timezone
+from flask_babel import get_timezone, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -22,6 +22,7 @@ from portal.renewals import services as renewals
 from portal.core.labels import choices
 from portal.reporting.cadence import cadence_rules, obligations, period_containing
 from portal.core import fragments
+from portal.core.clock import day_of
 from portal.core.formatting import local_name
 from portal.models import (
     Account, ActionItem, Band, Partner, CheckIn, LifecycleStatus, MilestoneStatus, ReportSource, Segment,
@@ -34,7 +35,7 @@ from portal.core.scoping import ACCOUNT_EDITORS, accounts_visible_to, one_or_404
 from portal.core.validation import ValidationError
 from portal.core.lists import InvalidArgument, ListArgs, paginate_keyset
 from portal.core.exports import table_response
-from portal.core.labels import label
+from portal.core.labels import labeller
 from portal.accounts import listing
 from portal.accounts.listing import owner_choices
 from portal.core.web import attach_errors, get_session, roles_required, today
@@ -134,16 +135,23 @@ def accounts_export():
     db = get_session()
     filters, sort, descending = _list_request(db)
     days = listing.score_days(db)
-    rows = db.execute(listing.account_rows(db, current_user, today(), days, filters, sort=sort, descending=descending)).all()
-    headers = [_("Reference"), _("Customer"), _("Name reading (furigana)")] + ([_("Partner")] if current_user.is_vendor else []) + [
+    listed = listing.account_rows(db, current_user, today(), days, filters, sort=sort, descending=descending)
+    # The account's columns the file shows rather than the Account objects the page uses: building
+    # 100,000 of them was a third of the export's time.
+    figures = [c for c in listed.selected_columns if c.key in ("partner_name", "owner_name", "score", "band", "change",
+                                                               "last_check_in", "next_due")]
+    rows = db.execute(listed.with_only_columns(Account.reference, Account.name, Account.name_kana, Account.segment, Account.status,
+                                               Account.renewal_date, Account.arr_jpy, *figures)).all()
+    vendor, named, not_enough, zone = current_user.is_vendor, labeller(), _("Not enough data"), str(get_timezone())
+    headers = [_("Reference"), _("Customer"), _("Name reading (furigana)")] + ([_("Partner")] if vendor else []) + [
         _("Segment"), _("Lifecycle status"), _("Health band"), _("Health score"), _("Change in 30 days"), _("Last check-in"),
         _("Next check-in due"), _("Owner"), _("Renewal date"), "ARR"]
     table = [
-        [r.Account.reference, r.Account.name, r.Account.name_kana] + ([r.partner_name] if current_user.is_vendor else []) + [
-            label(r.Account.segment), label(r.Account.status),
-            label(r.band) if r.band else (_("Not enough data") if r.Account.status != LifecycleStatus.CHURNED else None),
-            r.score, r.change, to_user_timezone(r.last_check_in).date() if r.last_check_in else None, r.next_due,
-            r.owner_name, r.Account.renewal_date, r.Account.arr_jpy]
+        [r.reference, r.name, r.name_kana] + ([r.partner_name] if vendor else []) + [
+            named(r.segment), named(r.status),
+            named(r.band) if r.band else (not_enough if r.status != LifecycleStatus.CHURNED else None),
+            r.score, r.change, day_of(r.last_check_in, zone) if r.last_check_in else None, r.next_due,
+            r.owner_name, r.renewal_date, r.arr_jpy]
         for r in rows]
     return table_response(headers, table, "accounts", "csv")
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.accounts import partners as partner_service
 from portal.actions import listing, ownership, services as actions
 from portal.core.exports import table_response
-from portal.core.labels import choices, label
+from portal.core.labels import choices, label, labeller
 from portal.core.lists import InvalidArgument, ListArgs, paginate
 from portal.models import VENDOR_ROLES, ActionComment, ActionItem, ActionKind, ActionStatus, ActionStep, OPEN_ACTION_STATUSES, User
 from portal.actions import bp
@@ -69,9 +69,10 @@ def action_items_export():
     vendor = current_user.is_vendor
     headers = [_("Item"), _("Account")] + ([_("Partner")] if vendor else []) + [
         _("Kind"), _("Owner"), _("Due"), _("Overdue"), _("Steps done"), _("Steps"), _("Status")]
+    named, yes, no = labeller(), _("Yes"), _("No")
     table = [[actions.shown_title(r.ActionItem), r.account_name] + ([r.partner_name] if vendor else []) + [
-        label(r.ActionItem.kind), r.owner_name, r.ActionItem.due_on, _("Yes") if r.overdue else _("No"),
-        r.steps_done, r.steps_total, label(r.ActionItem.status)] for r in rows]
+        named(r.ActionItem.kind), r.owner_name, r.ActionItem.due_on, yes if r.overdue else no,
+        r.steps_done, r.steps_total, named(r.ActionItem.status)] for r in rows]
     return table_response(headers, table, "action-items", "csv")
 
 

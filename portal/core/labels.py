@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import enum
+import functools
+from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
@@ -145,6 +147,12 @@ def label(value: enum.Enum | None) -> str:
     if value is None:
         return "—"
     return str(LABELS.get(type(value), {}).get(value, value.value))
+
+
+def labeller() -> Callable[[enum.Enum | None], str]:
+    """label() for the many rows of one export, in one language: each value translated once (a
+    translation look-up costs some 30 µs; 300,000 of them were most of a 100,000-account export)."""
+    return functools.cache(label)
 
 
 def label_band(value: str | None) -> str:
