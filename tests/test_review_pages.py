@@ -277,3 +277,19 @@ def test_the_ranking_rows_are_in_each_reader_s_language(db, browser, tenants, ch
     row = ranking_row(browser(tenants.partner_manager).get("/channel").get_data(as_text=True), "Charlie Works")
     assert 'data-label="契約中アカウント数"' in row and 'data-label="Live accounts"' not in row
     assert 'data-label="Live accounts"' in ranking_row(vendor.get("/channel").get_data(as_text=True), "Charlie Works")
+
+
+def test_the_navigation_marks_the_one_section_a_page_belongs_to(db, browser, tenants):
+    """A page deep inside a section (a check-in, an account's timeline) keeps its section marked,
+    and the company's settings mark Settings alone, not Our company as well."""
+    def current(client, url: str) -> list[str]:
+        html = client.get(url).get_data(as_text=True)
+        return re.findall(r'<a href="[^"]*" aria-current="page">([^<]+)</a>', html.split("</nav>")[0])
+
+    admin = browser(tenants.admin_a)
+    assert current(admin, "/company/settings") == ["Settings"]
+    assert current(admin, f"/partners/{tenants.partner_a.id}") == ["Our company"]
+    assert current(admin, f"/check-ins/{tenants.check_in_a.id}") == ["Accounts"]
+    assert current(admin, f"/accounts/{tenants.account_a.id}/timeline") == ["Accounts"]
+    assert current(admin, "/import/outcomes") == ["Upload"]
+    assert current(browser(tenants.partner_manager), f"/accounts/{tenants.account_a.id}/timeline") == ["Accounts"]
