@@ -185,6 +185,12 @@ def test_the_channel_overview_shows_changes_against_a_week_before_and_the_movers
     assert "Changes are against" in html
     moved = html.split("Partners that moved most</h2>")[1].split("</ul>")[0]
     assert tenants.partner_a.name in moved and "→" in moved
+    # The partner's own scorecard shows its changes against the same week, to its manager and to the reseller.
+    for who in (tenants.partner_manager, tenants.admin_a):
+        page = browser(who).get(f"/partners/{tenants.partner_a.id}/scorecard").get_data(as_text=True)
+        assert "Changes are against" in page
+        health = page.split('<span class="stat__value">')[3].split("</p>")[0]
+        assert "Average health" in health and 'class="change change--bad"' in health
 
 
 def trend_rows(html: str) -> list[str]:

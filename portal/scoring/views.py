@@ -49,6 +49,8 @@ def _snapshot_parts(db, partner, day: date, stamp: tuple | None) -> SnapshotPart
             return None
         context = dict(
             partner=partner, card=card, day=day,
+            # What the headline's changes are against, as on the channel's page and in the weekly email.
+            previous=insights.previous_scorecard(db, partner.id, day),
             tier=tiers.progress(card, rules, held=partner.tier), tier_figures=tiers.TIER_FIGURES,
             trend=insights.scorecard_trend(db, partner.id, day),
             benchmark=insights.benchmark(db, partner.id, day),
