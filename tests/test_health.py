@@ -773,7 +773,7 @@ def test_the_card_reads_in_japanese(db, browser, tenants, today_is):
     db.commit()
     card = health_section(browser(tenants.user_a).get(f"/accounts/{account.id}").get_data(as_text=True))
     assert "データ不足" in card and "スコアを出すにはデータが足りません" in card
-    assert "利用状況（ウェイトの 25%）：ヘルスチェックでアクティブユーザー数を報告してください" in card
+    assert "利用状況（重みの 25%）：ヘルスチェックでアクティブユーザー数を報告してください" in card
 
 
 def test_an_account_short_of_data_is_counted_apart_in_every_scorecard_figure(db, partner, today_is):
