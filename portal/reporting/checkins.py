@@ -641,9 +641,11 @@ def submit_check_ins(
         now = utcnow()
         # Core, not the ORM's bulk insert (which splits the rows into groups by their None values).
         table = cast(Table, CheckIn.__table__)
+        # Read once: `user` may be Flask-Login's current_user, a proxy that looks the user up on every use.
+        submitted_by_id, api_token_id = user.id if user else None, token.id if token else None
         rows = [dict(account_id=account.id, partner_id=account.partner_id, period_start=data.period.start,
                      version=(existing.version + 1) if existing else 1, source=source, submitted_at=now,
-                     submitted_by_id=user.id if user else None, api_token_id=token.id if token else None,
+                     submitted_by_id=submitted_by_id, api_token_id=api_token_id,
                      **{name: getattr(data, name) for name in STORED_FIELDS})
                 for account, data, existing in to_write]
         taken = new_ids(session, table, len(rows))
