@@ -222,6 +222,13 @@ def test_a_bad_account_cell_is_reported_by_row_and_column_and_nothing_is_written
     assert (len(changes_of(db, tenants.account_a)), check_in_count(db)) == (logged, reports)
 
 
+def test_a_row_with_a_bad_account_cell_still_has_its_check_in_checked(db, browser, tenants):
+    """One upload lists every error of a row: the account's and the check-in's alike."""
+    page = preview(browser(tenants.user_a), csv_file(row({"Seats": "-3", "NPS": "11", "Active users": "many"})))
+    assert sorted((e[0], e[1]) for e in page.errors) == [(2, "Active users"), (2, "NPS"), (2, "Seats")]
+    assert not page.can_commit
+
+
 def test_two_rows_of_one_account_must_not_disagree(db, browser, tenants):
     page = preview(browser(tenants.user_a), csv_file(row({"Seats": "30", "Period": "2026-04"}), row({"Seats": "３０"}),
                                                      row({"Seats": "40", "Period": "2026-01"})))

@@ -445,6 +445,7 @@ def test_unknown_reference_creates_no_account_unless_the_partner_allows_it(db, b
     page = preview(b, csv_file(NEW))
     assert [(e[0], e[1]) for e in page.errors] == [(2, "Reference")]
     assert "N-100 is not one of your accounts" in page.errors[0][2]
+    assert "“Files and the API may create accounts” in Settings" in page.errors[0][2]  # where to turn it on
 
     tenants.partner_a.imports_create_accounts = True
     db.commit()

@@ -571,9 +571,7 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
                 new_accounts[reference] = {"reference": reference, "name": name, "values": row.account_values, "row": row_number}
                 row.account_values = {}
             else:
-                checked = _plan_account(row, record, None, {}, edits, owners, emails, error)
-                if checked is None:
-                    continue
+                checked = _plan_account(row, record, None, {}, edits, owners, emails, error) or edits[reference].checked
             row.new_account = new_accounts[reference]
             row.account_name = row.new_account["name"]
         else:
@@ -581,9 +579,9 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
                 error(row_number, "reference", _l("%(ref)s has churned; churned accounts take no more check-ins", ref=reference))
                 continue
             row.account, row.account_name = account, account.name
-            checked = _plan_account(row, record, account, {}, edits, owners, emails, error)
-            if checked is None:
-                continue
+            # With errors in the account's own cells, the row's check-in is still checked (against
+            # the account as it stands), so that one upload lists every error of the row.
+            checked = _plan_account(row, record, account, {}, edits, owners, emails, error) or _as_it_stands(account, edits.get(reference))
         if account is not None and not _reports_check_in(record):
             # Only account columns filled in (the template as downloaded, or seats brought up to date):
             # the account is kept current and no check-in is asked for.
@@ -625,6 +623,11 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
 def _as_of(account: Any) -> str | None:
     """When the account was last changed, as the plan keeps it (None: the file creates it)."""
     return account.updated_at.isoformat() if account is not None else None
+
+
+def _as_it_stands(account: Any, edit: "AccountEdit | None") -> Mapping:
+    """An existing account as the rows before this one leave it (as stored if none changed it)."""
+    return edit.checked if edit else account._mapping
 
 
 def _reports_check_in(record: Mapping[str, Any]) -> bool:
@@ -712,7 +715,8 @@ def _cell(values, columns, key):
 
 def _new_account_segment(record, partner: Partner, reference: str, error, row_number) -> Segment | None:
     if not partner.imports_create_accounts:
-        error(row_number, "reference", _l("%(ref)s is not one of your accounts. Add it first, or ask your partner admin to allow files to create accounts.", ref=reference))
+        error(row_number, "reference", _l("%(ref)s is not one of your accounts. Add it first, or have a partner admin turn on “%(setting)s” in Settings.",
+                                        ref=reference, setting=_l("Files and the API may create accounts")))
         return None
     raw = unicodedata.normalize("NFKC", str(record.get("segment") or "")).strip().lower().replace(" ", "_")
     try:
