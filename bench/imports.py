@@ -1,6 +1,11 @@
 """The check-in file import over HTTP as the largest partner's admin: upload (+plan), preview,
-commit of a 10,000-row CSV, then re-upload of 5,000 of those rows (all unchanged). The floor
-reads the same CSV with `csv` and writes it with one executemany INSERT into a scratch table."""
+commit of a 10,000-row CSV, then re-upload of 5,000 of those rows (all unchanged).
+
+The floor is the issue's: the same CSV read with `csv` and written with one executemany INSERT
+into check_ins, the table the import fills (each row's account and next version found by the
+statement itself; rolled back). Beside it, a stricter one: the same executemany into a scratch
+table of text columns without indexes, constraints or trigger, which no import could match
+(it writes nothing where the portal reads it); its ratio is in the note."""
 from __future__ import annotations
 
 import csv
@@ -92,7 +97,36 @@ def commit(client: httpx.Client, page: httpx.Response) -> tuple[float, httpx.Res
 
 
 def floor(session, content: bytes) -> float:
-    """csv + one executemany INSERT of the same columns into a scratch table."""
+    """csv + one executemany INSERT into check_ins: each row a new version of its account's period,
+    the account (by the largest partner's reference) and the version looked up by the statement;
+    timed to the end of the executemany, then rolled back so the import finds the data as generated."""
+    # The columns in the file's order (HEADERS): reference, period, active users, NPS, open tickets,
+    # open escalations, sentiment, its reason, outcome progress, note.
+    statement = (
+        "INSERT INTO check_ins (account_id, partner_id, period_start, version, source, submitted_at, active_users, nps,"
+        " open_tickets, open_escalations, sentiment, sentiment_reason, outcome_progress, note, expansion_jpy)"
+        " SELECT a.id, a.partner_id, p.start,"
+        " (SELECT coalesce(max(c.version), 0) + 1 FROM check_ins c WHERE c.account_id = a.id AND c.period_start = p.start),"
+        " 'file', now(), %s, %s, %s, %s, %s, nullif(%s, ''), %s, nullif(%s, ''), 0"
+        " FROM accounts a CROSS JOIN (SELECT to_date(%s, 'YYYY-MM') AS start) p"
+        " WHERE a.partner_id = (SELECT id FROM partners WHERE code = 'P1') AND a.reference = %s")
+    session.rollback()
+    with Timer() as timer:
+        rows = list(csv.reader(io.StringIO(content.decode())))[1:]
+        values = [(int(active), int(nps), int(tickets), int(escalations), sentiment, reason, int(progress), note, period, reference)
+                  for reference, period, active, nps, tickets, escalations, sentiment, reason, progress, note in rows]
+        cursor = session.connection().connection.cursor()
+        cursor.executemany(statement, values)
+        written = cursor.rowcount
+    session.rollback()
+    if written != len(rows):
+        raise RuntimeError(f"the floor wrote {written} of {len(rows)} rows")
+    return timer.seconds
+
+
+def scratch_floor(session, content: bytes) -> float:
+    """csv + one executemany INSERT of the same columns into a scratch table (text columns, no
+    index, constraint or trigger): stricter than the issue's floor, shown beside it."""
     columns = ", ".join(f"{key} text" for key in HEADERS)
     session.execute(text(f"DROP TABLE IF EXISTS bench_import_floor; CREATE TABLE bench_import_floor ({columns})"))
     session.commit()
@@ -130,6 +164,7 @@ def measure(session, server: Server, accounts: int, rows: int = 10_000, unchange
     content = check_in_file(session, rows)
     count = content.count(b"\n") - 1
     floor_seconds = floor(session, content)
+    scratch_seconds = scratch_floor(session, content)
     written = table_write(session, count)
     with closing(login(server.base_url, admin_email(1), timeout=1800)) as client:
         up, landed = upload(client, "bench.csv", content)
@@ -141,17 +176,18 @@ def measure(session, server: Server, accounts: int, rows: int = 10_000, unchange
     first, second = [summary for (summary,) in session.execute(text(
         "SELECT summary FROM import_batches WHERE filename LIKE 'bench%' ORDER BY id DESC LIMIT 2"))][::-1]
 
-    def row(what, seconds, floor_s=floor_seconds, note=""):
+    def row(what, seconds, floor_s=floor_seconds, note="", share=1.0):
         slow = " (over gunicorn's default 30 s timeout)" if seconds > 30 else ""
-        return Row(what, accounts, seconds, "s", floor_s, TARGET, seconds < 5 and seconds <= 3 * floor_s, note + slow)
+        strict = f"{seconds / (scratch_seconds * share):.1f}× the scratch-table floor ({scratch_seconds * share:.2f} s)"
+        return Row(what, accounts, seconds, "s", floor_s, TARGET, seconds < 5 and seconds <= 3 * floor_s,
+                   "; ".join(filter(None, (note, strict))) + slow)
 
-    return [row(f"import {count:,} rows: upload + plan", up, note="csv + executemany floor"),
+    return [row(f"import {count:,} rows: upload + plan", up, note="floor: csv + one executemany INSERT into check_ins"),
             row("… preview page", shown),
             row("… commit", done, note=_plan(first) + f"; the {count:,} check-ins' write alone (INSERT … SELECT into check_ins,"
-                f" rolled back) {written:.2f} s = {written / floor_seconds:.1f}× floor"
-                + (f"; gunicorn worker peak {memory:.0f} MB" if memory else "")),
+                f" rolled back) {written:.2f} s" + (f"; gunicorn worker peak {memory:.0f} MB" if memory else "")),
             row(f"re-upload {unchanged:,} unchanged rows: upload + plan", up_again, floor_seconds * unchanged / count,
-                note="floor scaled to the rows; " + _plan(second))]
+                note="floor scaled to the rows; " + _plan(second), share=unchanged / count)]
 
 
 def _plan(summary: dict | None) -> str:
