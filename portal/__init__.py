@@ -136,8 +136,8 @@ def register_blueprints(app: Flask) -> None:
     def index():
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
-        if current_user.is_vendor:
-            return redirect(url_for("admin.partners"))
+        if current_user.is_vendor:  # the channel's scorecard: what changed and who needs attention (first in the menu)
+            return redirect(url_for("scoring.channel"))
         return redirect(url_for("reporting.home"))
 
 

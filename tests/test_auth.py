@@ -27,11 +27,11 @@ def test_login_redirects_to_start_page_and_records_the_login(db, browser, tenant
     assert response.location == "/"
     assert logged_in(b)
     assert reload(db, tenants.admin_a).last_login_at is not None
-    # The start page sends each side to a home page it can open: vendor staff to the partner list.
+    # The start page sends each side to a home page it can open: vendor staff to the channel's scorecard.
     home = b.get("/")
     assert home.status_code == 302 and not home.location.endswith("/login")
     assert b.get(home.location).status_code == 200
-    assert browser(tenants.vendor_admin).get("/").location.endswith("/partners")
+    assert browser(tenants.vendor_admin).get("/").location.endswith("/channel")
 
 
 def test_wrong_email_and_wrong_password_look_the_same_and_write_nothing(db, browser, tenants):
