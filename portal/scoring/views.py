@@ -36,6 +36,7 @@ class SnapshotParts(NamedTuple):
 
     top: Markup  # headline, figures, benchmark, trend, tier progress
     optimism: Markup
+    before: date | None  # the day the headline's changes are against (said in the page's head)
 
 
 def _snapshot_parts(db, partner, day: date, stamp: tuple | None) -> SnapshotParts | None:
@@ -47,10 +48,10 @@ def _snapshot_parts(db, partner, day: date, stamp: tuple | None) -> SnapshotPart
         card = insights.scorecard(db, partner.id, day)
         if card is None:
             return None
+        # What the headline's changes are against, as on the channel's page and in the weekly email.
+        previous = insights.previous_scorecard(db, partner.id, day)
         context = dict(
-            partner=partner, card=card, day=day,
-            # What the headline's changes are against, as on the channel's page and in the weekly email.
-            previous=insights.previous_scorecard(db, partner.id, day),
+            partner=partner, card=card, day=day, previous=previous,
             tier=tiers.progress(card, rules, held=partner.tier), tier_figures=tiers.TIER_FIGURES,
             trend=insights.scorecard_trend(db, partner.id, day),
             benchmark=insights.benchmark(db, partner.id, day),
@@ -62,7 +63,8 @@ def _snapshot_parts(db, partner, day: date, stamp: tuple | None) -> SnapshotPart
             figure_names=insights.FIGURE_NAMES, min_partners=insights.BENCHMARK_MIN_PARTNERS,
         )
         return SnapshotParts(Markup(render_template("scoring/_partner_top.html", **context)),
-                             Markup(render_template("scoring/_partner_optimism.html", **context)))
+                             Markup(render_template("scoring/_partner_optimism.html", **context)),
+                             previous.day if previous else None)
 
     rules_key = tuple(sorted((tier.value, tuple(sorted(minimums.items()))) for tier, minimums in rules.items()))
     return fragments.cached("scorecard", (partner.id, partner.name, partner.tier, rules_key, current_user.is_vendor,
