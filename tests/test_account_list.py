@@ -386,7 +386,7 @@ def test_a_list_longer_than_the_count_cap_says_more_than_and_still_pages_through
     tenants.admin_a.language = "ja"
     db.commit()
     japanese = b.get("/accounts?owner=any").get_data(as_text=True)
-    assert "顧客アカウント 4 件超" in japanese and "1 / 1 超 ページ" in japanese
+    assert "顧客アカウント 4件超" in japanese and "1 / 1 超 ページ" in japanese
 
 
 def test_a_page_past_the_end_says_so_and_leads_back_to_the_first(db, browser, tenants):

@@ -55,7 +55,7 @@ def test_the_vendors_list_at_1280_and_in_japanese(db, chromium, live_url, tenant
     page = log_in(chromium, live_url, tenants.vendor_admin)
     page.goto(f"{live_url}/actions?tab=all")
     text = page.locator("main").inner_text()
-    assert "57 件中 1–50 件を表示" in text and "期限超過" in text
+    assert "57件中 1–50件を表示" in text and "期限超過" in text
     shot(page, "actions-1280-ja")
     page.goto(f"{live_url}/actions?tab=all&page=2")
-    assert "57 件中 51–57 件を表示" in page.locator("main").inner_text()
+    assert "57件中 51–57件を表示" in page.locator("main").inner_text()

@@ -253,4 +253,4 @@ def test_the_page_shows_how_the_running_model_ranks_recorded_outcomes_and_follow
     assert "6 without a score" in admin.get("/health-model").get_data(as_text=True)
 
     japanese = browser(factories.user(db, Role.VENDOR_ADMIN, language="ja")).get("/health-model").get_data(as_text=True)
-    assert "初期設定による記録済み結果の順位付け" in japanese and "スコアなし 6 件" in japanese
+    assert "初期設定による記録済み結果の順位付け" in japanese and "スコアなし 6件" in japanese
