@@ -513,6 +513,7 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
             columns.append(key)
             seen_keys[header] = key
     header_for = {key: header for header, key in seen_keys.items()}
+    in_file = [f for f in features if f"feature_{f.key}" in header_for]  # the features a row may report: those with a column
     missing = [COLUMNS[k] for k in ("reference", "sentiment") if k not in header_for]
     if missing:
         names = ", ".join(f"“{en}” / “{ja}”" for en, ja, _ in missing)
@@ -589,7 +590,7 @@ def _plan_import(session: Session, partner: Partner, sheet: Sheet, today: date,
             continue
         rule, seats, contract_start = rules[checked["segment"]], checked["seats"], checked["contract_start"]
         try:
-            data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=features,
+            data = parse_check_in(record, rule=rule, today=today, seats=seats, contract_start=contract_start, features=in_file,
                                   memo=memo)
         except ValidationError as invalid:
             for fe in invalid.errors:
