@@ -212,7 +212,7 @@ def test_a_cadence_change_changes_what_is_due(db, browser, tenants, today_is):
     vendor = browser(tenants.vendor_admin)
     response = vendor.post("/rules", cadence_form(low_touch_months="1", low_touch_grace="5"))
     assert response.location == "/rules"
-    assert "Reporting cadences saved; what is due follows them from now on." in parse(vendor.get("/rules")).flash_texts()
+    assert "Reporting rules saved: what is due, when an account moves to adoption and when action items close themselves follow them from now on." in parse(vendor.get("/rules")).flash_texts()
     assert cadences(db)[Segment.LOW_TOUCH] == (1, 5)
 
     # Monthly now: October is reported (tenants.check_in_a starts on Oct 1), November is due.

@@ -315,7 +315,7 @@ def reporting_rules():
         rules.save_cadences(db, form.data, actor=current_user)
         rules.save_reporting_settings(db, form.data, actor=current_user)
         db.commit()
-        flash(_("Reporting cadences saved; what is due follows them from now on."), "success")
+        flash(_("Reporting rules saved: what is due, when an account moves to adoption and when action items close themselves follow them from now on."), "success")
         return redirect(url_for("admin.reporting_rules"))
     return render_template("admin/reporting_rules.html", form=form, features=rules.features(db), templates=rules.milestone_templates(db),
                            segments=list(Segment)), (400 if form.errors else 200)
