@@ -299,3 +299,5 @@ def test_the_navigation_marks_the_one_section_a_page_belongs_to(db, browser, ten
     assert current(admin, f"/accounts/{tenants.account_a.id}/timeline") == ["Accounts"]
     assert current(admin, "/import/outcomes") == ["Upload"]
     assert current(browser(tenants.partner_manager), f"/accounts/{tenants.account_a.id}/timeline") == ["Accounts"]
+    # Another partner's scorecard is not found: the page marks no section it did not show.
+    assert current(admin, f"/partners/{tenants.partner_b.id}/scorecard") == []
