@@ -277,11 +277,11 @@ def test_an_error_in_japanese_names_the_column_in_good_japanese(db, browser, ten
                                 "契約席数": "３０.５", "担当者（メールアドレス）": tenants.user_b.email}))
     page_churned = preview(b, csv_file({"管理番号": "A-001", "対象期間": "2026-07", "所感（緑/黄/赤）": "緑", "ステータス": "解約済み",
                                         "解約理由": "予算削減"}))
-    assert [(e[0], e[1], e[2]) for e in page_churned.errors] == [(2, "解約日", "「解約日」列: 解約済みの顧客アカウントでは必須です")]
+    assert [(e[0], e[1], e[2]) for e in page_churned.errors] == [(2, "解約日", "「解約日」列：解約済みの顧客アカウントでは必須です")]
     problems = {e[1]: e[2] for e in page.errors}
-    assert problems["契約開始日"] == "「契約開始日」列: 日付として読めません（例: 2026/11/01）"
-    assert problems["契約席数"] == "「契約席数」列: 0〜1000000の整数で入力してください"
-    assert problems["担当者（メールアドレス）"].startswith("「担当者（メールアドレス）」列: ")
+    assert problems["契約開始日"] == "「契約開始日」列：日付として読めません（例：2026/11/01）"
+    assert problems["契約席数"] == "「契約席数」列：0〜1000000の整数で入力してください"
+    assert problems["担当者（メールアドレス）"].startswith("「担当者（メールアドレス）」列：")
     assert all(e[0] == 2 for e in page.errors)
 
 
@@ -419,7 +419,7 @@ def test_the_template_holds_each_accounts_values_and_reuploads_without_changing_
     else:
         records = [["" if v is None else v for v in r] for r in load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True)]
     cells = dict(zip(records[0], records[1], strict=False))  # a row stops at its last filled cell
-    assert (cells["フリガナ"], cells["担当者（メールアドレス）"], cells["プラン"], str(cells["契約席数"])) == (
+    assert (cells["フリガナ"], cells["担当者（メールアドレス）"], cells["プラン"], str(cells["ライセンス数"])) == (
         "アルファ", tenants.user_a.email, "Standard", "20")
     assert str(cells["契約開始日"]).startswith("2025-04-01")
     records[1][records[0].index("所感（緑/黄/赤）")] = "緑"

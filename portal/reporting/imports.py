@@ -79,7 +79,7 @@ COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "name_kana": ("Name reading (furigana)", "フリガナ", ("furigana", "kana", "読み", "ふりがな", "顧客名フリガナ")),
     "owner_email": ("Owner (email)", "担当者（メールアドレス）", ("owner", "担当者", "担当者メール", "担当者メールアドレス")),
     "plan": ("Plan", "プラン", ("契約プラン",)),
-    "seats": ("Seats", "契約席数", ("licenses", "ライセンス数", "席数", "契約ライセンス数")),
+    "seats": ("Seats", "ライセンス数", ("licenses", "契約席数", "席数", "契約ライセンス数")),
     "arr_jpy": ("ARR (yen)", "年間契約額（円）", ("arr", "年間契約額", "年額")),
     "status": ("Status (onboarding/active/churned)", "ステータス（導入中/活用中/解約）", ("lifecycle status", "ステータス", "状態")),
     "contract_start": ("Contract start", "契約開始日", ("start date", "開始日")),
