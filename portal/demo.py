@@ -134,17 +134,21 @@ def load_demo(
     for code, (admin, user) in staff.items():
         for n, account in enumerate(sorted(partners[code].accounts, key=lambda a: a.reference)):
             account.owner = (user, user, admin, None)[n % 4]
+    def language_of(partner) -> str:  # a Japanese reseller's people read the portal and its emails in Japanese
+        return "en" if partner.name.isascii() else "ja"
+
     for code in ("HOKUTO", "KANSAI", "MINATO", "FUJISOL"):
-        person(f"admin@{code.lower()}.example", f"{code.title()} Admin", Role.PARTNER_ADMIN, partners[code])
+        person(f"admin@{code.lower()}.example", f"{code.title()} Admin", Role.PARTNER_ADMIN, partners[code], language_of(partners[code]))
     # Every reseller has people to own its customers: an admin and one or two staff.
     for n, (code, partner) in enumerate(partners.items()):
         if code in staff:
             continue
         names = STAFF_JA if not partner.name.isascii() else STAFF_EN
         if code not in ("HOKUTO", "KANSAI", "MINATO", "FUJISOL"):
-            person(f"admin@{code.lower()}.example", names[n % len(names)], Role.PARTNER_ADMIN, partner)
+            person(f"admin@{code.lower()}.example", names[n % len(names)], Role.PARTNER_ADMIN, partner, language_of(partner))
         for k in range(1 + n % 2):
-            person(f"staff{k + 1}@{code.lower()}.example", names[(n + k + 1) % len(names)], Role.PARTNER_USER, partner)
+            person(f"staff{k + 1}@{code.lower()}.example", names[(n + k + 1) % len(names)], Role.PARTNER_USER, partner,
+                   language_of(partner))
     session.flush()
     _add_reporting_history(session, rng, today)
     session.flush()
