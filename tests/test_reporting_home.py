@@ -219,7 +219,7 @@ def test_a_cadence_change_changes_what_is_due(db, browser, tenants, today_is):
     after = reseller.get("/home").get_data(as_text=True)
     assert owed(after, "overdue") == []
     assert owed(after, "due") == [("Alpha Customer KK", "2026-11", "Dec 5, 2026")]
-    assert "reports every month" in reseller.get(f"/accounts/{tenants.account_a.id}").get_data(as_text=True)
+    assert "reports monthly" in reseller.get(f"/accounts/{tenants.account_a.id}").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("overrides, field", [

@@ -301,7 +301,8 @@ def reporting_rules():
     db = get_session()
     current = cadence_rules(db)
     form = CadenceForm()
-    month_choices = [SelectChoice(m, ngettext("every month", "every %(num)d months", m)) for m in rules.CADENCE_MONTHS]
+    # "monthly" on its own: Japanese has one plural form, and 「1か月ごと」 reads oddly for 「毎月」.
+    month_choices = [SelectChoice(m, _("monthly") if m == 1 else ngettext("every month", "every %(num)d months", m)) for m in rules.CADENCE_MONTHS]
     for segment in Segment:
         getattr(form, f"{segment.value}_months").choices = month_choices
         if request.method == "GET":
