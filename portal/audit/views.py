@@ -15,7 +15,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.core import clock
 from portal.core.exports import table_response
 from portal.core.history import FIELDS
-from portal.core.labels import label
+from portal.core.labels import label, labelled
 from portal.core.lists import ListArgs, paginate
 from portal.core.web import get_session, roles_required
 from portal.models import PartnerStatus, PartnerTier, Role
@@ -109,7 +109,7 @@ def describe(event: AuditEvent) -> list[tuple[str, str | None, str]]:
 
 
 def detail_text(event: AuditEvent) -> str:
-    return "; ".join(f"{title}: {after}" if before is None else f"{title}: {before} → {after}" for title, before, after in describe(event))
+    return "; ".join(labelled(title, after if before is None else f"{before} → {after}") for title, before, after in describe(event))
 
 
 class _Args(ListArgs):

@@ -23,7 +23,7 @@ from portal.core.db import UTCDateTime
 from portal.core.sqlfunctions import as_moment
 from portal.core.formatting import local_date, yen
 from portal.core.history import readable
-from portal.core.labels import label, label_band
+from portal.core.labels import label, label_band, labelled
 from portal.core.lists import Page, paginate
 from portal.core.validation import Checks
 from portal.models import (
@@ -212,7 +212,7 @@ def check_in_changes(before: CheckIn, after: CheckIn) -> list[str]:
     for name, (title, kind) in CHECK_IN_FIELDS.items():
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
-            shown.append(f"{title}: {_shown(old, kind)} → {_shown(new, kind)}")
+            shown.append(labelled(title, f"{_shown(old, kind)} → {_shown(new, kind)}"))
     return shown
 
 
@@ -298,13 +298,13 @@ def present(session: Session, account: Account, rows: list) -> list[Entry]:
             if check_in and before:
                 entry.details = check_in_changes(before, check_in) or [str(_l("Nothing changed in the figures."))]
             elif check_in:
-                entry.details = [f"{_l('Sentiment')}: {label(check_in.sentiment)}"]
+                entry.details = [labelled(_l("Sentiment"), label(check_in.sentiment))]
             entry.link = ("reporting.check_in_detail", {"check_in_id": row.source_id}, "")
         elif row.kind in ("milestone", "stakeholder", "account") and row.event != "arr":
             name = (row.text2 if japanese and row.text2 else row.text1) or "—"
             entry.title = str(ENTITY_TITLES.get((row.kind, row.event), ENTITY_TITLES[(row.kind, "update")]) % {"name": name})
             log = logs.get(row.source_id)
-            entry.details = [f"{c.label}: {c.before} → {c.after}" for c in readable(row.kind, log.changes)] if log else []
+            entry.details = [labelled(c.label, f"{c.before} → {c.after}") for c in readable(row.kind, log.changes)] if log else []
             fragment = {"milestone": "onboarding", "stakeholder": "stakeholders", "account": "contract"}[row.kind]
             entry.link = (*to_account[:2], fragment)
         elif row.kind == "account":  # an ARR from a day on
