@@ -17,7 +17,9 @@ from portal.core.inputs import register_input_checks
 from portal.core.security import register_security_headers
 from portal.models import make_session_factory
 
-LANGUAGES = ("en", "ja")
+# Each language the portal speaks, by its own name (the settings' choice, the outbox's message).
+LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
+LANGUAGES = tuple(LANGUAGE_NAMES)
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -143,7 +143,7 @@ def load_demo(
     for n, (code, partner) in enumerate(partners.items()):
         if code in staff:
             continue
-        names = STAFF_JA if not partner.name.isascii() else STAFF_EN
+        names = STAFF_JA if language_of(partner) == "ja" else STAFF_EN
         if code not in ("HOKUTO", "KANSAI", "MINATO", "FUJISOL"):
             person(f"admin@{code.lower()}.example", names[n % len(names)], Role.PARTNER_ADMIN, partner, language_of(partner))
         for k in range(1 + n % 2):

@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from portal import LANGUAGE_NAMES
 from portal.email import services as emails
 from portal.email import outbox
 from portal.admin import bp
@@ -40,7 +41,8 @@ def outbox_list():
 @roles_required(Role.VENDOR_ADMIN)
 def outbox_message(message_id: int):
     message = get_session().get(OutboxMessage, message_id) or abort(404)
-    return render_template("admin/outbox_message.html", message=message, smtp=current_app.config["PORTAL"].smtp_host)
+    return render_template("admin/outbox_message.html", message=message, smtp=current_app.config["PORTAL"].smtp_host,
+                           language=LANGUAGE_NAMES.get(message.language, message.language))
 
 
 @bp.get("/outbox/<int:message_id>/html")

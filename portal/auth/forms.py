@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from portal import LANGUAGE_NAMES
 from portal.auth.services import PASSWORD_MIN_LENGTH
 
 
@@ -13,7 +14,7 @@ class LoginForm(FlaskForm):
 
 
 def language_choices():
-    return [SelectChoice("", _l("Same as my browser")), SelectChoice("en", "English"), SelectChoice("ja", "日本語")]
+    return [SelectChoice("", _l("Same as my browser")), *(SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items())]
 
 
 class ProfileForm(FlaskForm):
